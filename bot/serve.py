@@ -1,0 +1,48 @@
+"""Process entry points: web + worker (`run`), web only, worker only."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import uvicorn
+
+from bot import logs
+from bot.bootstrap import Service, build
+from bot.settings import Settings
+from bot.web import create_app
+
+log = logging.getLogger(__name__)
+
+
+def serve(settings: Settings, *, web: bool, worker: bool) -> None:
+    logs.configure(settings.log_level, settings.log_format)
+    service = build(settings)
+    if web:
+        app = create_app(service, worker=worker)
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, lifespan="on",
+            log_level=settings.log_level.lower(), access_log=False, log_config=None,
+        )
+        log.info("lenabot listening on http://%s:%s (database: %s)", settings.host,
+                 settings.port, service.engine.url.render_as_string(hide_password=True))
+        uvicorn.Server(config).run()
+    else:
+        asyncio.run(run_worker(service))
+
+
+async def run_worker(service: Service) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    sched = service.scheduler()
+    sched.start()
+    log.info("worker started")
+    try:
+        await stop.wait()
+    finally:
+        sched.shutdown(wait=False)
+        await service.close()
+        log.info("worker stopped")

@@ -1,0 +1,133 @@
+"""Pure rendering: a planned reminder plus a patient's profile -> the words we send."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import date, time
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from messages.gsm import normalise
+from scheduler.model import Kind, Reminder
+
+DEFAULT_LANGUAGE = "en-GB"
+NAME_LIMIT = 30
+
+
+class UnknownLanguageError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What rendering needs to know about the person: never more."""
+
+    name: str
+    discreet: bool = False
+    language: str = DEFAULT_LANGUAGE
+
+
+def languages() -> list[str]:
+    folder = resources.files("messages") / "catalog"
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def check_language(language: str) -> str:
+    if language not in languages():
+        raise UnknownLanguageError(
+            f"language {language!r} is not available: use one of {', '.join(languages())}"
+        )
+    return language
+
+
+@lru_cache(maxsize=8)
+def catalog(language: str) -> dict[str, Any]:
+    path = resources.files("messages") / "catalog" / f"{check_language(language)}.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def short_name(name: str) -> str:
+    """The first word of the enrolled name, cut to the length the SMS budget allows."""
+    first = name.strip().split()[0] if name.strip() else "Hello"
+    return first[:NAME_LIMIT]
+
+
+def fmt_date(day: date) -> str:
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def fmt_time(at: time) -> str:
+    return f"{at:%H:%M}"
+
+
+def _fill(template: str, values: dict[str, Any]) -> str:
+    shown = {
+        k: fmt_date(v) if isinstance(v, date) else fmt_time(v) if isinstance(v, time) else v
+        for k, v in values.items()
+    }
+    return template.format(**shown)
+
+
+def template_key(reminder: Reminder) -> str:
+    f = reminder.facts
+    kind = reminder.kind
+    if kind is Kind.CYCLE_START and f.get("cycle") == 1:
+        return "cycle_start_first"
+    if kind is Kind.BLOOD_TEST:
+        if f.get("appointment"):
+            return "blood_test_appointment"
+        return "blood_test_before_start" if f.get("before_start") else "blood_test"
+    if kind is Kind.PREGNANCY_TEST:
+        if f.get("before_start"):
+            return "pregnancy_test_before_start"
+        return "pregnancy_test_after_end" if f.get("after_end") else "pregnancy_test"
+    if kind is Kind.CONTRACEPTION:
+        return f"contraception_{f.get('phase', 'before')}"
+    return kind.value
+
+
+def render(reminder: Reminder, profile: Profile) -> str:
+    """The text of ``reminder`` for ``profile``: GSM-7 safe, discreet when asked."""
+    words = catalog(profile.language)
+    variant = "discreet" if profile.discreet else "plain"
+    values: dict[str, Any] = {
+        "name": short_name(profile.name),
+        "cycle": reminder.cycle,
+        "day": reminder.day,
+        **reminder.facts,
+    }
+    if reminder.kind is Kind.CONTRACEPTION:
+        values["who"] = _contraception(reminder, words["fragment"])
+    if reminder.kind is Kind.BLOOD_TEST:
+        values["note"] = values.get("note") or "Bring your blood test form if you have one."
+    text = _fill(words[template_key(reminder)][variant], values)
+    return normalise(" ".join(text.split()))
+
+
+def _contraception(reminder: Reminder, fragment: dict[str, str]) -> str:
+    f = reminder.facts
+    female, partner = bool(f.get("female")), bool(f.get("partner"))
+    if f.get("phase") == "before":
+        if female and partner:
+            return fragment["use_both"]
+        return fragment["use_contraception" if female else "use_condoms"]
+    parts = []
+    if female:
+        parts.append(_fill(fragment["keep_contraception"], dict(f)))
+    if partner:
+        parts.append(_fill(fragment["keep_condoms"], dict(f)))
+    return " ".join(parts)
+
+
+def render_reply(key: str, profile: Profile, **values: Any) -> str:
+    """A reply from the catalogue's [reply.<key>] entry, GSM-7 safe."""
+    words = catalog(profile.language)["reply"]
+    variant = "discreet" if profile.discreet else "plain"
+    text = _fill(words[key][variant], {"name": short_name(profile.name), **values})
+    return normalise(" ".join(text.split()))
+
+
+def reply_fragment(key: str, profile: Profile, **values: Any) -> str:
+    return _fill(catalog(profile.language)["reply"]["fragment"][key], values)

@@ -1,0 +1,143 @@
+"""What the care team does to a course: each action checks, writes, then re-plans the outbox.
+
+Checks come first so that a refused action changes nothing. Dates are the patient's local dates.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from scheduler.localtime import zone
+from scheduler.materialise import Materialiser
+from scheduler.model import ChannelKind, Course, Patient, RuleSet
+from scheduler.outbox import SqlAlchemyOutbox
+from scheduler.ports import Clock
+from scheduler.regimen import Regimen, next_cycle
+from scheduler.repository import SqlAlchemyCourseRepository
+
+ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+class CareError(ValueError):
+    """The action does not fit the course as it stands (one sentence, shown to the nurse)."""
+
+
+def new_patient_id() -> str:
+    return "p" + "".join(secrets.choice(ID_ALPHABET) for _ in range(7))
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    name: str
+    tz: str
+    start: date
+    dose_time: time
+    regimen: Regimen
+    channel: ChannelKind
+    phone: str | None = None
+    rules: RuleSet = RuleSet.UK
+    can_become_pregnant: bool = False
+    partner_can_become_pregnant: bool = False
+    discreet: bool = False
+    language: str = "en-GB"
+
+
+@dataclass
+class CareTeam:
+    courses: SqlAlchemyCourseRepository
+    outbox: SqlAlchemyOutbox
+    materialiser: Materialiser
+    clock: Clock
+
+    def today(self, patient: Patient | Course) -> date:
+        return self.clock.now().astimezone(zone(patient.tz)).date()
+
+    async def enrol(self, e: Enrolment) -> Patient:
+        if e.channel is ChannelKind.SMS and not e.phone:
+            raise CareError("an SMS patient needs --phone")
+        if e.phone and await self.courses.phone_taken(e.phone):
+            raise CareError("that phone number is already enrolled: see 'lenabot patients list'")
+        now = self.clock.now()
+        patient = Patient(
+            id=new_patient_id(), name=e.name, channel=e.channel, tz=e.tz, language=e.language,
+            rules=e.rules, created_at=now, discreet=e.discreet,
+            can_become_pregnant=e.can_become_pregnant,
+            partner_can_become_pregnant=e.partner_can_become_pregnant, phone=e.phone,
+        )
+        await self.courses.enrol(
+            patient, start=e.start, dose_time=e.dose_time, regimen=e.regimen, now=now
+        )
+        await self.materialiser.patient(patient.id, now)
+        return patient
+
+    async def _active(self, patient_id: str) -> tuple[Patient, Course]:
+        patient, course = await self.courses.load_one(patient_id)
+        return patient, course
+
+    async def pause(self, patient_id: str, start: date, reason: str) -> None:
+        _, course = await self._active(patient_id)
+        if any(h.end is None for h in course.holds):
+            raise CareError("this course is already paused: resume it first")
+        if start < course.start:
+            raise CareError(f"pause date {start} is before the course starts ({course.start})")
+        if course.end is not None and start > course.end:
+            raise CareError(f"pause date {start} is after the course ended ({course.end})")
+        if any(h.end is not None and h.start <= start < h.end for h in course.holds):
+            raise CareError(f"the course is already paused on {start}")
+        await self.courses.add_hold(patient_id, start, reason.strip()[:200], self.clock.now())
+        await self.replan(patient_id)
+
+    async def resume(self, patient_id: str, on: date) -> None:
+        _, course = await self._active(patient_id)
+        open_holds = [h for h in course.holds if h.end is None]
+        if not open_holds:
+            raise CareError("this course is not paused")
+        hold = open_holds[0]
+        if on <= hold.start:
+            raise CareError(f"resume date {on} must be after the pause began ({hold.start})")
+        await self.courses.end_hold(patient_id, hold.start, on, self.clock.now())
+        await self.replan(patient_id)
+
+    async def delay_cycle(self, patient_id: str, days: int) -> tuple[int, date]:
+        """Move the next cycle's day 1 (and every later cycle) ``days`` later."""
+        from scheduler.regimen import cycle_start
+
+        _, course = await self._active(patient_id)
+        n = next_cycle(course, self.today(course))
+        old = cycle_start(course, n)
+        if course.end is not None and old > course.end:
+            raise CareError("the course has ended: there is no next cycle to delay")
+        await self.courses.add_delay(patient_id, n, days, self.clock.now())
+        await self.replan(patient_id)
+        _, course = await self._active(patient_id)
+        return n, cycle_start(course, n)
+
+    async def set_dose_time(self, patient_id: str, at: time) -> None:
+        await self._active(patient_id)
+        await self.courses.update_course(patient_id, self.clock.now(), dose_time=at)
+        await self.replan(patient_id)
+
+    async def end(self, patient_id: str, on: date) -> None:
+        _, course = await self._active(patient_id)
+        if on < course.start:
+            raise CareError(f"end date {on} is before the course starts ({course.start})")
+        await self.courses.update_course(patient_id, self.clock.now(), end_date=on)
+        await self.replan(patient_id)
+
+    async def appointment(self, patient_id: str, on: date, note: str = "") -> None:
+        await self._active(patient_id)
+        await self.courses.add_appointment(patient_id, on, note.strip()[:120], self.clock.now())
+        await self.replan(patient_id)
+
+    async def opt_out(self, patient_id: str, when: datetime | None = None) -> None:
+        await self.courses.set_opted_out(patient_id, when or self.clock.now())
+        await self.outbox.cancel_pending(patient_id, self.clock.now())
+
+    async def opt_in(self, patient_id: str) -> None:
+        await self.courses.set_opted_out(patient_id, None)
+        await self.replan(patient_id)
+
+    async def replan(self, patient_id: str) -> None:
+        await self.materialiser.patient(patient_id, self.clock.now())

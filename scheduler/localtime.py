@@ -1,0 +1,57 @@
+"""Wall-clock times in a patient's zone, with the DST rules the product promises.
+
+A local time that does not exist (spring forward) moves to the first valid minute after
+the gap; one that happens twice (fall back) resolves to the first occurrence (fold=0).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class UnknownTimezoneError(ValueError):
+    pass
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone called ``name``, or a clear error."""
+    if not name or name != name.strip() or name.startswith("/") or ".." in name:
+        raise UnknownTimezoneError(f"unknown timezone {name!r}: use an IANA name like Europe/London")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UnknownTimezoneError(
+            f"unknown timezone {name!r}: use an IANA name like Europe/London"
+        ) from exc
+
+
+def _exists(naive: datetime, tz: ZoneInfo) -> bool:
+    aware = naive.replace(tzinfo=tz)
+    return aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive
+
+
+def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
+    """The UTC instant of ``at`` on ``day`` in ``tz`` (gap -> first valid minute; overlap -> first)."""
+    naive = datetime.combine(day, at.replace(tzinfo=None, fold=0))
+    # Gaps are whole minutes and never longer than a day; step until the wall time exists.
+    for _ in range(24 * 60):
+        if _exists(naive, tz):
+            return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+        naive = (naive + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    raise ValueError(f"no valid local time near {day} {at} in {tz.key}")  # pragma: no cover
+
+
+def end_of_local_day(day: date, tz: ZoneInfo) -> datetime:
+    """The UTC instant the local day after ``day`` begins."""
+    return local_instant(day + timedelta(days=1), time(0, 0), tz)
+
+
+def local_date_of(instant: datetime, tz: ZoneInfo) -> date:
+    return instant.astimezone(tz).date()
+
+
+def to_local(instant: datetime, tz: ZoneInfo) -> datetime:
+    return instant.astimezone(tz)

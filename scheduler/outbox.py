@@ -1,0 +1,272 @@
+"""The outbox: planned messages as rows, claimed atomically, each sent at most once.
+
+Status moves pending -> sending -> sent | failed, or pending -> expired | cancelled. Only
+pending rows are ever changed by re-planning; a row that left pending is history.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from scheduler import tables as t
+from scheduler.model import Reminder
+
+PENDING, SENDING, SENT, FAILED, EXPIRED, CANCELLED = (
+    "pending", "sending", "sent", "failed", "expired", "cancelled",
+)
+PRIORITY_REPLY, PRIORITY_REMINDER = 0, 5
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    patient_id: str
+    key: str
+    kind: str
+    local_date: date
+    local_time: str
+    text: str
+    status: str
+    due_at: datetime
+    expires_at: datetime
+    attempts: int
+    priority: int
+    callback_token: str | None = None
+    provider_id: str | None = None
+    delivery_status: str | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+
+def _row(r: Row[Any]) -> OutboxRow:
+    return OutboxRow(
+        id=r.id, patient_id=r.patient_id, key=r.key, kind=r.kind, local_date=r.local_date,
+        local_time=r.local_time, text=r.text, status=r.status, due_at=r.due_at,
+        expires_at=r.expires_at, attempts=r.attempts, priority=r.priority,
+        callback_token=r.callback_token, provider_id=r.provider_id,
+        delivery_status=r.delivery_status, sent_at=r.sent_at, last_error=r.last_error,
+    )
+
+
+def reminder_key(r: Reminder) -> str:
+    return f"{r.kind.value}:{r.local_date.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Planned:
+    reminder: Reminder
+    text: str
+
+
+@dataclass
+class SyncResult:
+    inserted: int = 0
+    updated: int = 0
+    cancelled: int = 0
+
+
+class SqlAlchemyOutbox:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+
+    async def sync(
+        self, planned: dict[str, list[Planned]], window_from: datetime, now: datetime
+    ) -> SyncResult:
+        """Make the pending rows of these patients match their plan (idempotent).
+
+        New keys are inserted; pending or cancelled rows whose plan changed are updated back to
+        pending; pending rows no longer planned are cancelled. Rows already claimed, sent,
+        failed or expired are never touched, so re-planning can never resend a message.
+        """
+        result = SyncResult()
+        if not planned:
+            return result
+        c = t.outbox.c
+        async with self.engine.begin() as conn:
+            existing: dict[tuple[str, str], Row[Any]] = {
+                (r.patient_id, r.key): r
+                for r in await conn.execute(
+                    select(c.id, c.patient_id, c.key, c.status, c.due_at, c.expires_at, c.text)
+                    .where(c.patient_id.in_(list(planned)))
+                    .where(or_(c.status == PENDING, c.expires_at > window_from))
+                )
+            }
+            inserts: list[dict[str, Any]] = []
+            wanted: set[tuple[str, str]] = set()
+            for pid, items in planned.items():
+                for p in items:
+                    k = (pid, reminder_key(p.reminder))
+                    wanted.add(k)
+                    row = existing.get(k)
+                    if row is None:
+                        inserts.append(self._new(pid, p, now))
+                    elif row.status in (PENDING, CANCELLED) and (
+                        row.status == CANCELLED or row.due_at != p.reminder.due_at
+                        or row.expires_at != p.reminder.expires_at or row.text != p.text
+                    ):
+                        await conn.execute(
+                            update(t.outbox).where(c.id == row.id, c.status == row.status).values(
+                                status=PENDING, due_at=p.reminder.due_at,
+                                expires_at=p.reminder.expires_at,
+                                next_attempt_at=p.reminder.due_at, text=p.text, attempts=0,
+                                local_time=p.reminder.local_time.strftime("%H:%M"),
+                                last_error=None, updated_at=now,
+                            )
+                        )
+                        result.updated += 1
+            if inserts:
+                await conn.execute(insert(t.outbox), inserts)
+                result.inserted = len(inserts)
+            stale = [r.id for k, r in existing.items() if r.status == PENDING and k not in wanted]
+            if stale:
+                await conn.execute(
+                    update(t.outbox).where(c.id.in_(stale), c.status == PENDING)
+                    .values(status=CANCELLED, updated_at=now)
+                )
+                result.cancelled = len(stale)
+        return result
+
+    @staticmethod
+    def _new(pid: str, p: Planned, now: datetime) -> dict[str, Any]:
+        r = p.reminder
+        return dict(
+            patient_id=pid, key=reminder_key(r), kind=r.kind.value, local_date=r.local_date,
+            local_time=r.local_time.strftime("%H:%M"), cycle=r.cycle, day=r.day, text=p.text,
+            priority=PRIORITY_REMINDER, status=PENDING, due_at=r.due_at, expires_at=r.expires_at,
+            next_attempt_at=r.due_at, attempts=0, callback_token=secrets.token_urlsafe(24),
+            created_at=now, updated_at=now,
+        )
+
+    async def cancel_pending(self, patient_id: str, now: datetime) -> int:
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(t.outbox)
+                .where(t.outbox.c.patient_id == patient_id, t.outbox.c.status == PENDING)
+                .values(status=CANCELLED, updated_at=now)
+            )
+            return res.rowcount
+
+    async def claim(self, now: datetime, limit: int, worker: str) -> list[OutboxRow]:
+        """Atomically take up to ``limit`` due, unexpired rows for this worker."""
+        c = t.outbox.c
+        pick = (
+            select(c.id)
+            .where(c.status == PENDING, c.next_attempt_at <= now, c.expires_at > now)
+            .order_by(c.priority, c.next_attempt_at, c.id)
+            .limit(limit)
+        )
+        if self.postgres:
+            # Workers skip each other's locked rows instead of queueing behind them.
+            pick = pick.with_for_update(skip_locked=True)
+        stmt = (
+            update(t.outbox)
+            .where(c.id.in_(pick.scalar_subquery()), c.status == PENDING)
+            .values(status=SENDING, claimed_at=now, claimed_by=worker,
+                    attempts=c.attempts + 1, updated_at=now)
+            .returning(*t.outbox.c)
+        )
+        async with self.engine.begin() as conn:
+            rows = [_row(r) for r in await conn.execute(stmt)]
+        return sorted(rows, key=lambda r: (r.priority, r.due_at, r.id))
+
+    async def _finish(self, row_id: int, worker: str | None, **values: Any) -> bool:
+        c = t.outbox.c
+        cond = [c.id == row_id, c.status == SENDING]
+        if worker is not None:
+            cond.append(c.claimed_by == worker)
+        async with self.engine.begin() as conn:
+            res = await conn.execute(update(t.outbox).where(and_(*cond)).values(**values))
+            return res.rowcount == 1
+
+    async def mark_sent(
+        self, row_id: int, *, provider_id: str, channel: str, now: datetime, worker: str | None = None
+    ) -> bool:
+        return await self._finish(
+            row_id, worker, status=SENT, provider_id=provider_id[:64], channel=channel,
+            sent_at=now, updated_at=now, last_error=None,
+        )
+
+    async def mark_retry(
+        self, row_id: int, *, at: datetime, error: str, now: datetime, worker: str | None = None
+    ) -> bool:
+        return await self._finish(
+            row_id, worker, status=PENDING, next_attempt_at=at, last_error=error[:300],
+            claimed_by=None, updated_at=now,
+        )
+
+    async def mark_failed(
+        self, row_id: int, *, error: str, now: datetime, worker: str | None = None
+    ) -> bool:
+        return await self._finish(
+            row_id, worker, status=FAILED, last_error=error[:300], updated_at=now
+        )
+
+    async def mark_expired_claimed(self, row_id: int, now: datetime, worker: str | None = None) -> bool:
+        return await self._finish(row_id, worker, status=EXPIRED, updated_at=now)
+
+    async def mark_cancelled_claimed(self, row_id: int, now: datetime, worker: str | None = None) -> bool:
+        return await self._finish(row_id, worker, status=CANCELLED, updated_at=now)
+
+    async def expire(self, now: datetime) -> int:
+        """Pending rows whose moment has passed become expired: never sent late."""
+        c = t.outbox.c
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(t.outbox).where(c.status == PENDING, c.expires_at <= now)
+                .values(status=EXPIRED, updated_at=now)
+            )
+            return res.rowcount
+
+    async def release_stale(self, claimed_before: datetime, now: datetime) -> int:
+        """Claims older than the lease (a worker died) go back to pending."""
+        c = t.outbox.c
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(t.outbox).where(c.status == SENDING, c.claimed_at < claimed_before)
+                .values(status=PENDING, claimed_by=None, next_attempt_at=now, updated_at=now,
+                        last_error="released after an interrupted send")
+            )
+            return res.rowcount
+
+    async def set_delivery(self, token: str, status: str, now: datetime) -> bool:
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(t.outbox).where(t.outbox.c.callback_token == token)
+                .values(delivery_status=status[:20], updated_at=now)
+            )
+            return res.rowcount == 1
+
+    async def rows(self, patient_id: str | None = None, statuses: Sequence[str] = ()) -> list[OutboxRow]:
+        c = t.outbox.c
+        q = select(t.outbox).order_by(c.due_at, c.id)
+        if patient_id is not None:
+            q = q.where(c.patient_id == patient_id)
+        if statuses:
+            q = q.where(c.status.in_(list(statuses)))
+        async with self.engine.connect() as conn:
+            return [_row(r) for r in await conn.execute(q)]
+
+    async def counts(self) -> dict[str, int]:
+        c = t.outbox.c
+        async with self.engine.connect() as conn:
+            return {
+                r.status: r.n
+                for r in await conn.execute(
+                    select(c.status, func.count().label("n")).group_by(c.status)
+                )
+            }
+
+    async def next_due(self) -> datetime | None:
+        c = t.outbox.c
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(select(func.min(c.next_attempt_at)).where(c.status == PENDING))
+            ).scalar()

@@ -1,0 +1,226 @@
+"""The plan: every message a course implies, for a range of local dates. Pure and deterministic.
+
+Nothing is planned before the patient was enrolled, or for a patient who opted out. Each
+message is unique per (kind, local date); the store adds the patient to make the outbox key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from scheduler.localtime import end_of_local_day, local_instant, zone
+from scheduler.model import Course, Kind, PlanSettings, Reminder
+from scheduler.regimen import cycle_start, in_treatment, is_dose_day, locate, on_hold, on_regimen
+from scheduler.rules import RULES
+
+DOSE_WINDOW = timedelta(hours=12)
+WEEKLY_BLOOD_TEST_WEEKS = 8
+
+
+def plan(course: Course, settings: PlanSettings, first: date, last: date) -> list[Reminder]:
+    """Every reminder on local dates ``first``..``last`` (inclusive), sorted by due time."""
+    if course.opted_out or last < first:
+        return []
+    tz = zone(course.tz)
+    found: dict[tuple[str, date], Reminder] = {}
+    day = first
+    while day <= last:
+        for r in _day(course, settings, tz, day):
+            found.setdefault(r.key, r)
+        day += timedelta(days=1)
+    for r in _notices(course, settings, tz):
+        if first <= r.local_date <= last:
+            found.setdefault(r.key, r)
+    kept = (r for r in found.values() if r.due_at >= course.enrolled_at)
+    return sorted(kept, key=lambda r: (r.due_at, r.kind.value))
+
+
+def plan_window(
+    course: Course, settings: PlanSettings, start: datetime, end: datetime
+) -> list[Reminder]:
+    """Reminders due in the UTC window [start, end), e.g. the outbox horizon."""
+    tz = zone(course.tz)
+    # A day either side: notices and DST moves can put a local date's message across midnight.
+    first = start.astimezone(tz).date() - timedelta(days=1)
+    last = end.astimezone(tz).date() + timedelta(days=1)
+    return [r for r in plan(course, settings, first, last) if start <= r.due_at < end]
+
+
+def _notice(
+    kind: Kind, day: date, settings: PlanSettings, tz: ZoneInfo, **facts: object
+) -> Reminder:
+    due = local_instant(day, settings.notice_time, tz)
+    return Reminder(
+        kind=kind,
+        local_date=day,
+        due_at=due,
+        expires_at=end_of_local_day(day, tz),
+        local_time=due.astimezone(tz).time().replace(second=0, microsecond=0),
+        facts={"date": day, **facts},
+    )
+
+
+def _day(course: Course, settings: PlanSettings, tz: ZoneInfo, day: date) -> Iterator[Reminder]:
+    start = cycle_start(course, 1)
+    where = locate(course, day)
+    if is_dose_day(course, day) and where is not None:
+        n, d = where
+        due = local_instant(day, course.dose_time, tz)
+        yield Reminder(
+            kind=Kind.DOSE,
+            local_date=day,
+            due_at=due,
+            expires_at=due + DOSE_WINDOW,
+            local_time=due.astimezone(tz).time().replace(second=0, microsecond=0),
+            cycle=n,
+            day=d,
+            facts={"date": day, "of": course.regimen.last_dose_day},
+        )
+    yield from _cycle_edges(course, settings, tz, day, where)
+    if _is_blood_test_day(course, settings, day, start):
+        booked = next((a for a in course.appointments if a.on == day), None)
+        yield _notice(
+            Kind.BLOOD_TEST, day, settings, tz,
+            appointment=booked is not None, note=booked.note if booked else "",
+            before_start=day < start,
+        )
+    if course.can_become_pregnant and _is_pregnancy_test_day(course, day, start):
+        yield _notice(
+            Kind.PREGNANCY_TEST, day, settings, tz,
+            before_start=day < start, after_end=course.end is not None and day > course.end,
+        )
+    yield from _course_ends(course, settings, tz, day, start)
+
+
+def _cycle_edges(
+    course: Course, settings: PlanSettings, tz: ZoneInfo, day: date,
+    where: tuple[int, int] | None,
+) -> Iterator[Reminder]:
+    """break_start on the first day of a cycle's closing break; cycle_start the day before."""
+    if where is not None and in_treatment(course, day) and not on_hold(course, day):
+        n, d = where
+        nxt = cycle_start(course, n + 1)
+        if d == course.regimen.last_dose_day + 1 and nxt > day:
+            # Only the closing break: a gap between dose days (every other day) is no break.
+            if course.end is None or nxt <= course.end:
+                yield _notice(
+                    Kind.BREAK_START, day, settings, tz,
+                    until=nxt - timedelta(days=1), next_cycle=n + 1, next_start=nxt,
+                )
+    tomorrow = day + timedelta(days=1)
+    nw = locate(course, tomorrow)
+    if nw is None or nw[1] != 1 or not is_dose_day(course, tomorrow):
+        return
+    # Announce a cycle only after a break (or before cycle 1): continuous dosing needs no notice.
+    if nw[0] == 1 or not on_regimen(course, day):
+        yield _notice(
+            Kind.CYCLE_START, day, settings, tz,
+            cycle=nw[0], start=tomorrow, dose_time=course.dose_time,
+        )
+
+
+def _is_blood_test_day(course: Course, settings: PlanSettings, day: date, start: date) -> bool:
+    if any(a.on == day for a in course.appointments):
+        return True
+    if course.end is not None and day > course.end:
+        return False
+    lead = settings.blood_test_lead_days
+    if day == start - timedelta(days=lead):
+        return True
+    offset = (day - start).days
+    if 0 < offset < 7 * WEEKLY_BLOOD_TEST_WEEKS and offset % 7 == 0:
+        return True
+    ahead = day + timedelta(days=lead)
+    where = locate(course, ahead)
+    return (
+        where is not None
+        and where[1] == 1
+        and ahead >= start + timedelta(weeks=WEEKLY_BLOOD_TEST_WEEKS)
+        and (course.end is None or ahead <= course.end)
+    )
+
+
+def _is_pregnancy_test_day(course: Course, day: date, start: date) -> bool:
+    rules = RULES[course.rules]
+    offset = (day - start).days
+    if offset in rules.pregnancy_tests_before_start:
+        return True
+    if course.end is not None and day == course.end + timedelta(
+        days=rules.pregnancy_test_after_end_days
+    ):
+        return True
+    if course.end is not None and day > course.end:
+        return False
+    if offset in rules.pregnancy_tests_early:
+        return True
+    return offset > 0 and offset % rules.pregnancy_test_interval_days == 0
+
+
+def _course_ends(
+    course: Course, settings: PlanSettings, tz: ZoneInfo, day: date, start: date
+) -> Iterator[Reminder]:
+    rules = RULES[course.rules]
+    female = course.can_become_pregnant
+    partner = course.partner_can_become_pregnant
+    if (female or partner) and day == start - timedelta(days=rules.contraception_before_start_days):
+        yield _notice(
+            Kind.CONTRACEPTION, day, settings, tz,
+            phase="before", start=start, female=female, partner=partner,
+        )
+    if course.end is None or day != course.end + timedelta(days=1):
+        return
+    end = course.end
+    if female or partner:
+        yield _notice(
+            Kind.CONTRACEPTION, day, settings, tz,
+            phase="after", female=female, partner=partner,
+            until=end + timedelta(days=rules.contraception_after_end_days),
+            condoms_until=end + timedelta(days=rules.partner_condoms_after_end_days),
+        )
+    yield _notice(
+        Kind.AFTERCARE, day, settings, tz,
+        last_dose=end,
+        blood_donation_from=end + timedelta(days=rules.no_blood_donation_after_end_days + 1),
+        live_vaccines_from=add_months(end, rules.no_live_vaccines_after_end_months),
+    )
+
+
+def _notices(course: Course, settings: PlanSettings, tz: ZoneInfo) -> Iterator[Reminder]:
+    """Hold and resume notices: the day before they take effect, or at once if later."""
+    for hold in course.holds:
+        yield _event(Kind.HOLD, hold.start, hold.created_at, settings, tz, course)
+        if hold.end is not None:
+            yield _event(Kind.RESUME, hold.end, hold.resumed_at, settings, tz, course)
+
+
+def _event(
+    kind: Kind, effective: date, recorded: datetime | None, settings: PlanSettings,
+    tz: ZoneInfo, course: Course,
+) -> Reminder:
+    eve = _notice(kind, effective - timedelta(days=1), settings, tz,
+                  effective=effective, dose_time=course.dose_time)
+    if recorded is None or recorded <= eve.due_at:
+        return eve
+    day = recorded.astimezone(tz).date()
+    return Reminder(
+        kind=kind,
+        local_date=day,
+        due_at=recorded,
+        expires_at=end_of_local_day(day, tz),
+        local_time=recorded.astimezone(tz).time().replace(second=0, microsecond=0),
+        facts={**eve.facts, "date": day},
+    )
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole calendar months, clamped to the month's last day."""
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, d))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,269 @@
+"""SQLAlchemy adapter for patients and their courses (holds, delays, appointments)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from scheduler import tables as t
+from scheduler.model import (
+    Appointment,
+    ChannelKind,
+    Course,
+    CycleDelay,
+    Hold,
+    Patient,
+    RuleSet,
+)
+from scheduler.regimen import Regimen
+
+
+class UnknownPatientError(LookupError):
+    def __init__(self, patient_id: str) -> None:
+        super().__init__(f"unknown patient {patient_id!r}: see 'lenabot patients list'")
+        self.patient_id = patient_id
+
+
+def _patient(row: Row[Any]) -> Patient:
+    return Patient(
+        id=row.id,
+        name=row.name,
+        channel=ChannelKind(row.channel),
+        tz=row.tz,
+        language=row.language,
+        rules=RuleSet(row.rules),
+        created_at=row.created_at,
+        discreet=row.discreet,
+        can_become_pregnant=row.can_become_pregnant,
+        partner_can_become_pregnant=row.partner_can_become_pregnant,
+        phone=row.phone,
+        telegram_chat_id=row.telegram_chat_id,
+        opted_out_at=row.opted_out_at,
+    )
+
+
+class SqlAlchemyCourseRepository:
+    """Patients and courses. Every method runs in its own short transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def enrol(
+        self, patient: Patient, *, start: date, dose_time: time, regimen: Regimen, now: datetime
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(t.patients).values(
+                    id=patient.id, name=patient.name, channel=patient.channel.value,
+                    phone=patient.phone, telegram_chat_id=patient.telegram_chat_id,
+                    tz=patient.tz, language=patient.language, discreet=patient.discreet,
+                    can_become_pregnant=patient.can_become_pregnant,
+                    partner_can_become_pregnant=patient.partner_can_become_pregnant,
+                    rules=patient.rules.value, opted_out_at=None, created_at=now,
+                )
+            )
+            await conn.execute(
+                insert(t.courses).values(
+                    patient_id=patient.id, start_date=start, dose_time=dose_time,
+                    regimen=str(regimen), end_date=None, enrolled_at=now, updated_at=now,
+                    version=1,
+                )
+            )
+
+    async def get(self, patient_id: str) -> Patient:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(t.patients).where(t.patients.c.id == patient_id))
+            ).first()
+        if row is None:
+            raise UnknownPatientError(patient_id)
+        return _patient(row)
+
+    async def find(self, *, phone: str | None = None, chat_id: int | None = None) -> Patient | None:
+        where = t.patients.c.phone == phone if phone else t.patients.c.telegram_chat_id == chat_id
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(t.patients).where(where))).first()
+        return None if row is None else _patient(row)
+
+    async def phone_taken(self, phone: str) -> bool:
+        return await self.find(phone=phone) is not None
+
+    async def all_patients(self) -> list[Patient]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(t.patients).order_by(t.patients.c.created_at))
+            return [_patient(r) for r in rows]
+
+    async def patient_ids(self, after: str = "", limit: int = 500) -> list[str]:
+        """Active (not opted-out) patient ids in pages, for the planner."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.patients.c.id)
+                .where(t.patients.c.id > after)
+                .order_by(t.patients.c.id)
+                .limit(limit)
+            )
+            return [r.id for r in rows]
+
+    async def load(self, patient_ids: Sequence[str]) -> dict[str, tuple[Patient, Course]]:
+        """Patients with their full courses, in four queries whatever the batch size."""
+        if not patient_ids:
+            return {}
+        async with self.engine.connect() as conn:
+            return await _load(conn, patient_ids)
+
+    async def load_one(self, patient_id: str) -> tuple[Patient, Course]:
+        found = await self.load([patient_id])
+        if patient_id not in found:
+            raise UnknownPatientError(patient_id)
+        return found[patient_id]
+
+    async def _course_id(self, conn: AsyncConnection, patient_id: str) -> int:
+        cid = (
+            await conn.execute(
+                select(t.courses.c.id).where(t.courses.c.patient_id == patient_id)
+            )
+        ).scalar()
+        if cid is None:
+            raise UnknownPatientError(patient_id)
+        return int(cid)
+
+    async def _touch(self, conn: AsyncConnection, course_id: int, now: datetime, **values: Any) -> None:
+        await conn.execute(
+            update(t.courses)
+            .where(t.courses.c.id == course_id)
+            .values(updated_at=now, version=t.courses.c.version + 1, **values)
+        )
+
+    async def update_course(self, patient_id: str, now: datetime, **values: Any) -> None:
+        """Change course columns (dose_time, end_date, start_date) and bump its version."""
+        async with self.engine.begin() as conn:
+            await self._touch(conn, await self._course_id(conn, patient_id), now, **values)
+
+    async def add_hold(self, patient_id: str, start: date, reason: str, now: datetime) -> None:
+        async with self.engine.begin() as conn:
+            cid = await self._course_id(conn, patient_id)
+            await conn.execute(
+                insert(t.holds).values(
+                    course_id=cid, start_date=start, end_date=None, reason=reason, created_at=now
+                )
+            )
+            await self._touch(conn, cid, now)
+
+    async def end_hold(self, patient_id: str, hold_start: date, on: date, now: datetime) -> None:
+        async with self.engine.begin() as conn:
+            cid = await self._course_id(conn, patient_id)
+            await conn.execute(
+                update(t.holds)
+                .where(t.holds.c.course_id == cid, t.holds.c.start_date == hold_start,
+                       t.holds.c.end_date.is_(None))
+                .values(end_date=on, resumed_at=now)
+            )
+            await self._touch(conn, cid, now)
+
+    async def add_delay(self, patient_id: str, cycle: int, days: int, now: datetime) -> None:
+        async with self.engine.begin() as conn:
+            cid = await self._course_id(conn, patient_id)
+            await conn.execute(
+                insert(t.cycle_delays).values(course_id=cid, cycle=cycle, days=days, created_at=now)
+            )
+            await self._touch(conn, cid, now)
+
+    async def add_appointment(self, patient_id: str, on: date, note: str, now: datetime) -> None:
+        async with self.engine.begin() as conn:
+            cid = await self._course_id(conn, patient_id)
+            exists = (
+                await conn.execute(
+                    select(func.count()).select_from(t.appointments).where(
+                        t.appointments.c.course_id == cid, t.appointments.c.on_date == on,
+                        t.appointments.c.kind == "blood_test",
+                    )
+                )
+            ).scalar_one()
+            if not exists:
+                await conn.execute(
+                    insert(t.appointments).values(
+                        course_id=cid, kind="blood_test", on_date=on, note=note, created_at=now
+                    )
+                )
+            await self._touch(conn, cid, now)
+
+    async def dose_records(self, patient_id: str, since: date) -> dict[date, str]:
+        c = t.dose_records.c
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(c.local_date, c.status).where(c.patient_id == patient_id,
+                                                     c.local_date >= since)
+            )
+            return {r.local_date: r.status for r in rows}
+
+    async def record_dose(self, patient_id: str, day: date, status: str, now: datetime) -> None:
+        c = t.dose_records.c
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(t.dose_records).where(c.patient_id == patient_id, c.local_date == day)
+                .values(status=status, recorded_at=now)
+            )
+            if res.rowcount == 0:
+                await conn.execute(
+                    insert(t.dose_records).values(
+                        patient_id=patient_id, local_date=day, status=status, recorded_at=now
+                    )
+                )
+
+    async def set_opted_out(self, patient_id: str, when: datetime | None) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.patients).where(t.patients.c.id == patient_id).values(opted_out_at=when)
+            )
+
+
+async def _load(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, tuple[Patient, Course]]:
+    ids = list(ids)
+    rows = (
+        await conn.execute(
+            select(t.patients, t.courses.c.id.label("course_id"), t.courses.c.start_date,
+                   t.courses.c.dose_time, t.courses.c.regimen, t.courses.c.end_date,
+                   t.courses.c.enrolled_at)
+            .join(t.courses, t.courses.c.patient_id == t.patients.c.id)
+            .where(t.patients.c.id.in_(ids))
+        )
+    ).all()
+    course_ids = [r.course_id for r in rows]
+    holds: dict[int, list[Hold]] = {}
+    for h in await conn.execute(
+        select(t.holds).where(t.holds.c.course_id.in_(course_ids)).order_by(t.holds.c.start_date)
+    ):
+        holds.setdefault(h.course_id, []).append(
+            Hold(h.start_date, h.end_date, h.reason, h.created_at, h.resumed_at)
+        )
+    delays: dict[int, list[CycleDelay]] = {}
+    for d in await conn.execute(
+        select(t.cycle_delays).where(t.cycle_delays.c.course_id.in_(course_ids))
+    ):
+        delays.setdefault(d.course_id, []).append(CycleDelay(d.cycle, d.days))
+    appts: dict[int, list[Appointment]] = {}
+    for a in await conn.execute(
+        select(t.appointments).where(t.appointments.c.course_id.in_(course_ids))
+    ):
+        appts.setdefault(a.course_id, []).append(Appointment(a.on_date, a.note))
+    out: dict[str, tuple[Patient, Course]] = {}
+    for r in rows:
+        p = _patient(r)
+        out[p.id] = (
+            p,
+            Course(
+                start=r.start_date, dose_time=r.dose_time, tz=p.tz,
+                regimen=Regimen.parse(r.regimen), enrolled_at=r.enrolled_at, rules=p.rules,
+                can_become_pregnant=p.can_become_pregnant,
+                partner_can_become_pregnant=p.partner_can_become_pregnant,
+                holds=tuple(holds.get(r.course_id, ())),
+                delays=tuple(delays.get(r.course_id, ())),
+                appointments=tuple(appts.get(r.course_id, ())),
+                end=r.end_date, opted_out=p.opted_out_at is not None,
+            ),
+        )
+    return out

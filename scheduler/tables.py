@@ -1,0 +1,171 @@
+"""SQLAlchemy 2 tables. Times are stored in UTC and always come back timezone-aware."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC time")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("phone", String(20), nullable=True, unique=True),
+    Column("telegram_chat_id", BigInteger, nullable=True, unique=True),
+    Column("tz", String(64), nullable=False),
+    Column("language", String(10), nullable=False),
+    Column("discreet", Boolean, nullable=False, default=False),
+    Column("can_become_pregnant", Boolean, nullable=False, default=False),
+    Column("partner_can_become_pregnant", Boolean, nullable=False, default=False),
+    Column("rules", String(10), nullable=False),
+    Column("opted_out_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+courses = Table(
+    "courses",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("patient_id", ForeignKey("patients.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("start_date", Date, nullable=False),
+    Column("dose_time", Time, nullable=False),
+    Column("regimen", String(200), nullable=False),
+    Column("end_date", Date, nullable=True),
+    Column("enrolled_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+)
+
+holds = Table(
+    "holds",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=True),
+    Column("reason", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("resumed_at", UTCDateTime, nullable=True),
+)
+
+cycle_delays = Table(
+    "cycle_delays",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("cycle", Integer, nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+appointments = Table(
+    "appointments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("on_date", Date, nullable=False),
+    Column("note", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("course_id", "kind", "on_date", name="uq_appointments_course_kind_date"),
+)
+
+# The outbox: one row per message, unique per (patient, key). Planned reminders use the key
+# "<kind>:<local date>", so a day can never get two of the same reminder.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("patient_id", ForeignKey("patients.id", ondelete="CASCADE"), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("local_date", Date, nullable=False),
+    Column("local_time", String(5), nullable=False),
+    Column("cycle", Integer, nullable=True),
+    Column("day", Integer, nullable=True),
+    Column("text", Text, nullable=False),
+    Column("priority", SmallInteger, nullable=False, default=5),
+    Column("status", String(12), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Column("claimed_by", String(64), nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("channel", String(10), nullable=True),
+    Column("provider_id", String(64), nullable=True),
+    Column("delivery_status", String(20), nullable=True),
+    Column("callback_token", String(43), nullable=True, unique=True),
+    Column("last_error", String(300), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("patient_id", "key", name="uq_outbox_patient_key"),
+    Index("ix_outbox_claim", "status", "next_attempt_at"),
+    Index("ix_outbox_patient_due", "patient_id", "due_at"),
+)
+
+dose_records = Table(
+    "dose_records",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("patient_id", ForeignKey("patients.id", ondelete="CASCADE"), nullable=False),
+    Column("local_date", Date, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    UniqueConstraint("patient_id", "local_date", name="uq_dose_records_patient_date"),
+)
