@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler import tables as t
@@ -123,15 +125,26 @@ class SqlAlchemyOutbox:
                         )
                         result.updated += 1
             if inserts:
-                await conn.execute(insert(t.outbox), inserts)
-                result.inserted = len(inserts)
-            stale = [r.id for k, r in existing.items() if r.status == PENDING and k not in wanted]
-            if stale:
-                await conn.execute(
-                    update(t.outbox).where(c.id.in_(stale), c.status == PENDING)
-                    .values(status=CANCELLED, updated_at=now)
+                # Another planner may insert the same key at the same moment: the key decides.
+                ins = (pg_insert if self.postgres else sqlite_insert)(t.outbox)
+                res = await conn.execute(
+                    ins.on_conflict_do_nothing(index_elements=["patient_id", "key"])
+                    .returning(c.id),
+                    inserts,
                 )
-                result.cancelled = len(stale)
+                result.inserted = len(res.all())
+            stale = [r for k, r in existing.items() if r.status == PENDING and k not in wanted]
+            # A row whose moment passed unsent is history ("expired"), not a plan change.
+            for status, ids in (
+                (EXPIRED, [r.id for r in stale if r.expires_at <= now]),
+                (CANCELLED, [r.id for r in stale if r.expires_at > now]),
+            ):
+                if ids:
+                    await conn.execute(
+                        update(t.outbox).where(c.id.in_(ids), c.status == PENDING)
+                        .values(status=status, updated_at=now)
+                    )
+            result.cancelled = sum(1 for r in stale if r.expires_at > now)
         return result
 
     @staticmethod
@@ -163,16 +176,24 @@ class SqlAlchemyOutbox:
             .order_by(c.priority, c.next_attempt_at, c.id)
             .limit(limit)
         )
+        values = dict(status=SENDING, claimed_at=now, claimed_by=worker,
+                      attempts=c.attempts + 1, updated_at=now)
         if self.postgres:
-            # Workers skip each other's locked rows instead of queueing behind them.
-            pick = pick.with_for_update(skip_locked=True)
-        stmt = (
-            update(t.outbox)
-            .where(c.id.in_(pick.scalar_subquery()), c.status == PENDING)
-            .values(status=SENDING, claimed_at=now, claimed_by=worker,
-                    attempts=c.attempts + 1, updated_at=now)
-            .returning(*t.outbox.c)
-        )
+            # Workers skip each other's locked rows instead of queueing behind them. The pick
+            # is a MATERIALIZED CTE: as an IN (subquery) PostgreSQL may run it more than once
+            # and claim more than `limit` rows.
+            picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with(
+                "MATERIALIZED"
+            )
+            stmt = (
+                update(t.outbox).where(c.id == picked.c.id, c.status == PENDING)
+                .values(**values).returning(*t.outbox.c)
+            )
+        else:
+            stmt = (
+                update(t.outbox).where(c.id.in_(pick.scalar_subquery()), c.status == PENDING)
+                .values(**values).returning(*t.outbox.c)
+            )
         async with self.engine.begin() as conn:
             rows = [_row(r) for r in await conn.execute(stmt)]
         return sorted(rows, key=lambda r: (r.priority, r.due_at, r.id))
