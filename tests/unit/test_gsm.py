@@ -1,0 +1,113 @@
+"""GSM-7 checks, normalisation and segment counting, as a patient's phone bill sees them."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from messages import gsm
+
+# Text people actually paste: ASCII plus the typographic characters phones and editors add.
+TYPOGRAPHIC = "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00b0\u00a0\u2022\u00b7\u00bd\t\u200b"
+ASCII_ISH = st.text(alphabet=string.printable + TYPOGRAPHIC + "éèàçñüáíóú", max_size=400)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Don\u2019t forget", "Don't forget"),
+        ("\u201cTaken\u201d", '"Taken"'),
+        ("days 1\u201321", "days 1-21"),
+        ("wait \u2014 then", "wait - then"),
+        ("see you\u2026", "see you..."),
+        ("temp 38.5\u00b0C", "temp 38.5C"),
+        ("temp 101 \u00b0F", "temp 101F"),
+        ("about 38\u00b0 now", "about 38 deg now"),
+        ("10\u00a0mg", "10 mg"),
+        ("\u2022 swallow whole", "- swallow whole"),
+        ("zero\u200bwidth", "zerowidth"),
+        ("caf\u00e9 na\u00efve", "caf\u00e9 naive"),  # é is GSM-7 and kept; ï is not
+        ("tab\there", "tab here"),
+    ],
+)
+def test_normalise_replaces_lookalikes_with_gsm7(raw: str, expected: str) -> None:
+    assert gsm.normalise(raw) == expected
+    assert gsm.is_gsm7(gsm.normalise(raw))
+
+
+def test_normalise_keeps_characters_it_cannot_replace() -> None:
+    # Dropping an emoji or a name in another script would change the message silently.
+    assert gsm.normalise("ok \U0001f44d \u0416") == "ok \U0001f44d \u0416"
+    assert not gsm.is_gsm7("ok \U0001f44d")
+
+
+def test_extension_characters_are_gsm7_but_cost_two_septets() -> None:
+    assert gsm.is_gsm7("[x] {y} ~ ^ | \\ \u20ac")
+    assert gsm.length("\u20ac") == 2
+    assert gsm.length("a") == 1
+    assert gsm.encoding("\u20ac10") == "GSM-7"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", 0),
+        ("a", 1),
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        ("a" * 459, 3),
+        ("\u20ac" * 80, 1),  # 160 septets
+        ("\u20ac" * 81, 2),
+        ("a" * 152 + "\u20ac" + "a", 1),  # 155 septets
+        ("a" * 152 + "\u20ac" + "a" * 152, 3),  # 306 septets, but the escape pair is not split
+        ("\u00e0" * 70, 1),  # à is GSM-7
+        ("\u0101" * 70, 1),  # ā is not: UCS-2, 70 per single message
+        ("\u0101" * 71, 2),
+        ("\u0101" * 134, 2),
+        ("\u0101" * 135, 3),
+        ("\U0001f44d" * 35, 1),  # each emoji is two UTF-16 units
+        ("\U0001f44d" * 36, 2),
+    ],
+)
+def test_segments_follow_the_carrier_limits(text: str, expected: int) -> None:
+    assert gsm.segments(text) == expected
+
+
+def test_one_curly_quote_turns_a_whole_reminder_into_ucs2() -> None:
+    reminder = "Time for your capsule. Reply TAKEN when done. " * 2  # 92 GSM-7 characters
+    assert gsm.segments(reminder) == 1
+    assert gsm.segments(reminder.replace("'", "\u2019") + "\u2019") == 2
+    assert gsm.segments(gsm.normalise(reminder + "\u2019")) == 1
+
+
+@settings(max_examples=80, deadline=None)
+@given(ASCII_ISH)
+def test_normalised_ascii_ish_text_is_always_gsm7(text: str) -> None:
+    assert gsm.is_gsm7(gsm.normalise(text))
+
+
+@settings(max_examples=80, deadline=None)
+@given(ASCII_ISH)
+def test_normalise_is_idempotent(text: str) -> None:
+    once = gsm.normalise(text)
+    assert gsm.normalise(once) == once
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(max_size=300), st.text(min_size=1, max_size=50))
+def test_adding_text_never_needs_fewer_segments(head: str, tail: str) -> None:
+    assert gsm.segments(head) <= gsm.segments(head + tail)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(max_size=600))
+def test_segments_hold_the_whole_message(text: str) -> None:
+    count = gsm.segments(text)
+    multi = gsm.GSM7_MULTI if gsm.is_gsm7(text) else gsm.UCS2_MULTI
+    assert (count == 0) == (text == "")
+    assert count * multi >= gsm.length(text) or count == 1

@@ -1,0 +1,240 @@
+"""The words a patient reads: every planned reminder, plain and discreet, in one GSM-7 SMS."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, time
+from functools import cache
+
+import pytest
+from hypothesis import given, settings
+
+from messages.gsm import GSM7_SINGLE, is_gsm7, segments
+from messages.render import (
+    NAME_LIMIT,
+    Profile,
+    UnknownLanguageError,
+    catalog,
+    render,
+    template_key,
+)
+from scheduler.model import Appointment, Hold, Kind, Reminder
+from scheduler.plan import plan
+from tests.unit.builders import SETTINGS, course, courses, of_kind, plan_days
+
+LONGEST_NAME = "Maximilianaelisabethannemarie"[:NAME_LIMIT].ljust(NAME_LIMIT, "x")
+NOT_ON_A_LOCK_SCREEN = ("lenalidomide", "revlimid", "cancer", "myeloma")
+VARIANTS = ("plain", "discreet")
+
+# Dates chosen with two-digit days so every date in a message is as long as it gets, and a
+# course long enough for two-digit cycle numbers.
+WORST_START = date(2026, 6, 24)
+WORST_END = date(2027, 6, 12)
+
+
+def profile(variant: str, name: str = LONGEST_NAME) -> Profile:
+    return Profile(name=name, discreet=variant == "discreet")
+
+
+def scheduled_templates() -> set[str]:
+    """Catalogue entries for planned reminders: named after a kind (``dose``, ``blood_test_*``)."""
+    return {
+        key
+        for key in catalog("en-GB")
+        if any(key == k.value or key.startswith(f"{k.value}_") for k in Kind)
+    }
+
+
+def test_every_kind_of_reminder_has_a_template() -> None:
+    for kind in Kind:
+        assert any(t == kind.value or t.startswith(f"{kind.value}_") for t in scheduled_templates())
+
+
+@cache
+def reminders_by_template() -> dict[str, list[Reminder]]:
+    """Every reminder a rich course plans, for a woman, a man with a partner, and both."""
+    found: dict[str, list[Reminder]] = defaultdict(list)
+    for female, partner in ((True, False), (False, True), (True, True)):
+        c = course(
+            start=WORST_START,
+            end=WORST_END,
+            can_become_pregnant=female,
+            partner_can_become_pregnant=partner,
+            holds=(Hold(start=date(2026, 7, 15), end=date(2026, 7, 20)),),
+            appointments=(Appointment(on=date(2026, 7, 28)),),
+        )
+        for r in plan(c, SETTINGS, date(2026, 5, 1), date(2027, 12, 31)):
+            found[template_key(r)].append(r)
+    return dict(found)
+
+
+def test_the_plan_reaches_every_scheduled_template_in_the_catalogue() -> None:
+    assert set(reminders_by_template()) == scheduled_templates()
+
+
+def test_every_template_has_a_plain_and_a_discreet_text() -> None:
+    words = catalog("en-GB")
+    for key in scheduled_templates():
+        assert set(words[key]) == set(VARIANTS), key
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("key", sorted(scheduled_templates()))
+def test_scheduled_reminder_fits_one_gsm7_sms_with_a_30_character_name(
+    key: str, variant: str
+) -> None:
+    too_long: dict[int, str] = {}
+    for r in reminders_by_template()[key]:
+        text = render(r, profile(variant))
+        assert LONGEST_NAME in text
+        assert is_gsm7(text), text
+        if len(text) > GSM7_SINGLE or segments(text) != 1:
+            too_long[len(text)] = text
+    assert not too_long, f"{max(too_long)} characters: {too_long[max(too_long)]}"
+
+
+@pytest.mark.parametrize("key", sorted(scheduled_templates()))
+def test_discreet_text_never_names_the_drug_or_the_illness(key: str) -> None:
+    for r in reminders_by_template()[key]:
+        text = render(r, profile("discreet")).lower()
+        assert not [w for w in NOT_ON_A_LOCK_SCREEN if w in text], text
+
+
+def test_no_discreet_entry_in_the_catalogue_names_the_drug_or_the_illness() -> None:
+    def discreet_texts(table: dict) -> list[str]:
+        texts = []
+        for key, value in table.items():
+            if key == "discreet" and isinstance(value, str):
+                texts.append(value)
+            elif isinstance(value, dict):
+                texts.extend(discreet_texts(value))
+        return texts
+
+    texts = discreet_texts(catalog("en-GB"))
+    assert len(texts) >= len(scheduled_templates())
+    for text in texts:
+        assert not [w for w in NOT_ON_A_LOCK_SCREEN if w in text.lower()], text
+
+
+def test_plain_dose_text_names_the_drug() -> None:
+    dose = reminders_by_template()["dose"][0]
+    assert "lenalidomide" in render(dose, profile("plain"))
+
+
+@settings(max_examples=30, deadline=None)
+@given(c=courses())
+def test_any_planned_reminder_renders_in_both_variants(c) -> None:
+    for r in plan_days(c, c.start, 120):
+        for variant in VARIANTS:
+            text = render(r, profile(variant, name="Sam Smith"))
+            assert text.startswith("Sam")
+            assert "{" not in text and "None" not in text, text
+            assert is_gsm7(text), text
+        assert not [w for w in NOT_ON_A_LOCK_SCREEN if w in render(r, profile("discreet")).lower()]
+
+
+# --- What the words say ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_dose_text_names_cycle_day_and_date(variant: str) -> None:
+    (dose,) = of_kind(plan_days(course(), date(2026, 7, 1), 1), Kind.DOSE)
+    text = render(dose, Profile(name="Ann Lee", discreet=variant == "discreet"))
+    assert text.startswith("Ann")
+    assert "cycle 2, day 3 of 21" in text
+    assert "Wed 1 Jul" in text
+    assert "TAKEN" in text
+
+
+def test_aftercare_text_gives_the_blood_donation_and_vaccine_dates() -> None:
+    reminders = plan_days(course(end=date(2026, 7, 8)), date(2026, 7, 9), 1)
+    (after,) = of_kind(reminders, Kind.AFTERCARE)
+    text = render(after, Profile(name="Ann"))
+    assert "No blood donation before Thu 16 Jul" in text
+    assert "No live vaccines before Fri 8 Jan" in text
+
+
+def test_contraception_after_text_gives_each_partner_their_date() -> None:
+    c = course(end=date(2026, 7, 8), can_become_pregnant=True, partner_can_become_pregnant=True)
+    (after,) = of_kind(plan_days(c, date(2026, 7, 9), 1), Kind.CONTRACEPTION)
+    text = render(after, Profile(name="Ann"))
+    assert "contraception until Wed 5 Aug" in text
+    assert "condoms until Wed 15 Jul" in text
+    assert "No sperm donation" in text
+    man = course(end=date(2026, 7, 8), partner_can_become_pregnant=True)
+    (his,) = of_kind(plan_days(man, date(2026, 7, 9), 1), Kind.CONTRACEPTION)
+    text = render(his, Profile(name="Bob"))
+    assert "condoms during sex until Wed 15 Jul" in text and "Do not donate sperm" in text
+    assert "contraception until" not in text
+
+
+def test_contraception_before_text_says_what_to_use() -> None:
+    woman = course(can_become_pregnant=True)
+    man = course(partner_can_become_pregnant=True)
+    (hers,) = of_kind(plan_days(woman, date(2026, 5, 4), 1), Kind.CONTRACEPTION)
+    (his,) = of_kind(plan_days(man, date(2026, 5, 4), 1), Kind.CONTRACEPTION)
+    assert "Use effective contraception from today" in render(hers, Profile(name="Ann"))
+    assert "Use condoms during sex from today" in render(his, Profile(name="Bob"))
+    assert "Mon 1 Jun" in render(his, Profile(name="Bob"))
+
+
+def test_hold_and_resume_texts_give_the_dates_and_dose_time() -> None:
+    c = course(holds=(Hold(start=date(2026, 6, 15), end=date(2026, 6, 22)),),
+               dose_time=time(20, 30))
+    reminders = plan_days(c, date(2026, 6, 1), 30)
+    (paused,) = of_kind(reminders, Kind.HOLD)
+    (resumed,) = of_kind(reminders, Kind.RESUME)
+    assert "from Mon 15 Jun" in render(paused, Profile(name="Ann"))
+    assert "Take no capsules" in render(paused, Profile(name="Ann"))
+    # The hold ends on day 22, a break day: the restart is day 1 of cycle 2, Mon 29 Jun.
+    assert "on Mon 29 Jun, at 20:30" in render(resumed, Profile(name="Ann"))
+
+
+def test_break_text_gives_the_last_break_day_and_next_cycle() -> None:
+    (pause,) = of_kind(plan_days(course(), date(2026, 6, 22), 1), Kind.BREAK_START)
+    text = render(pause, Profile(name="Ann", discreet=True))
+    assert "No capsules from today to Sun 28 Jun" in text
+    assert "Cycle 2 starts Mon 29 Jun" in text
+
+
+def test_appointment_text_carries_the_nurse_note_in_gsm7() -> None:
+    note = "Ward 5 \u2013 don\u2019t eat"  # en dash and curly apostrophe, as pasted
+    c = course(appointments=(Appointment(on=date(2026, 6, 3), note=note),))
+    (booked,) = of_kind(plan_days(c, date(2026, 6, 3), 1), Kind.BLOOD_TEST)
+    text = render(booked, Profile(name="Ann"))
+    assert "Ward 5 - don't eat" in text
+    assert is_gsm7(text)
+
+
+def test_appointment_without_a_note_asks_for_the_form() -> None:
+    c = course(appointments=(Appointment(on=date(2026, 6, 3)),))
+    (booked,) = of_kind(plan_days(c, date(2026, 6, 3), 1), Kind.BLOOD_TEST)
+    assert "Bring your blood test form" in render(booked, Profile(name="Ann"))
+
+
+# --- Names and languages --------------------------------------------------------------------------
+
+
+def test_only_the_first_name_is_used_and_cut_to_30_characters() -> None:
+    (dose,) = of_kind(plan_days(course(), date(2026, 6, 2), 1), Kind.DOSE)
+    text = render(dose, Profile(name="  Bartholomew-Maximilian-Alexander Smith "))
+    assert text.startswith("Bartholomew-Maximilian-Alexand,")
+    assert "Smith" not in text
+
+
+def test_a_blank_name_still_greets_the_patient() -> None:
+    (dose,) = of_kind(plan_days(course(), date(2026, 6, 2), 1), Kind.DOSE)
+    assert render(dose, Profile(name="   ")).startswith("Hello,")
+
+
+def test_an_accented_name_is_kept_readable_in_gsm7() -> None:
+    (dose,) = of_kind(plan_days(course(), date(2026, 6, 2), 1), Kind.DOSE)
+    text = render(dose, Profile(name="Zoë Ångström"))
+    assert is_gsm7(text)
+    assert text.startswith("Zo")
+
+
+def test_unknown_language_is_refused_by_name() -> None:
+    (dose,) = of_kind(plan_days(course(), date(2026, 6, 2), 1), Kind.DOSE)
+    with pytest.raises(UnknownLanguageError, match=r"'xx'.*en-GB"):
+        render(dose, Profile(name="Ann", language="xx"))
