@@ -15,7 +15,7 @@ from scheduler.localtime import zone
 from scheduler.materialise import profile_of
 from scheduler.model import ChannelKind, Course, Patient, RuleSet
 from scheduler.plan import plan
-from scheduler.regimen import cycle_start, next_dose_day
+from scheduler.regimen import next_dose_day
 
 
 def _today(service: Service, tz: str) -> date:
@@ -29,28 +29,49 @@ def _today(service: Service, tz: str) -> date:
 @click.option("--start", "start_text", required=True, help="cycle 1 day 1, YYYY-MM-DD")
 @click.option("--dose-time", required=True, help="daily dose time HH:MM, patient's local time")
 @click.option("--tz", required=True, help="IANA timezone, e.g. Europe/London")
-@click.option("--regimen", default="21/28", show_default=True,
-              help="21/28, continuous, days=1-21/28, days=1,3,5,...,27/28")
-@click.option("--rules", type=click.Choice([r.value for r in RuleSet]), default="uk",
-              show_default=True)
+@click.option(
+    "--regimen",
+    default="21/28",
+    show_default=True,
+    help="21/28, continuous, days=1-21/28, days=1,3,5,...,27/28",
+)
+@click.option(
+    "--rules", type=click.Choice([r.value for r in RuleSet]), default="uk", show_default=True
+)
 @click.option("--can-become-pregnant", is_flag=True)
 @click.option("--partner-can-become-pregnant", is_flag=True)
 @click.option("--discreet", is_flag=True, help="wording that names neither drug nor illness")
 @click.option("--language", default="en-GB", show_default=True)
-def enrol(name: str, phone: str | None, telegram: bool, start_text: str, dose_time: str, tz: str,
-          regimen: str, rules: str, can_become_pregnant: bool,
-          partner_can_become_pregnant: bool, discreet: bool, language: str) -> None:
+def enrol(
+    name: str,
+    phone: str | None,
+    telegram: bool,
+    start_text: str,
+    dose_time: str,
+    tz: str,
+    regimen: str,
+    rules: str,
+    can_become_pregnant: bool,
+    partner_can_become_pregnant: bool,
+    discreet: bool,
+    language: str,
+) -> None:
     """Enrol a patient; prints the patient id alone on the last line."""
     if bool(phone) == telegram:
         raise v.InvalidInput("give exactly one of --phone (SMS) or --telegram")
     tz_name = v.parse_tz(tz)
     e = Enrolment(
-        name=v.parse_name(name), tz=tz_name, start=v.parse_date(start_text, "start date"),
-        dose_time=v.parse_hhmm(dose_time), regimen=v.parse_regimen(regimen),
+        name=v.parse_name(name),
+        tz=tz_name,
+        start=v.parse_date(start_text, "start date"),
+        dose_time=v.parse_hhmm(dose_time),
+        regimen=v.parse_regimen(regimen),
         channel=ChannelKind.TELEGRAM if telegram else ChannelKind.SMS,
-        phone=v.parse_phone(phone) if phone else None, rules=RuleSet(rules),
+        phone=v.parse_phone(phone) if phone else None,
+        rules=RuleSet(rules),
         can_become_pregnant=can_become_pregnant,
-        partner_can_become_pregnant=partner_can_become_pregnant, discreet=discreet,
+        partner_can_become_pregnant=partner_can_become_pregnant,
+        discreet=discreet,
         language=check_language(language),
     )
 
@@ -58,12 +79,16 @@ def enrol(name: str, phone: str | None, telegram: bool, start_text: str, dose_ti
         v.check_start(e.start, _today(service, tz_name))
         patient = await service.care.enrol(e)
         _, course = await service.courses.load_one(patient.id)
-        click.echo(f"enrolled {patient.name} ({patient.channel.value}), {course.regimen} "
-                   f"from {course.start}, dose at {course.dose_time:%H:%M} {patient.tz}")
+        click.echo(
+            f"enrolled {patient.name} ({patient.channel.value}), {course.regimen} "
+            f"from {course.start}, dose at {course.dose_time:%H:%M} {patient.tz}"
+        )
         click.echo(_next_line(course, _today(service, tz_name)))
         if patient.channel is ChannelKind.TELEGRAM:
-            click.echo("Telegram linking needs a bot token (TELEGRAM_BOT_TOKEN); until the "
-                       "patient is linked, messages show on the console only")
+            click.echo(
+                "Telegram linking needs a bot token (TELEGRAM_BOT_TOKEN); until the "
+                "patient is linked, messages show on the console only"
+            )
         click.echo(patient.id)
 
     with_service(go)
@@ -99,27 +124,37 @@ def patients_list(as_json: bool) -> None:
     async def go(service: Service) -> None:
         everyone = await service.courses.all_patients()
         loaded = await service.courses.load([p.id for p in everyone])
-        rows = []
+        rows: list[dict[str, str]] = []
         for p in everyone:
             _, c = loaded[p.id]
-            rows.append({
-                "id": p.id, "name": p.name, "channel": p.channel.value,
-                "start": c.start.isoformat(), "regimen": str(c.regimen),
-                "dose_time": f"{c.dose_time:%H:%M}", "tz": p.tz,
-                "end": c.end.isoformat() if c.end else None,
-                "state": _state(p, c, _today(service, p.tz)),
-            })
+            rows.append(
+                {
+                    "id": p.id,
+                    "name": p.name,
+                    "channel": p.channel.value,
+                    "start": c.start.isoformat(),
+                    "regimen": str(c.regimen),
+                    "dose_time": f"{c.dose_time:%H:%M}",
+                    "tz": p.tz,
+                    "end": c.end.isoformat() if c.end else "",
+                    "state": _state(p, c, _today(service, p.tz)),
+                }
+            )
         if as_json:
             dump(rows)
             return
         if not rows:
             click.echo("no patients yet: enrol one with 'lenabot enrol'")
             return
-        click.echo(f"{'ID':<10}{'NAME':<22}{'CHANNEL':<10}{'START':<12}{'REGIMEN':<14}"
-                   f"{'TIME':<7}{'TZ':<22}STATE")
+        click.echo(
+            f"{'ID':<10}{'NAME':<22}{'CHANNEL':<10}{'START':<12}{'REGIMEN':<14}"
+            f"{'TIME':<7}{'TZ':<22}STATE"
+        )
         for r in rows:
-            click.echo(f"{r['id']:<10}{r['name'][:21]:<22}{r['channel']:<10}{r['start']:<12}"
-                       f"{r['regimen'][:13]:<14}{r['dose_time']:<7}{r['tz'][:21]:<22}{r['state']}")
+            click.echo(
+                f"{r['id']:<10}{r['name'][:21]:<22}{r['channel']:<10}{r['start']:<12}"
+                f"{r['regimen'][:13]:<14}{r['dose_time']:<7}{r['tz'][:21]:<22}{r['state']}"
+            )
 
     with_service(go)
 
@@ -138,8 +173,9 @@ def preview(patient_id: str, from_text: str | None, days_text: str, as_json: boo
         first = v.parse_date(from_text, "--from") if from_text else _today(service, patient.tz)
         last = first + (days - 1) * date.resolution
         profile = profile_of(patient)
-        items = [_item(r, profile) for r in plan(course, service.materialiser.settings,
-                                                  first, last)]
+        items = [
+            _item(r, profile) for r in plan(course, service.materialiser.settings, first, last)
+        ]
         if as_json:
             dump(items)
             return
@@ -175,8 +211,9 @@ def pause(patient_id: str, from_text: str | None, reason: str) -> None:
     async def go(service: Service) -> None:
         patient = await service.courses.get(patient_id)
         today = _today(service, patient.tz)
-        start = v.check_near(v.parse_date(from_text, "--from"), today, "--from") if from_text \
-            else today
+        start = (
+            v.check_near(v.parse_date(from_text, "--from"), today, "--from") if from_text else today
+        )
         await service.care.pause(patient_id, start, reason)
         click.echo(f"paused {patient_id} from {start}: no dose reminders until resumed")
 
@@ -222,8 +259,10 @@ def set_dose_time(patient_id: str, dose_time: str) -> None:
 
     async def go(service: Service) -> None:
         await service.care.set_dose_time(patient_id, at)
-        click.echo(f"dose time of {patient_id} is now {at:%H:%M}; a dose already sent today "
-                   "is not sent again")
+        click.echo(
+            f"dose time of {patient_id} is now {at:%H:%M}; a dose already sent today "
+            "is not sent again"
+        )
 
     with_service(go)
 
@@ -246,14 +285,17 @@ def end(patient_id: str, on_text: str) -> None:
 @cli.command()
 @click.argument("patient_id")
 @click.option("--blood-test", "blood_text", required=True, help="date, YYYY-MM-DD")
-@click.option("--note", default="", help="a short note sent with the reminder, e.g. the place")
+@click.option("--note", default="", help="up to 40 characters sent with the reminder, e.g. the place")
 def appointment(patient_id: str, blood_text: str, note: str) -> None:
     """Add a dated blood-test appointment (reminded at the notice time that day)."""
 
+    note = v.parse_note(note)
+
     async def go(service: Service) -> None:
         patient = await service.courses.get(patient_id)
-        on = v.check_near(v.parse_date(blood_text, "--blood-test"), _today(service, patient.tz),
-                          "--blood-test")
+        on = v.check_near(
+            v.parse_date(blood_text, "--blood-test"), _today(service, patient.tz), "--blood-test"
+        )
         await service.care.appointment(patient_id, on, note)
         click.echo(f"blood test for {patient_id} on {on} added")
 
@@ -268,8 +310,10 @@ def outbox(patient_id: str) -> None:
     async def go(service: Service) -> None:
         await service.courses.get(patient_id)
         for r in await service.outbox.rows(patient_id):
-            click.echo(f"{r.local_date} {r.local_time} {r.kind:<15}{r.status:<10}"
-                       f"{r.delivery_status or '':<11}{r.last_error or ''}")
+            click.echo(
+                f"{r.local_date} {r.local_time} {r.kind:<15}{r.status:<10}"
+                f"{r.delivery_status or '':<11}{r.last_error or ''}"
+            )
 
     with_service(go)
 

@@ -42,7 +42,9 @@ def parse_tz(text: str) -> str:
 def parse_hhmm(text: str, what: str = "dose time") -> time:
     m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
     if not m:
-        raise InvalidInput(f"{what} {text!r} is not a time: use HH:MM on a 24-hour clock, e.g. 09:00")
+        raise InvalidInput(
+            f"{what} {text!r} is not a time: use HH:MM on a 24-hour clock, e.g. 09:00"
+        )
     return time(int(m[1]), int(m[2]))
 
 
@@ -93,3 +95,13 @@ def parse_days(text: str | int, what: str = "days", low: int = 1, high: int = 90
     if not low <= n <= high:
         raise InvalidInput(f"{what} must be from {low} to {high}, not {n}")
     return n
+
+
+NOTE_LIMIT = 40  # keeps the booked-test reminder inside one SMS with a 30-character name
+
+
+def parse_note(text: str) -> str:
+    note = " ".join(text.split())
+    if len(note) > NOTE_LIMIT:
+        raise InvalidInput(f"note is {len(note)} characters: keep it to {NOTE_LIMIT}")
+    return note

@@ -31,7 +31,9 @@ class Profile:
 
 def languages() -> list[str]:
     folder = resources.files("messages") / "catalog"
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    return sorted(
+        p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")
+    )
 
 
 def check_language(language: str) -> str:
@@ -113,6 +115,8 @@ def _contraception(reminder: Reminder, fragment: dict[str, str]) -> str:
         if female and partner:
             return fragment["use_both"]
         return fragment["use_contraception" if female else "use_condoms"]
+    if female and partner:
+        return _fill(fragment["keep_both"], dict(f))
     parts = []
     if female:
         parts.append(_fill(fragment["keep_contraception"], dict(f)))

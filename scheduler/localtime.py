@@ -19,7 +19,9 @@ class UnknownTimezoneError(ValueError):
 def zone(name: str) -> ZoneInfo:
     """The IANA zone called ``name``, or a clear error."""
     if not name or name != name.strip() or name.startswith("/") or ".." in name:
-        raise UnknownTimezoneError(f"unknown timezone {name!r}: use an IANA name like Europe/London")
+        raise UnknownTimezoneError(
+            f"unknown timezone {name!r}: use an IANA name like Europe/London"
+        )
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
@@ -36,8 +38,8 @@ def _exists(naive: datetime, tz: ZoneInfo) -> bool:
 def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
     """The UTC instant of ``at`` on ``day`` in ``tz`` (gap -> first valid minute; overlap -> first)."""
     naive = datetime.combine(day, at.replace(tzinfo=None, fold=0))
-    # Gaps are whole minutes and never longer than a day; step until the wall time exists.
-    for _ in range(24 * 60):
+    # Gaps are whole minutes; the longest (a skipped calendar day, Apia 2011) is 24 hours.
+    for _ in range(2 * 24 * 60 + 1):
         if _exists(naive, tz):
             return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
         naive = (naive + timedelta(minutes=1)).replace(second=0, microsecond=0)

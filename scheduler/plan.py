@@ -7,15 +7,25 @@ message is unique per (kind, local date); the store adds the patient to make the
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from scheduler.localtime import end_of_local_day, local_instant, zone
 from scheduler.model import Course, Kind, PlanSettings, Reminder
-from scheduler.regimen import cycle_start, in_treatment, is_dose_day, locate, on_hold, on_regimen
+from scheduler.regimen import (
+    cycle_start,
+    in_treatment,
+    is_dose_day,
+    locate,
+    next_dose_day,
+    on_hold,
+    on_regimen,
+)
 from scheduler.rules import RULES
 
 DOSE_WINDOW = timedelta(hours=12)
+# A hold or restart notice recorded late in the evening still gets this long to reach the patient.
+NOTICE_MIN_LIFE = timedelta(hours=12)
 WEEKLY_BLOOD_TEST_WEEKS = 8
 
 
@@ -27,8 +37,9 @@ def plan(course: Course, settings: PlanSettings, first: date, last: date) -> lis
     found: dict[tuple[str, date], Reminder] = {}
     day = first
     while day <= last:
-        for r in _day(course, settings, tz, day):
-            found.setdefault(r.key, r)
+        if _exists(day, tz):
+            for r in _day(course, settings, tz, day):
+                found.setdefault(r.key, r)
         day += timedelta(days=1)
     for r in _notices(course, settings, tz):
         if first <= r.local_date <= last:
@@ -46,6 +57,11 @@ def plan_window(
     first = start.astimezone(tz).date() - timedelta(days=1)
     last = end.astimezone(tz).date() + timedelta(days=1)
     return [r for r in plan(course, settings, first, last) if start <= r.due_at < end]
+
+
+def _exists(day: date, tz: ZoneInfo) -> bool:
+    """False for a calendar day the zone skipped (Pacific/Apia, 30 December 2011)."""
+    return local_instant(day, time(0, 0), tz).astimezone(tz).date() == day
 
 
 def _notice(
@@ -82,42 +98,66 @@ def _day(course: Course, settings: PlanSettings, tz: ZoneInfo, day: date) -> Ite
     if _is_blood_test_day(course, settings, day, start):
         booked = next((a for a in course.appointments if a.on == day), None)
         yield _notice(
-            Kind.BLOOD_TEST, day, settings, tz,
-            appointment=booked is not None, note=booked.note if booked else "",
+            Kind.BLOOD_TEST,
+            day,
+            settings,
+            tz,
+            appointment=booked is not None,
+            note=booked.note if booked else "",
             before_start=day < start,
         )
     if course.can_become_pregnant and _is_pregnancy_test_day(course, day, start):
         yield _notice(
-            Kind.PREGNANCY_TEST, day, settings, tz,
-            before_start=day < start, after_end=course.end is not None and day > course.end,
+            Kind.PREGNANCY_TEST,
+            day,
+            settings,
+            tz,
+            before_start=day < start,
+            after_end=course.end is not None and day > course.end,
         )
     yield from _course_ends(course, settings, tz, day, start)
 
 
 def _cycle_edges(
-    course: Course, settings: PlanSettings, tz: ZoneInfo, day: date,
+    course: Course,
+    settings: PlanSettings,
+    tz: ZoneInfo,
+    day: date,
     where: tuple[int, int] | None,
 ) -> Iterator[Reminder]:
     """break_start on the first day of a cycle's closing break; cycle_start the day before."""
     if where is not None and in_treatment(course, day) and not on_hold(course, day):
         n, d = where
         nxt = cycle_start(course, n + 1)
-        if d == course.regimen.last_dose_day + 1 and nxt > day:
-            # Only the closing break: a gap between dose days (every other day) is no break.
+        if d == course.regimen.last_dose_day + 1 and (nxt - day).days >= 2:
+            # Only a real closing break: one day off between dose days (every other day, or
+            # 1,3,...,27/28 into the next cycle's day 1) is no break.
             if course.end is None or nxt <= course.end:
                 yield _notice(
-                    Kind.BREAK_START, day, settings, tz,
-                    until=nxt - timedelta(days=1), next_cycle=n + 1, next_start=nxt,
+                    Kind.BREAK_START,
+                    day,
+                    settings,
+                    tz,
+                    until=nxt - timedelta(days=1),
+                    next_cycle=n + 1,
+                    next_start=nxt,
                 )
     tomorrow = day + timedelta(days=1)
     nw = locate(course, tomorrow)
     if nw is None or nw[1] != 1 or not is_dose_day(course, tomorrow):
         return
-    # Announce a cycle only after a break (or before cycle 1): continuous dosing needs no notice.
-    if nw[0] == 1 or not on_regimen(course, day):
+    # Announce a cycle only after a break of 2+ days (or before cycle 1): continuous or
+    # every-other-day dosing needs no notice.
+    yesterday = day - timedelta(days=1)
+    if nw[0] == 1 or not (on_regimen(course, day) or on_regimen(course, yesterday)):
         yield _notice(
-            Kind.CYCLE_START, day, settings, tz,
-            cycle=nw[0], start=tomorrow, dose_time=course.dose_time,
+            Kind.CYCLE_START,
+            day,
+            settings,
+            tz,
+            cycle=nw[0],
+            start=tomorrow,
+            dose_time=course.dose_time,
         )
 
 
@@ -166,21 +206,35 @@ def _course_ends(
     partner = course.partner_can_become_pregnant
     if (female or partner) and day == start - timedelta(days=rules.contraception_before_start_days):
         yield _notice(
-            Kind.CONTRACEPTION, day, settings, tz,
-            phase="before", start=start, female=female, partner=partner,
+            Kind.CONTRACEPTION,
+            day,
+            settings,
+            tz,
+            phase="before",
+            start=start,
+            female=female,
+            partner=partner,
         )
     if course.end is None or day != course.end + timedelta(days=1):
         return
     end = course.end
     if female or partner:
         yield _notice(
-            Kind.CONTRACEPTION, day, settings, tz,
-            phase="after", female=female, partner=partner,
+            Kind.CONTRACEPTION,
+            day,
+            settings,
+            tz,
+            phase="after",
+            female=female,
+            partner=partner,
             until=end + timedelta(days=rules.contraception_after_end_days),
             condoms_until=end + timedelta(days=rules.partner_condoms_after_end_days),
         )
     yield _notice(
-        Kind.AFTERCARE, day, settings, tz,
+        Kind.AFTERCARE,
+        day,
+        settings,
+        tz,
         last_dose=end,
         blood_donation_from=end + timedelta(days=rules.no_blood_donation_after_end_days + 1),
         live_vaccines_from=add_months(end, rules.no_live_vaccines_after_end_months),
@@ -188,19 +242,35 @@ def _course_ends(
 
 
 def _notices(course: Course, settings: PlanSettings, tz: ZoneInfo) -> Iterator[Reminder]:
-    """Hold and resume notices: the day before they take effect, or at once if later."""
+    """Hold and resume notices: the day before they take effect, or at once if later.
+
+    The restart notice names the first real dose day after the hold: a hold that ends in a
+    break must not tell the patient to take capsules on a break day.
+    """
     for hold in course.holds:
         yield _event(Kind.HOLD, hold.start, hold.created_at, settings, tz, course)
         if hold.end is not None:
-            yield _event(Kind.RESUME, hold.end, hold.resumed_at, settings, tz, course)
+            restart = next_dose_day(course, hold.end - timedelta(days=1))
+            if restart is not None:
+                yield _event(Kind.RESUME, restart, hold.resumed_at, settings, tz, course)
 
 
 def _event(
-    kind: Kind, effective: date, recorded: datetime | None, settings: PlanSettings,
-    tz: ZoneInfo, course: Course,
+    kind: Kind,
+    effective: date,
+    recorded: datetime | None,
+    settings: PlanSettings,
+    tz: ZoneInfo,
+    course: Course,
 ) -> Reminder:
-    eve = _notice(kind, effective - timedelta(days=1), settings, tz,
-                  effective=effective, dose_time=course.dose_time)
+    eve = _notice(
+        kind,
+        effective - timedelta(days=1),
+        settings,
+        tz,
+        effective=effective,
+        dose_time=course.dose_time,
+    )
     if recorded is None or recorded <= eve.due_at:
         return eve
     day = recorded.astimezone(tz).date()
@@ -208,7 +278,7 @@ def _event(
         kind=kind,
         local_date=day,
         due_at=recorded,
-        expires_at=end_of_local_day(day, tz),
+        expires_at=max(end_of_local_day(day, tz), recorded + NOTICE_MIN_LIFE),
         local_time=recorded.astimezone(tz).time().replace(second=0, microsecond=0),
         facts={**eve.facts, "date": day},
     )

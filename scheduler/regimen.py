@@ -61,7 +61,7 @@ class Regimen:
     @classmethod
     def parse(cls, text: str) -> Regimen:
         """Parse ``21/28``, ``continuous``, ``days=1-21/28`` or ``days=1,3,5,...,27/28``."""
-        raw = text.strip().lower().replace(" ", "")
+        raw = text.strip().lower().replace(" ", "").replace("\u2026", "...")
         if raw == "continuous":
             return cls(28, frozenset(range(1, 29)))
         simple = re.fullmatch(r"(\d{1,3})/(\d{1,3})", raw)
@@ -83,15 +83,22 @@ def _expand_days(spec: str, text: str) -> set[int]:
     parts = spec.split(",")
     days: set[int] = set()
     for i, part in enumerate(parts):
-        if part in ("...", "…"):
+        if part == "...":
             # "a,b,...,z": continue the step b-a from b up to z.
-            if i < 2 or i + 1 >= len(parts) or not all(
-                p.isdigit() for p in (parts[i - 2], parts[i - 1], parts[i + 1])
+            if (
+                i < 2
+                or i + 1 >= len(parts)
+                or not all(p.isdigit() for p in (parts[i - 2], parts[i - 1], parts[i + 1]))
             ):
-                raise RegimenError(f"regimen {text!r}: '...' needs two numbers before and one after")
+                raise RegimenError(
+                    f"regimen {text!r}: '...' needs two numbers before and one after"
+                )
             a, b, z = int(parts[i - 2]), int(parts[i - 1]), int(parts[i + 1])
             if b <= a or z < b:
                 raise RegimenError(f"regimen {text!r}: '...' must continue an increasing series")
+            if (z - b) % (b - a):
+                # "1,3,...,28" would silently add day 28 to an every-other-day series.
+                raise RegimenError(f"regimen {text!r}: {z} is not on the series {a},{b},...")
             days.update(range(b, z + 1, b - a))
         elif re.fullmatch(r"\d{1,3}-\d{1,3}", part):
             lo, hi = (int(x) for x in part.split("-"))

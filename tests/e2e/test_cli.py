@@ -250,3 +250,11 @@ def test_demo_runs_two_cycles_and_the_end_of_treatment(lenabot: Run) -> None:
     assert "last pregnancy test" in r.out
     # After the clocks change (28 Mar 2027) doses stay at 09:00 London time.
     assert "[2027-03-29 09:00 Europe/London]" in r.out
+
+
+def test_appointment_note_longer_than_one_sms_allows_is_refused(
+    lenabot: Run, enrol: Callable[..., str]
+) -> None:
+    pid = enrol()
+    r = lenabot("appointment", pid, "--blood-test", "2026-12-03", "--note", "x" * 41)
+    assert r.code == 2 and "note is 41 characters: keep it to 40" in r.err
