@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TextIO
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.routing import BaseRoute
 
+from bot.alerts import NurseAlerts
 from bot.console import ConsoleChannel
 from bot.conversation import Conversation
+from bot.gateway import Gateway
 from bot.settings import Settings
 from scheduler.care import CareTeam
 from scheduler.db import make_engine
 from scheduler.dispatch import Dispatcher
 from scheduler.jobs import Heartbeat, build_scheduler
 from scheduler.materialise import Materialiser
-from scheduler.model import Patient, PlanSettings
+from scheduler.model import ChannelKind, Patient, PlanSettings
 from scheduler.outbox import SqlAlchemyOutbox
 from scheduler.ports import Address, Channel, Clock, SystemClock
 from scheduler.repository import SqlAlchemyCourseRepository
@@ -37,21 +41,47 @@ class Service:
     care: CareTeam
     console: ConsoleChannel
     conversation: Conversation
+    alerts: NurseAlerts
     beat: Heartbeat = field(default_factory=Heartbeat)
+    gateways: dict[ChannelKind, Gateway] = field(default_factory=dict)
 
     def resolve(self, patient: Patient) -> tuple[Channel, Address] | None:
-        """Where a patient's messages go. With no provider configured, the console."""
-        to = patient.phone or (str(patient.telegram_chat_id) if patient.telegram_chat_id else "")
-        return self.console, Address(patient.channel, to)
+        """Where a patient's messages go. With no provider configured at all, the console."""
+        if not self.gateways:
+            to = patient.phone or str(patient.telegram_chat_id or "")
+            return self.console, Address(patient.channel, to)
+        gateway = self.gateways.get(patient.channel)
+        if gateway is None:
+            return None
+        if patient.channel is ChannelKind.SMS and patient.phone:
+            return gateway.channel, Address(ChannelKind.SMS, patient.phone)
+        if patient.channel is ChannelKind.TELEGRAM and patient.telegram_chat_id:
+            return gateway.channel, Address(ChannelKind.TELEGRAM, str(patient.telegram_chat_id))
+        return None  # e.g. a Telegram patient who has not opened their link yet
 
-    def scheduler(self):  # type: ignore[no-untyped-def]
+    async def start(self, *, inbound: bool) -> None:
+        for gateway in self.gateways.values():
+            await gateway.start(inbound=inbound)
+
+    def routes(self) -> list[BaseRoute]:
+        return [r for g in self.gateways.values() for r in g.routes()]
+
+    def scheduler(self) -> AsyncIOScheduler:
         return build_scheduler(
-            self.materialiser, self.dispatcher, self.clock,
+            self.materialiser,
+            self.dispatcher,
+            self.clock,
             plan_every=self.settings.plan_interval_seconds,
-            dispatch_every=self.settings.dispatch_interval_seconds, beat=self.beat,
+            dispatch_every=self.settings.dispatch_interval_seconds,
+            beat=self.beat,
         )
 
     async def close(self) -> None:
+        for gateway in self.gateways.values():
+            try:
+                await gateway.stop()
+            except Exception:
+                log.exception("stopping the %s gateway failed", gateway.kind.value)
         await self.engine.dispose()
 
 
@@ -67,20 +97,60 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
     courses = SqlAlchemyCourseRepository(engine)
     outbox = SqlAlchemyOutbox(engine)
     materialiser = Materialiser(
-        courses, outbox, plan_settings(settings),
+        courses,
+        outbox,
+        plan_settings(settings),
         horizon=timedelta(hours=settings.plan_horizon_hours),
     )
     care = CareTeam(courses, outbox, materialiser, clock)
     console = ConsoleChannel(out)
     service: Service
     dispatcher = Dispatcher(
-        outbox, courses, resolve=lambda p: service.resolve(p), clock=clock,
-        batch=settings.dispatch_batch, concurrency=settings.dispatch_concurrency,
+        outbox,
+        courses,
+        resolve=lambda p: service.resolve(p),
+        clock=clock,
+        batch=settings.dispatch_batch,
+        concurrency=settings.dispatch_concurrency,
         lease=timedelta(seconds=settings.claim_lease_seconds),
-        on_opt_out=lambda p, when: care.opt_out(p.id, when),
+        on_opt_out=lambda p, when: _opted_out_by_provider(service, p, when),
     )
-    conversation = Conversation(courses, care, clock, plan_settings(settings),
-                                team_phone=settings.team_phone)
-    service = Service(settings, engine, clock, courses, outbox, materialiser, dispatcher, care,
-                      console, conversation)
+    alerts = NurseAlerts(engine, clock, out=out)
+    conversation = Conversation(
+        courses, care, clock, plan_settings(settings), alerts, team_phone=settings.team_phone
+    )
+    service = Service(
+        settings,
+        engine,
+        clock,
+        courses,
+        outbox,
+        materialiser,
+        dispatcher,
+        care,
+        console,
+        conversation,
+        alerts,
+    )
+    if settings.twilio_enabled:
+        from bot.sms import TwilioGateway
+
+        service.gateways[ChannelKind.SMS] = TwilioGateway(service)
+    if settings.telegram_enabled:
+        from bot.telegram import TelegramGateway
+
+        telegram = TelegramGateway(service)
+        service.gateways[ChannelKind.TELEGRAM] = telegram
+        alerts.notifiers.append(telegram)
     return service
+
+
+async def _opted_out_by_provider(service: Service, patient: Patient, when: datetime) -> None:
+    """The provider refused because the person opted out (Twilio 21610): stop and tell nurses."""
+    await service.care.opt_out(patient.id, when)
+    await service.alerts.alert(
+        "opt_out",
+        f"patient {patient.id} has opted out at their carrier (STOP); "
+        "no more messages will be sent",
+        patient.id,
+    )

@@ -20,8 +20,7 @@ from scheduler.care import CareError
 from scheduler.repository import UnknownPatientError
 
 T = TypeVar("T")
-USER_ERRORS = (v.InvalidInput, CareError, UnknownPatientError, SettingsError,
-               UnknownLanguageError)
+USER_ERRORS = (v.InvalidInput, CareError, UnknownPatientError, SettingsError, UnknownLanguageError)
 
 
 class NotMigratedError(RuntimeError):
@@ -98,8 +97,6 @@ def db_upgrade(revision: str) -> None:
     click.echo("database is up to date")
 
 
-
-
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="lenabot", standalone_mode=False)
@@ -127,5 +124,7 @@ def dump(data: Any) -> None:
 
 
 # Command modules register themselves on `cli` when imported.
-from bot import cli_nurse  # noqa: E402,F401  (registers the nurse commands)
-from bot import cli_demo  # noqa: E402,F401
+from bot import (
+    cli_demo,  # noqa: F401
+    cli_nurse,  # noqa: F401  (registers the nurse commands)
+)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import click
@@ -25,8 +25,13 @@ from scheduler.regimen import Regimen
 
 
 @cli.command()
-@click.option("--start", "start_text", default="2027-03-01", show_default=True,
-              help="cycle 1 day 1 of the sample course")
+@click.option(
+    "--start",
+    "start_text",
+    default="2027-03-01",
+    show_default=True,
+    help="cycle 1 day 1 of the sample course",
+)
 @click.option("--tz", default="Europe/London", show_default=True)
 def demo(start_text: str, tz: str) -> None:
     """Fast-forward a sample patient through 2 cycles and the end, printing every message."""
@@ -36,22 +41,31 @@ def demo(start_text: str, tz: str) -> None:
         asyncio.run(_demo(Path(folder) / "demo.db", start, tz_name))
 
 
-async def _demo(path: Path, start: datetime.date, tz: str) -> None:  # type: ignore[valid-type]
+async def _demo(path: Path, start: date, tz: str) -> None:
     url = f"sqlite+aiosqlite:///{path}"
     await upgrade_async(url)
     clock = ManualClock(datetime.combine(start - timedelta(days=30), time(8, 0), tzinfo=UTC))
     service = build(load_settings(database_url=url), clock=clock)
     try:
         care = service.care
-        patient = await care.enrol(Enrolment(
-            name="Sam Demo", tz=tz, start=start, dose_time=time(9, 0),
-            regimen=Regimen.parse("21/28"), channel=ChannelKind.SMS, phone="+447700900001",
-            can_become_pregnant=True,
-        ))
+        patient = await care.enrol(
+            Enrolment(
+                name="Sam Demo",
+                tz=tz,
+                start=start,
+                dose_time=time(9, 0),
+                regimen=Regimen.parse("21/28"),
+                channel=ChannelKind.SMS,
+                phone="+447700900001",
+                can_become_pregnant=True,
+            )
+        )
         end = start + timedelta(days=28 + 20)  # the last dose day of cycle 2
         await care.end(patient.id, end)
-        click.echo(f"demo: patient {patient.id}, 21/28 from {start}, 09:00 {tz}, "
-                   f"can become pregnant, last dose {end}; enrolled {clock.now():%Y-%m-%d}")
+        click.echo(
+            f"demo: patient {patient.id}, 21/28 from {start}, 09:00 {tz}, "
+            f"can become pregnant, last dose {end}; enrolled {clock.now():%Y-%m-%d}"
+        )
         finish = datetime.combine(end + timedelta(days=35), time(0, 0), tzinfo=UTC)
         while clock.now() < finish:
             await service.materialiser.everyone(clock.now())
@@ -60,7 +74,9 @@ async def _demo(path: Path, start: datetime.date, tz: str) -> None:  # type: ign
             step = clock.now() + timedelta(hours=12)
             clock.set(max(clock.now() + timedelta(seconds=1), min(nxt or step, step)))
         counts = await service.outbox.counts()
-        click.echo(f"demo done: {counts.get('sent', 0)} messages sent, "
-                   f"{counts.get('expired', 0)} expired, {counts.get('pending', 0)} pending")
+        click.echo(
+            f"demo done: {counts.get('sent', 0)} messages sent, "
+            f"{counts.get('expired', 0)} expired, {counts.get('pending', 0)} pending"
+        )
     finally:
         await service.close()

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from bot.alerts import NurseAlerts
 from messages.intent import Intent, classify
 from messages.render import Profile, fmt_date, fmt_time, render_reply, reply_fragment
 from scheduler.care import CareTeam
@@ -31,7 +32,6 @@ class Reply:
 
     text: str
     intent: str
-    alert: str | None = None
     extras: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -41,17 +41,22 @@ class Conversation:
     care: CareTeam
     clock: Clock
     plan_settings: PlanSettings
+    alerts: NurseAlerts
     team_phone: str = ""
 
-    async def handle(self, patient: Patient, text: str) -> Reply:
+    async def handle(self, patient: Patient, text: str, channel: str = "console") -> Reply:
+        """Answer ``text`` from ``patient``; records the text exactly as received."""
         intent = classify(text)
         profile = profile_of(patient)
         now = self.clock.now()
+        await self.courses.record_inbound(patient.id, channel, text, intent.kind, now)
         log.info("inbound from %s classified as %s", patient.id, intent.kind)
         if intent.kind == "stop":
             await self.care.opt_out(patient.id, now)
-            return Reply(render_reply("stopped", profile), "stop",
-                         alert=f"patient {patient.id} opted out (texted a STOP word)")
+            await self.alerts.alert(
+                "opt_out", f"patient {patient.id} opted out (texted a STOP word)", patient.id
+            )
+            return Reply(render_reply("stopped", profile), "stop")
         if patient.opted_out_at is not None:
             if intent.kind == "start":
                 await self.care.opt_in(patient.id)
@@ -68,8 +73,9 @@ class Conversation:
         return Reply(render_reply(key, profile, team=self._team(profile)), key)
 
     def _team(self, profile: Profile) -> str:
-        return reply_fragment("team", profile, team_phone=self.team_phone) if self.team_phone \
-            else ""
+        return (
+            reply_fragment("team", profile, team_phone=self.team_phone) if self.team_phone else ""
+        )
 
     async def _dose(
         self, patient: Patient, course: Course, profile: Profile, intent: Intent, now: datetime
@@ -79,8 +85,11 @@ class Conversation:
         decision = decide(course, records, now)
         if decision.record and decision.dose_date:
             await self.courses.record_dose(patient.id, decision.dose_date, decision.record, now)
-        return Reply(self._say(decision, course, profile), intent.kind,
-                     extras={"advice": decision.advice.value})
+        return Reply(
+            self._say(decision, course, profile),
+            intent.kind,
+            extras={"advice": decision.advice.value},
+        )
 
     def _say(self, d: Decision, course: Course, profile: Profile) -> str:
         f = d.facts
@@ -88,13 +97,15 @@ class Conversation:
         values: dict[str, object] = {
             "dose_date": fmt_date(d.dose_date) if d.dose_date else "",
             "dose_time": fmt_time(course.dose_time),
-            "next": f"{fmt_date(nxt)} at {fmt_time(course.dose_time)}" if nxt else
-            reply_fragment("none", profile),
+            "next": f"{fmt_date(nxt)} at {fmt_time(course.dose_time)}"
+            if nxt
+            else reply_fragment("none", profile),
         }
         if d.advice is Advice.TAKE_NOW:
             until = f["until"]
             values["until"] = f"{fmt_time(until.time())}" + (
-                f" on {fmt_date(until.date())}" if until.date() != d.dose_date else "")
+                f" on {fmt_date(until.date())}" if until.date() != d.dose_date else ""
+            )
         if d.advice is Advice.COURSE_ENDED:
             values["end"] = fmt_date(f["end"])
         if d.advice is Advice.NO_DOSE_TODAY and nxt is None:
@@ -104,8 +115,11 @@ class Conversation:
     def _next(self, course: Course, profile: Profile, now: datetime) -> str:
         tz = zone(course.tz)
         today = now.astimezone(tz).date()
-        ahead = [r for r in plan(course, self.plan_settings, today, today + timedelta(days=120))
-                 if r.expires_at > now]
+        ahead = [
+            r
+            for r in plan(course, self.plan_settings, today, today + timedelta(days=120))
+            if r.expires_at > now
+        ]
 
         def first(kind: Kind) -> date | None:
             return next((r.local_date for r in ahead if r.kind is kind), None)
@@ -119,13 +133,22 @@ class Conversation:
             today_text = reply_fragment("today_break", profile)
         else:
             today_text = ""
-        brk, blood, preg = first(Kind.BREAK_START), first(Kind.BLOOD_TEST), first(
-            Kind.PREGNANCY_TEST)
-        pregnancy = reply_fragment("pregnancy", profile, next_pregnancy=fmt_date(preg)) \
-            if course.can_become_pregnant and preg else ""
+        brk, blood, preg = (
+            first(Kind.BREAK_START),
+            first(Kind.BLOOD_TEST),
+            first(Kind.PREGNANCY_TEST),
+        )
+        pregnancy = (
+            reply_fragment("pregnancy", profile, next_pregnancy=fmt_date(preg))
+            if course.can_become_pregnant and preg
+            else ""
+        )
         return render_reply(
-            "next", profile, today=today_text,
+            "next",
+            profile,
+            today=today_text,
             next=f"{fmt_date(dose.local_date)} at {fmt_time(dose.local_time)}" if dose else none,
             next_break=fmt_date(brk) if brk else none,
-            next_blood=fmt_date(blood) if blood else none, pregnancy=pregnancy,
+            next_blood=fmt_date(blood) if blood else none,
+            pregnancy=pregnancy,
         )

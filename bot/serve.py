@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
+import sys
 
 import uvicorn
 
@@ -18,18 +20,46 @@ log = logging.getLogger(__name__)
 
 def serve(settings: Settings, *, web: bool, worker: bool) -> None:
     logs.configure(settings.log_level, settings.log_format)
+    sock = _bind(settings.host, settings.port) if web else None
     service = build(settings)
-    if web:
+    if sock is not None:
         app = create_app(service, worker=worker)
         config = uvicorn.Config(
-            app, host=settings.host, port=settings.port, lifespan="on",
-            log_level=settings.log_level.lower(), access_log=False, log_config=None,
+            app,
+            host=settings.host,
+            port=settings.port,
+            lifespan="on",
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            log_config=None,
         )
-        log.info("lenabot listening on http://%s:%s (database: %s)", settings.host,
-                 settings.port, service.engine.url.render_as_string(hide_password=True))
-        uvicorn.Server(config).run()
+        log.info(
+            "lenabot listening on http://%s:%s (database: %s)",
+            settings.host,
+            settings.port,
+            service.engine.url.render_as_string(hide_password=True),
+        )
+        uvicorn.Server(config).run(sockets=[sock])
     else:
         asyncio.run(run_worker(service))
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind before starting anything, so a taken port is one sentence, not a traceback."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        print(
+            f"error: cannot listen on {host}:{port} ({exc.strerror}): set HOST or PORT",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    sock.set_inheritable(True)
+    return sock
 
 
 async def run_worker(service: Service) -> None:
@@ -37,6 +67,7 @@ async def run_worker(service: Service) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    await service.start(inbound=False)
     sched = service.scheduler()
     sched.start()
     log.info("worker started")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from scheduler.db import DEFAULT_URL
@@ -31,6 +31,74 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: str = Field("text", pattern="^(text|json)$")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="largest webhook body accepted")
+
+    # Channels. With neither configured, the console channel prints every message.
+    public_url: str = Field("", description="https root Twilio and Telegram reach")
+    telegram_bot_token: SecretStr | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_base: str = "https://api.twilio.com"
+    nurse_telegram_ids: str = Field("", description="comma-separated Telegram user ids")
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(self.twilio_account_sid)
+
+    @property
+    def nurse_ids(self) -> set[int]:
+        return {int(x) for x in self.nurse_telegram_ids.replace(" ", "").split(",") if x}
+
+    @field_validator("nurse_telegram_ids")
+    @classmethod
+    def _ids(cls, v: str) -> str:
+        for part in v.replace(" ", "").split(","):
+            if part and not part.isdigit():
+                raise ValueError(f"{part!r} is not a numeric Telegram user id")
+        return v
+
+    @field_validator("public_url", "telegram_api_base", "twilio_api_base")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        v = v.strip().rstrip("/")
+        if v and not (v.startswith("https://") or v.startswith("http://")):
+            raise ValueError("must start with https:// (or http:// for a local test server)")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.twilio_enabled:
+            if self.twilio_auth_token is None:
+                raise SettingsError(
+                    "setting TWILIO_AUTH_TOKEN is missing: TWILIO_ACCOUNT_SID is set"
+                )
+            if bool(self.twilio_from) == bool(self.twilio_messaging_service_sid):
+                raise SettingsError(
+                    "set exactly one of TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID for SMS"
+                )
+            if not self.public_url:
+                raise SettingsError(
+                    "setting PUBLIC_URL is missing: Twilio needs it to sign webhooks and "
+                    "report delivery"
+                )
+        elif self.twilio_auth_token is not None or self.twilio_from:
+            raise SettingsError(
+                "setting TWILIO_ACCOUNT_SID is missing: other TWILIO_ settings are set"
+            )
+        if self.telegram_enabled and self.public_url and self.telegram_webhook_secret is None:
+            raise SettingsError(
+                "setting TELEGRAM_WEBHOOK_SECRET is missing: Telegram webhooks (PUBLIC_URL set) "
+                "need a secret"
+            )
+        return self
 
     @field_validator("notice_time", mode="before")
     @classmethod
@@ -46,7 +114,13 @@ def load_settings(**overrides: object) -> Settings:
     """Settings from env/.env, or one sentence naming the setting that is wrong."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except SettingsError:
+        raise
     except ValidationError as exc:
         err = exc.errors()[0]
+        if err["type"] == "value_error" and isinstance(
+            err.get("ctx", {}).get("error"), SettingsError
+        ):
+            raise err["ctx"]["error"] from None
         name = str(err["loc"][0]).upper() if err["loc"] else "settings"
         raise SettingsError(f"setting {name} is invalid: {err['msg']}") from None

@@ -22,12 +22,15 @@ def create_app(service: Service, *, worker: bool) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await service.start(inbound=True)
         sched = service.scheduler() if worker else None
         if sched is not None:
             sched.start()  # inside the running loop, as APScheduler 3 requires
-            log.info("worker started: planning every %ss, dispatching every %ss",
-                     service.settings.plan_interval_seconds,
-                     service.settings.dispatch_interval_seconds)
+            log.info(
+                "worker started: planning every %ss, dispatching every %ss",
+                service.settings.plan_interval_seconds,
+                service.settings.dispatch_interval_seconds,
+            )
         try:
             yield
         finally:
@@ -47,9 +50,11 @@ def create_app(service: Service, *, worker: bool) -> Starlette:
             db = False
         ticks = {k: v.isoformat() for k, v in service.beat.last.items()}
         ok = db and (not worker or "dispatch" in service.beat.last)
-        return JSONResponse({"database": db, "worker": worker, "last": ticks},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"database": db, "worker": worker, "last": ticks}, status_code=200 if ok else 503
+        )
 
     return Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz)], lifespan=lifespan
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz), *service.routes()],
+        lifespan=lifespan,
     )

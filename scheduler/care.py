@@ -61,10 +61,17 @@ class CareTeam:
             raise CareError("that phone number is already enrolled: see 'lenabot patients list'")
         now = self.clock.now()
         patient = Patient(
-            id=new_patient_id(), name=e.name, channel=e.channel, tz=e.tz, language=e.language,
-            rules=e.rules, created_at=now, discreet=e.discreet,
+            id=new_patient_id(),
+            name=e.name,
+            channel=e.channel,
+            tz=e.tz,
+            language=e.language,
+            rules=e.rules,
+            created_at=now,
+            discreet=e.discreet,
             can_become_pregnant=e.can_become_pregnant,
-            partner_can_become_pregnant=e.partner_can_become_pregnant, phone=e.phone,
+            partner_can_become_pregnant=e.partner_can_become_pregnant,
+            phone=e.phone,
         )
         await self.courses.enrol(
             patient, start=e.start, dose_time=e.dose_time, regimen=e.regimen, now=now

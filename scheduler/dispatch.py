@@ -106,21 +106,36 @@ class Dispatcher:
 
         await asyncio.gather(*(one(r) for r in rows))
 
-    async def _send_one(self, row: OutboxRow, patient: Patient | None, stats: DispatchStats) -> None:
+    async def _send_one(
+        self, row: OutboxRow, patient: Patient | None, stats: DispatchStats
+    ) -> None:
         now = self.clock.now()
         if now >= row.expires_at:
             await self.outbox.mark_expired_claimed(row.id, now, self.worker)
             stats.expired += 1
             return
-        route = self.resolve(patient) if patient and patient.opted_out_at is None else None
-        if patient is None or route is None:
+        if patient is None or patient.opted_out_at is not None:
             await self.outbox.mark_cancelled_claimed(row.id, now, self.worker)
             stats.cancelled += 1
+            return
+        route = self.resolve(patient)
+        if route is None:
+            # E.g. a Telegram patient who never opened their link: nowhere to send it.
+            await self.outbox.mark_failed(
+                row.id,
+                error=f"no route: the patient has no linked {patient.channel.value} address",
+                now=now,
+                worker=self.worker,
+            )
+            stats.failed += 1
             return
         channel, address = route
         local = row.due_at.astimezone(zone(patient.tz))
         message = Outgoing(
-            ref=str(row.id), patient_id=row.patient_id, address=address, text=row.text,
+            ref=str(row.id),
+            patient_id=row.patient_id,
+            address=address,
+            text=row.text,
             expires_at=row.expires_at,
             local_label=f"{local:%Y-%m-%d} {row.local_time} {patient.tz}",
             callback_token=row.callback_token,
@@ -131,26 +146,40 @@ class Dispatcher:
             wait = self.retry.delay(row.attempts, exc.retry_after, self.rng)
             at = self.clock.now() + timedelta(seconds=wait)
             log.warning("send of row %s failed, retrying in %.1fs: %s", row.id, wait, exc.reason)
-            await self.outbox.mark_retry(row.id, at=at, error=exc.reason, now=self.clock.now(),
-                                         worker=self.worker)
+            await self.outbox.mark_retry(
+                row.id, at=at, error=exc.reason, now=self.clock.now(), worker=self.worker
+            )
             stats.retried += 1
             return
         except PermanentSendError as exc:
             log.warning("send of row %s failed for good (%s): %s", row.id, exc.code, exc.reason)
-            await self.outbox.mark_failed(row.id, error=f"{exc.code}: {exc.reason}",
-                                          now=self.clock.now(), worker=self.worker)
+            await self.outbox.mark_failed(
+                row.id, error=f"{exc.code}: {exc.reason}", now=self.clock.now(), worker=self.worker
+            )
             stats.failed += 1
             if exc.opted_out and self.on_opt_out is not None:
                 await self.on_opt_out(patient, self.clock.now())
             return
         except Exception as exc:  # a bug or an unknown provider error: retry, never crash the loop
             log.exception("unexpected error sending row %s", row.id)
-            at = self.clock.now() + timedelta(seconds=self.retry.delay(row.attempts, None, self.rng))
-            await self.outbox.mark_retry(row.id, at=at, error=f"unexpected: {type(exc).__name__}",
-                                         now=self.clock.now(), worker=self.worker)
+            at = self.clock.now() + timedelta(
+                seconds=self.retry.delay(row.attempts, None, self.rng)
+            )
+            await self.outbox.mark_retry(
+                row.id,
+                at=at,
+                error=f"unexpected: {type(exc).__name__}",
+                now=self.clock.now(),
+                worker=self.worker,
+            )
             stats.retried += 1
             return
-        await self.outbox.mark_sent(row.id, provider_id=provider_id, channel=channel.name,
-                                    now=self.clock.now(), worker=self.worker)
+        await self.outbox.mark_sent(
+            row.id,
+            provider_id=provider_id,
+            channel=channel.name,
+            now=self.clock.now(),
+            worker=self.worker,
+        )
         stats.sent += 1
         log.info("sent row %s (%s) via %s", row.id, row.kind, channel.name)

@@ -77,9 +77,13 @@ def on_missed(course: Course, records: Mapping[date, str], now: datetime) -> Dec
             return Decision(Advice.ALREADY_TAKEN, open_day, facts=_next(course, open_day))
         left = _due(course, open_day) + DOSE_WINDOW - now
         return Decision(
-            Advice.TAKE_NOW, open_day, record=TAKE_NOW,
-            facts={"until": (_due(course, open_day) + DOSE_WINDOW).astimezone(zone(course.tz)),
-                   "hours_left": int(left.total_seconds() // 3600)},
+            Advice.TAKE_NOW,
+            open_day,
+            record=TAKE_NOW,
+            facts={
+                "until": (_due(course, open_day) + DOSE_WINDOW).astimezone(zone(course.tz)),
+                "hours_left": int(left.total_seconds() // 3600),
+            },
         )
     if is_dose_day(course, today):
         if records.get(today) in DONE:

@@ -55,11 +55,16 @@ def build_scheduler(
     start = datetime.now(clock.now().tzinfo)
     sched.add_job(
         _guarded("plan", lambda: materialiser.everyone(clock.now()), clock, beat),
-        IntervalTrigger(seconds=plan_every), id="plan", next_run_time=start, **common,
+        IntervalTrigger(seconds=plan_every),
+        id="plan",
+        next_run_time=start,
+        **common,
     )
     sched.add_job(
         _guarded("dispatch", dispatcher.tick, clock, beat),
-        IntervalTrigger(seconds=dispatch_every), id="dispatch",
-        next_run_time=start + timedelta(seconds=0.5), **common,
+        IntervalTrigger(seconds=dispatch_every),
+        id="dispatch",
+        next_run_time=start + timedelta(seconds=0.5),
+        **common,
     )
     return sched

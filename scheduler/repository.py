@@ -58,18 +58,30 @@ class SqlAlchemyCourseRepository:
         async with self.engine.begin() as conn:
             await conn.execute(
                 insert(t.patients).values(
-                    id=patient.id, name=patient.name, channel=patient.channel.value,
-                    phone=patient.phone, telegram_chat_id=patient.telegram_chat_id,
-                    tz=patient.tz, language=patient.language, discreet=patient.discreet,
+                    id=patient.id,
+                    name=patient.name,
+                    channel=patient.channel.value,
+                    phone=patient.phone,
+                    telegram_chat_id=patient.telegram_chat_id,
+                    tz=patient.tz,
+                    language=patient.language,
+                    discreet=patient.discreet,
                     can_become_pregnant=patient.can_become_pregnant,
                     partner_can_become_pregnant=patient.partner_can_become_pregnant,
-                    rules=patient.rules.value, opted_out_at=None, created_at=now,
+                    rules=patient.rules.value,
+                    opted_out_at=None,
+                    created_at=now,
                 )
             )
             await conn.execute(
                 insert(t.courses).values(
-                    patient_id=patient.id, start_date=start, dose_time=dose_time,
-                    regimen=str(regimen), end_date=None, enrolled_at=now, updated_at=now,
+                    patient_id=patient.id,
+                    start_date=start,
+                    dose_time=dose_time,
+                    regimen=str(regimen),
+                    end_date=None,
+                    enrolled_at=now,
+                    updated_at=now,
                     version=1,
                 )
             )
@@ -123,15 +135,15 @@ class SqlAlchemyCourseRepository:
 
     async def _course_id(self, conn: AsyncConnection, patient_id: str) -> int:
         cid = (
-            await conn.execute(
-                select(t.courses.c.id).where(t.courses.c.patient_id == patient_id)
-            )
+            await conn.execute(select(t.courses.c.id).where(t.courses.c.patient_id == patient_id))
         ).scalar()
         if cid is None:
             raise UnknownPatientError(patient_id)
         return int(cid)
 
-    async def _touch(self, conn: AsyncConnection, course_id: int, now: datetime, **values: Any) -> None:
+    async def _touch(
+        self, conn: AsyncConnection, course_id: int, now: datetime, **values: Any
+    ) -> None:
         await conn.execute(
             update(t.courses)
             .where(t.courses.c.id == course_id)
@@ -158,8 +170,11 @@ class SqlAlchemyCourseRepository:
             cid = await self._course_id(conn, patient_id)
             await conn.execute(
                 update(t.holds)
-                .where(t.holds.c.course_id == cid, t.holds.c.start_date == hold_start,
-                       t.holds.c.end_date.is_(None))
+                .where(
+                    t.holds.c.course_id == cid,
+                    t.holds.c.start_date == hold_start,
+                    t.holds.c.end_date.is_(None),
+                )
                 .values(end_date=on, resumed_at=now)
             )
             await self._touch(conn, cid, now)
@@ -177,8 +192,11 @@ class SqlAlchemyCourseRepository:
             cid = await self._course_id(conn, patient_id)
             exists = (
                 await conn.execute(
-                    select(func.count()).select_from(t.appointments).where(
-                        t.appointments.c.course_id == cid, t.appointments.c.on_date == on,
+                    select(func.count())
+                    .select_from(t.appointments)
+                    .where(
+                        t.appointments.c.course_id == cid,
+                        t.appointments.c.on_date == on,
                         t.appointments.c.kind == "blood_test",
                     )
                 )
@@ -195,8 +213,9 @@ class SqlAlchemyCourseRepository:
         c = t.dose_records.c
         async with self.engine.connect() as conn:
             rows = await conn.execute(
-                select(c.local_date, c.status).where(c.patient_id == patient_id,
-                                                     c.local_date >= since)
+                select(c.local_date, c.status).where(
+                    c.patient_id == patient_id, c.local_date >= since
+                )
             )
             return {r.local_date: r.status for r in rows}
 
@@ -204,7 +223,8 @@ class SqlAlchemyCourseRepository:
         c = t.dose_records.c
         async with self.engine.begin() as conn:
             res = await conn.execute(
-                update(t.dose_records).where(c.patient_id == patient_id, c.local_date == day)
+                update(t.dose_records)
+                .where(c.patient_id == patient_id, c.local_date == day)
                 .values(status=status, recorded_at=now)
             )
             if res.rowcount == 0:
@@ -213,6 +233,20 @@ class SqlAlchemyCourseRepository:
                         patient_id=patient_id, local_date=day, status=status, recorded_at=now
                     )
                 )
+
+    async def record_inbound(
+        self, patient_id: str | None, channel: str, text: str, intent: str | None, now: datetime
+    ) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(t.inbound).values(
+                    patient_id=patient_id,
+                    channel=channel,
+                    text=text,
+                    intent=intent,
+                    received_at=now,
+                )
+            )
 
     async def set_opted_out(self, patient_id: str, when: datetime | None) -> None:
         async with self.engine.begin() as conn:
@@ -225,9 +259,15 @@ async def _load(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, tuple[Pa
     ids = list(ids)
     rows = (
         await conn.execute(
-            select(t.patients, t.courses.c.id.label("course_id"), t.courses.c.start_date,
-                   t.courses.c.dose_time, t.courses.c.regimen, t.courses.c.end_date,
-                   t.courses.c.enrolled_at)
+            select(
+                t.patients,
+                t.courses.c.id.label("course_id"),
+                t.courses.c.start_date,
+                t.courses.c.dose_time,
+                t.courses.c.regimen,
+                t.courses.c.end_date,
+                t.courses.c.enrolled_at,
+            )
             .join(t.courses, t.courses.c.patient_id == t.patients.c.id)
             .where(t.patients.c.id.in_(ids))
         )
@@ -256,14 +296,19 @@ async def _load(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, tuple[Pa
         out[p.id] = (
             p,
             Course(
-                start=r.start_date, dose_time=r.dose_time, tz=p.tz,
-                regimen=Regimen.parse(r.regimen), enrolled_at=r.enrolled_at, rules=p.rules,
+                start=r.start_date,
+                dose_time=r.dose_time,
+                tz=p.tz,
+                regimen=Regimen.parse(r.regimen),
+                enrolled_at=r.enrolled_at,
+                rules=p.rules,
                 can_become_pregnant=p.can_become_pregnant,
                 partner_can_become_pregnant=p.partner_can_become_pregnant,
                 holds=tuple(holds.get(r.course_id, ())),
                 delays=tuple(delays.get(r.course_id, ())),
                 appointments=tuple(appts.get(r.course_id, ())),
-                end=r.end_date, opted_out=p.opted_out_at is not None,
+                end=r.end_date,
+                opted_out=p.opted_out_at is not None,
             ),
         )
     return out

@@ -80,7 +80,9 @@ courses = Table(
     "courses",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("patient_id", ForeignKey("patients.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column(
+        "patient_id", ForeignKey("patients.id", ondelete="CASCADE"), nullable=False, unique=True
+    ),
     Column("start_date", Date, nullable=False),
     Column("dose_time", Time, nullable=False),
     Column("regimen", String(200), nullable=False),
@@ -168,4 +170,59 @@ dose_records = Table(
     Column("status", String(12), nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
     UniqueConstraint("patient_id", "local_date", name="uq_dose_records_patient_date"),
+)
+
+# Nurses allowed to use nurse commands on Telegram (besides NURSE_TELEGRAM_IDS).
+nurses = Table(
+    "nurses",
+    metadata,
+    Column("telegram_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", String(100), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# One-time Telegram link codes: only a hash is stored, so a database leak links nobody.
+link_codes = Table(
+    "link_codes",
+    metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("patient_id", ForeignKey("patients.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Column("used_by_chat", BigInteger, nullable=True),
+)
+
+# Wrong link codes per chat, for throttling guessers.
+link_failures = Table(
+    "link_failures",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_link_failures_chat_at", "chat_id", "at"),
+)
+
+# What patients wrote, exactly as received (for the team, and for `patients forget`).
+inbound = Table(
+    "inbound",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("patient_id", ForeignKey("patients.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("channel", String(10), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("intent", String(20), nullable=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+# Alerts for the nurses (red flags, opt-outs, failed deliveries): a record even if no nurse
+# chat is configured, and the source of what is sent to nurse chats.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("patient_id", ForeignKey("patients.id", ondelete="CASCADE"), nullable=True),
+    Column("kind", String(20), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )

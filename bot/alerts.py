@@ -1,0 +1,56 @@
+"""Nurse alerts: recorded in the database, then pushed to every nurse chat there is.
+
+Red flags, opt-outs and failed deliveries end here. The record is written first, so an alert
+is never lost because a chat could not be reached; the console shows it when no nurse chat is
+configured (the embedded default).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.gateway import NurseNotifier
+from scheduler import tables as t
+from scheduler.ports import Clock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NurseAlerts:
+    engine: AsyncEngine
+    clock: Clock
+    notifiers: list[NurseNotifier] = field(default_factory=list)
+    out: TextIO | None = None
+
+    async def alert(self, kind: str, text: str, patient_id: str | None = None) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(t.alerts).values(
+                    patient_id=patient_id, kind=kind, text=text, created_at=self.clock.now()
+                )
+            )
+        log.info("nurse alert %s for patient %s", kind, patient_id or "-")
+        reached = 0
+        for notifier in self.notifiers:
+            try:
+                reached += await notifier.notify_nurses(f"ALERT: {text}")
+            except Exception:  # an unreachable chat must not lose the patient's reply
+                log.exception("could not push nurse alert %s", kind)
+        if reached == 0:
+            print(f"[nurse alert] {text}", file=self.out or sys.stdout, flush=True)
+
+    async def recent(self, limit: int = 50) -> list[tuple[str, str | None, str]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(t.alerts.c.kind, t.alerts.c.patient_id, t.alerts.c.text)
+                .order_by(t.alerts.c.id.desc())
+                .limit(limit)
+            )
+            return [(r.kind, r.patient_id, r.text) for r in rows]
