@@ -21,7 +21,12 @@ from scheduler import tables as t
 from scheduler.model import Reminder
 
 PENDING, SENDING, SENT, FAILED, EXPIRED, CANCELLED = (
-    "pending", "sending", "sent", "failed", "expired", "cancelled",
+    "pending",
+    "sending",
+    "sent",
+    "failed",
+    "expired",
+    "cancelled",
 )
 PRIORITY_REPLY, PRIORITY_REMINDER = 0, 5
 
@@ -49,11 +54,23 @@ class OutboxRow:
 
 def _row(r: Row[Any]) -> OutboxRow:
     return OutboxRow(
-        id=r.id, patient_id=r.patient_id, key=r.key, kind=r.kind, local_date=r.local_date,
-        local_time=r.local_time, text=r.text, status=r.status, due_at=r.due_at,
-        expires_at=r.expires_at, attempts=r.attempts, priority=r.priority,
-        callback_token=r.callback_token, provider_id=r.provider_id,
-        delivery_status=r.delivery_status, sent_at=r.sent_at, last_error=r.last_error,
+        id=r.id,
+        patient_id=r.patient_id,
+        key=r.key,
+        kind=r.kind,
+        local_date=r.local_date,
+        local_time=r.local_time,
+        text=r.text,
+        status=r.status,
+        due_at=r.due_at,
+        expires_at=r.expires_at,
+        attempts=r.attempts,
+        priority=r.priority,
+        callback_token=r.callback_token,
+        provider_id=r.provider_id,
+        delivery_status=r.delivery_status,
+        sent_at=r.sent_at,
+        last_error=r.last_error,
     )
 
 
@@ -93,7 +110,7 @@ class SqlAlchemyOutbox:
             return result
         c = t.outbox.c
         async with self.engine.begin() as conn:
-            existing: dict[tuple[str, str], Row[Any]] = {
+            existing: dict[tuple[str, str], Any] = {
                 (r.patient_id, r.key): r
                 for r in await conn.execute(
                     select(c.id, c.patient_id, c.key, c.status, c.due_at, c.expires_at, c.text)
@@ -111,16 +128,24 @@ class SqlAlchemyOutbox:
                     if row is None:
                         inserts.append(self._new(pid, p, now))
                     elif row.status in (PENDING, CANCELLED) and (
-                        row.status == CANCELLED or row.due_at != p.reminder.due_at
-                        or row.expires_at != p.reminder.expires_at or row.text != p.text
+                        row.status == CANCELLED
+                        or row.due_at != p.reminder.due_at
+                        or row.expires_at != p.reminder.expires_at
+                        or row.text != p.text
                     ):
                         await conn.execute(
-                            update(t.outbox).where(c.id == row.id, c.status == row.status).values(
-                                status=PENDING, due_at=p.reminder.due_at,
+                            update(t.outbox)
+                            .where(c.id == row.id, c.status == row.status)
+                            .values(
+                                status=PENDING,
+                                due_at=p.reminder.due_at,
                                 expires_at=p.reminder.expires_at,
-                                next_attempt_at=p.reminder.due_at, text=p.text, attempts=0,
+                                next_attempt_at=p.reminder.due_at,
+                                text=p.text,
+                                attempts=0,
                                 local_time=p.reminder.local_time.strftime("%H:%M"),
-                                last_error=None, updated_at=now,
+                                last_error=None,
+                                updated_at=now,
                             )
                         )
                         result.updated += 1
@@ -128,8 +153,9 @@ class SqlAlchemyOutbox:
                 # Another planner may insert the same key at the same moment: the key decides.
                 ins = (pg_insert if self.postgres else sqlite_insert)(t.outbox)
                 res = await conn.execute(
-                    ins.on_conflict_do_nothing(index_elements=["patient_id", "key"])
-                    .returning(c.id),
+                    ins.on_conflict_do_nothing(index_elements=["patient_id", "key"]).returning(
+                        c.id
+                    ),
                     inserts,
                 )
                 result.inserted = len(res.all())
@@ -141,7 +167,8 @@ class SqlAlchemyOutbox:
             ):
                 if ids:
                     await conn.execute(
-                        update(t.outbox).where(c.id.in_(ids), c.status == PENDING)
+                        update(t.outbox)
+                        .where(c.id.in_(ids), c.status == PENDING)
                         .values(status=status, updated_at=now)
                     )
             result.cancelled = sum(1 for r in stale if r.expires_at > now)
@@ -151,11 +178,23 @@ class SqlAlchemyOutbox:
     def _new(pid: str, p: Planned, now: datetime) -> dict[str, Any]:
         r = p.reminder
         return dict(
-            patient_id=pid, key=reminder_key(r), kind=r.kind.value, local_date=r.local_date,
-            local_time=r.local_time.strftime("%H:%M"), cycle=r.cycle, day=r.day, text=p.text,
-            priority=PRIORITY_REMINDER, status=PENDING, due_at=r.due_at, expires_at=r.expires_at,
-            next_attempt_at=r.due_at, attempts=0, callback_token=secrets.token_urlsafe(24),
-            created_at=now, updated_at=now,
+            patient_id=pid,
+            key=reminder_key(r),
+            kind=r.kind.value,
+            local_date=r.local_date,
+            local_time=r.local_time.strftime("%H:%M"),
+            cycle=r.cycle,
+            day=r.day,
+            text=p.text,
+            priority=PRIORITY_REMINDER,
+            status=PENDING,
+            due_at=r.due_at,
+            expires_at=r.expires_at,
+            next_attempt_at=r.due_at,
+            attempts=0,
+            callback_token=secrets.token_urlsafe(24),
+            created_at=now,
+            updated_at=now,
         )
 
     async def cancel_pending(self, patient_id: str, now: datetime) -> int:
@@ -176,23 +215,32 @@ class SqlAlchemyOutbox:
             .order_by(c.priority, c.next_attempt_at, c.id)
             .limit(limit)
         )
-        values = dict(status=SENDING, claimed_at=now, claimed_by=worker,
-                      attempts=c.attempts + 1, updated_at=now)
+        values = dict(
+            status=SENDING,
+            claimed_at=now,
+            claimed_by=worker,
+            attempts=c.attempts + 1,
+            updated_at=now,
+        )
         if self.postgres:
             # Workers skip each other's locked rows instead of queueing behind them. The pick
             # is a MATERIALIZED CTE: as an IN (subquery) PostgreSQL may run it more than once
             # and claim more than `limit` rows.
-            picked = pick.with_for_update(skip_locked=True).cte("picked").prefix_with(
-                "MATERIALIZED"
+            picked = (
+                pick.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
             )
             stmt = (
-                update(t.outbox).where(c.id == picked.c.id, c.status == PENDING)
-                .values(**values).returning(*t.outbox.c)
+                update(t.outbox)
+                .where(c.id == picked.c.id, c.status == PENDING)
+                .values(**values)
+                .returning(*t.outbox.c)
             )
         else:
             stmt = (
-                update(t.outbox).where(c.id.in_(pick.scalar_subquery()), c.status == PENDING)
-                .values(**values).returning(*t.outbox.c)
+                update(t.outbox)
+                .where(c.id.in_(pick.scalar_subquery()), c.status == PENDING)
+                .values(**values)
+                .returning(*t.outbox.c)
             )
         async with self.engine.begin() as conn:
             rows = [_row(r) for r in await conn.execute(stmt)]
@@ -208,19 +256,36 @@ class SqlAlchemyOutbox:
             return res.rowcount == 1
 
     async def mark_sent(
-        self, row_id: int, *, provider_id: str, channel: str, now: datetime, worker: str | None = None
+        self,
+        row_id: int,
+        *,
+        provider_id: str,
+        channel: str,
+        now: datetime,
+        worker: str | None = None,
     ) -> bool:
         return await self._finish(
-            row_id, worker, status=SENT, provider_id=provider_id[:64], channel=channel,
-            sent_at=now, updated_at=now, last_error=None,
+            row_id,
+            worker,
+            status=SENT,
+            provider_id=provider_id[:64],
+            channel=channel,
+            sent_at=now,
+            updated_at=now,
+            last_error=None,
         )
 
     async def mark_retry(
         self, row_id: int, *, at: datetime, error: str, now: datetime, worker: str | None = None
     ) -> bool:
         return await self._finish(
-            row_id, worker, status=PENDING, next_attempt_at=at, last_error=error[:300],
-            claimed_by=None, updated_at=now,
+            row_id,
+            worker,
+            status=PENDING,
+            next_attempt_at=at,
+            last_error=error[:300],
+            claimed_by=None,
+            updated_at=now,
         )
 
     async def mark_failed(
@@ -230,10 +295,14 @@ class SqlAlchemyOutbox:
             row_id, worker, status=FAILED, last_error=error[:300], updated_at=now
         )
 
-    async def mark_expired_claimed(self, row_id: int, now: datetime, worker: str | None = None) -> bool:
+    async def mark_expired_claimed(
+        self, row_id: int, now: datetime, worker: str | None = None
+    ) -> bool:
         return await self._finish(row_id, worker, status=EXPIRED, updated_at=now)
 
-    async def mark_cancelled_claimed(self, row_id: int, now: datetime, worker: str | None = None) -> bool:
+    async def mark_cancelled_claimed(
+        self, row_id: int, now: datetime, worker: str | None = None
+    ) -> bool:
         return await self._finish(row_id, worker, status=CANCELLED, updated_at=now)
 
     async def expire(self, now: datetime) -> int:
@@ -241,7 +310,8 @@ class SqlAlchemyOutbox:
         c = t.outbox.c
         async with self.engine.begin() as conn:
             res = await conn.execute(
-                update(t.outbox).where(c.status == PENDING, c.expires_at <= now)
+                update(t.outbox)
+                .where(c.status == PENDING, c.expires_at <= now)
                 .values(status=EXPIRED, updated_at=now)
             )
             return res.rowcount
@@ -251,21 +321,30 @@ class SqlAlchemyOutbox:
         c = t.outbox.c
         async with self.engine.begin() as conn:
             res = await conn.execute(
-                update(t.outbox).where(c.status == SENDING, c.claimed_at < claimed_before)
-                .values(status=PENDING, claimed_by=None, next_attempt_at=now, updated_at=now,
-                        last_error="released after an interrupted send")
+                update(t.outbox)
+                .where(c.status == SENDING, c.claimed_at < claimed_before)
+                .values(
+                    status=PENDING,
+                    claimed_by=None,
+                    next_attempt_at=now,
+                    updated_at=now,
+                    last_error="released after an interrupted send",
+                )
             )
             return res.rowcount
 
     async def set_delivery(self, token: str, status: str, now: datetime) -> bool:
         async with self.engine.begin() as conn:
             res = await conn.execute(
-                update(t.outbox).where(t.outbox.c.callback_token == token)
+                update(t.outbox)
+                .where(t.outbox.c.callback_token == token)
                 .values(delivery_status=status[:20], updated_at=now)
             )
             return res.rowcount == 1
 
-    async def rows(self, patient_id: str | None = None, statuses: Sequence[str] = ()) -> list[OutboxRow]:
+    async def rows(
+        self, patient_id: str | None = None, statuses: Sequence[str] = ()
+    ) -> list[OutboxRow]:
         c = t.outbox.c
         q = select(t.outbox).order_by(c.due_at, c.id)
         if patient_id is not None:
@@ -288,6 +367,7 @@ class SqlAlchemyOutbox:
     async def next_due(self) -> datetime | None:
         c = t.outbox.c
         async with self.engine.connect() as conn:
-            return (
+            found: datetime | None = (
                 await conn.execute(select(func.min(c.next_attempt_at)).where(c.status == PENDING))
             ).scalar()
+            return found
