@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from bot.alerts import NurseAlerts
 from messages.intent import Intent, classify
+from messages.leaflet import topic_by_id
 from messages.render import Profile, fmt_date, fmt_time, render_reply, reply_fragment
 from scheduler.care import CareTeam
 from scheduler.guidance import Advice, Decision, on_missed, on_taken
@@ -64,6 +65,12 @@ class Conversation:
             return Reply("", intent.kind)  # opted out: carriers expect silence
         if intent.kind == "start":
             return Reply(render_reply("started", profile), "start")
+        if intent.kind == "red_flag":
+            return await self._red_flag(patient, profile, intent, text)
+        if intent.kind == "topic" and intent.topics:
+            answer = topic_by_id(intent.topics[0]).answer
+            return Reply(render_reply("topic", profile, answer=answer), "topic",
+                         extras={"topics": intent.topics})
         _, course = await self.courses.load_one(patient.id)
         if intent.kind in ("taken", "missed"):
             return await self._dose(patient, course, profile, intent, now)
@@ -71,6 +78,22 @@ class Conversation:
             return Reply(self._next(course, profile, now), "next")
         key = "help" if intent.kind == "help" else "unknown"
         return Reply(render_reply(key, profile, team=self._team(profile)), key)
+
+    async def _red_flag(
+        self, patient: Patient, profile: Profile, intent: Intent, text: str
+    ) -> Reply:
+        """Urgent instruction first, then tell every nurse who and what, word for word."""
+        topic = topic_by_id(intent.topics[0]) if intent.topics else None
+        answer = topic.answer if topic else ""
+        reply = render_reply("urgent", profile, team=self._team(profile), answer=answer)
+        temp = f" (temperature {intent.temperature_c:.1f}C)" if intent.temperature_c else ""
+        await self.alerts.alert(
+            "red_flag",
+            f"red flag from patient {patient.id}: {topic.title if topic else 'urgent'}{temp}. "
+            f'They wrote: "{text.strip()[:300]}"',
+            patient.id,
+        )
+        return Reply(reply, "red_flag", extras={"topics": intent.topics})
 
     def _team(self, profile: Profile) -> str:
         return (

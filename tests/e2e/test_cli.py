@@ -258,3 +258,40 @@ def test_appointment_note_longer_than_one_sms_allows_is_refused(
     pid = enrol()
     r = lenabot("appointment", pid, "--blood-test", "2026-12-03", "--note", "x" * 41)
     assert r.code == 2 and "note is 41 characters: keep it to 40" in r.err
+
+
+def test_say_red_flag_answers_urgently_and_alerts_the_nurse(
+    lenabot: Run, enrol: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEAM_PHONE", "+441234567890")
+    pid = enrol()
+    r = lenabot("say", pid, "temp of 38,6 and shivery")
+    lines = r.out.strip().splitlines()
+    # No nurse chat is configured: the alert shows on the console, with patient and text.
+    assert lines[0] == (
+        f"[nurse alert] red flag from patient {pid}: High temperature or feeling shivery "
+        '(temperature 38.6C). They wrote: "temp of 38,6 and shivery"'
+    )
+    assert lines[1].startswith("URGENT. Your team: +441234567890 ")
+
+
+def test_say_leaflet_question_gets_the_leaflet_answer_and_no_alert(
+    lenabot: Run, enrol: Callable[..., str]
+) -> None:
+    pid = enrol()
+    r = lenabot("say", pid, "can i have the flu jab?")
+    assert "flu jab is safe" in r.out and "nurse alert" not in r.out
+
+
+def test_say_stop_opts_out_cancels_pending_and_start_brings_them_back(
+    lenabot: Run, enrol: Callable[..., str]
+) -> None:
+    pid = enrol(start="2026-11-20")
+    assert "pending" in lenabot("outbox", pid).out
+    r = lenabot("say", pid, "STOP")
+    assert "no more messages" in r.out and f"patient {pid} opted out" in r.out
+    assert "pending" not in lenabot("outbox", pid).out
+    assert "opted out" in lenabot("patients", "list").out
+    assert lenabot("say", pid, "what's next").out.strip() == ""  # silence while opted out
+    assert "back on" in lenabot("say", pid, "START").out
+    assert "pending" in lenabot("outbox", pid).out
