@@ -30,7 +30,8 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
     if make_url(url).get_backend_name() == "sqlite":
         # One writer at a time: each transaction takes the write lock up front (BEGIN IMMEDIATE)
         # and waits for it, so the CLI and a running service never fail with "locked".
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kw)
+        connect_args = {"timeout": 30, **kw.pop("connect_args", {})}
+        engine = create_async_engine(url, connect_args=connect_args, **kw)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _connect(dbapi_conn: Any, _record: Any) -> None:

@@ -130,6 +130,11 @@ class Dispatcher:
             stats.failed += 1
             return
         channel, address = route
+        if not await self.outbox.renew(row.id, self.worker, self.clock.now()):
+            # This worker stalled past its lease and another took the row back: only a send
+            # already in flight may ever repeat, never a row still waiting in our batch.
+            log.warning("row %s was taken over while this worker stalled; not sending", row.id)
+            return
         local = row.due_at.astimezone(zone(patient.tz))
         message = Outgoing(
             ref=str(row.id),
@@ -139,6 +144,7 @@ class Dispatcher:
             expires_at=row.expires_at,
             local_label=f"{local:%Y-%m-%d} {row.local_time} {patient.tz}",
             callback_token=row.callback_token,
+            kind=row.kind,
         )
         try:
             provider_id = await channel.send(message)

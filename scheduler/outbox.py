@@ -246,6 +246,17 @@ class SqlAlchemyOutbox:
             rows = [_row(r) for r in await conn.execute(stmt)]
         return sorted(rows, key=lambda r: (r.priority, r.due_at, r.id))
 
+    async def renew(self, row_id: int, worker: str, now: datetime) -> bool:
+        """Still ours? Refresh the claim just before sending; False if it was taken over."""
+        c = t.outbox.c
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(t.outbox)
+                .where(c.id == row_id, c.status == SENDING, c.claimed_by == worker)
+                .values(claimed_at=now)
+            )
+            return res.rowcount == 1
+
     async def _finish(self, row_id: int, worker: str | None, **values: Any) -> bool:
         c = t.outbox.c
         cond = [c.id == row_id, c.status == SENDING]

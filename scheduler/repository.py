@@ -96,7 +96,12 @@ class SqlAlchemyCourseRepository:
         return _patient(row)
 
     async def find(self, *, phone: str | None = None, chat_id: int | None = None) -> Patient | None:
-        where = t.patients.c.phone == phone if phone else t.patients.c.telegram_chat_id == chat_id
+        if phone:
+            where = t.patients.c.phone == phone
+        elif chat_id is not None:
+            where = t.patients.c.telegram_chat_id == chat_id
+        else:
+            return None  # "no phone" must never match every Telegram-less patient
         async with self.engine.connect() as conn:
             row = (await conn.execute(select(t.patients).where(where))).first()
         return None if row is None else _patient(row)
@@ -110,7 +115,7 @@ class SqlAlchemyCourseRepository:
             return [_patient(r) for r in rows]
 
     async def patient_ids(self, after: str = "", limit: int = 500) -> list[str]:
-        """Active (not opted-out) patient ids in pages, for the planner."""
+        """Every patient id in pages, for the planner (opted-out ones too: that cancels rows)."""
         async with self.engine.connect() as conn:
             rows = await conn.execute(
                 select(t.patients.c.id)
