@@ -56,6 +56,7 @@ class Outgoing:
     expires_at: datetime
     local_label: str  # e.g. "2026-12-01 09:00 Europe/London", for the console and logs
     callback_token: str | None = None
+    kind: str | None = None  # the outbox row's kind ("dose", ...), e.g. for reply buttons
 
 
 class Channel(Protocol):
