@@ -59,7 +59,8 @@ class Conversation:
             )
             return Reply(render_reply("stopped", profile), "stop")
         if patient.opted_out_at is not None:
-            if intent.kind == "start":
+            # Carriers and Twilio also take a bare YES as opting back in.
+            if intent.kind == "start" or text.strip().strip(".!").upper() == "YES":
                 await self.care.opt_in(patient.id)
                 return Reply(render_reply("started", profile), "start")
             return Reply("", intent.kind)  # opted out: carriers expect silence
@@ -94,6 +95,11 @@ class Conversation:
             patient.id,
         )
         return Reply(reply, "red_flag", extras={"topics": intent.topics})
+
+    async def summary(self, patient: Patient) -> str:
+        """What NEXT answers, without recording an inbound text (e.g. for a welcome)."""
+        _, course = await self.courses.load_one(patient.id)
+        return self._next(course, profile_of(patient), self.clock.now())
 
     def _team(self, profile: Profile) -> str:
         return (

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     twilio_from: str = ""
     twilio_messaging_service_sid: str = ""
     twilio_api_base: str = "https://api.twilio.com"
+    twilio_timeout_seconds: float = Field(10.0, gt=0, le=120)
     nurse_telegram_ids: str = Field("", description="comma-separated Telegram user ids")
 
     @property

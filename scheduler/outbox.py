@@ -29,6 +29,7 @@ PENDING, SENDING, SENT, FAILED, EXPIRED, CANCELLED = (
     "cancelled",
 )
 PRIORITY_REPLY, PRIORITY_REMINDER = 0, 5
+FINAL_DELIVERY = ("delivered", "undelivered", "failed", "read", "canceled")
 
 
 @dataclass(frozen=True)
@@ -345,11 +346,14 @@ class SqlAlchemyOutbox:
             return res.rowcount
 
     async def set_delivery(self, token: str, status: str, now: datetime) -> bool:
+        """Record a provider's delivery report. A late "sent" never overwrites "delivered"."""
+        c = t.outbox.c
+        cond = [c.callback_token == token]
+        if status not in FINAL_DELIVERY:
+            cond.append(or_(c.delivery_status.is_(None), c.delivery_status.not_in(FINAL_DELIVERY)))
         async with self.engine.begin() as conn:
             res = await conn.execute(
-                update(t.outbox)
-                .where(t.outbox.c.callback_token == token)
-                .values(delivery_status=status[:20], updated_at=now)
+                update(t.outbox).where(*cond).values(delivery_status=status[:20], updated_at=now)
             )
             return res.rowcount == 1
 

@@ -630,3 +630,15 @@ async def test_each_test_has_a_database_of_its_own(db: TestDb, engine: AsyncEngi
             )
         ).scalar()
     assert tables == len(t.metadata.tables)
+
+
+async def test_a_late_sent_report_never_overwrites_delivered(outbox: SqlAlchemyOutbox, enrol, materialiser, clock) -> None:  # type: ignore[no-untyped-def]
+    await enrol("p1")
+    await materialiser.patient("p1", clock.now())
+    row = (await outbox.rows("p1"))[0]
+    assert row.callback_token
+    assert await outbox.set_delivery(row.callback_token, "delivered", clock.now())
+    assert not await outbox.set_delivery(row.callback_token, "sent", clock.now())
+    assert (await outbox.rows("p1"))[0].delivery_status == "delivered"
+    assert await outbox.set_delivery(row.callback_token, "failed", clock.now())
+    assert not await outbox.set_delivery("no-such-token", "delivered", clock.now())
