@@ -17,6 +17,7 @@ from bot.conversation import Conversation
 from bot.gateway import Gateway
 from bot.settings import Settings
 from scheduler.care import CareTeam
+from scheduler.confirmations import Confirmations
 from scheduler.db import make_engine
 from scheduler.dispatch import Dispatcher
 from scheduler.jobs import Heartbeat, build_scheduler
@@ -74,6 +75,7 @@ class Service:
             plan_every=self.settings.plan_interval_seconds,
             dispatch_every=self.settings.dispatch_interval_seconds,
             beat=self.beat,
+            confirmations=Confirmations(self.courses, self.alerts.alert),
         )
 
     async def close(self) -> None:
@@ -87,7 +89,9 @@ class Service:
 
 def plan_settings(settings: Settings) -> PlanSettings:
     return PlanSettings(
-        notice_time=settings.notice_time, blood_test_lead_days=settings.blood_test_lead_days
+        notice_time=settings.notice_time,
+        blood_test_lead_days=settings.blood_test_lead_days,
+        follow_up_after=timedelta(minutes=settings.follow_up_after_minutes),
     )
 
 
@@ -117,7 +121,8 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
     )
     alerts = NurseAlerts(engine, clock, out=out)
     conversation = Conversation(
-        courses, care, clock, plan_settings(settings), alerts, team_phone=settings.team_phone
+        courses, care, clock, plan_settings(settings), alerts, outbox,
+        team_phone=settings.team_phone,
     )
     service = Service(
         settings,

@@ -125,6 +125,8 @@ def dump(data: Any) -> None:
 
 # Command modules register themselves on `cli` when imported.
 from bot import (
+    cli_adherence,  # noqa: F401
     cli_demo,  # noqa: F401
     cli_nurse,  # noqa: F401  (registers the nurse commands)
+    cli_telegram,  # noqa: F401  (link, nurses)
 )

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     database_url: str = Field(DEFAULT_URL, description="SQLAlchemy URL; SQLite file by default")
     notice_time: time = Field(time(10, 0), description="local time for non-dose messages")
     blood_test_lead_days: int = Field(2, ge=0, le=14)
+    follow_up_after_minutes: int = Field(180, ge=0, le=11 * 60, description="0: no follow-ups")
     plan_horizon_hours: int = Field(48, ge=1, le=24 * 14)
     plan_interval_seconds: float = Field(60.0, gt=0)
     dispatch_interval_seconds: float = Field(2.0, gt=0)

@@ -32,6 +32,8 @@ class Advice(enum.StrEnum):
     RECORDED_LATE = "recorded_late"
     COURSE_ENDED = "course_ended"
     NOT_STARTED = "not_started"
+    SNOOZED = "snoozed"
+    TOO_LATE_TO_SNOOZE = "too_late_to_snooze"
 
 
 @dataclass(frozen=True)
@@ -106,3 +108,20 @@ def on_taken(course: Course, records: Mapping[date, str], now: datetime) -> Deci
     status = LATE if records.get(day) in (TAKE_NOW, MISSED) else TAKEN
     advice = Advice.RECORDED_LATE if status == LATE else Advice.RECORDED
     return Decision(advice, day, record=status, facts=_next(course, day))
+
+
+SNOOZE = timedelta(hours=1)
+
+
+def on_later(course: Course, records: Mapping[date, str], now: datetime) -> Decision:
+    """LATER: remind again in an hour, but only inside the dose's 12-hour window."""
+    day = _open_dose(course, now)
+    if day is None:
+        return on_missed(course, records, now)  # not due yet, skipped, or no dose today
+    if records.get(day) in DONE:
+        return Decision(Advice.ALREADY_TAKEN, day, facts=_next(course, day))
+    closes = _due(course, day) + DOSE_WINDOW
+    local_close = closes.astimezone(zone(course.tz))
+    if now + SNOOZE >= closes:
+        return Decision(Advice.TOO_LATE_TO_SNOOZE, day, facts={"until": local_close})
+    return Decision(Advice.SNOOZED, day, facts={"at": now + SNOOZE, "until": local_close})

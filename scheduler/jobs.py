@@ -11,8 +11,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from scheduler.confirmations import Confirmations
 from scheduler.dispatch import Dispatcher
 from scheduler.materialise import Materialiser
 from scheduler.ports import Clock
@@ -49,6 +51,7 @@ def build_scheduler(
     plan_every: float,
     dispatch_every: float,
     beat: Heartbeat,
+    confirmations: Confirmations | None = None,
 ) -> AsyncIOScheduler:
     sched = AsyncIOScheduler(timezone="UTC")
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
@@ -67,4 +70,18 @@ def build_scheduler(
         next_run_time=start + timedelta(seconds=0.5),
         **common,
     )
+    if confirmations is not None:
+        sched.add_job(
+            _guarded("confirm", lambda: confirmations.sweep(clock.now()), clock, beat),
+            IntervalTrigger(seconds=max(plan_every, 60)),
+            id="confirm",
+            **common,
+        )
+        # Monday morning, before clinics open in Europe.
+        sched.add_job(
+            _guarded("digest", lambda: confirmations.digest(clock.now()), clock, beat),
+            CronTrigger(day_of_week="mon", hour=7, minute=0, timezone="UTC"),
+            id="digest",
+            **common,
+        )
     return sched

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from messages.render import Profile, render
+from scheduler.followup import follow_ups
 from scheduler.model import Course, Patient, PlanSettings
 from scheduler.outbox import Planned, SqlAlchemyOutbox, SyncResult
 from scheduler.plan import plan_window
@@ -22,15 +23,19 @@ def profile_of(patient: Patient) -> Profile:
 
 
 def planned_for(
-    patient: Patient, course: Course, settings: PlanSettings, now: datetime, horizon: timedelta
+    patient: Patient,
+    course: Course,
+    settings: PlanSettings,
+    now: datetime,
+    horizon: timedelta,
+    records: Mapping[date, str] | None = None,
 ) -> list[Planned]:
     """What should be in the outbox for this patient now: unexpired and due within the horizon."""
     profile = profile_of(patient)
-    return [
-        Planned(r, render(r, profile))
-        for r in plan_window(course, settings, now - LOOKBACK, now + horizon)
-        if r.expires_at > now
-    ]
+    reminders = plan_window(course, settings, now - LOOKBACK, now + horizon)
+    if patient.follow_ups and records is not None:
+        reminders += follow_ups(reminders, records, settings.follow_up_after, course.tz)
+    return [Planned(r, render(r, profile)) for r in reminders if r.expires_at > now]
 
 
 @dataclass
@@ -43,8 +48,11 @@ class Materialiser:
 
     async def patients(self, patient_ids: Sequence[str], now: datetime) -> SyncResult:
         loaded = await self.courses.load(patient_ids)
+        records = await self.courses.dose_records_many(
+            list(loaded), (now - LOOKBACK - timedelta(days=1)).date()
+        )
         planned = {
-            pid: planned_for(p, c, self.settings, now, self.horizon)
+            pid: planned_for(p, c, self.settings, now, self.horizon, records[pid])
             for pid, (p, c) in loaded.items()
         }
         return await self.outbox.sync(planned, now - LOOKBACK, now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from scheduler.regimen import Regimen
@@ -22,6 +22,12 @@ class Kind(enum.StrEnum):
     AFTERCARE = "aftercare"
     HOLD = "hold"
     RESUME = "resume"
+    FOLLOW_UP = "follow_up"  # one nudge when a dose has no answer yet
+    LATER = "later"  # the patient asked to be reminded in an hour
+
+
+# The planner owns every kind but LATER, which only a patient's LATER creates.
+PLANNED_KINDS = frozenset(k.value for k in Kind if k is not Kind.LATER)
 
 
 class RuleSet(enum.StrEnum):
@@ -91,6 +97,7 @@ class PlanSettings:
 
     notice_time: time = time(10, 0)
     blood_test_lead_days: int = 2
+    follow_up_after: timedelta = timedelta(hours=3)  # zero: no follow-ups
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,7 @@ class Patient:
     phone: str | None = None
     telegram_chat_id: int | None = None
     opted_out_at: datetime | None = None
+    follow_ups: bool = True
 
     def __repr__(self) -> str:  # keep names and numbers out of tracebacks and logs
         return f"Patient({self.id})"

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler import tables as t
-from scheduler.model import Reminder
+from scheduler.model import PLANNED_KINDS, Reminder
 
 PENDING, SENDING, SENT, FAILED, EXPIRED, CANCELLED = (
     "pending",
@@ -114,7 +114,9 @@ class SqlAlchemyOutbox:
             existing: dict[tuple[str, str], Any] = {
                 (r.patient_id, r.key): r
                 for r in await conn.execute(
-                    select(c.id, c.patient_id, c.key, c.status, c.due_at, c.expires_at, c.text)
+                    select(
+                        c.id, c.patient_id, c.key, c.kind, c.status, c.due_at, c.expires_at, c.text
+                    )
                     .where(c.patient_id.in_(list(planned)))
                     .where(or_(c.status == PENDING, c.expires_at > window_from))
                 )
@@ -160,7 +162,11 @@ class SqlAlchemyOutbox:
                     inserts,
                 )
                 result.inserted = len(res.all())
-            stale = [r for k, r in existing.items() if r.status == PENDING and k not in wanted]
+            stale = [
+                r
+                for k, r in existing.items()
+                if r.status == PENDING and k not in wanted and r.kind in PLANNED_KINDS
+            ]
             # A row whose moment passed unsent is history ("expired"), not a plan change.
             for status, ids in (
                 (EXPIRED, [r.id for r in stale if r.expires_at <= now]),
@@ -197,6 +203,41 @@ class SqlAlchemyOutbox:
             created_at=now,
             updated_at=now,
         )
+
+    async def add_extra(self, patient_id: str, planned: Planned, key: str, now: datetime) -> bool:
+        """A message the planner does not own (e.g. LATER): inserted once under ``key``."""
+        row = self._new(patient_id, planned, now) | {"key": key}
+        ins = (pg_insert if self.postgres else sqlite_insert)(t.outbox)
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                ins.values(**row)
+                .on_conflict_do_nothing(index_elements=["patient_id", "key"])
+                .returning(t.outbox.c.id)
+            )
+            return res.first() is not None
+
+    async def cancel_kind(self, patient_id: str, kind: str, now: datetime) -> int:
+        c = t.outbox.c
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(t.outbox)
+                .where(c.patient_id == patient_id, c.kind == kind, c.status == PENDING)
+                .values(status=CANCELLED, updated_at=now)
+            )
+            return res.rowcount
+
+    async def count_keys(self, patient_id: str, prefix: str) -> int:
+        c = t.outbox.c
+        async with self.engine.connect() as conn:
+            return int(
+                (
+                    await conn.execute(
+                        select(func.count()).where(
+                            c.patient_id == patient_id, c.key.startswith(prefix)
+                        )
+                    )
+                ).scalar_one()
+            )
 
     async def cancel_pending(self, patient_id: str, now: datetime) -> int:
         async with self.engine.begin() as conn:

@@ -43,6 +43,7 @@ def _patient(row: Row[Any]) -> Patient:
         phone=row.phone,
         telegram_chat_id=row.telegram_chat_id,
         opted_out_at=row.opted_out_at,
+        follow_ups=row.follow_ups,
     )
 
 
@@ -71,6 +72,7 @@ class SqlAlchemyCourseRepository:
                     rules=patient.rules.value,
                     opted_out_at=None,
                     created_at=now,
+                    follow_ups=patient.follow_ups,
                 )
             )
             await conn.execute(
@@ -241,17 +243,69 @@ class SqlAlchemyCourseRepository:
 
     async def record_inbound(
         self, patient_id: str | None, channel: str, text: str, intent: str | None, now: datetime
-    ) -> None:
+    ) -> int:
         async with self.engine.begin() as conn:
-            await conn.execute(
-                insert(t.inbound).values(
+            res = await conn.execute(
+                insert(t.inbound)
+                .values(
                     patient_id=patient_id,
                     channel=channel,
                     text=text,
                     intent=intent,
                     received_at=now,
                 )
+                .returning(t.inbound.c.id)
             )
+            return int(res.scalar_one())
+
+    async def set_inbound_intent(self, inbound_id: int, intent: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(t.inbound).where(t.inbound.c.id == inbound_id).values(intent=intent[:200])
+            )
+
+    async def last_menu(self, patient_id: str, since: datetime) -> list[str]:
+        """Topic ids of the numbered menu we last offered this patient, if recent."""
+        c = t.inbound.c
+        async with self.engine.connect() as conn:
+            intent = (
+                await conn.execute(
+                    select(c.intent)
+                    .where(
+                        c.patient_id == patient_id,
+                        c.received_at >= since,
+                        c.intent.startswith("menu:"),
+                    )
+                    .order_by(c.id.desc())
+                    .limit(1)
+                )
+            ).scalar()
+        return intent.removeprefix("menu:").split(",") if intent else []
+
+    async def dose_records_many(
+        self, patient_ids: Sequence[str], since: date
+    ) -> dict[str, dict[date, str]]:
+        c = t.dose_records.c
+        out: dict[str, dict[date, str]] = {pid: {} for pid in patient_ids}
+        if not patient_ids:
+            return out
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(c.patient_id, c.local_date, c.status).where(
+                    c.patient_id.in_(list(patient_ids)), c.local_date >= since
+                )
+            )
+            for r in rows:
+                out[r.patient_id][r.local_date] = r.status
+        return out
+
+    async def set_follow_ups(self, patient_id: str, on: bool) -> None:
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(t.patients).where(t.patients.c.id == patient_id).values(follow_ups=on)
+            )
+            if res.rowcount == 0:
+                raise UnknownPatientError(patient_id)
 
     async def set_opted_out(self, patient_id: str, when: datetime | None) -> None:
         async with self.engine.begin() as conn:

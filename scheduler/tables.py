@@ -23,6 +23,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 
 metadata = MetaData(
@@ -74,6 +75,8 @@ patients = Table(
     Column("rules", String(10), nullable=False),
     Column("opted_out_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # One gentle "did you take it?" when a dose goes unanswered; a patient may turn it off.
+    Column("follow_ups", Boolean, nullable=False, default=True, server_default=true()),
 )
 
 courses = Table(
@@ -211,7 +214,8 @@ inbound = Table(
     Column("patient_id", ForeignKey("patients.id", ondelete="CASCADE"), nullable=True, index=True),
     Column("channel", String(10), nullable=False),
     Column("text", Text, nullable=False),
-    Column("intent", String(20), nullable=True),
+    # The intent, or "menu:<topic ids>" when we answered with a numbered menu.
+    Column("intent", String(200), nullable=True),
     Column("received_at", UTCDateTime, nullable=False),
 )
 

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -218,7 +218,8 @@ def outbox(engine: AsyncEngine) -> SqlAlchemyOutbox:
 
 @pytest.fixture
 def materialiser(repo: SqlAlchemyCourseRepository, outbox: SqlAlchemyOutbox) -> Materialiser:
-    return Materialiser(repo, outbox, PlanSettings())
+    # Outbox mechanics only: follow-ups (tested in test_conversation.py) would add rows.
+    return Materialiser(repo, outbox, PlanSettings(follow_up_after=timedelta(0)))
 
 
 MakeDispatcher = Callable[..., Dispatcher]

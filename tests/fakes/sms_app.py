@@ -199,6 +199,7 @@ async def sms_world(
             twilio_from="" if messaging_service_sid else SENDER,
             twilio_messaging_service_sid=messaging_service_sid, twilio_api_base=api_url,
             public_url=PUBLIC_URL, telegram_bot_token=None, team_phone=team_phone,
+            follow_up_after_minutes=0,  # transport tests: one dose reminder, no nudges
         )
         service = build(settings, clock=clock, out=io.StringIO())
         gateway = service.gateways[ChannelKind.SMS]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, time
 from functools import cache
 
@@ -18,6 +19,7 @@ from messages.render import (
     render,
     template_key,
 )
+from scheduler.followup import follow_ups
 from scheduler.model import Appointment, Hold, Kind, Reminder
 from scheduler.plan import plan
 from tests.unit.builders import SETTINGS, course, courses, of_kind, plan_days
@@ -63,7 +65,11 @@ def reminders_by_template() -> dict[str, list[Reminder]]:
             holds=(Hold(start=date(2026, 7, 15), end=date(2026, 7, 20)),),
             appointments=(Appointment(on=date(2026, 7, 28)),),
         )
-        for r in plan(c, SETTINGS, date(2026, 5, 1), date(2027, 12, 31)):
+        planned = plan(c, SETTINGS, date(2026, 5, 1), date(2027, 12, 31))
+        # Follow-ups come from unanswered doses, LATER from a patient's snooze: same facts.
+        planned += follow_ups(planned, {}, SETTINGS.follow_up_after, c.tz)
+        planned += [replace(r, kind=Kind.LATER) for r in planned if r.kind is Kind.DOSE]
+        for r in planned:
             found[template_key(r)].append(r)
     return dict(found)
 
