@@ -85,10 +85,9 @@ def enrol(
         )
         click.echo(_next_line(course, _today(service, tz_name)))
         if patient.channel is ChannelKind.TELEGRAM:
-            click.echo(
-                "Telegram linking needs a bot token (TELEGRAM_BOT_TOKEN); until the "
-                "patient is linked, messages show on the console only"
-            )
+            from bot.cli_telegram import echo_link
+
+            await echo_link(service, patient.id)
         click.echo(patient.id)
 
     with_service(go)
