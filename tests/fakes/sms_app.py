@@ -42,6 +42,7 @@ from tests.fakes.server import serve_asgi
 from tests.fakes.twilio_api import API_VERSION, FakeTwilioApi, twilio_error
 
 PUBLIC_URL = "https://lenabot.example/clinic"
+TELEGRAM_TOKEN = "123:ABC"
 SENDER = "+15005550006"
 PHONE = "+447700900123"
 # Wednesday 10 June 2026, 08:00 in London; the course (21/28 from Monday 1 June, dose 09:00
@@ -185,7 +186,7 @@ class SmsWorld:
 @contextlib.asynccontextmanager
 async def sms_world(
     tmp_path: Path, *, request_timeout: float = 2.0, messaging_service_sid: str = "",
-    team_phone: str = "",
+    team_phone: str = "", telegram_api: str | None = None, nurse_ids: str = "",
 ) -> AsyncIterator[SmsWorld]:
     """Fake Twilio on one port, lenabot's app on another, a migrated SQLite file, clock at T0."""
     url = f"sqlite+aiosqlite:///{tmp_path / f'sms-{secrets.token_hex(4)}.db'}"
@@ -198,8 +199,13 @@ async def sms_world(
             twilio_auth_token=twilio.auth_token,
             twilio_from="" if messaging_service_sid else SENDER,
             twilio_messaging_service_sid=messaging_service_sid, twilio_api_base=api_url,
-            public_url=PUBLIC_URL, telegram_bot_token=None, team_phone=team_phone,
+            public_url=PUBLIC_URL, team_phone=team_phone,
             follow_up_after_minutes=0,  # transport tests: one dose reminder, no nudges
+            # Optionally Telegram too, for nurse chats (a FakeTelegramBotApi at telegram_api).
+            telegram_bot_token=TELEGRAM_TOKEN if telegram_api else None,
+            telegram_webhook_secret="s3cret" if telegram_api else None,
+            telegram_api_base=telegram_api or "https://api.telegram.org",
+            nurse_telegram_ids=nurse_ids,
         )
         service = build(settings, clock=clock, out=io.StringIO())
         gateway = service.gateways[ChannelKind.SMS]
