@@ -229,3 +229,19 @@ def test_every_reply_is_gsm7_and_fits_three_sms_with_long_values() -> None:
             assert segments(text) <= 3, (key, len(text))
             if discreet:
                 assert "lenalidomide" not in text.lower(), key
+
+
+def test_every_leaflet_answer_as_sent_names_its_source_and_fits_three_sms() -> None:
+    from messages.leaflet import load_topics
+
+    team = " Your team: +441234567890123"
+    for topic in load_topics():
+        key = "urgent" if topic.urgency == "urgent" else "topic"
+        for discreet in (False, True):
+            text = render_reply(key, Profile("Maximilianaelisabethannemariex", discreet),
+                                team=team, answer=topic.answer)
+            assert is_gsm7(text), topic.id
+            assert segments(text) <= 3, (topic.id, len(text))
+            assert text.endswith("Source: your leaflet." if discreet else "Source: CRUK leaflet.")
+            if discreet:
+                assert "lenalidomide" not in text.lower() and "revlimid" not in text.lower()

@@ -20,7 +20,7 @@ from messages.render import (
     template_key,
 )
 from scheduler.followup import follow_ups
-from scheduler.model import Appointment, Hold, Kind, Reminder
+from scheduler.model import Appointment, Hold, Kind, Reminder, RuleSet
 from scheduler.plan import plan
 from tests.unit.builders import SETTINGS, course, courses, of_kind, plan_days
 
@@ -54,10 +54,13 @@ def test_every_kind_of_reminder_has_a_template() -> None:
 
 @cache
 def reminders_by_template() -> dict[str, list[Reminder]]:
-    """Every reminder a rich course plans, for a woman, a man with a partner, and both."""
+    """Every reminder a rich course plans, for a woman, a man with a partner, and both, under
+    each rule set."""
     found: dict[str, list[Reminder]] = defaultdict(list)
-    for female, partner in ((True, False), (False, True), (True, True)):
+    cases = [(f, p, r) for f, p in ((True, False), (False, True), (True, True)) for r in RuleSet]
+    for female, partner, rules in cases:
         c = course(
+            rules=rules,
             start=WORST_START,
             end=WORST_END,
             can_become_pregnant=female,
