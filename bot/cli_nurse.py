@@ -10,10 +10,10 @@ from bot import validate as v
 from bot.bootstrap import Service
 from bot.cli import cli, dump, with_service
 from messages.render import Profile, check_language, render
-from scheduler.care import Enrolment
+from scheduler.care import Enrolment, course_state
 from scheduler.localtime import zone
 from scheduler.materialise import profile_of
-from scheduler.model import ChannelKind, Course, Patient, RuleSet
+from scheduler.model import ChannelKind, Course, RuleSet
 from scheduler.plan import plan
 from scheduler.regimen import next_dose_day
 
@@ -100,16 +100,6 @@ def _next_line(course: Course, today: date) -> str:
     return f"next dose: {nxt} at {course.dose_time:%H:%M}"
 
 
-def _state(patient: Patient, course: Course, today: date) -> str:
-    if patient.opted_out_at is not None:
-        return "opted out"
-    if course.end is not None and today > course.end:
-        return "ended"
-    if any(h.covers(today) for h in course.holds):
-        return "paused"
-    return "not started" if today < course.start else "active"
-
-
 @cli.group()
 def patients() -> None:
     """Patients on the service."""
@@ -136,7 +126,7 @@ def patients_list(as_json: bool) -> None:
                     "dose_time": f"{c.dose_time:%H:%M}",
                     "tz": p.tz,
                     "end": c.end.isoformat() if c.end else "",
-                    "state": _state(p, c, _today(service, p.tz)),
+                    "state": course_state(p, c, _today(service, p.tz)),
                 }
             )
         if as_json:

@@ -19,9 +19,9 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, Conversation
 from bot import validate as v
 from bot.nurse_roster import NurseRoster
 from messages.render import render
-from scheduler.care import CareError
+from scheduler.care import CareError, course_state
 from scheduler.materialise import profile_of
-from scheduler.model import ChannelKind, Course, Patient
+from scheduler.model import ChannelKind, Patient
 from scheduler.plan import plan
 from scheduler.repository import UnknownPatientError
 
@@ -61,16 +61,6 @@ def chunks(lines: list[str], limit: int = MAX_CHARS) -> list[str]:
         else:
             out.append(line[:limit])
     return out
-
-
-def state(patient: Patient, course: Course, today: date) -> str:
-    if patient.opted_out_at is not None:
-        return "opted out"
-    if course.end is not None and today > course.end:
-        return "ended"
-    if any(h.covers(today) for h in course.holds):
-        return "paused"
-    return "not started" if today < course.start else "active"
 
 
 class NurseGuard:
@@ -153,7 +143,7 @@ class NurseCommands:
                 where += " (linked)" if p.telegram_chat_id else " (not linked yet)"
             lines.append(
                 f"{p.id}  {p.name}  {where}  {c.regimen} from {c.start}, "
-                f"{c.dose_time:%H:%M} {p.tz}  {state(p, c, self._today(p))}"
+                f"{c.dose_time:%H:%M} {p.tz}  {course_state(p, c, self._today(p))}"
             )
         return lines
 

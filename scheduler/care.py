@@ -28,6 +28,17 @@ def new_patient_id() -> str:
     return "p" + "".join(secrets.choice(ID_ALPHABET) for _ in range(7))
 
 
+def course_state(patient: Patient, course: Course, today: date) -> str:
+    """One word for a nurse's list: opted out, ended, paused, not started or active."""
+    if patient.opted_out_at is not None:
+        return "opted out"
+    if course.end is not None and today > course.end:
+        return "ended"
+    if any(h.covers(today) for h in course.holds):
+        return "paused"
+    return "not started" if today < course.start else "active"
+
+
 @dataclass(frozen=True)
 class Enrolment:
     name: str
