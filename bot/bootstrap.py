@@ -15,6 +15,7 @@ from bot.alerts import NurseAlerts
 from bot.console import ConsoleChannel
 from bot.conversation import Conversation
 from bot.gateway import Gateway
+from bot.metrics import Metrics
 from bot.settings import Settings
 from scheduler.care import CareTeam
 from scheduler.confirmations import Confirmations
@@ -45,6 +46,7 @@ class Service:
     alerts: NurseAlerts
     beat: Heartbeat = field(default_factory=Heartbeat)
     gateways: dict[ChannelKind, Gateway] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=Metrics)
 
     def resolve(self, patient: Patient) -> tuple[Channel, Address] | None:
         """Where a patient's messages go. With no provider configured at all, the console."""
@@ -137,6 +139,7 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
         conversation,
         alerts,
     )
+    dispatcher.on_result = service.metrics.on_result
     if settings.twilio_enabled:
         from bot.sms import TwilioGateway
 

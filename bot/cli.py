@@ -128,5 +128,6 @@ from bot import (
     cli_adherence,  # noqa: F401
     cli_demo,  # noqa: F401
     cli_nurse,  # noqa: F401  (registers the nurse commands)
+    cli_privacy,  # noqa: F401  (patients forget)
     cli_telegram,  # noqa: F401  (link, nurses)
 )

@@ -8,6 +8,7 @@ is not understood gets the help line, never a guess.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -30,6 +31,13 @@ log = logging.getLogger(__name__)
 
 MENU_LIFETIME = timedelta(hours=1)
 BAD_DAYS = (MISSED, "unconfirmed")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """``text`` as the database can hold it: NUL dropped (PostgreSQL text cannot hold it),
+    lone surrogates (only a JSON escape can make them) replaced by U+FFFD. Else unchanged."""
+    return _SURROGATE.sub("\ufffd", text.replace("\x00", ""))
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,9 @@ class Conversation:
     team_phone: str = ""
 
     async def handle(self, patient: Patient, text: str, channel: str = "console") -> Reply:
-        """Answer ``text`` from ``patient``; records the text exactly as received."""
+        """Answer ``text`` from ``patient``; records the text exactly as received (but see
+        ``storable``: no NUL, no lone surrogates)."""
+        text = storable(text)
         intent = classify(text)
         profile = profile_of(patient)
         now = self.clock.now()

@@ -229,7 +229,10 @@ class TwilioGateway:
             return form
         state = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
         s = self.service
-        if state in DELIVERY_STATES and await s.outbox.set_delivery(token, state, s.clock.now()):
+        known = "\x00" not in token and len(token) <= 43  # ours: token_urlsafe, 32 chars
+        if known and state in DELIVERY_STATES and await s.outbox.set_delivery(
+            token, state, s.clock.now()
+        ):
             if state in FINAL_FAILURES:
                 await self._not_delivered(state, form.get("ErrorCode", ""), form.get("To", ""))
         return Response(status_code=200)  # even for unknown tokens: Twilio has nothing to fix

@@ -1,20 +1,34 @@
-"""The Starlette app: health endpoints now; provider webhooks mount here too."""
+"""The Starlette app: health, readiness and metrics endpoints, and the provider webhooks.
+
+- ``/healthz``: the process answers (liveness).
+- ``/readyz``: the database answers, and in a worker process the scheduler runs and its last
+  dispatch tick is recent (no older than ``STALE_TICKS`` dispatch intervals, with a floor):
+  503 otherwise.
+- ``/metrics``: Prometheus text format (see ``bot.metrics``).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.bootstrap import Service
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+STALE_TICKS = 3  # /readyz fails once the last dispatch tick is this many intervals old
+STALE_FLOOR_S = 30.0  # ... but never sooner than this (a 2 s interval, a slow tick)
 
 
 def create_app(service: Service, *, worker: bool) -> Starlette:
@@ -24,6 +38,7 @@ def create_app(service: Service, *, worker: bool) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await service.start(inbound=True)
         sched = service.scheduler() if worker else None
+        running["scheduler"] = sched
         if sched is not None:
             sched.start()  # inside the running loop, as APScheduler 3 requires
             log.info(
@@ -34,8 +49,11 @@ def create_app(service: Service, *, worker: bool) -> Starlette:
         try:
             yield
         finally:
+            running["scheduler"] = None
             if sched is not None:
-                sched.shutdown(wait=False)
+                from bot.serve import drain  # here: bot.serve imports this module
+
+                await drain(service, sched)  # finish in-flight sends, release the rest
             await service.close()
 
     async def healthz(request: Request) -> PlainTextResponse:
@@ -48,13 +66,42 @@ def create_app(service: Service, *, worker: bool) -> Starlette:
             db = True
         except Exception:
             db = False
+        now = service.clock.now()
         ticks = {k: v.isoformat() for k, v in service.beat.last.items()}
-        ok = db and (not worker or "dispatch" in service.beat.last)
-        return JSONResponse(
-            {"database": db, "worker": worker, "last": ticks}, status_code=200 if ok else 503
-        )
+        body: dict[str, object] = {"database": db, "worker": worker, "last": ticks}
+        ok = db
+        if worker:
+            sched = running["scheduler"]
+            body["scheduler"] = bool(sched is not None and sched.running)
+            last = service.beat.last.get("dispatch")
+            age = None if last is None else max(0.0, (now - last).total_seconds())
+            limit = max(STALE_FLOOR_S, STALE_TICKS * service.settings.dispatch_interval_seconds)
+            body["dispatch_age_seconds"] = None if age is None else round(age, 3)
+            body["dispatch_stale_after_seconds"] = limit
+            ok = ok and bool(body["scheduler"]) and age is not None and age <= limit
+        return JSONResponse(body, status_code=200 if ok else 503)
 
+    async def metrics(request: Request) -> Response:
+        return await service.metrics.endpoint(service, request)
+
+    running: dict[str, Any] = {"scheduler": None}
     return Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz), *service.routes()],
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+            *service.routes(),
+        ],
         lifespan=lifespan,
+        middleware=[Middleware(_Timed, metrics=service.metrics)],
     )
+
+
+class _Timed:
+    """Times every request into the latency histogram (pure ASGI, see ``bot.metrics``)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.timed = metrics.middleware(app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.timed(scope, receive, send)

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 Resolver = Callable[[Patient], tuple[Channel, Address] | None]
 OptOutHook = Callable[[Patient, datetime], Awaitable[None]]
+# Told of every outcome as (outcome, kind, channel): "sent", "retried", "failed", "expired";
+# for metrics. Rows expired in bulk before any claim are reported with kind "unknown".
+ResultHook = Callable[[str, str, str], None]
 
 
 def worker_name() -> str:
@@ -73,23 +76,62 @@ class Dispatcher:
     lease: timedelta = timedelta(minutes=5)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     on_opt_out: OptOutHook | None = None
+    on_result: ResultHook | None = None
     rng: random.Random = field(default_factory=random.Random)
+    # Shutdown state (see ``drain``): set once, never cleared; the ticks running right now.
+    _stopping: bool = field(default=False, init=False, repr=False)
+    _ticks: set[asyncio.Task[object]] = field(default_factory=set, init=False, repr=False)
 
     async def tick(self, max_batches: int | None = None) -> DispatchStats:
-        """Send everything due now, batch by batch, until nothing is due."""
+        """Send everything due now, batch by batch, until nothing is due (or ``drain``)."""
         stats = DispatchStats()
-        now = self.clock.now()
-        stats.expired += await self.outbox.expire(now)
-        stats.released += await self.outbox.release_stale(now - self.lease, now)
-        batches = 0
-        while max_batches is None or batches < max_batches:
-            rows = await self.outbox.claim(self.clock.now(), self.batch, self.worker)
-            if not rows:
-                break
-            batches += 1
-            stats.claimed += len(rows)
-            await self._send_batch(rows, stats)
+        if self._stopping:
+            return stats
+        task = asyncio.current_task()
+        if task is not None:
+            self._ticks.add(task)
+        try:
+            now = self.clock.now()
+            expired = await self.outbox.expire(now)
+            stats.expired += expired
+            for _ in range(expired):
+                self._report("expired", "unknown", "unknown")
+            stats.released += await self.outbox.release_stale(now - self.lease, now)
+            batches = 0
+            while not self._stopping and (max_batches is None or batches < max_batches):
+                rows = await self.outbox.claim(self.clock.now(), self.batch, self.worker)
+                if not rows:
+                    break
+                batches += 1
+                stats.claimed += len(rows)
+                await self._send_batch(rows, stats)
+        finally:
+            if task is not None:
+                self._ticks.discard(task)
         return stats
+
+    async def drain(self, grace: float) -> int:
+        """Stop for shutdown; returns how many claimed rows were handed back to pending.
+
+        No new batch is claimed and no claimed row that has not started is sent, but sends
+        already with the provider get up to ``grace`` seconds to finish and be recorded (a
+        send cut off mid-way is the one kind of message that may go twice). Whatever this
+        worker still holds then goes straight back to pending, so the other workers, or this
+        one restarted, need not wait out the lease.
+        """
+        self._stopping = True
+        running = [t for t in self._ticks if t is not asyncio.current_task()]
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace)
+            for task in late:
+                log.warning("dispatch tick still sending after %.1fs: cancelling it", grace)
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=1.0)
+        released = await self.outbox.release_worker(self.worker, self.clock.now())
+        if released:
+            log.info("released %d claimed rows at shutdown", released)
+        return released
 
     async def _send_batch(self, rows: list[OutboxRow], stats: DispatchStats) -> None:
         patients: dict[str, Patient | None] = {}
@@ -109,13 +151,16 @@ class Dispatcher:
     async def _send_one(
         self, row: OutboxRow, patient: Patient | None, stats: DispatchStats
     ) -> None:
+        if self._stopping:
+            return  # not started before shutdown: ``drain`` hands the row back unsent
         now = self.clock.now()
         if now >= row.expires_at:
-            await self.outbox.mark_expired_claimed(row.id, now, self.worker)
+            await self.outbox.mark_expired_claimed(row.id, now, row.claimed_by)
             stats.expired += 1
+            self._report("expired", row.kind, patient.channel.value if patient else "unknown")
             return
         if patient is None or patient.opted_out_at is not None:
-            await self.outbox.mark_cancelled_claimed(row.id, now, self.worker)
+            await self.outbox.mark_cancelled_claimed(row.id, now, row.claimed_by)
             stats.cancelled += 1
             return
         route = self.resolve(patient)
@@ -125,12 +170,13 @@ class Dispatcher:
                 row.id,
                 error=f"no route: the patient has no linked {patient.channel.value} address",
                 now=now,
-                worker=self.worker,
+                worker=row.claimed_by,
             )
             stats.failed += 1
+            self._report("failed", row.kind, patient.channel.value)
             return
         channel, address = route
-        if not await self.outbox.renew(row.id, self.worker, self.clock.now()):
+        if not await self.outbox.renew(row.id, row.claimed_by or "", self.clock.now()):
             # This worker stalled past its lease and another took the row back: only a send
             # already in flight may ever repeat, never a row still waiting in our batch.
             log.warning("row %s was taken over while this worker stalled; not sending", row.id)
@@ -153,16 +199,18 @@ class Dispatcher:
             at = self.clock.now() + timedelta(seconds=wait)
             log.warning("send of row %s failed, retrying in %.1fs: %s", row.id, wait, exc.reason)
             await self.outbox.mark_retry(
-                row.id, at=at, error=exc.reason, now=self.clock.now(), worker=self.worker
+                row.id, at=at, error=exc.reason, now=self.clock.now(), worker=row.claimed_by
             )
             stats.retried += 1
+            self._report("retried", row.kind, channel.name)
             return
         except PermanentSendError as exc:
             log.warning("send of row %s failed for good (%s): %s", row.id, exc.code, exc.reason)
             await self.outbox.mark_failed(
-                row.id, error=f"{exc.code}: {exc.reason}", now=self.clock.now(), worker=self.worker
+                row.id, error=f"{exc.code}: {exc.reason}", now=self.clock.now(), worker=row.claimed_by
             )
             stats.failed += 1
+            self._report("failed", row.kind, channel.name)
             if exc.opted_out and self.on_opt_out is not None:
                 await self.on_opt_out(patient, self.clock.now())
             return
@@ -176,16 +224,25 @@ class Dispatcher:
                 at=at,
                 error=f"unexpected: {type(exc).__name__}",
                 now=self.clock.now(),
-                worker=self.worker,
+                worker=row.claimed_by,
             )
             stats.retried += 1
+            self._report("retried", row.kind, channel.name)
             return
         await self.outbox.mark_sent(
             row.id,
             provider_id=provider_id,
             channel=channel.name,
             now=self.clock.now(),
-            worker=self.worker,
+            worker=row.claimed_by,
         )
         stats.sent += 1
+        self._report("sent", row.kind, channel.name)
         log.info("sent row %s (%s) via %s", row.id, row.kind, channel.name)
+
+    def _report(self, outcome: str, kind: str, channel: str) -> None:
+        if self.on_result is not None:
+            try:
+                self.on_result(outcome, kind, channel)
+            except Exception:  # metrics must never break sending
+                log.exception("the dispatch result hook failed")

@@ -6,6 +6,8 @@ pending rows are ever changed by re-planning; a row that left pending is history
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,10 +17,13 @@ from typing import Any
 from sqlalchemy import Row, and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler import tables as t
 from scheduler.model import PLANNED_KINDS, Reminder
+
+log = logging.getLogger(__name__)
 
 PENDING, SENDING, SENT, FAILED, EXPIRED, CANCELLED = (
     "pending",
@@ -30,6 +35,7 @@ PENDING, SENDING, SENT, FAILED, EXPIRED, CANCELLED = (
 )
 PRIORITY_REPLY, PRIORITY_REMINDER = 0, 5
 FINAL_DELIVERY = ("delivered", "undelivered", "failed", "read", "canceled")
+FINISH_ATTEMPTS = 3  # recording a send's outcome survives a couple of lost connections
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class OutboxRow:
     delivery_status: str | None = None
     sent_at: datetime | None = None
     last_error: str | None = None
+    claimed_by: str | None = None  # this claim's own token: "<worker>#<random>"
 
 
 def _row(r: Row[Any]) -> OutboxRow:
@@ -72,6 +79,7 @@ def _row(r: Row[Any]) -> OutboxRow:
         delivery_status=r.delivery_status,
         sent_at=r.sent_at,
         last_error=r.last_error,
+        claimed_by=r.claimed_by,
     )
 
 
@@ -249,8 +257,13 @@ class SqlAlchemyOutbox:
             return res.rowcount
 
     async def claim(self, now: datetime, limit: int, worker: str) -> list[OutboxRow]:
-        """Atomically take up to ``limit`` due, unexpired rows for this worker."""
+        """Atomically take up to ``limit`` due, unexpired rows for this worker.
+
+        Each claim gets its own token ("<worker>#<random>", in the rows' ``claimed_by``): an
+        older tick of the same worker can then never renew or finish a row claimed again since.
+        """
         c = t.outbox.c
+        token = f"{worker}#{secrets.token_hex(6)}"
         pick = (
             select(c.id)
             .where(c.status == PENDING, c.next_attempt_at <= now, c.expires_at > now)
@@ -260,7 +273,7 @@ class SqlAlchemyOutbox:
         values = dict(
             status=SENDING,
             claimed_at=now,
-            claimed_by=worker,
+            claimed_by=token,
             attempts=c.attempts + 1,
             updated_at=now,
         )
@@ -304,9 +317,21 @@ class SqlAlchemyOutbox:
         cond = [c.id == row_id, c.status == SENDING]
         if worker is not None:
             cond.append(c.claimed_by == worker)
-        async with self.engine.begin() as conn:
-            res = await conn.execute(update(t.outbox).where(and_(*cond)).values(**values))
-            return res.rowcount == 1
+        for attempt in range(1, FINISH_ATTEMPTS + 1):
+            try:
+                async with self.engine.begin() as conn:
+                    res = await conn.execute(update(t.outbox).where(and_(*cond)).values(**values))
+                    return res.rowcount == 1
+            except DBAPIError as exc:
+                # E.g. the connection died under us (server restart, pg_terminate_backend).
+                # The send has already happened: recording it on a fresh connection beats
+                # leaving the row claimed and re-sending it after the lease. The update is
+                # conditional on the claim, so repeating it can never change a row twice.
+                if attempt == FINISH_ATTEMPTS:
+                    raise
+                log.warning("recording row %s failed (%s); retrying", row_id, type(exc).__name__)
+                await asyncio.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
 
     async def mark_sent(
         self,
@@ -382,6 +407,23 @@ class SqlAlchemyOutbox:
                     next_attempt_at=now,
                     updated_at=now,
                     last_error="released after an interrupted send",
+                )
+            )
+            return res.rowcount
+
+    async def release_worker(self, worker: str, now: datetime) -> int:
+        """A worker shutting down hands its unsent claims straight back to pending."""
+        c = t.outbox.c
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(t.outbox)
+                .where(c.status == SENDING, c.claimed_by.startswith(f"{worker}#", autoescape=True))
+                .values(
+                    status=PENDING,
+                    claimed_by=None,
+                    next_attempt_at=now,
+                    updated_at=now,
+                    last_error="released at shutdown",
                 )
             )
             return res.rowcount

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from scheduler import tables as t
@@ -20,6 +21,11 @@ from scheduler.model import (
     RuleSet,
 )
 from scheduler.regimen import Regimen
+
+FORGOTTEN = "forgotten"
+FORGOTTEN_TEXT = "[forgotten]"
+# What a red-flag alert quotes of the patient's own words (bot.conversation._red_flag).
+_QUOTED = re.compile(r'They wrote: ".*', re.DOTALL)
 
 
 class UnknownPatientError(LookupError):
@@ -99,6 +105,8 @@ class SqlAlchemyCourseRepository:
 
     async def find(self, *, phone: str | None = None, chat_id: int | None = None) -> Patient | None:
         if phone:
+            if len(phone) > 20 or "\x00" in phone:
+                return None  # no stored number is like it (and PostgreSQL refuses NUL)
             where = t.patients.c.phone == phone
         elif chat_id is not None:
             where = t.patients.c.telegram_chat_id == chat_id
@@ -306,6 +314,91 @@ class SqlAlchemyCourseRepository:
             )
             if res.rowcount == 0:
                 raise UnknownPatientError(patient_id)
+
+    async def forget(self, patient_id: str, now: datetime) -> dict[str, int]:
+        """Erase a patient's personal data, in one transaction; what was changed, counted.
+
+        The name becomes "forgotten"; phone and Telegram chat id are cleared (so nothing
+        inbound matches them any more); what they wrote and what we sent them are replaced
+        by "[forgotten]"; their link codes go; their alerts lose the quoted words and any
+        name, number or chat id; pending messages are cancelled; they are marked opted out.
+        Ids, dates, statuses and the course itself stay (adherence, audit). An alert row
+        "patient X forgotten at T" records it, with no personal data.
+        """
+        p, o, a = t.patients.c, t.outbox.c, t.alerts.c
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(select(t.patients).where(p.id == patient_id).with_for_update())
+            ).first()
+            if row is None:
+                raise UnknownPatientError(patient_id)
+            await conn.execute(
+                update(t.patients)
+                .where(p.id == patient_id)
+                .values(
+                    name=FORGOTTEN,
+                    phone=None,
+                    telegram_chat_id=None,
+                    opted_out_at=func.coalesce(p.opted_out_at, now),
+                )
+            )
+            inbound = (
+                await conn.execute(
+                    update(t.inbound)
+                    .where(t.inbound.c.patient_id == patient_id)
+                    .values(text=FORGOTTEN_TEXT)
+                )
+            ).rowcount
+            cancelled = (
+                await conn.execute(
+                    update(t.outbox)
+                    .where(o.patient_id == patient_id, o.status == "pending")
+                    .values(status="cancelled", updated_at=now)
+                )
+            ).rowcount
+            messages = (
+                await conn.execute(
+                    update(t.outbox)
+                    .where(o.patient_id == patient_id)
+                    .values(text=FORGOTTEN_TEXT, last_error=None)
+                )
+            ).rowcount
+            links = (
+                await conn.execute(delete(t.link_codes).where(t.link_codes.c.patient_id == patient_id))
+            ).rowcount
+            if row.telegram_chat_id is not None:
+                await conn.execute(
+                    delete(t.link_failures).where(t.link_failures.c.chat_id == row.telegram_chat_id)
+                )
+            personal = [x for x in (row.phone, row.telegram_chat_id) if x is not None]
+            personal = [str(x) for x in personal]
+            if len(row.name.strip()) >= 3 and row.name != FORGOTTEN:
+                personal.append(row.name.strip())
+            scrubbed = 0
+            for alert in await conn.execute(
+                select(a.id, a.text).where(a.patient_id == patient_id)
+            ):
+                clean = _QUOTED.sub(f"They wrote: {FORGOTTEN_TEXT}", alert.text)
+                for value in personal:
+                    clean = clean.replace(value, FORGOTTEN_TEXT)
+                if clean != alert.text:
+                    await conn.execute(update(t.alerts).where(a.id == alert.id).values(text=clean))
+                    scrubbed += 1
+            await conn.execute(
+                insert(t.alerts).values(
+                    patient_id=patient_id,
+                    kind=FORGOTTEN,
+                    text=f"patient {patient_id} forgotten at {now.isoformat()}",
+                    created_at=now,
+                )
+            )
+        return {
+            "inbound": inbound,
+            "messages": messages,
+            "cancelled": cancelled,
+            "link_codes": links,
+            "alerts": scrubbed,
+        }
 
     async def set_opted_out(self, patient_id: str, when: datetime | None) -> None:
         async with self.engine.begin() as conn:

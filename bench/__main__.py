@@ -1,0 +1,135 @@
+"""`make bench` / `python -m bench`: lenabot's benchmarks. One JSON line per figure, then a table.
+
+    python -m bench --quick                      # smoke run, well under a minute
+    python -m bench --db both --only planning,dispatch --sizes 1000,10000,100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+from bench.common import RESULTS, emit, loadavg
+
+ALL = ["planning", "dispatch", "limits", "inbound", "memory"]
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    ap.add_argument("--sizes", help="planning sizes, comma-separated (default 1000,10000,100000)")
+    ap.add_argument("--dispatch-sizes", help="dispatch burst sizes (default 10000,100000)")
+    ap.add_argument("--workers", default="1,2,4", help="PostgreSQL dispatch worker processes")
+    ap.add_argument("--dispatch-concurrency", type=int, default=16,
+                    help="Dispatcher.concurrency per worker (the product default is 16)")
+    ap.add_argument("--twilio-size", type=int, default=2000)
+    ap.add_argument("--limits-burst", type=int, default=750,
+                    help="Telegram burst size (750 = 25 s at 30/s)")
+    ap.add_argument("--rates", default="50,100,200", help="inbound requests/s")
+    ap.add_argument("--inbound-seconds", type=float, default=10.0)
+    ap.add_argument("--memory-patients", type=int, default=100_000)
+    ap.add_argument("--memory-burst", type=int, default=20_000)
+    ap.add_argument("--only", help=f"comma-separated subset of {','.join(ALL)}")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    a = ap.parse_args(argv)
+    if a.quick:
+        a.sizes = a.sizes or "200"
+        a.dispatch_sizes = a.dispatch_sizes or "300"
+        a.workers = "1,2"
+        a.twilio_size = min(a.twilio_size, 50)
+        a.limits_burst = min(a.limits_burst, 45)
+        a.rates = "50"
+        a.inbound_seconds = 2.0
+        a.memory_patients = min(a.memory_patients, 500)
+        a.memory_burst = min(a.memory_burst, 200)
+    a.sizes = [int(x) for x in (a.sizes or "1000,10000,100000").split(",")]
+    a.dispatch_sizes = [int(x) for x in (a.dispatch_sizes or "10000,100000").split(",")]
+    a.workers = [int(x) for x in a.workers.split(",")]
+    a.rates = [int(x) for x in a.rates.split(",")]
+    a.only = a.only.split(",") if a.only else ALL
+    unknown = set(a.only) - set(ALL)
+    if unknown:
+        ap.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    a.dbs = ["sqlite", "postgres"] if a.db == "both" else [a.db]
+    return a
+
+
+async def main(a: argparse.Namespace) -> int:
+    from bench import dispatch, limits, memory, planning
+
+    failures = 0
+
+    async def step(name: str, coro: Coroutine[Any, Any, Any]) -> None:
+        nonlocal failures
+        try:
+            await coro
+        except Exception as exc:  # one broken figure must not hide the others
+            failures += 1
+            emit("error", step=name, error=f"{type(exc).__name__}: {exc}"[:300])
+
+    emit("machine", nproc=os.cpu_count(), python=platform.python_version(), load=loadavg())
+    for db in a.dbs:
+        if "planning" in a.only:
+            for n in a.sizes:
+                await step(f"planning {db} {n}", planning.planning(db, n))
+        if "dispatch" in a.only:
+            for n in a.dispatch_sizes:
+                for w in a.workers if db == "postgres" else [1]:
+                    await step(f"dispatch {db} {n}x{w}",
+                               dispatch.dispatch_burst(
+                                   db, n, w, concurrency=a.dispatch_concurrency))
+            if a.twilio_size:
+                await step(f"dispatch twilio {db}", dispatch.dispatch_twilio(db, a.twilio_size))
+        if "inbound" in a.only:
+            from bench import inbound
+
+            await step(f"inbound {db}",
+                       inbound.inbound(db, a.rates, a.inbound_seconds))
+        if "memory" in a.only:
+            await step(f"memory {db}",
+                       memory.memory(db, a.memory_patients, a.memory_burst))
+    if "limits" in a.only:
+        await step("limits", limits.limits(a.limits_burst))
+    table()
+    return 1 if failures else 0
+
+
+COLUMNS = {
+    "planning": ["db", "patients", "rows", "seconds", "rows_per_s", "cpu_s", "met"],
+    "planning_steady": ["db", "patients", "seconds"],
+    "replan_one": ["db", "patients", "median_ms", "max_ms", "met"],
+    "dispatch": ["db", "rows", "workers", "msg_per_s", "late_p50_s", "late_p99_s",
+                 "cpu_s_per_1000", "exactly_once", "met"],
+    "dispatch_twilio": ["db", "rows", "sent", "msg_per_s", "cpu_s_per_1000"],
+    "limits": ["sent", "seconds", "achieved_per_s", "allowed_per_s", "share_429",
+               "reply_p99_s", "replies"],
+    "inbound": ["db", "kind", "rps", "achieved_rps", "p50_ms", "p99_ms", "errors", "met"],
+    "memory": ["db", "patients", "rows_planned", "sent", "peak_rss_mb", "met"],
+    "error": ["step", "error"],
+}  # fmt: skip
+
+
+def table() -> None:
+    print("\n== lenabot benchmarks ==")
+    for bench, cols in COLUMNS.items():
+        recs = [r for r in RESULTS if r["bench"] == bench]
+        if not recs:
+            continue
+        print(f"\n{bench}")
+        rows = [[str(r.get(c, "")) for c in cols] for r in recs]
+        widths = [max(len(c), *(len(x[i]) for x in rows)) for i, c in enumerate(cols)]
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
+        for x in rows:
+            print("  " + "  ".join(v.ljust(w) for v, w in zip(x, widths, strict=True)))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    args = parse()
+    sys.exit(asyncio.run(main(args)))

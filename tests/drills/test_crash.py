@@ -1,0 +1,192 @@
+"""Crash drill: ``kill -9`` a worker process in the middle of a 5,000-message burst.
+
+A real OS process runs a ``Dispatcher`` on PostgreSQL whose channel appends every accepted
+message to a file (one unbuffered ``write``: it survives SIGKILL), then takes a moment to answer (the provider's latency: the
+window in which a send is in flight). It is SIGKILLed part-way through, a second process is
+started and, once the dead worker's claims are older than the (short) lease, takes them back.
+
+Proves: nothing is lost, and the only messages sent twice are those in flight at the kill, at
+most one batch's worth of concurrent sends. The number of such duplicates is printed.
+(``tests/integration/test_dispatch.py`` covers the exact-once and killed-process mechanics at a
+small size; this is the same fault at burst scale with a restart through the lease.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from scheduler.outbox import SENDING, SENT
+from tests.conftest import TestDb, asyncpg_dsn, postgres_only
+from tests.integration.test_dispatch import seed_due_rows, statuses
+
+pytestmark = pytest.mark.drill
+
+ROOT = Path(__file__).resolve().parents[2]
+MESSAGES = 5_000
+CONCURRENCY = 16
+LEASE_S = 1.0  # short, so the restart takes the dead worker's claims back within the test
+KILL_AFTER = 1_537  # sends recorded before the kill: mid-batch, well inside the burst
+
+WORKER = r"""
+import asyncio, json, os, sys
+from datetime import UTC, datetime, timedelta
+from scheduler.db import make_engine
+from scheduler.dispatch import Dispatcher
+from scheduler.model import ChannelKind
+from scheduler.outbox import SqlAlchemyOutbox
+from scheduler.ports import Address
+from scheduler.repository import SqlAlchemyCourseRepository
+
+url, schema, name, lease_s, concurrency, sends = sys.argv[1:7]
+
+
+class Clock:
+    def now(self):
+        return datetime.now(UTC)
+
+
+async def main():
+    engine = make_engine(url, connect_args={"server_settings": {
+        "search_path": schema, "application_name": name, "synchronous_commit": "off"}},
+        pool_size=int(concurrency) + 4)
+
+    class FileChannel:
+        name = "sms"
+
+        async def send(self, message):
+            os.write(fd, f"{message.ref} {name}\n".encode())  # the provider has it now ...
+            await asyncio.sleep(0.003)  # ... and answers a moment later
+            return f"{name}-{message.ref}"
+
+    fd = os.open(sends, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    channel = FileChannel()
+    outbox = SqlAlchemyOutbox(engine)
+    dispatcher = Dispatcher(
+        outbox=outbox, courses=SqlAlchemyCourseRepository(engine),
+        resolve=lambda p: (channel, Address(ChannelKind.SMS, p.phone)), clock=Clock(),
+        worker=name, batch=100, concurrency=int(concurrency),
+        lease=timedelta(seconds=float(lease_s)),
+    )
+    print("READY", flush=True)
+    totals = {"sent": 0, "released": 0, "ticks": 0}
+    while True:  # the dispatch job, ticking until the outbox has nothing left to send
+        stats = await dispatcher.tick()
+        totals["sent"] += stats.sent
+        totals["released"] += stats.released
+        totals["ticks"] += 1
+        counts = await outbox.counts()
+        if not counts.get("pending") and not counts.get("sending"):
+            break
+        await asyncio.sleep(0.1)
+    print(json.dumps(totals), flush=True)
+    await engine.dispose()
+
+
+asyncio.run(main())
+"""
+
+
+async def start_worker(db: TestDb, name: str, sends: Path) -> asyncio.subprocess.Process:
+    assert db.schema is not None
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WORKER, db.url, db.schema, name, str(LEASE_S), str(CONCURRENCY),
+        str(sends),
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def line(proc: asyncio.subprocess.Process) -> str:
+    assert proc.stdout is not None
+    got = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode().strip()
+    if not got:
+        assert proc.stderr is not None
+        err = (await asyncio.wait_for(proc.stderr.read(), 10)).decode()
+        pytest.fail(f"worker said nothing:\n{err[-3000:]}")
+    return got
+
+
+def recorded(sends: Path) -> Counter[str]:
+    """Sends per row ref, from the file every worker appends to."""
+    if not sends.exists():
+        return Counter()
+    return Counter(line.split()[0] for line in sends.read_text().splitlines() if line)
+
+
+@postgres_only
+async def test_kill_9_mid_burst_then_restart_loses_nothing_and_repeats_only_in_flight(
+    db: TestDb, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    ids = await seed_due_rows(engine, patients=100, per_patient=MESSAGES // 100, now=now)
+    sends = tmp_path / "sends.txt"
+
+    doomed = await start_worker(db, "drill-doomed", sends)
+    try:
+        assert await line(doomed) == "READY"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while sum(recorded(sends).values()) < KILL_AFTER:
+            if doomed.returncode is not None:
+                assert doomed.stderr is not None
+                err = (await doomed.stderr.read()).decode()[-3000:]
+                pytest.fail(f"the worker ended before it could be killed:\n{err}")
+            assert loop.time() < deadline, "the burst did not get going"
+            await asyncio.sleep(0.01)
+    finally:
+        if doomed.returncode is None:
+            doomed.send_signal(signal.SIGKILL)  # kill -9: no cleanup of any kind
+        await asyncio.wait_for(doomed.wait(), 30)
+    assert doomed.returncode == -signal.SIGKILL
+    # PostgreSQL notices the dead client's sessions on its own; make sure before looking.
+    admin = await asyncpg.connect(asyncpg_dsn(db.url))
+    try:
+        await admin.execute(
+            "select pg_terminate_backend(pid, 10000) from pg_stat_activity "
+            "where application_name = 'drill-doomed'"
+        )
+    finally:
+        await admin.close()
+
+    at_kill = await statuses(engine)
+    before = recorded(sends)
+    claimed = {str(i) for i, s in at_kill.items() if s == SENDING}
+    in_flight = claimed & set(before)  # with the provider, never recorded as sent
+    assert KILL_AFTER <= sum(before.values()) < MESSAGES and max(before.values()) == 1
+    assert len(claimed) <= 100  # one batch claimed at a time
+
+    restarted = await start_worker(db, "drill-restarted", sends)
+    try:
+        assert await line(restarted) == "READY"
+        result = json.loads(await line(restarted))
+        assert await asyncio.wait_for(restarted.wait(), 60) == 0
+    finally:
+        if restarted.returncode is None:
+            restarted.kill()
+            await restarted.wait()
+
+    total = recorded(sends)
+    duplicates = {ref for ref, n in total.items() if n > 1}
+    print(
+        f"\ncrash drill: {MESSAGES} messages, killed after {sum(before.values())} sends; "
+        f"{len(claimed)} rows claimed at the kill, {len(in_flight)} of them in flight; "
+        f"{len(duplicates)} in-flight duplicates (concurrency {CONCURRENCY}); "
+        f"restart released {result['released']} and sent {result['sent']}"
+    )
+    assert set(total) == {str(i) for i in ids}, "a message was lost"
+    assert duplicates <= in_flight, "a message not in flight at the kill was sent twice"
+    assert len(duplicates) <= CONCURRENCY
+    assert max(total.values()) <= 2
+    assert result["released"] == len(claimed)  # taken back only through the lease
+    assert set((await statuses(engine)).values()) == {SENT}

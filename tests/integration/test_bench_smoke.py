@@ -1,0 +1,31 @@
+"""`python -m bench --quick` runs and prints its figures as JSON lines (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_quick_bench_prints_planning_and_dispatch_figures() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--db", "sqlite", "--only",
+         "planning,dispatch"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    by_bench: dict[str, dict[str, object]] = {}
+    for f in figures:
+        by_bench.setdefault(str(f["bench"]), f)
+    assert "error" not in by_bench, by_bench.get("error")
+    assert {"seconds", "rows", "rows_per_s", "patients"} <= set(by_bench["planning"])
+    assert {"median_ms", "patients"} <= set(by_bench["replan_one"])
+    dispatch = by_bench["dispatch"]
+    assert {"msg_per_s", "late_p50_s", "late_p99_s", "cpu_s_per_1000"} <= set(dispatch)
+    assert dispatch["exactly_once"] is True
+    assert {"msg_per_s", "sent"} <= set(by_bench["dispatch_twilio"])
+    assert "== lenabot benchmarks ==" in done.stdout
