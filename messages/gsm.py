@@ -40,6 +40,8 @@ _LOOKALIKES: dict[str, str] = {
 _DEGREE_UNIT = re.compile(r"\s?[\u00b0\u00ba]\s?([CcFf])\b")
 _DEGREE_ALONE = re.compile(r"\s?[\u00b0\u00ba]")
 _SPACES = re.compile(r"[\u2000-\u200a]")
+# Characters normalise() leaves exactly as they are.
+_PLAIN: frozenset[str] = (BASIC | EXTENSION) - frozenset(_LOOKALIKES)
 
 
 def is_gsm7(text: str) -> bool:
@@ -70,6 +72,8 @@ def normalise(text: str) -> str:
     Kept characters (emoji, other scripts) are left for the caller to judge with `is_gsm7`,
     because dropping them silently could change what a message says.
     """
+    if _PLAIN.issuperset(text):
+        return text  # already GSM-7 with nothing to replace: the common case, kept cheap
     text = _DEGREE_UNIT.sub(lambda m: m.group(1).upper(), text)
     text = _DEGREE_ALONE.sub(" deg", text)
     text = _SPACES.sub(" ", text)

@@ -111,3 +111,19 @@ def test_segments_hold_the_whole_message(text: str) -> None:
     multi = gsm.GSM7_MULTI if gsm.is_gsm7(text) else gsm.UCS2_MULTI
     assert (count == 0) == (text == "")
     assert count * multi >= gsm.length(text) or count == 1
+
+
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            [*sorted(gsm.BASIC | gsm.EXTENSION), "é", "\u2019", "°", "…", "\u2009", "😀", "\x00"]
+        ),
+        max_size=60,
+    )
+)
+def test_the_plain_text_fast_path_changes_nothing(text: str) -> None:
+    slow = gsm._SPACES.sub(
+        " ", gsm._DEGREE_ALONE.sub(" deg", gsm._DEGREE_UNIT.sub(lambda m: m.group(1).upper(), text))
+    )
+    slow = "".join(gsm._LOOKALIKES[ch] if ch in gsm._LOOKALIKES else gsm._fold(ch) for ch in slow)
+    assert gsm.normalise(text) == slow
