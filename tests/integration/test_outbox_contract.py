@@ -35,7 +35,7 @@ from scheduler.outbox import (
     SyncResult,
 )
 from scheduler.repository import SqlAlchemyCourseRepository
-from tests.conftest import T0, Enrol, TestDb, postgres_only
+from tests.conftest import COURSE_START, T0, Enrol, TestDb, postgres_only
 from tests.fakes.clock import FakeClock
 
 JUNE = date(2026, 6, 1)
@@ -638,7 +638,9 @@ async def test_each_test_has_a_database_of_its_own(db: TestDb, engine: AsyncEngi
     assert tables == len(t.metadata.tables)
 
 
-async def test_a_late_sent_report_never_overwrites_delivered(outbox: SqlAlchemyOutbox, enrol, materialiser, clock) -> None:  # type: ignore[no-untyped-def]
+async def test_a_late_sent_report_never_overwrites_delivered(
+    outbox: SqlAlchemyOutbox, enrol, materialiser, clock
+) -> None:  # type: ignore[no-untyped-def]
     await enrol("p1")
     await materialiser.patient("p1", clock.now())
     row = (await outbox.rows("p1"))[0]
@@ -648,3 +650,24 @@ async def test_a_late_sent_report_never_overwrites_delivered(outbox: SqlAlchemyO
     assert (await outbox.rows("p1"))[0].delivery_status == "delivered"
     assert await outbox.set_delivery(row.callback_token, "failed", clock.now())
     assert not await outbox.set_delivery("no-such-token", "delivered", clock.now())
+
+
+async def test_a_sparse_batch_never_touches_patients_outside_it(
+    materialiser: Materialiser,
+    outbox: SqlAlchemyOutbox,
+    enrol: Enrol,
+    clock: FakeClock,
+    repo: SqlAlchemyCourseRepository,
+) -> None:
+    ids = [f"p{n:02d}" for n in range(50)]
+    for pid in ids:
+        await enrol(pid)
+    await materialiser.everyone(clock.now())
+    # The odd patients' courses end, but only the even ones are re-planned in this batch: the
+    # odd ones lie inside the batch's id range and must keep their rows untouched.
+    for pid in ids[1::2]:
+        await repo.update_course(pid, clock.now(), end_date=COURSE_START)
+    result = await materialiser.patients(ids[::2], clock.now())
+    assert result.cancelled == 0 and result.inserted == 0
+    for pid in ids[1::2]:
+        assert {r.status for r in await outbox.rows(pid)} == {PENDING}
