@@ -407,6 +407,12 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_only_in_fligh
     clock: FakeClock,
     concurrency: int,
 ) -> None:
+    if concurrency > 1 and not db.postgres:
+        # Cancelling 8 concurrent sends in-process leaves SQLAlchemy's aiosqlite adapter awaiting
+        # a connection close that never ends, so the event loop cannot close (about 1 run in 5).
+        # A real crash is a killed process (tests/drills/test_crash.py); the one-at-a-time
+        # variant below runs on SQLite.
+        pytest.skip("in-process cancellation with concurrent sends hangs aiosqlite's close")
     ids = await seed_due_rows(engine, patients=3, per_patient=10, now=clock.now())
     tick: asyncio.Task[Any] | None = None
 
@@ -417,12 +423,16 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_only_in_fligh
             await asyncio.Event().wait()
 
     doomed = RecordingChannel(after_send=die_after_the_4th)
+    doomed_engine = db.make_engine()
     worker = make_dispatcher(
-        engine=db.make_engine(), worker="doomed", batch=10, concurrency=concurrency, channel=doomed
+        engine=doomed_engine, worker="doomed", batch=10, concurrency=concurrency, channel=doomed
     )
     tick = asyncio.create_task(worker.tick())
     with pytest.raises(asyncio.CancelledError):
         await tick
+    # A dead process's connections close with it; in-process, close them like that.
+    async with asyncio.timeout(10):
+        await doomed_engine.dispose()
 
     after_crash = await statuses(engine)
     claimed = {str(i) for i, s in after_crash.items() if s == SENDING}
