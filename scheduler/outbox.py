@@ -402,33 +402,27 @@ class SqlAlchemyOutbox:
     async def release_stale(self, claimed_before: datetime, now: datetime) -> int:
         """Claims older than the lease (a worker died) go back to pending."""
         c = t.outbox.c
-        async with self.engine.begin() as conn:
-            res = await conn.execute(
-                update(t.outbox)
-                .where(c.status == SENDING, c.claimed_at < claimed_before)
-                .values(
-                    status=PENDING,
-                    claimed_by=None,
-                    next_attempt_at=now,
-                    updated_at=now,
-                    last_error="released after an interrupted send",
-                )
-            )
-            return res.rowcount
+        return await self._release(
+            c.claimed_at < claimed_before, now, "released after an interrupted send"
+        )
 
     async def release_worker(self, worker: str, now: datetime) -> int:
         """A worker shutting down hands its unsent claims straight back to pending."""
+        mine = t.outbox.c.claimed_by.startswith(f"{worker}#", autoescape=True)
+        return await self._release(mine, now, "released at shutdown")
+
+    async def _release(self, which: Any, now: datetime, why: str) -> int:
         c = t.outbox.c
         async with self.engine.begin() as conn:
             res = await conn.execute(
                 update(t.outbox)
-                .where(c.status == SENDING, c.claimed_by.startswith(f"{worker}#", autoescape=True))
+                .where(c.status == SENDING, which)
                 .values(
                     status=PENDING,
                     claimed_by=None,
                     next_attempt_at=now,
                     updated_at=now,
-                    last_error="released at shutdown",
+                    last_error=why,
                 )
             )
             return res.rowcount
