@@ -27,7 +27,7 @@ from scheduler.ports import (
     PermanentSendError,
     TransientSendError,
 )
-from scheduler.repository import SqlAlchemyCourseRepository, UnknownPatientError
+from scheduler.repository import SqlAlchemyCourseRepository
 
 log = logging.getLogger(__name__)
 
@@ -134,12 +134,10 @@ class Dispatcher:
         return released
 
     async def _send_batch(self, rows: list[OutboxRow], stats: DispatchStats) -> None:
-        patients: dict[str, Patient | None] = {}
-        for pid in {r.patient_id for r in rows}:
-            try:
-                patients[pid] = await self.courses.get(pid)
-            except UnknownPatientError:
-                patients[pid] = None
+        # One query for the batch's patients; one missing here was erased since it was planned.
+        patients: dict[str, Patient | None] = dict(
+            await self.courses.get_many({r.patient_id for r in rows})
+        )
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(row: OutboxRow) -> None:

@@ -103,6 +103,14 @@ class SqlAlchemyCourseRepository:
             raise UnknownPatientError(patient_id)
         return _patient(row)
 
+    async def get_many(self, patient_ids: Iterable[str]) -> dict[str, Patient]:
+        ids = list(patient_ids)
+        if not ids:
+            return {}
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(t.patients).where(t.patients.c.id.in_(ids)))
+            return {r.id: _patient(r) for r in rows}
+
     async def find(self, *, phone: str | None = None, chat_id: int | None = None) -> Patient | None:
         if phone:
             if len(phone) > 20 or "\x00" in phone:
