@@ -14,7 +14,7 @@ from scheduler.materialise import Materialiser
 from scheduler.model import ChannelKind, Course, Patient, RuleSet
 from scheduler.outbox import SqlAlchemyOutbox
 from scheduler.ports import Clock
-from scheduler.regimen import Regimen, next_cycle
+from scheduler.regimen import Regimen, cycle_start, next_cycle
 from scheduler.repository import SqlAlchemyCourseRepository
 
 ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -120,8 +120,6 @@ class CareTeam:
 
     async def delay_cycle(self, patient_id: str, days: int) -> tuple[int, date]:
         """Move the next cycle's day 1 (and every later cycle) ``days`` later."""
-        from scheduler.regimen import cycle_start
-
         _, course = await self._active(patient_id)
         n = next_cycle(course, self.today(course))
         old = cycle_start(course, n)
