@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from scheduler.localtime import zone
 from scheduler.model import Patient
-from scheduler.outbox import OutboxRow, SqlAlchemyOutbox
+from scheduler.outbox import CANCELLED, EXPIRED, Finish, OutboxRow, SqlAlchemyOutbox
 from scheduler.ports import (
     Address,
     Channel,
@@ -30,6 +30,10 @@ from scheduler.ports import (
 from scheduler.repository import SqlAlchemyCourseRepository
 
 log = logging.getLogger(__name__)
+
+# At shutdown, how long a cancelled tick may take to write the outcomes of its finished sends
+# (one short transaction; longer means the database is in trouble, and the lease returns them).
+RECORD_WAIT_S = 2.0
 
 Resolver = Callable[[Patient], tuple[Channel, Address] | None]
 OptOutHook = Callable[[Patient, datetime], Awaitable[None]]
@@ -82,6 +86,11 @@ class Dispatcher:
     _stopping: bool = field(default=False, init=False, repr=False)
     _ticks: set[asyncio.Task[object]] = field(default_factory=set, init=False, repr=False)
 
+    @property
+    def renew_after(self) -> timedelta:
+        """How old a batch's claim confirmation may be before the next send re-confirms it."""
+        return self.lease / 10
+
     async def tick(self, max_batches: int | None = None) -> DispatchStats:
         """Send everything due now, batch by batch, until nothing is due (or ``drain``)."""
         stats = DispatchStats()
@@ -99,12 +108,13 @@ class Dispatcher:
             stats.released += await self.outbox.release_stale(now - self.lease, now)
             batches = 0
             while not self._stopping and (max_batches is None or batches < max_batches):
-                rows = await self.outbox.claim(self.clock.now(), self.batch, self.worker)
+                claimed_at = self.clock.now()
+                rows = await self.outbox.claim(claimed_at, self.batch, self.worker)
                 if not rows:
                     break
                 batches += 1
                 stats.claimed += len(rows)
-                await self._send_batch(rows, stats)
+                await self._send_batch(rows, claimed_at, stats)
         finally:
             if task is not None:
                 self._ticks.discard(task)
@@ -127,58 +137,92 @@ class Dispatcher:
                 log.warning("dispatch tick still sending after %.1fs: cancelling it", grace)
                 task.cancel()
             if late:
-                await asyncio.wait(late, timeout=1.0)
+                # A cancelled tick still waits for the outcomes of its finished sends to be
+                # written: a sent row handed back as unsent would go twice.
+                await asyncio.wait(late, timeout=RECORD_WAIT_S)
         released = await self.outbox.release_worker(self.worker, self.clock.now())
         if released:
             log.info("released %d claimed rows at shutdown", released)
         return released
 
-    async def _send_batch(self, rows: list[OutboxRow], stats: DispatchStats) -> None:
+    async def _send_batch(
+        self, rows: list[OutboxRow], claimed_at: datetime, stats: DispatchStats
+    ) -> None:
         # One query for the batch's patients; one missing here was erased since it was planned.
         patients: dict[str, Patient | None] = dict(
             await self.courses.get_many({r.patient_id for r in rows})
         )
+        claim = _Claim(
+            token=rows[0].claimed_by or "", confirmed_at=claimed_at, unsent={r.id for r in rows}
+        )
+        recorder = _Recorder(self.outbox)
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(row: OutboxRow) -> None:
             async with gate:
-                await self._send_one(row, patients.get(row.patient_id), stats)
+                await self._send_one(row, patients.get(row.patient_id), claim, recorder, stats)
 
-        await asyncio.gather(*(one(r) for r in rows))
+        try:
+            await asyncio.gather(*(one(r) for r in rows))
+        finally:
+            # Shielded: a cancelled tick still records the sends that did happen.
+            await recorder.wait()
+
+    async def _still_ours(self, claim: _Claim, row_id: int) -> bool:
+        """Is this row still claimed by this batch, as last confirmed under ``renew_after`` ago?
+
+        Claims are confirmed for the whole batch at once, and only when the last confirmation
+        is older than ``renew_after`` (a tenth of the lease): a worker that stalled past its
+        lease finds the rows another worker took back and does not send them, yet a fast
+        batch costs no extra transaction.
+        """
+        if self.clock.now() - claim.confirmed_at >= self.renew_after:
+            async with claim.lock:
+                now = self.clock.now()
+                if now - claim.confirmed_at >= self.renew_after:
+                    kept = await self.outbox.renew_many(sorted(claim.unsent), claim.token, now)
+                    claim.lost |= claim.unsent - kept
+                    claim.confirmed_at = now
+        return row_id not in claim.lost
 
     async def _send_one(
-        self, row: OutboxRow, patient: Patient | None, stats: DispatchStats
+        self,
+        row: OutboxRow,
+        patient: Patient | None,
+        claim: _Claim,
+        recorder: _Recorder,
+        stats: DispatchStats,
     ) -> None:
-        if self._stopping:
-            return  # not started before shutdown: ``drain`` hands the row back unsent
+        if self._stopping or recorder.error is not None:
+            # Not started before shutdown (``drain`` hands the row back), or outcomes can no
+            # longer be recorded (the tick fails; the lease brings the row back): not sent.
+            return
         now = self.clock.now()
+        token = row.claimed_by
         if now >= row.expires_at:
-            await self.outbox.mark_expired_claimed(row.id, now, row.claimed_by)
+            await recorder.record(Finish.ended(row.id, token, EXPIRED, now))
             stats.expired += 1
             self._report("expired", row.kind, patient.channel.value if patient else "unknown")
             return
         if patient is None or patient.opted_out_at is not None:
-            await self.outbox.mark_cancelled_claimed(row.id, now, row.claimed_by)
+            await recorder.record(Finish.ended(row.id, token, CANCELLED, now))
             stats.cancelled += 1
             return
         route = self.resolve(patient)
         if route is None:
             # E.g. a Telegram patient who never opened their link: nowhere to send it.
-            await self.outbox.mark_failed(
-                row.id,
-                error=f"no route: the patient has no linked {patient.channel.value} address",
-                now=now,
-                worker=row.claimed_by,
-            )
+            why = f"no route: the patient has no linked {patient.channel.value} address"
+            await recorder.record(Finish.failed(row.id, token, why, now))
             stats.failed += 1
             self._report("failed", row.kind, patient.channel.value)
             return
         channel, address = route
-        if not await self.outbox.renew(row.id, row.claimed_by or "", self.clock.now()):
+        if not await self._still_ours(claim, row.id):
             # This worker stalled past its lease and another took the row back: only a send
             # already in flight may ever repeat, never a row still waiting in our batch.
             log.warning("row %s was taken over while this worker stalled; not sending", row.id)
             return
+        claim.unsent.discard(row.id)
         local = row.due_at.astimezone(zone(patient.tz))
         message = Outgoing(
             ref=str(row.id),
@@ -194,18 +238,18 @@ class Dispatcher:
             provider_id = await channel.send(message)
         except TransientSendError as exc:
             wait = self.retry.delay(row.attempts, exc.retry_after, self.rng)
-            at = self.clock.now() + timedelta(seconds=wait)
+            now = self.clock.now()
             log.warning("send of row %s failed, retrying in %.1fs: %s", row.id, wait, exc.reason)
-            await self.outbox.mark_retry(
-                row.id, at=at, error=exc.reason, now=self.clock.now(), worker=row.claimed_by
+            await recorder.record(
+                Finish.retry(row.id, token, now + timedelta(seconds=wait), exc.reason, now)
             )
             stats.retried += 1
             self._report("retried", row.kind, channel.name)
             return
         except PermanentSendError as exc:
             log.warning("send of row %s failed for good (%s): %s", row.id, exc.code, exc.reason)
-            await self.outbox.mark_failed(
-                row.id, error=f"{exc.code}: {exc.reason}", now=self.clock.now(), worker=row.claimed_by
+            await recorder.record(
+                Finish.failed(row.id, token, f"{exc.code}: {exc.reason}", self.clock.now())
             )
             stats.failed += 1
             self._report("failed", row.kind, channel.name)
@@ -214,25 +258,16 @@ class Dispatcher:
             return
         except Exception as exc:  # a bug or an unknown provider error: retry, never crash the loop
             log.exception("unexpected error sending row %s", row.id)
-            at = self.clock.now() + timedelta(
-                seconds=self.retry.delay(row.attempts, None, self.rng)
-            )
-            await self.outbox.mark_retry(
-                row.id,
-                at=at,
-                error=f"unexpected: {type(exc).__name__}",
-                now=self.clock.now(),
-                worker=row.claimed_by,
+            now = self.clock.now()
+            at = now + timedelta(seconds=self.retry.delay(row.attempts, None, self.rng))
+            await recorder.record(
+                Finish.retry(row.id, token, at, f"unexpected: {type(exc).__name__}", now)
             )
             stats.retried += 1
             self._report("retried", row.kind, channel.name)
             return
-        await self.outbox.mark_sent(
-            row.id,
-            provider_id=provider_id,
-            channel=channel.name,
-            now=self.clock.now(),
-            worker=row.claimed_by,
+        await recorder.record(
+            Finish.sent(row.id, token, provider_id, channel.name, self.clock.now())
         )
         stats.sent += 1
         self._report("sent", row.kind, channel.name)
@@ -244,3 +279,63 @@ class Dispatcher:
                 self.on_result(outcome, kind, channel)
             except Exception:  # metrics must never break sending
                 log.exception("the dispatch result hook failed")
+
+
+@dataclass
+class _Claim:
+    """One claimed batch: its token, when the claim was last confirmed, rows not yet started."""
+
+    token: str
+    confirmed_at: datetime
+    unsent: set[int]
+    lost: set[int] = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class _Recorder:
+    """Group commit of a batch's outcomes: they queue while one transaction writes earlier ones.
+
+    ``record`` returns once the outcome is written, and the dispatcher holds a send's
+    concurrency slot until then: at most ``concurrency`` messages are ever sent but not yet
+    recorded, which bounds what a crash can repeat, while a burst costs one transaction per
+    ``concurrency`` messages instead of two per message. The writing task is not part of the
+    tick: a cancelled tick still waits for it to record what was sent (and ``Dispatcher.drain``
+    waits for the cancelled tick before handing unsent claims back, so a sent row is never
+    released as unsent).
+    """
+
+    def __init__(self, outbox: SqlAlchemyOutbox) -> None:
+        self.outbox = outbox
+        self.queued: list[Finish] = []
+        self.written = asyncio.Event()  # set when the queued outcomes have been written
+        self.task: asyncio.Task[None] | None = None
+        self.error: BaseException | None = None
+
+    async def record(self, outcome: Finish) -> None:
+        self.queued.append(outcome)
+        written = self.written
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._write())
+        await written.wait()
+
+    async def _write(self) -> None:
+        try:
+            while self.queued:
+                outcomes, self.queued = self.queued, []
+                written, self.written = self.written, asyncio.Event()
+                try:
+                    await self.outbox.finish_many(outcomes)
+                except Exception as exc:  # raised by ``wait``; the lease brings the rows back
+                    log.error("could not record %d send outcomes: %r", len(outcomes), exc)
+                    self.error = self.error or exc
+                finally:
+                    written.set()
+        finally:
+            self.task = None
+
+    async def wait(self) -> None:
+        """Until everything queued is written; raises the first write error, if any."""
+        while self.task is not None:
+            await asyncio.shield(self.task)
+        if self.error is not None:
+            raise self.error

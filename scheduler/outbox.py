@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, func, or_, select, update
+from sqlalchemy import Row, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -81,6 +81,46 @@ def _row(r: Row[Any]) -> OutboxRow:
         last_error=r.last_error,
         claimed_by=r.claimed_by,
     )
+
+
+@dataclass(frozen=True)
+class Finish:
+    """What became of one claimed row: the values to set if it is still claimed by ``worker``.
+
+    ``worker`` None skips the claim check (operator tools); the dispatcher always passes the
+    claim's token.
+    """
+
+    row_id: int
+    worker: str | None
+    values: dict[str, Any]
+
+    @classmethod
+    def sent(
+        cls, row_id: int, worker: str | None, provider_id: str, channel: str, now: datetime
+    ) -> Finish:
+        return cls(row_id, worker, dict(
+            status=SENT, provider_id=provider_id[:64], channel=channel, sent_at=now,
+            updated_at=now, last_error=None,
+        ))  # fmt: skip
+
+    @classmethod
+    def retry(
+        cls, row_id: int, worker: str | None, at: datetime, error: str, now: datetime
+    ) -> Finish:
+        return cls(row_id, worker, dict(
+            status=PENDING, next_attempt_at=at, last_error=error[:300], claimed_by=None,
+            updated_at=now,
+        ))  # fmt: skip
+
+    @classmethod
+    def failed(cls, row_id: int, worker: str | None, error: str, now: datetime) -> Finish:
+        return cls(row_id, worker, dict(status=FAILED, last_error=error[:300], updated_at=now))
+
+    @classmethod
+    def ended(cls, row_id: int, worker: str | None, status: str, now: datetime) -> Finish:
+        """Expired or cancelled after the claim, before any send."""
+        return cls(row_id, worker, dict(status=status, updated_at=now))
 
 
 def reminder_key(r: Reminder) -> str:
@@ -308,35 +348,72 @@ class SqlAlchemyOutbox:
 
     async def renew(self, row_id: int, worker: str, now: datetime) -> bool:
         """Still ours? Refresh the claim just before sending; False if it was taken over."""
+        return row_id in await self.renew_many([row_id], worker, now)
+
+    async def renew_many(self, row_ids: Sequence[int], worker: str, now: datetime) -> set[int]:
+        """Refresh the claim on these rows; returns the ids still claimed under ``worker``."""
+        if not row_ids:
+            return set()
         c = t.outbox.c
         async with self.engine.begin() as conn:
             res = await conn.execute(
                 update(t.outbox)
-                .where(c.id == row_id, c.status == SENDING, c.claimed_by == worker)
+                .where(c.id.in_(list(row_ids)), c.status == SENDING, c.claimed_by == worker)
                 .values(claimed_at=now)
+                .returning(c.id)
             )
-            return res.rowcount == 1
+            return {r.id for r in res}
 
-    async def _finish(self, row_id: int, worker: str | None, **values: Any) -> bool:
+    async def finish_many(self, outcomes: Sequence[Finish]) -> int:
+        """Record many claimed rows' outcomes in one transaction (a dispatcher's group commit).
+
+        Each update is conditional on the row still being claimed under the outcome's token, so
+        a row taken over meanwhile is left alone, and replaying the whole transaction after a
+        lost connection cannot change a row twice. Returns 1 or 0 for a single outcome (was it
+        still ours?) and the number written for several (drivers do not all count those).
+        """
+        if not outcomes:
+            return 0
+        groups: dict[tuple[bool, tuple[str, ...]], list[dict[str, Any]]] = {}
+        for f in outcomes:
+            one = {"b_id": f.row_id, **{f"b_{k}": v for k, v in f.values.items()}}
+            if f.worker is not None:
+                one["b_worker"] = f.worker
+            groups.setdefault((f.worker is not None, tuple(sorted(f.values))), []).append(one)
         c = t.outbox.c
-        cond = [c.id == row_id, c.status == SENDING]
-        if worker is not None:
-            cond.append(c.claimed_by == worker)
         for attempt in range(1, FINISH_ATTEMPTS + 1):
             try:
+                done = 0
                 async with self.engine.begin() as conn:
-                    res = await conn.execute(update(t.outbox).where(and_(*cond)).values(**values))
-                    return res.rowcount == 1
+                    for (claimed, cols), params in groups.items():
+                        cond = [c.id == bindparam("b_id"), c.status == SENDING]
+                        if claimed:
+                            cond.append(c.claimed_by == bindparam("b_worker"))
+                        stmt = (
+                            update(t.outbox)
+                            .where(*cond)
+                            .values({k: bindparam(f"b_{k}") for k in cols})
+                        )
+                        if len(params) == 1:
+                            done += (await conn.execute(stmt, params[0])).rowcount
+                        else:  # executemany: drivers do not all report a row count for it
+                            await conn.execute(stmt, params)
+                            done += len(params)
+                return done
             except DBAPIError as exc:
                 # E.g. the connection died under us (server restart, pg_terminate_backend).
-                # The send has already happened: recording it on a fresh connection beats
-                # leaving the row claimed and re-sending it after the lease. The update is
-                # conditional on the claim, so repeating it can never change a row twice.
+                # The sends have already happened: recording them on a fresh connection beats
+                # leaving the rows claimed and re-sending them after the lease.
                 if attempt == FINISH_ATTEMPTS:
                     raise
-                log.warning("recording row %s failed (%s); retrying", row_id, type(exc).__name__)
+                log.warning(
+                    "recording %d outcomes failed (%s); retrying", len(outcomes), type(exc).__name__
+                )
                 await asyncio.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
+
+    async def _finish(self, outcome: Finish) -> bool:
+        return await self.finish_many([outcome]) == 1
 
     async def mark_sent(
         self,
@@ -347,46 +424,27 @@ class SqlAlchemyOutbox:
         now: datetime,
         worker: str | None = None,
     ) -> bool:
-        return await self._finish(
-            row_id,
-            worker,
-            status=SENT,
-            provider_id=provider_id[:64],
-            channel=channel,
-            sent_at=now,
-            updated_at=now,
-            last_error=None,
-        )
+        return await self._finish(Finish.sent(row_id, worker, provider_id, channel, now))
 
     async def mark_retry(
         self, row_id: int, *, at: datetime, error: str, now: datetime, worker: str | None = None
     ) -> bool:
-        return await self._finish(
-            row_id,
-            worker,
-            status=PENDING,
-            next_attempt_at=at,
-            last_error=error[:300],
-            claimed_by=None,
-            updated_at=now,
-        )
+        return await self._finish(Finish.retry(row_id, worker, at, error, now))
 
     async def mark_failed(
         self, row_id: int, *, error: str, now: datetime, worker: str | None = None
     ) -> bool:
-        return await self._finish(
-            row_id, worker, status=FAILED, last_error=error[:300], updated_at=now
-        )
+        return await self._finish(Finish.failed(row_id, worker, error, now))
 
     async def mark_expired_claimed(
         self, row_id: int, now: datetime, worker: str | None = None
     ) -> bool:
-        return await self._finish(row_id, worker, status=EXPIRED, updated_at=now)
+        return await self._finish(Finish.ended(row_id, worker, EXPIRED, now))
 
     async def mark_cancelled_claimed(
         self, row_id: int, now: datetime, worker: str | None = None
     ) -> bool:
-        return await self._finish(row_id, worker, status=CANCELLED, updated_at=now)
+        return await self._finish(Finish.ended(row_id, worker, CANCELLED, now))
 
     async def expire(self, now: datetime) -> int:
         """Pending rows whose moment has passed become expired: never sent late."""

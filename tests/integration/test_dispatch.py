@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler import tables as t
@@ -39,7 +39,7 @@ from scheduler.outbox import (
 )
 from scheduler.ports import Outgoing, PermanentSendError, TransientSendError
 from scheduler.repository import SqlAlchemyCourseRepository
-from tests.conftest import Enrol, MakeDispatcher, TestDb, asyncpg_dsn, postgres_only
+from tests.conftest import T0, Enrol, MakeDispatcher, TestDb, asyncpg_dsn, postgres_only
 from tests.fakes.channels import RecordingChannel
 from tests.fakes.clock import FakeClock
 
@@ -407,12 +407,6 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_only_in_fligh
     clock: FakeClock,
     concurrency: int,
 ) -> None:
-    if concurrency > 1 and not db.postgres:
-        # Cancelling 8 concurrent sends in-process leaves SQLAlchemy's aiosqlite adapter awaiting
-        # a connection close that never ends, so the event loop cannot close (about 1 run in 5).
-        # A real crash is a killed process (tests/drills/test_crash.py); the one-at-a-time
-        # variant below runs on SQLite.
-        pytest.skip("in-process cancellation with concurrent sends hangs aiosqlite's close")
     ids = await seed_due_rows(engine, patients=3, per_patient=10, now=clock.now())
     tick: asyncio.Task[Any] | None = None
 
@@ -846,3 +840,127 @@ async def test_dst_changes_send_each_dose_once_at_the_right_instant(
     ]
     assert sent == [(f"dose:{first + timedelta(days=i)}", at) for i, at in enumerate(expected)]
     assert not channel.duplicates()
+
+
+# -- recording outcomes in groups --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("concurrency", [1, 4, 16])
+async def test_never_more_than_concurrency_messages_are_sent_but_unrecorded(
+    engine: AsyncEngine, make_dispatcher: MakeDispatcher, concurrency: int
+) -> None:
+    """Outcomes are written in groups, yet a send holds its slot until its outcome is written.
+
+    So what a crash could repeat (handed to the provider, not recorded) never exceeds the
+    dispatcher's concurrency, however fast the provider answers.
+    """
+    ids = await seed_due_rows(engine, patients=4, per_patient=15, now=T0)
+    unrecorded_seen: list[int] = []
+
+    async def look(message: Outgoing) -> None:
+        sent = set(channel.sent_refs())  # before the query: its snapshot is taken later
+        now = await statuses(engine)
+        unrecorded_seen.append(sum(1 for r in sent if now[int(r)] == SENDING))
+
+    channel = RecordingChannel(after_send=look)
+    stats = await make_dispatcher(channel=channel, batch=60, concurrency=concurrency).tick()
+
+    assert stats.sent == len(ids)
+    assert max(unrecorded_seen) <= concurrency
+    assert set((await statuses(engine)).values()) == {SENT}
+
+
+async def test_a_burst_is_recorded_in_a_few_transactions_not_two_per_message(
+    db: TestDb, make_dispatcher: MakeDispatcher
+) -> None:
+    engine = db.make_engine()
+    await seed_due_rows(engine, patients=10, per_patient=20, now=T0)
+    transactions = 0
+
+    def count(*_: Any) -> None:
+        nonlocal transactions
+        transactions += 1
+
+    event.listen(engine.sync_engine, "begin", count)
+    channel = RecordingChannel()
+    stats = await make_dispatcher(engine=engine, channel=channel, batch=100, concurrency=16).tick()
+
+    assert stats.sent == 200 == len(set(channel.sent_refs()))
+    # Per tick: expire, release stale, and a last empty claim; per batch: the claim, its
+    # patients, and one write per group of up to 16 outcomes. One per message was 400.
+    assert transactions <= 3 + 2 * (2 + 200 // 16 + 1), transactions
+
+
+async def test_a_batch_paused_for_less_than_the_lease_confirms_its_claim_and_sends_it_all(
+    engine: AsyncEngine, make_dispatcher: MakeDispatcher, clock: FakeClock
+) -> None:
+    ids = await seed_due_rows(engine, patients=1, per_patient=3, now=clock.now())
+    paused = False
+
+    async def pause_for_half_the_lease(message: Outgoing) -> None:
+        nonlocal paused
+        if not paused:
+            paused = True
+            clock.advance(LEASE / 2)  # slow, but nobody may take the rows back yet
+
+    channel = RecordingChannel(clock=clock, after_send=pause_for_half_the_lease)
+    worker = make_dispatcher(channel=channel, concurrency=1)
+    stats = await worker.tick()
+
+    assert stats.sent == 3 and channel.counts() == Counter(refs(ids))
+    async with engine.connect() as conn:
+        claimed_at = {
+            r.id: r.claimed_at
+            for r in await conn.execute(select(t.outbox.c.id, t.outbox.c.claimed_at))
+        }
+    # The first row went on the original claim; the other two were confirmed after the pause.
+    assert sorted(claimed_at.values()) == [T0, T0 + LEASE / 2, T0 + LEASE / 2]
+
+
+async def test_shutdown_hands_nothing_back_before_finished_sends_are_recorded(
+    engine: AsyncEngine, make_dispatcher: MakeDispatcher, outbox: SqlAlchemyOutbox
+) -> None:
+    """A tick cancelled at shutdown while its outcomes are being written waits for them.
+
+    Otherwise ``drain`` would hand a row that was sent back to pending, and it would go twice.
+    """
+    ids = await seed_due_rows(engine, patients=1, per_patient=3, now=T0)
+    writing, go_on = asyncio.Event(), asyncio.Event()
+
+    class SlowToRecord(SqlAlchemyOutbox):
+        async def finish_many(self, outcomes: Any) -> int:
+            writing.set()
+            await go_on.wait()
+            return await super().finish_many(outcomes)
+
+    hung = asyncio.Event()
+
+    async def hang_on_the_second(message: Outgoing) -> None:
+        if len(channel.deliveries) == 2:
+            hung.set()
+            await asyncio.Event().wait()  # a provider that never answers
+
+    channel = RecordingChannel(after_send=hang_on_the_second)
+    worker = make_dispatcher(outbox=SlowToRecord(engine), channel=channel, batch=3, concurrency=2)
+    tick = asyncio.create_task(worker.tick())
+    await writing.wait()  # the first send's outcome is being written ...
+    await hung.wait()  # ... and the second send hangs
+    drain = asyncio.create_task(worker.drain(grace=0.2))
+    try:
+        # The grace ends, the tick is cancelled, and drain waits (up to RECORD_WAIT_S) for
+        # the cancelled tick, which is still writing the first send's outcome.
+        done, _ = await asyncio.wait({drain}, timeout=0.2 + 0.5)
+        assert not done, "drain handed claims back while a finished send was being recorded"
+        assert tick.cancelling()
+    finally:
+        go_on.set()
+    released = await drain
+    with pytest.raises(asyncio.CancelledError):
+        await tick
+
+    first, second, third = (str(i) for i in ids)
+    assert channel.sent_refs() == [first, second]
+    after = await statuses(engine)
+    assert after[int(first)] == SENT
+    # The hung send's outcome is unknown, the third never started: both back to pending.
+    assert (after[int(second)], after[int(third)], released) == (PENDING, PENDING, 2)
