@@ -19,7 +19,7 @@ from datetime import time as dtime
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler import tables as t
@@ -136,6 +136,7 @@ async def bulk_enrol(
         async with engine.begin() as conn:
             await conn.execute(insert(t.patients), pats)
             await conn.execute(insert(t.courses), courses)
+    await analyze(engine, "patients", "courses")
 
 
 async def bulk_outbox(engine: AsyncEngine, n: int, due: datetime) -> None:
@@ -152,6 +153,16 @@ async def bulk_outbox(engine: AsyncEngine, n: int, due: datetime) -> None:
         ) for i in range(lo, min(lo + chunk, n))]  # fmt: skip
         async with engine.begin() as conn:
             await conn.execute(insert(t.outbox), rows)
+    await analyze(engine, "outbox")
+
+
+async def analyze(engine: AsyncEngine, *tables: str) -> None:
+    """PostgreSQL: table statistics after a bulk load, as autovacuum would gather them in
+    production (this server runs with autovacuum off; unanalysed, the claim is planned for
+    61 rows and sorts 40,000)."""
+    if engine.dialect.name == "postgresql":
+        async with engine.begin() as conn:
+            await conn.execute(text(f"ANALYZE {', '.join(tables)}"))
 
 
 def loadavg() -> str:

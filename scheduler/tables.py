@@ -160,7 +160,7 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("patient_id", "key", name="uq_outbox_patient_key"),
-    Index("ix_outbox_claim", "status", "next_attempt_at"),
+    Index("ix_outbox_claim", "status", "priority", "next_attempt_at", "id"),  # claim order
     Index("ix_outbox_patient_due", "patient_id", "due_at"),
 )
 
