@@ -56,7 +56,9 @@ def short_name(name: str) -> str:
     return first[:NAME_LIMIT]
 
 
+@lru_cache(maxsize=4096)
 def fmt_date(day: date) -> str:
+    """Cached: strftime is slow, and a planning pass renders the same few dates many times."""
     return f"{day:%a} {day.day} {day:%b}"
 
 

@@ -7,7 +7,6 @@ an answer re-plans, which cancels a follow-up still pending.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from datetime import date, timedelta
 
 from scheduler.localtime import zone
@@ -27,7 +26,17 @@ def follow_ups(
         if due >= dose.expires_at:
             continue  # the 12-hour window would close before the nudge
         local = due.astimezone(zone(tz)).time().replace(second=0, microsecond=0)
+        # Spelled out rather than dataclasses.replace (slow): the dose with a new kind and time.
         out.append(
-            replace(dose, kind=Kind.FOLLOW_UP, due_at=due, local_time=local, facts=dict(dose.facts))
+            Reminder(
+                kind=Kind.FOLLOW_UP,
+                local_date=dose.local_date,
+                due_at=due,
+                expires_at=dose.expires_at,
+                local_time=local,
+                cycle=dose.cycle,
+                day=dose.day,
+                facts=dict(dose.facts),
+            )
         )
     return out

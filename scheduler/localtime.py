@@ -30,18 +30,24 @@ def zone(name: str) -> ZoneInfo:
         ) from exc
 
 
-def _exists(naive: datetime, tz: ZoneInfo) -> bool:
-    aware = naive.replace(tzinfo=tz)
-    return aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == naive
-
-
 def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
     """The UTC instant of ``at`` on ``day`` in ``tz`` (gap -> first valid minute; overlap -> first)."""
-    naive = datetime.combine(day, at.replace(tzinfo=None, fold=0))
+    if at.tzinfo is not None or at.fold:
+        # Normalised before the cache: aware times that compare equal may differ on the wall.
+        at = at.replace(tzinfo=None, fold=0)
+    return _local_instant(day, at, tz)
+
+
+# Pure, and planning asks the same few (date, dose time, zone) questions for thousands of
+# patients: a bounded cache turns most of them into one lookup.
+@lru_cache(maxsize=32768)
+def _local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
+    naive = datetime.combine(day, at)
     # Gaps are whole minutes; the longest (a skipped calendar day, Apia 2011) is 24 hours.
     for _ in range(2 * 24 * 60 + 1):
-        if _exists(naive, tz):
-            return naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+        instant = naive.replace(tzinfo=tz).astimezone(UTC)
+        if instant.astimezone(tz).replace(tzinfo=None) == naive:  # the wall time exists
+            return instant
         naive = (naive + timedelta(minutes=1)).replace(second=0, microsecond=0)
     raise ValueError(f"no valid local time near {day} {at} in {tz.key}")  # pragma: no cover
 

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from messages.render import Profile, render
 from scheduler.followup import follow_ups
 from scheduler.model import Course, Patient, PlanSettings
 from scheduler.outbox import Planned, SqlAlchemyOutbox, SyncResult
-from scheduler.plan import plan_window
+from scheduler.plan import plan_window_until
 from scheduler.repository import SqlAlchemyCourseRepository
 
 # Non-dose messages live until the end of their local day, and a local day can be 26 hours
 # away from "now" in UTC terms; looking this far back finds every row that may still be sent.
 LOOKBACK = timedelta(hours=36)
+# A patient left alone by the every-minute pass is still planned in full at least this often
+# (30 to 60 minutes, spread by patient id so the whole list does not come due at once): a bound
+# on anything the skip cannot see, such as outbox rows changed behind the planner's back.
+MAX_SKIP = timedelta(minutes=60)
+# A re-plan on request checks its inputs did not change while it ran, at most this many times.
+REPLAN_ROUNDS = 3
 
 
 def profile_of(patient: Patient) -> Profile:
@@ -31,42 +38,166 @@ def planned_for(
     records: Mapping[date, str] | None = None,
 ) -> list[Planned]:
     """What should be in the outbox for this patient now: unexpired and due within the horizon."""
+    return plan_for(patient, course, settings, now, horizon, records)[0]
+
+
+def plan_for(
+    patient: Patient,
+    course: Course,
+    settings: PlanSettings,
+    now: datetime,
+    horizon: timedelta,
+    records: Mapping[date, str] | None = None,
+) -> tuple[list[Planned], datetime]:
+    """``planned_for``, and until when (exclusive) it stays the answer for a later ``now``.
+
+    With the same inputs, ``planned_for`` at a later ``now`` differs only when a reminder
+    enters the horizon, one expires, or one falls out of the look-back window. The bound is the
+    first of those moments; the caller must still check that ``now`` did not go backwards.
+    """
     profile = profile_of(patient)
-    reminders = plan_window(course, settings, now - LOOKBACK, now + horizon)
+    reminders, entering = plan_window_until(course, settings, now - LOOKBACK, now + horizon)
+    until = entering - horizon
+    for r in reminders:
+        until = min(until, r.due_at + LOOKBACK)
     if patient.follow_ups and records is not None:
         reminders += follow_ups(reminders, records, settings.follow_up_after, course.tz)
-    return [Planned(r, render(r, profile)) for r in reminders if r.expires_at > now]
+    kept = []
+    for r in reminders:
+        if r.expires_at > now:
+            kept.append(Planned(r, render(r, profile)))
+            until = min(until, r.expires_at)
+    return kept, until
+
+
+def _fingerprint(patient: Patient, course: Course, records: Mapping[date, str]) -> int:
+    """Everything the plan of one patient depends on, hashed (64 bits: a collision is ~2^-64)."""
+    return hash((patient, course, frozenset(records.items())))
+
+
+@dataclass(frozen=True, slots=True)
+class _Fresh:
+    """This process synced the plan of these inputs at ``at``; nothing changes before ``until``."""
+
+    fingerprint: int
+    at: datetime
+    until: datetime
 
 
 @dataclass
 class Materialiser:
+    """Keeps each patient's pending outbox rows equal to their plan for the rolling horizon.
+
+    The every-minute pass (``everyone``) reads every patient's inputs from the database but
+    plans and syncs only those whose plan may have changed since this process last synced it:
+    inputs changed (course, holds, delays, appointments, patient row, dose records), a
+    reminder entered the horizon or expired, the clock went backwards, or ``MAX_SKIP`` passed.
+    The memory of what was synced is per process and only ever lets a pass skip work; a new
+    process starts empty and plans everyone, and the outbox stays the record of truth.
+    """
+
     courses: SqlAlchemyCourseRepository
     outbox: SqlAlchemyOutbox
     settings: PlanSettings
     horizon: timedelta = timedelta(hours=48)
-    page: int = 500
+    page: int = 2000
+    _fresh: dict[str, _Fresh] = field(default_factory=dict, init=False, repr=False)
+    # Patients some call of this process is planning right now, and those two calls planned at
+    # once: who synced last is unknown then, so neither may vouch for the outbox afterwards.
+    _busy: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _overlapped: set[str] = field(default_factory=set, init=False, repr=False)
 
-    async def patients(self, patient_ids: Sequence[str], now: datetime) -> SyncResult:
-        loaded = await self.courses.load(patient_ids)
-        records = await self.courses.dose_records_many(
-            list(loaded), (now - LOOKBACK - timedelta(days=1)).date()
-        )
-        planned = {
-            pid: planned_for(p, c, self.settings, now, self.horizon, records[pid])
-            for pid, (p, c) in loaded.items()
-        }
-        return await self.outbox.sync(planned, now - LOOKBACK, now)
+    async def patients(
+        self, patient_ids: Sequence[str], now: datetime, *, skip_fresh: bool = False
+    ) -> SyncResult:
+        """Re-plan these patients; with ``skip_fresh``, leave out those provably unchanged."""
+        result, _ = await self._patients(patient_ids, now, skip_fresh)
+        return result
 
     async def patient(self, patient_id: str, now: datetime) -> SyncResult:
-        return await self.patients([patient_id], now)
+        """Re-plan one patient now (after a change), whatever this process remembers.
+
+        If the patient's inputs changed while this ran (another process recorded something
+        between our read and our write), plan again: the last write must be of the latest
+        inputs, or a pass elsewhere that already planned those could leave a stale plan be.
+        """
+        total = SyncResult()
+        for _ in range(REPLAN_ROUNDS):
+            r, stale = await self._patients([patient_id], now, False, verify=True)
+            _add(total, r)
+            if not stale:
+                break
+        return total
 
     async def everyone(self, now: datetime) -> SyncResult:
         total = SyncResult()
         after = ""
         while ids := await self.courses.patient_ids(after, self.page):
-            r = await self.patients(ids, now)
-            total.inserted += r.inserted
-            total.updated += r.updated
-            total.cancelled += r.cancelled
+            _add(total, await self.patients(ids, now, skip_fresh=True))
             after = ids[-1]
         return total
+
+    async def _patients(
+        self, patient_ids: Sequence[str], now: datetime, skip_fresh: bool, verify: bool = False
+    ) -> tuple[SyncResult, bool]:
+        for pid in patient_ids:
+            n = self._busy[pid] = self._busy.get(pid, 0) + 1
+            if n > 1:
+                self._overlapped.add(pid)
+        try:
+            loaded = await self.courses.load(patient_ids)
+            records = await self._records(list(loaded), now)
+            basis = (self.settings, self.horizon)
+            planned: dict[str, list[Planned]] = {}
+            fresh: dict[str, _Fresh] = {}
+            for pid, (p, c) in loaded.items():
+                fp = hash((basis, _fingerprint(p, c, records[pid])))
+                known = self._fresh.get(pid)
+                if (
+                    skip_fresh
+                    and known is not None
+                    and known.fingerprint == fp
+                    and known.at <= now < known.until
+                ):
+                    continue
+                planned[pid], until = plan_for(p, c, self.settings, now, self.horizon, records[pid])
+                cap = now + MAX_SKIP * (0.5 + (zlib.crc32(pid.encode()) % 1000) / 2000)
+                fresh[pid] = _Fresh(fp, now, min(until, cap))
+            for pid in planned:
+                self._fresh.pop(pid, None)  # until the sync below has succeeded
+            result = await self.outbox.sync(planned, now - LOOKBACK, now)
+            stale = False
+            if verify and planned:
+                again = await self.courses.load(list(planned))
+                records = await self._records(list(again), now)
+                for pid, (p, c) in again.items():
+                    if hash((basis, _fingerprint(p, c, records[pid]))) != fresh[pid].fingerprint:
+                        fresh.pop(pid)
+                        stale = True
+            for pid, entry in fresh.items():
+                if pid not in self._overlapped:
+                    self._fresh[pid] = entry
+            return result, stale
+        finally:
+            for pid in patient_ids:
+                n = self._busy[pid] - 1
+                if n:
+                    self._busy[pid] = n
+                else:
+                    del self._busy[pid]
+                    if pid in self._overlapped:
+                        self._overlapped.discard(pid)
+                        self._fresh.pop(pid, None)
+            for pid in set(patient_ids) & self._overlapped:
+                self._fresh.pop(pid, None)
+
+    async def _records(self, patient_ids: list[str], now: datetime) -> dict[str, dict[date, str]]:
+        return await self.courses.dose_records_many(
+            patient_ids, (now - LOOKBACK - timedelta(days=1)).date()
+        )
+
+
+def _add(total: SyncResult, r: SyncResult) -> None:
+    total.inserted += r.inserted
+    total.updated += r.updated
+    total.cancelled += r.cancelled

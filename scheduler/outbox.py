@@ -175,6 +175,7 @@ class SqlAlchemyOutbox:
                 if r.patient_id in planned  # a range may hold patients not in this batch
             }
             inserts: list[dict[str, Any]] = []
+            changes: list[dict[str, Any]] = []
             wanted: set[tuple[str, str]] = set()
             for pid, items in planned.items():
                 for p in items:
@@ -189,22 +190,37 @@ class SqlAlchemyOutbox:
                         or row.expires_at != p.reminder.expires_at
                         or row.text != p.text
                     ):
-                        await conn.execute(
-                            update(t.outbox)
-                            .where(c.id == row.id, c.status == row.status)
-                            .values(
-                                status=PENDING,
-                                due_at=p.reminder.due_at,
-                                expires_at=p.reminder.expires_at,
-                                next_attempt_at=p.reminder.due_at,
-                                text=p.text,
-                                attempts=0,
-                                local_time=p.reminder.local_time.strftime("%H:%M"),
-                                last_error=None,
-                                updated_at=now,
-                            )
+                        changes.append(
+                            {
+                                "b_id": row.id,
+                                "b_status": row.status,
+                                "b_due_at": p.reminder.due_at,
+                                "b_expires_at": p.reminder.expires_at,
+                                "b_text": p.text,
+                                "b_local_time": p.reminder.local_time.strftime("%H:%M"),
+                            }
                         )
-                        result.updated += 1
+            if changes:
+                # One executemany instead of a statement per row: a DST change or a new
+                # catalogue text touches every patient's rows at once. Each update is still
+                # conditional on the status read above, so a row claimed meanwhile is left alone.
+                await conn.execute(
+                    update(t.outbox)
+                    .where(c.id == bindparam("b_id"), c.status == bindparam("b_status"))
+                    .values(
+                        status=PENDING,
+                        due_at=bindparam("b_due_at"),
+                        expires_at=bindparam("b_expires_at"),
+                        next_attempt_at=bindparam("b_due_at"),
+                        text=bindparam("b_text"),
+                        attempts=0,
+                        local_time=bindparam("b_local_time"),
+                        last_error=None,
+                        updated_at=now,
+                    ),
+                    changes,
+                )
+                result.updated += len(changes)
             if inserts:
                 # Another planner may insert the same key at the same moment: the key decides.
                 ins = (pg_insert if self.postgres else sqlite_insert)(t.outbox)

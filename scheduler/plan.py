@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from scheduler.localtime import end_of_local_day, local_instant, zone
@@ -15,11 +16,9 @@ from scheduler.model import Course, Kind, PlanSettings, Reminder
 from scheduler.regimen import (
     cycle_start,
     in_treatment,
-    is_dose_day,
     locate,
     next_dose_day,
     on_hold,
-    on_regimen,
 )
 from scheduler.rules import RULES
 
@@ -29,73 +28,172 @@ NOTICE_MIN_LIFE = timedelta(hours=12)
 WEEKLY_BLOOD_TEST_WEEKS = 8
 
 
+ONE_DAY = timedelta(days=1)
+
+
+class _Calendar:
+    """One course's regimen questions, answered once per date within one ``plan()`` call.
+
+    Each planned day asks about itself, the day before, the day after and the blood-test lead
+    day: memoising ``locate`` and friends (pure functions of the immutable course) saves most
+    of the work. Same answers as the functions in ``scheduler.regimen``, by construction.
+    """
+
+    __slots__ = ("_dose", "_regimen", "_where", "course", "last_dose_day", "start")
+
+    def __init__(self, course: Course) -> None:
+        self.course = course
+        self.start = cycle_start(course, 1)
+        self.last_dose_day = course.regimen.last_dose_day  # a max() over the set each time
+        self._where: dict[date, tuple[int, int] | None] = {}
+        self._regimen: dict[date, bool] = {}
+        self._dose: dict[date, bool] = {}
+
+    def locate(self, day: date) -> tuple[int, int] | None:
+        try:
+            return self._where[day]
+        except KeyError:
+            where = self._where[day] = locate(self.course, day)
+            return where
+
+    def on_regimen(self, day: date) -> bool:
+        """As ``regimen.on_regimen``."""
+        try:
+            return self._regimen[day]
+        except KeyError:
+            pass
+        where = self.locate(day)
+        regimen = self.course.regimen
+        found = self._regimen[day] = (
+            where is not None and where[1] <= regimen.cycle_length and where[1] in regimen.dose_days
+        )
+        return found
+
+    def is_dose_day(self, day: date) -> bool:
+        """As ``regimen.is_dose_day``."""
+        try:
+            return self._dose[day]
+        except KeyError:
+            pass
+        course = self.course
+        found = self._dose[day] = (
+            (course.end is None or day <= course.end)
+            and self.on_regimen(day)
+            and not on_hold(course, day)
+        )
+        return found
+
+
 def plan(course: Course, settings: PlanSettings, first: date, last: date) -> list[Reminder]:
     """Every reminder on local dates ``first``..``last`` (inclusive), sorted by due time."""
     if course.opted_out or last < first:
         return []
     tz = zone(course.tz)
+    cal = _Calendar(course)
+    # Keyed by (kind, local date): Kind is a StrEnum, so this is the same key as Reminder.key.
     found: dict[tuple[str, date], Reminder] = {}
     day = first
     while day <= last:
         if _exists(day, tz):
-            for r in _day(course, settings, tz, day):
-                found.setdefault(r.key, r)
-        day += timedelta(days=1)
+            for r in _day(cal, settings, tz, day):
+                found.setdefault((r.kind, r.local_date), r)
+        day += ONE_DAY
     for r in _notices(course, settings, tz):
         if first <= r.local_date <= last:
-            found.setdefault(r.key, r)
-    kept = (r for r in found.values() if r.due_at >= course.enrolled_at)
-    return sorted(kept, key=lambda r: (r.due_at, r.kind.value))
+            found.setdefault((r.kind, r.local_date), r)
+    enrolled = course.enrolled_at
+    kept = [r for r in found.values() if r.due_at >= enrolled]
+    # Kind is a StrEnum: it orders exactly as its value does.
+    kept.sort(key=lambda r: (r.due_at, r.kind))
+    return kept
 
 
 def plan_window(
     course: Course, settings: PlanSettings, start: datetime, end: datetime
 ) -> list[Reminder]:
     """Reminders due in the UTC window [start, end), e.g. the outbox horizon."""
+    return plan_window_until(course, settings, start, end)[0]
+
+
+def plan_window_until(
+    course: Course, settings: PlanSettings, start: datetime, end: datetime
+) -> tuple[list[Reminder], datetime]:
+    """``plan_window``, and the instant before which no other reminder is due after ``end``.
+
+    Moving ``end`` forward to any instant up to that bound (exclusive) lets no new reminder
+    into the window: what the outbox planner needs to know to leave a patient alone.
+    Reminders of a local date are due on that date, so those of dates after the ones planned
+    here are due no earlier than the end of the last planned date.
+    """
     tz = zone(course.tz)
     # A day either side: notices and DST moves can put a local date's message across midnight.
-    first = start.astimezone(tz).date() - timedelta(days=1)
-    last = end.astimezone(tz).date() + timedelta(days=1)
-    return [r for r in plan(course, settings, first, last) if start <= r.due_at < end]
+    first = start.astimezone(tz).date() - ONE_DAY
+    last = end.astimezone(tz).date() + ONE_DAY
+    inside: list[Reminder] = []
+    bound = end_of_local_day(last, tz)
+    for r in plan(course, settings, first, last):
+        if r.due_at < start:
+            continue
+        if r.due_at < end:
+            inside.append(r)
+        elif r.due_at < bound:
+            bound = r.due_at
+    return inside, bound
 
 
+@lru_cache(maxsize=8192)
 def _exists(day: date, tz: ZoneInfo) -> bool:
     """False for a calendar day the zone skipped (Pacific/Apia, 30 December 2011)."""
     return local_instant(day, time(0, 0), tz).astimezone(tz).date() == day
 
 
+@lru_cache(maxsize=32768)
+def _wall(day: date, at: time, tz: ZoneInfo) -> tuple[datetime, time, datetime]:
+    """(due instant, local wall time to the minute, end of the local day) of ``at`` on ``day``.
+
+    Cached: thousands of patients share a handful of zones, dose times and dates.
+    """
+    due = local_instant(day, at, tz)
+    return (
+        due,
+        due.astimezone(tz).time().replace(second=0, microsecond=0),
+        end_of_local_day(day, tz),
+    )
+
+
 def _notice(
     kind: Kind, day: date, settings: PlanSettings, tz: ZoneInfo, **facts: object
 ) -> Reminder:
-    due = local_instant(day, settings.notice_time, tz)
+    due, wall, expires = _wall(day, settings.notice_time, tz)
     return Reminder(
         kind=kind,
         local_date=day,
         due_at=due,
-        expires_at=end_of_local_day(day, tz),
-        local_time=due.astimezone(tz).time().replace(second=0, microsecond=0),
+        expires_at=expires,
+        local_time=wall,
         facts={"date": day, **facts},
     )
 
 
-def _day(course: Course, settings: PlanSettings, tz: ZoneInfo, day: date) -> Iterator[Reminder]:
-    start = cycle_start(course, 1)
-    where = locate(course, day)
-    if is_dose_day(course, day) and where is not None:
+def _day(cal: _Calendar, settings: PlanSettings, tz: ZoneInfo, day: date) -> Iterator[Reminder]:
+    course = cal.course
+    start = cal.start
+    where = cal.locate(day)
+    if where is not None and cal.is_dose_day(day):
         n, d = where
-        due = local_instant(day, course.dose_time, tz)
+        due, wall, _ = _wall(day, course.dose_time, tz)
         yield Reminder(
             kind=Kind.DOSE,
             local_date=day,
             due_at=due,
             expires_at=due + DOSE_WINDOW,
-            local_time=due.astimezone(tz).time().replace(second=0, microsecond=0),
+            local_time=wall,
             cycle=n,
             day=d,
-            facts={"date": day, "of": course.regimen.last_dose_day},
+            facts={"date": day, "of": cal.last_dose_day},
         )
-    yield from _cycle_edges(course, settings, tz, day, where)
-    if _is_blood_test_day(course, settings, day, start):
+    yield from _cycle_edges(cal, settings, tz, day, where)
+    if _is_blood_test_day(cal, settings, day, start):
         booked = next((a for a in course.appointments if a.on == day), None)
         yield _notice(
             Kind.BLOOD_TEST,
@@ -119,37 +217,38 @@ def _day(course: Course, settings: PlanSettings, tz: ZoneInfo, day: date) -> Ite
 
 
 def _cycle_edges(
-    course: Course,
+    cal: _Calendar,
     settings: PlanSettings,
     tz: ZoneInfo,
     day: date,
     where: tuple[int, int] | None,
 ) -> Iterator[Reminder]:
     """break_start on the first day of a cycle's closing break; cycle_start the day before."""
+    course = cal.course
     if where is not None and in_treatment(course, day) and not on_hold(course, day):
         n, d = where
-        nxt = cycle_start(course, n + 1)
-        if d == course.regimen.last_dose_day + 1 and (nxt - day).days >= 2:
+        if d == cal.last_dose_day + 1:
+            nxt = cycle_start(course, n + 1)
             # Only a real closing break: one day off between dose days (every other day, or
             # 1,3,...,27/28 into the next cycle's day 1) is no break.
-            if course.end is None or nxt <= course.end:
+            if (nxt - day).days >= 2 and (course.end is None or nxt <= course.end):
                 yield _notice(
                     Kind.BREAK_START,
                     day,
                     settings,
                     tz,
-                    until=nxt - timedelta(days=1),
+                    until=nxt - ONE_DAY,
                     next_cycle=n + 1,
                     next_start=nxt,
                 )
-    tomorrow = day + timedelta(days=1)
-    nw = locate(course, tomorrow)
-    if nw is None or nw[1] != 1 or not is_dose_day(course, tomorrow):
+    tomorrow = day + ONE_DAY
+    nw = cal.locate(tomorrow)
+    if nw is None or nw[1] != 1 or not cal.is_dose_day(tomorrow):
         return
     # Announce a cycle only after a break of 2+ days (or before cycle 1): continuous or
     # every-other-day dosing needs no notice.
-    yesterday = day - timedelta(days=1)
-    if nw[0] == 1 or not (on_regimen(course, day) or on_regimen(course, yesterday)):
+    yesterday = day - ONE_DAY
+    if nw[0] == 1 or not (cal.on_regimen(day) or cal.on_regimen(yesterday)):
         yield _notice(
             Kind.CYCLE_START,
             day,
@@ -161,8 +260,9 @@ def _cycle_edges(
         )
 
 
-def _is_blood_test_day(course: Course, settings: PlanSettings, day: date, start: date) -> bool:
-    if any(a.on == day for a in course.appointments):
+def _is_blood_test_day(cal: _Calendar, settings: PlanSettings, day: date, start: date) -> bool:
+    course = cal.course
+    if course.appointments and any(a.on == day for a in course.appointments):
         return True
     if course.end is not None and day > course.end:
         return False
@@ -173,7 +273,7 @@ def _is_blood_test_day(course: Course, settings: PlanSettings, day: date, start:
     if 0 < offset < 7 * WEEKLY_BLOOD_TEST_WEEKS and offset % 7 == 0:
         return True
     ahead = day + timedelta(days=lead)
-    where = locate(course, ahead)
+    where = cal.locate(ahead)
     return (
         where is not None
         and where[1] == 1

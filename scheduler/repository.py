@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, update
@@ -415,6 +416,12 @@ class SqlAlchemyCourseRepository:
             )
 
 
+@lru_cache(maxsize=256)
+def _regimen(text: str) -> Regimen:
+    """Regimens are immutable and a clinic has few: parse each text once, not per patient."""
+    return Regimen.parse(text)
+
+
 async def _load(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, tuple[Patient, Course]]:
     ids = list(ids)
     rows = (
@@ -459,7 +466,7 @@ async def _load(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, tuple[Pa
                 start=r.start_date,
                 dose_time=r.dose_time,
                 tz=p.tz,
-                regimen=Regimen.parse(r.regimen),
+                regimen=_regimen(r.regimen),
                 enrolled_at=r.enrolled_at,
                 rules=p.rules,
                 can_become_pregnant=p.can_become_pregnant,

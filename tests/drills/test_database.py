@@ -52,7 +52,9 @@ async def test_killed_connections_mid_dispatch_lose_nothing_and_double_nothing(
     )
 
     async def provider_latency(message: Outgoing) -> None:
-        await asyncio.sleep(0.002)
+        # A provider's round trip: with 8 sends at a time the burst lasts ~2.5 s, so the
+        # kills (12 rounds, ~1 s) land in the middle of it.
+        await asyncio.sleep(0.02)
 
     channel = RecordingChannel("sms", clock=clock, after_send=provider_latency)
     outbox = SqlAlchemyOutbox(worker_engine)
