@@ -7,18 +7,21 @@ pending rows are ever changed by re-planning; a row that left pending is history
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
+import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, or_, select, update
+from sqlalchemy import Column, Dialect, Row, String, bindparam, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from scheduler import tables as t
 from scheduler.model import PLANNED_KINDS, Reminder
@@ -140,6 +143,85 @@ class SyncResult:
     cancelled: int = 0
 
 
+# The columns a new planned row is inserted with (the rest are NULL until it is claimed).
+_NEW_COLUMNS = (
+    "patient_id", "key", "kind", "local_date", "local_time", "cycle", "day", "text", "priority",
+    "status", "due_at", "expires_at", "next_attempt_at", "attempts", "callback_token",
+    "created_at", "updated_at",
+)  # fmt: skip
+_TOKEN_BYTES = 24  # a callback token: 32 URL-safe characters, as secrets.token_urlsafe(24)
+
+
+def _callback_tokens(n: int) -> list[str]:
+    """``n`` tokens as ``secrets.token_urlsafe(_TOKEN_BYTES)`` makes them, from one urandom call.
+
+    24 bytes are a whole number of base64 groups, so each 32-character slice of one long
+    encoding is exactly the encoding of its own 24 random bytes (and never padded).
+    """
+    width = _TOKEN_BYTES * 4 // 3
+    encoded = base64.urlsafe_b64encode(os.urandom(_TOKEN_BYTES * n)).decode("ascii")
+    return [encoded[i : i + width] for i in range(0, width * n, width)]
+
+
+@dataclass(frozen=True)
+class _FastInsert:
+    sql: str
+    processors: tuple[Callable[[Any], Any] | None, ...]  # per column of _NEW_COLUMNS
+
+
+@lru_cache(maxsize=8)
+def _fast_insert(dialect: Dialect) -> _FastInsert:
+    """The insert of new planned rows for this dialect, and the bind processors of its values.
+
+    The processors are SQLAlchemy's own (``UTCDateTime`` to naive UTC, then SQLite's DATETIME
+    string; SQLite's DATE string; none for PostgreSQL's dates): the rows are stored exactly
+    as an ``insert(t.outbox)`` would store them.
+    """
+    cols = [t.outbox.c[name] for name in _NEW_COLUMNS]
+    q = dialect.identifier_preparer
+    names = ", ".join(q.quote(c.name) for c in cols)
+    into = f"INSERT INTO {q.format_table(t.outbox)} ({names})"
+    conflict = f"ON CONFLICT ({q.quote('patient_id')}, {q.quote('key')}) DO NOTHING"
+    if dialect.name == "postgresql":
+        # SQLAlchemy text with named parameters (see _insert_new), one array per column.
+        arrays = ", ".join(f"CAST(:{c.name} AS {_pg_array(c, dialect)})" for c in cols)
+        sql = f"{into} SELECT * FROM unnest({arrays}) {conflict}"
+    else:  # driver SQL, qmark parameters
+        sql = f"{into} VALUES ({', '.join('?' for _ in cols)}) {conflict}"
+    return _FastInsert(
+        sql, tuple(c.type.dialect_impl(dialect).bind_processor(dialect) for c in cols)
+    )
+
+
+def _pg_array(col: Column[Any], dialect: Dialect) -> str:
+    """The PostgreSQL array type one parameter of the ``unnest`` insert is sent as."""
+    # VARCHAR without its length: an explicit cast to varchar(n) silently truncates, while
+    # storing an over-long value in the column fails, as it always has.
+    typ = String() if isinstance(col.type, String) and col.type.length else col.type
+    return f"{typ.compile(dialect=dialect)}[]"
+
+
+def _bound(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """``process`` applied to every value, but computed once per distinct value.
+
+    Due and expiry times repeat across thousands of patients (a few dose times; one ``now``).
+    An aware datetime with fold=1 compares equal to its fold=0 twin in the same zone although
+    it is another instant: those are processed every time, never memoised.
+    """
+    memo: dict[Any, Any] = {}
+    out: list[Any] = []
+    for v in values:
+        if getattr(v, "fold", 0):
+            out.append(process(v))
+            continue
+        try:
+            out.append(memo[v])
+        except KeyError:
+            memo[v] = bound = process(v)
+            out.append(bound)
+    return out
+
+
 class SqlAlchemyOutbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -174,7 +256,7 @@ class SqlAlchemyOutbox:
                 )
                 if r.patient_id in planned  # a range may hold patients not in this batch
             }
-            inserts: list[dict[str, Any]] = []
+            new: list[tuple[str, str, Planned]] = []
             changes: list[dict[str, Any]] = []
             wanted: set[tuple[str, str]] = set()
             for pid, items in planned.items():
@@ -183,7 +265,7 @@ class SqlAlchemyOutbox:
                     wanted.add(k)
                     row = existing.get(k)
                     if row is None:
-                        inserts.append(self._new(pid, p, now))
+                        new.append((pid, k[1], p))
                     elif row.status in (PENDING, CANCELLED) and (
                         row.status == CANCELLED
                         or row.due_at != p.reminder.due_at
@@ -221,16 +303,15 @@ class SqlAlchemyOutbox:
                     changes,
                 )
                 result.updated += len(changes)
-            if inserts:
-                # Another planner may insert the same key at the same moment: the key decides.
-                ins = (pg_insert if self.postgres else sqlite_insert)(t.outbox)
-                res = await conn.execute(
-                    ins.on_conflict_do_nothing(index_elements=["patient_id", "key"]).returning(
-                        c.id
-                    ),
-                    inserts,
+            if new:
+                tokens = _callback_tokens(len(new))
+                result.inserted = await self._insert_new(
+                    conn,
+                    [
+                        self._new_values(pid, key, p, now, token)
+                        for (pid, key, p), token in zip(new, tokens, strict=True)
+                    ],
                 )
-                result.inserted = len(res.all())
             stale = [
                 r
                 for k, r in existing.items()
@@ -250,28 +331,53 @@ class SqlAlchemyOutbox:
             result.cancelled = sum(1 for r in stale if r.expires_at > now)
         return result
 
+    async def _insert_new(self, conn: AsyncConnection, rows: list[tuple[Any, ...]]) -> int:
+        """Insert these ``_NEW_COLUMNS`` rows unless their key exists; returns how many were.
+
+        Another planner may insert the same key at the same moment: the key decides, and a row
+        skipped on conflict is not counted (the statement's row count, not ``len(rows)``).
+
+        A planning pass inserts hundreds of thousands of rows, and SQLAlchemy's executemany
+        spends more client CPU binding them one value at a time (type processors, parameter
+        dicts, insertmanyvalues batches) than the database spends storing them. So the values
+        go to the driver directly, column by column through SQLAlchemy's own bind processors
+        (each distinct value processed once): PostgreSQL gets one ``unnest`` of a binary array
+        per column, SQLite one prepared statement stepped per row (sqlite3 executemany).
+        """
+        plan = _fast_insert(self.engine.dialect)
+        columns = [
+            values if process is None else _bound(values, process)
+            for values, process in zip(zip(*rows, strict=True), plan.processors, strict=True)
+        ]
+        if self.postgres:
+            # One statement, so SQLAlchemy's per-statement cost does not matter: plain
+            # ``execute`` (text parameters are untyped and reach asyncpg as they are).
+            arrays = {name: list(v) for name, v in zip(_NEW_COLUMNS, columns, strict=True)}
+            res = await conn.execute(text(plan.sql), arrays)
+        else:
+            # A list of tuples: sqlite3's own executemany; its row count is the total inserted.
+            res = await conn.exec_driver_sql(plan.sql, list(zip(*columns, strict=True)))
+        return res.rowcount
+
+    @staticmethod
+    def _new_values(
+        pid: str, key: str, p: Planned, now: datetime, callback_token: str
+    ) -> tuple[Any, ...]:
+        """A new planned row's values, in the order of ``_NEW_COLUMNS``."""
+        r = p.reminder
+        return (
+            pid, key, r.kind.value, r.local_date, r.local_time.strftime("%H:%M"), r.cycle, r.day,
+            p.text, PRIORITY_REMINDER, PENDING, r.due_at, r.expires_at, r.due_at, 0,
+            callback_token, now, now,
+        )  # fmt: skip
+
     @staticmethod
     def _new(pid: str, p: Planned, now: datetime) -> dict[str, Any]:
         r = p.reminder
-        return dict(
-            patient_id=pid,
-            key=reminder_key(r),
-            kind=r.kind.value,
-            local_date=r.local_date,
-            local_time=r.local_time.strftime("%H:%M"),
-            cycle=r.cycle,
-            day=r.day,
-            text=p.text,
-            priority=PRIORITY_REMINDER,
-            status=PENDING,
-            due_at=r.due_at,
-            expires_at=r.expires_at,
-            next_attempt_at=r.due_at,
-            attempts=0,
-            callback_token=secrets.token_urlsafe(24),
-            created_at=now,
-            updated_at=now,
+        values = SqlAlchemyOutbox._new_values(
+            pid, reminder_key(r), p, now, secrets.token_urlsafe(_TOKEN_BYTES)
         )
+        return dict(zip(_NEW_COLUMNS, values, strict=True))
 
     async def add_extra(self, patient_id: str, planned: Planned, key: str, now: datetime) -> bool:
         """A message the planner does not own (e.g. LATER): inserted once under ``key``."""
