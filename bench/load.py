@@ -27,7 +27,9 @@ async def main(spec: dict[str, Any]) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as http:
         await http.get("/healthz")  # warm one connection
 
-        async def one(path: str, headers: dict[str, str], body: str) -> None:
+        slow: list[tuple[float, float, int]] = []  # (latency ms, started at s, request index)
+
+        async def one(i: int, path: str, headers: dict[str, str], body: str) -> None:
             t0 = time.perf_counter()
             try:
                 r = await http.post(path, content=body.encode(), headers=headers)
@@ -35,7 +37,9 @@ async def main(spec: dict[str, Any]) -> None:
                     errors.append(str(r.status_code))
             except Exception as exc:
                 errors.append(type(exc).__name__)
-            lat.append((time.perf_counter() - t0) * 1000)
+            ms = (time.perf_counter() - t0) * 1000
+            lat.append(ms)
+            slow.append((round(ms, 1), round(t0 - start, 3), i))
 
         tasks = []
         start = time.perf_counter()
@@ -43,11 +47,13 @@ async def main(spec: dict[str, Any]) -> None:
             delay = start + i / rps - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(path, headers, body)))
+            tasks.append(asyncio.create_task(one(i, path, headers, body)))
         issued = time.perf_counter() - start
         await asyncio.gather(*tasks)
+    slow.sort(reverse=True)
     print(json.dumps({"latencies_ms": lat, "errors": errors, "issued_s": issued,
-                      "achieved_rps": len(reqs) / issued if issued else 0.0}))  # fmt: skip
+                      "achieved_rps": len(reqs) / issued if issued else 0.0,
+                      "slowest": slow[:20]}))  # fmt: skip
 
 
 if __name__ == "__main__":

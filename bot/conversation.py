@@ -7,6 +7,8 @@ is not understood gets the help line, never a guess.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from messages.leaflet import topic_by_id
 from messages.render import Profile, fmt_date, fmt_time, render, render_reply, reply_fragment
 from scheduler.adherence import previous_dose_day
 from scheduler.care import CareTeam
+from scheduler.db import is_sqlite
 from scheduler.guidance import MISSED, Advice, Decision, on_later, on_missed, on_taken
 from scheduler.materialise import profile_of
 from scheduler.model import Course, Kind, Patient, PlanSettings, Reminder
@@ -30,6 +33,7 @@ from scheduler.repository import SqlAlchemyCourseRepository
 log = logging.getLogger(__name__)
 
 MENU_LIFETIME = timedelta(hours=1)
+_Alert = tuple[str, str, str | None]  # NurseAlerts.alert's (kind, text, patient id)
 BAD_DAYS = (MISSED, "unconfirmed")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -49,6 +53,96 @@ class Reply:
     extras: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
 
 
+class Turns:
+    """Inbound messages take turns at the database on SQLite; on PostgreSQL they do not wait.
+
+    On SQLite every transaction, reads included, takes the one write lock up front (BEGIN
+    IMMEDIATE, see scheduler.db). A connection that finds it taken waits in SQLite's busy
+    handler: sleeps of 1, 2, 5, ... 100 ms, unfair and blind to the event loop. With ten
+    messages in flight at 100 a second, a quarter of BEGINs waited over 20 ms and some over
+    a second (p99 of the SMS webhook 100-900 ms). Waiting here instead, in the event loop's
+    FIFO, costs almost nothing: the messages share one event loop anyway, and one message's
+    database work is a few ms. Only database work is done in a turn: nurse alerts (which may
+    wait on Telegram) and replies are sent outside it.
+
+    Not re-entrant: code holding a turn must not take another.
+    """
+
+    def __init__(self, serial: bool) -> None:
+        self.serial = serial
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __call__(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """``async with turns():`` around one message's database work."""
+        if not self.serial:
+            return contextlib.nullcontext()
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:  # a lock belongs to one loop
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
+
+
+class Replans:
+    """Re-plans after dose reports, run one at a time once the answer has gone out.
+
+    Recording TAKEN or MISSED re-plans the patient so that the follow-up nudge for that dose
+    is cancelled. That re-plan is several queries and some planning: a third to a half of the
+    work of the message. Done here instead of before answering, the patient's answer does not
+    wait for it; re-plans run one at a time, each in its database turn (see Turns).
+
+    What a patient would see if the process died in between: the dose record and the LATER
+    cancellation are already committed (they stay on the request path), so only the follow-up
+    row for that dose may still be pending. The next planning pass (every
+    PLAN_INTERVAL_SECONDS, 60 s by default, and at start-up) re-plans everyone from the
+    records and cancels it; only if it falls due in that gap does the patient get one "no
+    reply yet" nudge after having replied. ``settle`` runs what is queued before shut-down.
+    """
+
+    def __init__(self, care: CareTeam, turns: Turns | None = None) -> None:
+        self.care = care
+        self.turns = turns or Turns(serial=False)
+        self._queued: dict[str, None] = {}  # an ordered set of patient ids
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, patient_id: str) -> None:
+        """Queue a re-plan. A patient already queued is planned once: the re-plan reads the
+        records as they are when it runs, so it covers every report made before then."""
+        self._queued[patient_id] = None
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    @property
+    def pending(self) -> int:
+        return len(self._queued) + (1 if self._task is not None and not self._task.done() else 0)
+
+    async def _run(self) -> None:
+        while self._queued:
+            patient_id = next(iter(self._queued))
+            del self._queued[patient_id]
+            try:
+                async with self.turns():
+                    await self.care.replan(patient_id)
+            except Exception:
+                # The every-minute planning pass re-plans them anyway.
+                log.exception("could not re-plan patient %s after a dose report", patient_id)
+
+    async def settle(self, grace: float | None = None) -> None:
+        """Wait until every queued re-plan has run (up to ``grace`` seconds, then cancel)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if grace is None else loop.time() + grace
+        while (task := self._task) is not None and not task.done():
+            left = None if deadline is None else max(0.0, deadline - loop.time())
+            try:
+                await asyncio.wait_for(asyncio.shield(task), left)
+            except TimeoutError:
+                log.warning("%d re-plans did not finish before shut-down", self.pending)
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                return
+
+
 @dataclass
 class Conversation:
     courses: SqlAlchemyCourseRepository
@@ -58,24 +152,45 @@ class Conversation:
     alerts: NurseAlerts
     outbox: SqlAlchemyOutbox
     team_phone: str = ""
+    # Set (by the web app, see bot.web) to re-plan after dose reports off the request path;
+    # otherwise (CLI, tests) the re-plan is done before ``handle`` returns.
+    replans: Replans | None = None
+    turns: Turns = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.turns = Turns(serial=is_sqlite(self.courses.engine))
 
     async def handle(self, patient: Patient, text: str, channel: str = "console") -> Reply:
         """Answer ``text`` from ``patient``; records the text exactly as received (but see
-        ``storable``: no NUL, no lone surrogates)."""
+        ``storable``: no NUL, no lone surrogates).
+
+        The database work is done in one turn (see Turns); nurse alerts are pushed after it,
+        still before the answer is returned. The caller must not hold a turn.
+        """
         text = storable(text)
-        intent = classify(text)
+        intent = classify(text)  # pure: before the turn, so others' database work goes on
+        alerts: list[_Alert] = []
+        async with self.turns():
+            reply = await self._handle(patient, text, intent, channel, alerts)
+        for kind, what, patient_id in alerts:
+            await self.alerts.alert(kind, what, patient_id)
+        return reply
+
+    async def _handle(
+        self, patient: Patient, text: str, intent: Intent, channel: str, alerts: list[_Alert]
+    ) -> Reply:
         profile = profile_of(patient)
         now = self.clock.now()
         inbound = await self.courses.record_inbound(patient.id, channel, text, intent.kind, now)
         log.info("inbound from %s classified as %s", patient.id, intent.kind)
         if intent.kind == "red_flag":
             # Even an opted-out patient's red flag reaches the nurses.
-            reply = await self._red_flag(patient, profile, intent, text)
+            reply = self._red_flag(patient, profile, intent, text, alerts)
             return reply if patient.opted_out_at is None else Reply("", "red_flag")
         if intent.kind == "stop":
             await self.care.opt_out(patient.id, now)
-            await self.alerts.alert(
-                "opt_out", f"patient {patient.id} opted out (texted a STOP word)", patient.id
+            alerts.append(
+                ("opt_out", f"patient {patient.id} opted out (texted a STOP word)", patient.id)
             )
             return Reply(render_reply("stopped", profile), "stop")
         if patient.opted_out_at is not None:
@@ -92,19 +207,21 @@ class Conversation:
             offered = await self.courses.last_menu(patient.id, now - MENU_LIFETIME)
             if 1 <= intent.choice <= len(offered):
                 return await self._topics(profile, [offered[intent.choice - 1]], inbound)
-        _, course = await self.courses.load_one(patient.id)
-        if intent.kind in ("taken", "missed"):
-            return await self._dose(patient, course, profile, intent.kind, now)
-        if intent.kind == "later":
-            return await self._later(patient, course, profile, now)
-        if intent.kind == "next":
-            return Reply(next_text(course, profile, self.plan_settings, now), "next")
+        if intent.kind in ("taken", "missed", "later", "next"):
+            # Only these answers need the course (four queries): help and unknown do not.
+            _, course = await self.courses.load_one(patient.id)
+            if intent.kind == "later":
+                return await self._later(patient, course, profile, now)
+            if intent.kind == "next":
+                return Reply(next_text(course, profile, self.plan_settings, now), "next")
+            return await self._dose(patient, course, profile, intent.kind, now, alerts)
         key = "help" if intent.kind == "help" else "unknown"
         return Reply(render_reply(key, profile, team=self._team(profile)), key)
 
     async def summary(self, patient: Patient) -> str:
         """What NEXT answers, without recording an inbound text (e.g. for a welcome)."""
-        _, course = await self.courses.load_one(patient.id)
+        async with self.turns():
+            _, course = await self.courses.load_one(patient.id)
         return next_text(course, profile_of(patient), self.plan_settings, self.clock.now())
 
     async def _topics(self, profile: Profile, topics: list[str], inbound: int) -> Reply:
@@ -120,20 +237,20 @@ class Conversation:
             render_reply("menu", profile, options=options), "menu", extras={"topics": topics}
         )
 
-    async def _red_flag(
-        self, patient: Patient, profile: Profile, intent: Intent, text: str
+    def _red_flag(
+        self, patient: Patient, profile: Profile, intent: Intent, text: str, alerts: list[_Alert]
     ) -> Reply:
         """Urgent instruction first, then tell every nurse who and what, word for word."""
         topic = topic_by_id(intent.topics[0]) if intent.topics else None
         answer = topic.answer if topic else ""
         reply = render_reply("urgent", profile, team=self._team(profile), answer=answer)
         temp = f" (temperature {intent.temperature_c:.1f}C)" if intent.temperature_c else ""
-        await self.alerts.alert(
+        alerts.append((
             "red_flag",
             f"red flag from patient {patient.id}: {topic.title if topic else 'urgent'}{temp}. "
             f'They wrote: "{text.strip()[:300]}"',
             patient.id,
-        )
+        ))  # fmt: skip
         return Reply(reply, "red_flag", extras={"topics": intent.topics})
 
     def _team(self, profile: Profile) -> str:
@@ -142,7 +259,13 @@ class Conversation:
         return reply_fragment("team", profile, team_phone=self.team_phone)
 
     async def _dose(
-        self, patient: Patient, course: Course, profile: Profile, kind: str, now: datetime
+        self,
+        patient: Patient,
+        course: Course,
+        profile: Profile,
+        kind: str,
+        now: datetime,
+        alerts: list[_Alert],
     ) -> Reply:
         records = await self.courses.dose_records(patient.id, now.date() - timedelta(days=40))
         decision = (on_taken if kind == "taken" else on_missed)(course, records, now)
@@ -150,26 +273,39 @@ class Conversation:
             await self.courses.record_dose(patient.id, decision.dose_date, decision.record, now)
             if kind == "taken":
                 await self.outbox.cancel_kind(patient.id, Kind.LATER.value, now)
-            await self.care.replan(patient.id)  # a pending follow-up is no longer needed
+            # A pending follow-up is no longer needed.
+            if self.replans is not None:
+                self.replans.add(patient.id)
+            else:
+                await self.care.replan(patient.id)
             if decision.record == MISSED:
-                await self._two_missed(
-                    patient, course, {**records, decision.dose_date: MISSED}, decision.dose_date
+                self._two_missed(
+                    patient,
+                    course,
+                    {**records, decision.dose_date: MISSED},
+                    decision.dose_date,
+                    alerts,
                 )
         return Reply(
             self._say(decision, course, profile), kind, extras={"advice": decision.advice.value}
         )
 
-    async def _two_missed(
-        self, patient: Patient, course: Course, records: dict[date, str], day: date
+    def _two_missed(
+        self,
+        patient: Patient,
+        course: Course,
+        records: dict[date, str],
+        day: date,
+        alerts: list[_Alert],
     ) -> None:
         prev = previous_dose_day(course, day)
         if prev is not None and records.get(prev) in BAD_DAYS:
-            await self.alerts.alert(
+            alerts.append((
                 "two_missed",
                 f"patient {patient.id} has missed or not confirmed two dose days "
                 f"in a row ({prev} and {day})",
                 patient.id,
-            )
+            ))  # fmt: skip
 
     async def _later(
         self, patient: Patient, course: Course, profile: Profile, now: datetime

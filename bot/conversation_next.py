@@ -6,22 +6,30 @@ from datetime import date, datetime, timedelta
 
 from messages.render import Profile, fmt_date, fmt_time, render_reply, reply_fragment
 from scheduler.localtime import zone
-from scheduler.model import Course, Kind, PlanSettings
+from scheduler.model import Course, Kind, PlanSettings, Reminder
 from scheduler.plan import plan
 from scheduler.regimen import locate, on_regimen
 
 LOOK_AHEAD = timedelta(days=120)
+# The look-ahead is planned a stretch at a time, stopping once every kind the answer names has
+# been seen. A 21/28 course has all of them within one cycle, so the first stretch (a cycle
+# and a week) nearly always answers; planning all 120 days cost several ms of CPU per NEXT.
+STEP = timedelta(days=35)
 
 
 def next_text(course: Course, profile: Profile, settings: PlanSettings, now: datetime) -> str:
     today = now.astimezone(zone(course.tz)).date()
-    ahead = [r for r in plan(course, settings, today, today + LOOK_AHEAD) if r.expires_at > now]
+    wanted: tuple[Kind, ...] = (Kind.DOSE, Kind.BREAK_START, Kind.BLOOD_TEST)
+    if course.can_become_pregnant:  # only then are pregnancy tests planned (and named)
+        wanted += (Kind.PREGNANCY_TEST,)
+    first = firsts(course, settings, now, today, today + LOOK_AHEAD, wanted)
 
-    def first(kind: Kind) -> date | None:
-        return next((r.local_date for r in ahead if r.kind is kind), None)
+    def on(kind: Kind) -> date | None:
+        found = first.get(kind)
+        return found.local_date if found else None
 
     none = reply_fragment("none", profile)
-    dose = next((r for r in ahead if r.kind is Kind.DOSE), None)
+    dose = first.get(Kind.DOSE)
     where = locate(course, today)
     if where and on_regimen(course, today) and where[1] <= course.regimen.cycle_length:
         today_text = reply_fragment("today_cycle", profile, cycle=where[0], day=where[1])
@@ -29,7 +37,7 @@ def next_text(course: Course, profile: Profile, settings: PlanSettings, now: dat
         today_text = reply_fragment("today_break", profile)
     else:
         today_text = ""
-    brk, blood, preg = first(Kind.BREAK_START), first(Kind.BLOOD_TEST), first(Kind.PREGNANCY_TEST)
+    brk, blood, preg = on(Kind.BREAK_START), on(Kind.BLOOD_TEST), on(Kind.PREGNANCY_TEST)
     pregnancy = (
         reply_fragment("pregnancy", profile, next_pregnancy=fmt_date(preg))
         if course.can_become_pregnant and preg
@@ -44,3 +52,32 @@ def next_text(course: Course, profile: Profile, settings: PlanSettings, now: dat
         next_blood=fmt_date(blood) if blood else none,
         pregnancy=pregnancy,
     )
+
+
+def firsts(
+    course: Course,
+    settings: PlanSettings,
+    now: datetime,
+    first: date,
+    last: date,
+    kinds: tuple[Kind, ...],
+) -> dict[Kind, Reminder]:
+    """For each of ``kinds``, the earliest-due unexpired reminder of local dates
+    ``first``..``last`` (kinds with none are left out): what the first of each kind in
+    ``plan(course, settings, first, last)`` would be, without planning the whole range.
+
+    Exact because ``plan`` is local in dates (the reminders of a range are those of its days,
+    whatever the rest of the range) and, for one kind, a later local date is a later due time
+    (one wall time a day: dose time or notice time). So the first of a kind met, stretch by
+    stretch, is the first overall. tests/unit/test_conversation_next.py checks this against
+    the whole-range plan.
+    """
+    found: dict[Kind, Reminder] = {}
+    start = first
+    while start <= last and len(found) < len(kinds):
+        end = min(last, start + STEP - timedelta(days=1))
+        for r in plan(course, settings, start, end):
+            if r.kind in kinds and r.kind not in found and r.expires_at > now:
+                found[r.kind] = r
+        start = end + timedelta(days=1)
+    return found

@@ -108,7 +108,9 @@ async def answer_text(service: Service, form: Form) -> str:
     sender = form.get("From", "")
     body = form.get("Body", "").replace("\x00", "")  # PostgreSQL text cannot hold NUL
     told = form.get("OptOutType", "").upper()  # STOP/START/HELP: Twilio already acted on it
-    patient = await service.courses.find(phone=sender) if sender else None
+    turns = service.conversation.turns  # database work takes turns (SQLite), alerts do not
+    async with turns():
+        patient = await service.courses.find(phone=sender) if sender else None
     if patient is None:
         log.info("inbound SMS from a number that is not enrolled")
         return "" if told or classify(body).kind in ("stop", "start") else NOT_ENROLLED
@@ -122,13 +124,15 @@ async def answer_text(service: Service, form: Form) -> str:
     now = service.clock.now()
     if told == "STOP":
         if reply.intent != "stop":  # a keyword Twilio has and we do not (Advanced Opt-Out)
-            await service.care.opt_out(patient.id, now)
+            async with turns():
+                await service.care.opt_out(patient.id, now)
             await safe_alert(service.alerts, "opt_out", f"patient {patient.id} opted out "
                              "(texted an opt-out keyword set up at Twilio)", patient.id)
         return ""  # Twilio confirmed it and refuses anything more
     if told == "START":
         if reply.intent != "start" and patient.opted_out_at is not None:
-            await service.care.opt_in(patient.id)  # a keyword Twilio has and we do not
+            async with turns():
+                await service.care.opt_in(patient.id)  # a keyword Twilio has and we do not
         return ""  # Twilio sent its own confirmation
     if reply.intent == "stop" and body.strip().upper() in TWILIO_OPT_OUT:
         return ""  # Twilio confirms its own keywords; a reply would be refused (21610)

@@ -102,7 +102,7 @@ class PatientSide:
         if context.args:
             await self._link(context, chat_id, context.args[0])
             return
-        patient = await self.service.courses.find(chat_id=chat_id)
+        patient = await self._find(chat_id)
         if patient is not None:
             # Opted out: /start turns reminders back on; otherwise it is a request for help.
             await self._converse(context, patient, "START" if patient.opted_out_at else "HELP")
@@ -124,15 +124,20 @@ class PatientSide:
         await self._with_patient(update, context, text.removeprefix("/"))
 
     async def not_text(self, update: Update, context: Context) -> None:
-        patient = await self.service.courses.find(chat_id=_chat(update))
+        patient = await self._find(_chat(update))
         await self._say(
             context,
             _chat(update),
             NOT_TEXT if patient is not None else await self._stranger(update),
         )
 
+    async def _find(self, chat_id: int) -> Patient | None:
+        # In a database turn (see bot.conversation.Turns); the reply is sent outside it.
+        async with self.service.conversation.turns():
+            return await self.service.courses.find(chat_id=chat_id)
+
     async def _with_patient(self, update: Update, context: Context, text: str) -> None:
-        patient = await self.service.courses.find(chat_id=_chat(update))
+        patient = await self._find(_chat(update))
         if patient is None:
             await self._say(context, _chat(update), await self._stranger(update))
         else:
@@ -156,15 +161,17 @@ class PatientSide:
 
     async def _link(self, context: Context, chat_id: int, code: str) -> None:
         now = self.service.clock.now()
-        result = await self.links.redeem(code, chat_id, now)
+        async with self.service.conversation.turns():
+            result = await self.links.redeem(code, chat_id, now)
         if not result.linked:
             log.warning("link code refused for Telegram chat %s: %s", chat_id, result.outcome)
             await self._say(context, chat_id, REFUSED[result.outcome])
             return
         assert result.patient_id is not None
         log.info("Telegram chat linked to patient %s", result.patient_id)
-        await self.service.care.replan(result.patient_id)
-        patient, course = await self.service.courses.load_one(result.patient_id)
+        async with self.service.conversation.turns():
+            await self.service.care.replan(result.patient_id)
+            patient, course = await self.service.courses.load_one(result.patient_id)
         summary = await self.service.conversation.summary(patient)
         await self._say(context, chat_id, welcome(patient, course, summary))
 

@@ -86,8 +86,8 @@ def _emoji_to_words(text: str) -> str:
     return "".join(_EMOJI.get(ch, ch) for ch in text)
 
 
-def _whole(text: str) -> Intent | None:
-    """Messages whose whole body is one command, carrier-style."""
+def _whole(text: str, toks: Sequence[str]) -> Intent | None:
+    """Messages whose whole body is one command, carrier-style (``toks``: ``tokens(text)``)."""
     bare = " ".join(re.sub(r"@\w+", " ", re.sub(r"[^\w@]+", " ", text)).split()).upper()
     if bare in STOP_WORDS:
         return Intent("stop")
@@ -98,7 +98,7 @@ def _whole(text: str) -> Intent | None:
     menu = _MENU.fullmatch(text.strip())
     if menu:
         return Intent("menu_choice", choice=int(menu.group(1)))
-    words = " ".join(search.tokens(text))
+    words = " ".join(toks)
     if words in _YES:
         return Intent("taken", dose="taken")
     if words in _NO:
@@ -159,6 +159,22 @@ def _dose_report(toks: Sequence[str]) -> tuple[DoseReport | Literal["conflict"] 
     return None, spots
 
 
+_BY_ID: dict[int, tuple[Sequence[Topic], dict[str, Topic]]] = {}
+
+
+def _by_id(topics: Sequence[Topic]) -> dict[str, Topic]:
+    """Topics by id, built once per tuple of topics (kept by identity, as in ``search``)."""
+    known = _BY_ID.get(id(topics))
+    if known is not None and known[0] is topics:
+        return known[1]
+    table = {t.id: t for t in topics}
+    if isinstance(topics, tuple):
+        if len(_BY_ID) >= 16:
+            _BY_ID.clear()
+        _BY_ID[id(topics)] = (topics, table)
+    return table
+
+
 def classify(text: str, topics: Sequence[Topic] | None = None) -> Intent:
     """Classify one inbound text. Pure: same text, same answer. Only the first 1,000 chars count."""
     topics = load_topics() if topics is None else topics
@@ -166,14 +182,15 @@ def classify(text: str, topics: Sequence[Topic] | None = None) -> Intent:
     toks = search.tokens(text)
     if not toks and not text.replace("\u200b", "").strip():
         return Intent("empty")
-    whole = _whole(text)
+    whole = _whole(text, toks)
     if whole:
         return whole
-    by_id = {t.id: t for t in topics}
+    by_id = _by_id(topics)
     celsius = parse_temperature(text)
     # With a reading, the number decides, so "temperature"/"fever" words stop voting.
     ignore = _TEMPERATURE_WORDS if celsius is not None else frozenset()
-    matches = search.score_topics(text, topics, ignore)
+    # Scored once: the close calls below come from these same matches.
+    matches = search.rank(toks, topics, ignore)
     ranked = [m.topic_id for m in matches]
     hot = celsius is not None and band(celsius) == "red_flag"
     if celsius is not None and (reading_topic := "fever" if hot else "infection") in by_id:
@@ -188,7 +205,7 @@ def classify(text: str, topics: Sequence[Topic] | None = None) -> Intent:
         report = None if dose == "conflict" or inside else dose
         return Intent("red_flag", tuple(dict.fromkeys(urgent + ranked)), "urgent", celsius,
                       dose=report)  # fmt: skip
-    close = [m.topic_id for m in search.search(text, topics, TOPIC_LIMIT, ignore)]
+    close = [m.topic_id for m in search.closest(matches, TOPIC_LIMIT)]
     shown = tuple(dict.fromkeys(ranked[:1] + close))[:TOPIC_LIMIT]
     if dose == "conflict":
         return Intent("unknown", shown, temperature_c=celsius)

@@ -46,8 +46,12 @@ class PhraseHit:
 
 def tokens(text: str) -> tuple[str, ...]:
     """Lowercase words and numbers, accents and apostrophes removed ("Can't" -> "cant")."""
-    folded = unicodedata.normalize("NFKD", text[:MAX_CHARS].lower())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = text[:MAX_CHARS].lower()
+    # Most texts are plain ASCII, which NFKD leaves as it is and which has no combining marks:
+    # skip the per-character pass for them (it was a visible share of every inbound message).
+    if not folded.isascii():
+        folded = unicodedata.normalize("NFKD", folded)
+        folded = "".join(c for c in folded if not unicodedata.combining(c))
     return tuple(_TOKEN.findall(_APOSTROPHES.sub("", folded)))
 
 
@@ -69,12 +73,21 @@ def _allowed_edits(word: str) -> int:
     return 0 if len(word) < 5 else 1 if len(word) < 8 else 2
 
 
+_MEMO_SIZE = 20_000  # tokens remembered per vocabulary (a few MB at most); then start afresh
+
+
 @dataclass(frozen=True, slots=True)
 class _Index:
     phrases: tuple[tuple[str, tuple[str, ...]], ...]
     words: frozenset[str]
     fuzzy_words: tuple[str, ...]
     by_stem: dict[str, tuple[str, ...]]
+    # Vocabulary word -> positions in `phrases` of the phrases that use it, so a text is only
+    # checked against phrases it can complete, not against all several hundred of them.
+    by_word: dict[str, tuple[int, ...]]
+    # Token -> _word_scores(token): the same few hundred words ("i", "have", "taken") come
+    # in message after message, and the fuzzy look-up behind a new word is the costly part.
+    memo: dict[str, dict[str, float]] = field(default_factory=dict, compare=False, hash=False)
 
 
 @lru_cache(maxsize=16)
@@ -85,11 +98,34 @@ def _index(phrases: tuple[str, ...]) -> _Index:
     for word in sorted(words):
         by_stem[stem(word)].append(word)
     fuzzy = tuple(sorted(w for w in words if _allowed_edits(w) and not w.isdigit()))
-    return _Index(split, words, fuzzy, {k: tuple(v) for k, v in by_stem.items()})
+    by_word: defaultdict[str, list[int]] = defaultdict(list)
+    for i, (_, ws) in enumerate(split):
+        for w in dict.fromkeys(ws):
+            by_word[w].append(i)
+    return _Index(
+        split,
+        words,
+        fuzzy,
+        {k: tuple(v) for k, v in by_stem.items()},
+        {k: tuple(v) for k, v in by_word.items()},
+    )
 
 
 def _word_scores(token: str, index: _Index) -> dict[str, float]:
-    """Vocabulary words this token may stand for, with how sure we are."""
+    """Vocabulary words this token may stand for, with how sure we are (memoised: pure).
+
+    Callers must not change the dict they get: it is shared by every later call.
+    """
+    memo = index.memo
+    found = memo.get(token)
+    if found is None:
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        found = memo[token] = _score_word(token, index)
+    return found
+
+
+def _score_word(token: str, index: _Index) -> dict[str, float]:
     scores: dict[str, float] = {}
     if token in index.words:
         scores[token] = EXACT
@@ -148,16 +184,27 @@ def find_phrases(
     Tokens in `ignore` keep their place but match nothing. Topic phrases may come in any
     order ("pain in my chest"); `ordered` is for phrases whose order is the meaning ("had my").
     """
-    index = _index(phrases)
+    return _find(toks, _index(phrases), ignore, ordered)
+
+
+def _find(
+    toks: Sequence[str], index: _Index, ignore: frozenset[str], ordered: bool
+) -> list[PhraseHit]:
     where: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
-    cache: dict[str, dict[str, float]] = {word: {} for word in ignore}
     for pos, token in enumerate(toks):
-        if token not in cache:
-            cache[token] = _word_scores(token, index)
-        for word, score in cache[token].items():
+        if token in ignore:
+            continue
+        for word, score in _word_scores(token, index).items():
             where[word].append((pos, score))
     hits: list[PhraseHit] = []
-    for phrase, words in index.phrases:
+    # Only phrases with at least one word present can match; visit them in index order, as
+    # a pass over every phrase would.
+    by_word = index.by_word
+    maybe: set[int] = set()
+    for word in where:
+        maybe.update(by_word[word])
+    for i in sorted(maybe):
+        phrase, words = index.phrases[i]
         candidates = [where.get(w, []) for w in words]
         if not all(candidates):
             continue
@@ -172,6 +219,43 @@ def find_phrases(
     return hits
 
 
+@dataclass(frozen=True, slots=True)
+class _Topics:
+    """What scoring needs from one set of topics, worked out once per set, not per text."""
+
+    topics: Sequence[Topic]  # held so its id() cannot be reused while this is cached
+    by_phrase: dict[str, tuple[str, ...]]  # phrase -> ids of the topics that use it
+    index: _Index
+    order: dict[str, tuple[bool, int]]  # topic id -> (broad, position in the set)
+
+
+_TOPIC_TABLES: dict[int, _Topics] = {}
+
+
+def _topic_table(topics: Sequence[Topic]) -> _Topics:
+    """The table for ``topics``, kept by identity: hashing every topic on every text would
+    cost more than the scoring it saves. Callers pass the same few sets (load_topics()).
+    Only tuples are kept: a list could change after its table was made."""
+    table = _TOPIC_TABLES.get(id(topics))
+    if table is not None and table.topics is topics:
+        return table
+    by_phrase: defaultdict[str, list[str]] = defaultdict(list)
+    for topic in topics:
+        for phrase in topic.phrases:
+            by_phrase[phrase].append(topic.id)
+    table = _Topics(
+        topics,
+        {p: tuple(ids) for p, ids in by_phrase.items()},
+        _index(tuple(by_phrase)),
+        {t.id: (t.broad, i) for i, t in enumerate(topics)},
+    )
+    if isinstance(topics, tuple):
+        if len(_TOPIC_TABLES) >= 16:
+            _TOPIC_TABLES.clear()
+        _TOPIC_TABLES[id(topics)] = table
+    return table
+
+
 def score_topics(
     text: str, topics: Sequence[Topic], ignore: frozenset[str] = frozenset()
 ) -> list[Match]:
@@ -182,20 +266,26 @@ def score_topics(
     A topic whose words are all part of a longer phrase of another topic is dropped:
     "flu jab" is about vaccines, not flu; "missed period" is not a missed dose.
     """
-    by_phrase: defaultdict[str, list[str]] = defaultdict(list)
-    for topic in topics:
-        for phrase in topic.phrases:
-            by_phrase[phrase].append(topic.id)
+    return rank(tokens(text), topics, ignore)
+
+
+def rank(
+    toks: Sequence[str], topics: Sequence[Topic], ignore: frozenset[str] = frozenset()
+) -> list[Match]:
+    """``score_topics`` for text already split by ``tokens``: callers that need the tokens
+    too (``messages.intent.classify``) split the text once."""
+    table = _topic_table(topics)
+    by_phrase = table.by_phrase
     best: dict[str, float] = {}
     covered: defaultdict[str, set[int]] = defaultdict(set)
-    for hit in find_phrases(tokens(text), tuple(by_phrase), ignore):
+    for hit in _find(toks, table.index, ignore, False):
         for topic_id in by_phrase[hit.phrase]:
             best[topic_id] = max(best.get(topic_id, 0.0), hit.score)
             covered[topic_id] |= hit.positions
     kept = [
         t for t in best if not any(covered[t] < covered[other] for other in best if other != t)
     ]
-    order = {t.id: (t.broad, i) for i, t in enumerate(topics)}
+    order = table.order
     kept.sort(key=lambda t: (order[t][0], -best[t], order[t][1]))
     return [Match(t, round(best[t], 1), frozenset(covered[t])) for t in kept]
 
@@ -207,7 +297,12 @@ def search(
 
     More than one result means a close call the caller should offer as "reply 1, 2 or 3".
     """
-    ranked = score_topics(text, topics, ignore)
+    return closest(score_topics(text, topics, ignore), limit)
+
+
+def closest(ranked: Sequence[Match], limit: int = 3) -> list[Match]:
+    """``search``'s answer from ``score_topics``'s: a caller that has already scored a text
+    picks the close calls from that instead of scoring it again."""
     if not ranked:
         return []
     top = max(m.score for m in ranked)

@@ -1,0 +1,99 @@
+"""NEXT plans its look-ahead a stretch at a time: the answer must be the one a plan of the
+whole 120 days gives, for any course and any moment."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.conversation_next import LOOK_AHEAD, STEP, firsts, next_text
+from messages.render import Profile, fmt_date, fmt_time, render_reply, reply_fragment
+from scheduler.localtime import zone
+from scheduler.model import Course, Kind, PlanSettings
+from scheduler.plan import plan
+from scheduler.regimen import locate, on_regimen
+from tests.unit.builders import SETTINGS, START, course, courses
+
+PROFILE = Profile(name="Ann Smith", discreet=False, language="en-GB")
+KINDS = (Kind.DOSE, Kind.BREAK_START, Kind.BLOOD_TEST, Kind.PREGNANCY_TEST)
+
+
+def whole_range_next_text(
+    course: Course, profile: Profile, settings: PlanSettings, now: datetime
+) -> str:
+    """NEXT as it was first written: one plan of all 120 days (the reference)."""
+    today = now.astimezone(zone(course.tz)).date()
+    ahead = [r for r in plan(course, settings, today, today + LOOK_AHEAD) if r.expires_at > now]
+
+    def first(kind: Kind) -> date | None:
+        return next((r.local_date for r in ahead if r.kind is kind), None)
+
+    none = reply_fragment("none", profile)
+    dose = next((r for r in ahead if r.kind is Kind.DOSE), None)
+    where = locate(course, today)
+    if where and on_regimen(course, today) and where[1] <= course.regimen.cycle_length:
+        today_text = reply_fragment("today_cycle", profile, cycle=where[0], day=where[1])
+    elif where and (course.end is None or today <= course.end):
+        today_text = reply_fragment("today_break", profile)
+    else:
+        today_text = ""
+    brk, blood, preg = first(Kind.BREAK_START), first(Kind.BLOOD_TEST), first(Kind.PREGNANCY_TEST)
+    pregnancy = (
+        reply_fragment("pregnancy", profile, next_pregnancy=fmt_date(preg))
+        if course.can_become_pregnant and preg
+        else ""
+    )
+    return render_reply(
+        "next",
+        profile,
+        today=today_text,
+        next=f"{fmt_date(dose.local_date)} at {fmt_time(dose.local_time)}" if dose else none,
+        next_break=fmt_date(brk) if brk else none,
+        next_blood=fmt_date(blood) if blood else none,
+        pregnancy=pregnancy,
+    )
+
+
+moments = st.datetimes(
+    min_value=datetime(2023, 10, 1), max_value=datetime(2033, 6, 1), timezones=st.just(UTC)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(c=courses(), now=moments, notice=st.integers(0, 23), lead=st.integers(0, 5))
+def test_next_text_is_the_whole_range_answer(
+    c: Course, now: datetime, notice: int, lead: int
+) -> None:
+    s = PlanSettings(notice_time=time(notice, 0), blood_test_lead_days=lead)
+    assert next_text(c, PROFILE, s, now) == whole_range_next_text(c, PROFILE, s, now)
+
+
+@settings(max_examples=200, deadline=None)
+@given(c=courses(), offset=st.integers(-60, 400), hour=st.integers(0, 23))
+def test_next_text_near_the_course(c: Course, offset: int, hour: int) -> None:
+    """Moments around the course itself, where every kind of message is close."""
+    now = datetime.combine(c.start + timedelta(days=offset), time(hour), UTC)
+    assert next_text(c, PROFILE, SETTINGS, now) == whole_range_next_text(
+        c, PROFILE, SETTINGS, now
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(c=courses(), offset=st.integers(-60, 300), hour=st.integers(0, 23))
+def test_firsts_match_the_whole_plan(c: Course, offset: int, hour: int) -> None:
+    now = datetime.combine(c.start + timedelta(days=offset), time(hour), UTC)
+    today = now.astimezone(zone(c.tz)).date()
+    ahead = [r for r in plan(c, SETTINGS, today, today + LOOK_AHEAD) if r.expires_at > now]
+    expected = {k: r for k in KINDS for r in ahead[::-1] if r.kind is k}  # first wins
+    assert firsts(c, SETTINGS, now, today, today + LOOK_AHEAD, KINDS) == expected
+
+
+def test_a_continuous_course_is_looked_at_to_the_end() -> None:
+    """No break ever comes, so every stretch is planned, and the answer says none."""
+    c = course(regimen="continuous")
+    now = datetime.combine(START + timedelta(days=3), time(7), UTC)
+    text = next_text(c, PROFILE, SETTINGS, now)
+    assert text == whole_range_next_text(c, PROFILE, SETTINGS, now)
+    assert LOOK_AHEAD > STEP  # more than one stretch is involved
