@@ -226,3 +226,59 @@ async def test_two_plans_of_one_patient_at_once_leave_nothing_remembered(
     assert box.take() == {"p1"}
     await mat.everyone(clock.advance(minutes=1))
     assert box.take() == set()
+
+
+# -- pages in flight ---------------------------------------------------------------------------
+
+
+async def test_a_pass_with_pages_in_flight_plans_everyone_once(
+    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+) -> None:
+    pids = [f"p{i}" for i in range(7)]
+    for pid in pids:
+        await enrol(pid)
+    mat, box = materialiser(repo, engine)
+    mat.page = 2  # four pages, two in flight at a time
+
+    result = await mat.everyone(clock.now())
+
+    assert sorted(len(s) for s in box.synced) == [1, 2, 2, 2]
+    assert set().union(*box.synced) == set(pids)
+    reference = Materialiser(repo, SqlAlchemyOutbox(engine), PlanSettings())
+    for pid in pids:  # the same rows as one patient planned on its own (nothing to change)
+        again = await reference.patient(pid, clock.now())
+        assert (again.inserted, again.updated, again.cancelled) == (0, 0, 0)
+    assert result.inserted == len(await box.rows())
+
+
+async def test_a_failed_page_fails_the_pass_and_stops_the_page_beside_it(
+    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+) -> None:
+    for i in range(6):
+        await enrol(f"p{i}")
+    started, stopped = asyncio.Event(), asyncio.Event()
+
+    class FailingSecondPage(CountingOutbox):
+        async def sync(
+            self, planned: dict[str, list[Planned]], window_from: datetime, now: datetime
+        ) -> SyncResult:
+            if "p0" in planned:  # the first page waits, in flight, until it is cancelled
+                started.set()
+                try:
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    stopped.set()
+                    raise
+            await started.wait()
+            raise RuntimeError("database gone")
+
+    mat = Materialiser(repo, FailingSecondPage(engine), PlanSettings())
+    mat.page = 3
+
+    try:
+        await mat.everyone(clock.now())
+    except RuntimeError as exc:
+        assert str(exc) == "database gone"
+    else:
+        raise AssertionError("the pass did not fail")
+    assert stopped.is_set()
