@@ -131,5 +131,8 @@ def table() -> None:
 
 
 if __name__ == "__main__":
+    from bot.serve import tune_gc
+
+    tune_gc()  # as `lenabot run` and `lenabot worker` do; the worker subprocesses too
     args = parse()
     sys.exit(asyncio.run(main(args)))

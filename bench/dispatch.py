@@ -44,6 +44,10 @@ class InstantChannel:
 
 
 def _worker(url: str, started: float, out: Any, batch: int, concurrency: int) -> None:
+    from bot.serve import tune_gc
+
+    tune_gc()  # as `lenabot worker` does
+
     async def go() -> dict[str, Any]:
         from scheduler.db import make_engine
         from scheduler.outbox import SqlAlchemyOutbox

@@ -75,4 +75,7 @@ async def memory(backend: str, n: int, burst: int) -> None:
 
 
 if __name__ == "__main__":
+    from bot.serve import tune_gc
+
+    tune_gc()  # as `lenabot run` does
     print(json.dumps(asyncio.run(child(sys.argv[1], int(sys.argv[2])))))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -22,10 +23,22 @@ log = logging.getLogger(__name__)
 # On SIGTERM, how long sends already with a provider may take to finish and be recorded. Well
 # inside the usual 10 s a supervisor (systemd, Kubernetes, Heroku) waits before SIGKILL.
 SHUTDOWN_GRACE_S = 5.0
+# Young-generation threshold of the garbage collector (CPython's default: 700 allocations).
+# A planning pass keeps a page of patients' plans alive while it writes them; with the
+# default, those objects are promoted and trigger ~50 full collections in a 100k-patient
+# pass (4-5 s of 25 s). Nearly everything is freed by reference counting anyway.
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def tune_gc() -> None:
+    """Fewer, larger garbage collections: for the long-running service processes."""
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 def serve(settings: Settings, *, web: bool, worker: bool) -> None:
     logs.configure(settings.log_level, settings.log_format)
+    tune_gc()
     sock = _bind(settings.host, settings.port) if web else None
     service = build(settings)
     if sock is not None:
