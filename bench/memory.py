@@ -21,6 +21,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _rss_mb() -> float:
+    """Peak RSS of this process image. Not ``ru_maxrss``: Linux carries that over ``exec``
+    from the forked parent, so a child of a big benchmark process would report the
+    parent's size. ``VmHWM`` is the high-water mark of this process's own memory."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
