@@ -109,8 +109,10 @@ COLUMNS = {
     "dispatch_twilio": ["db", "rows", "sent", "msg_per_s", "cpu_s_per_1000"],
     "limits": ["sent", "seconds", "achieved_per_s", "allowed_per_s", "share_429",
                "reply_p99_s", "replies"],
-    "inbound": ["db", "kind", "rps", "achieved_rps", "p50_ms", "p99_ms", "errors", "met"],
-    "memory": ["db", "patients", "rows_planned", "sent", "peak_rss_mb", "met"],
+    "inbound": ["db", "kind", "rps", "achieved_rps", "p50_ms", "p99_ms", "cpu_ms_per_req",
+                "errors", "met"],
+    "memory": ["db", "patients", "rows_planned", "sent", "rss_after_build_mb", "peak_rss_mb",
+               "met"],
     "error": ["step", "error"],
 }  # fmt: skip
 
