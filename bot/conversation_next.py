@@ -22,7 +22,13 @@ def next_text(course: Course, profile: Profile, settings: PlanSettings, now: dat
     wanted: tuple[Kind, ...] = (Kind.DOSE, Kind.BREAK_START, Kind.BLOOD_TEST)
     if course.can_become_pregnant:  # only then are pregnancy tests planned (and named)
         wanted += (Kind.PREGNANCY_TEST,)
-    first = firsts(course, settings, now, today, today + LOOK_AHEAD, wanted)
+    return answer(
+        course, profile, today, firsts(course, settings, now, today, today + LOOK_AHEAD, wanted)
+    )
+
+
+def answer(course: Course, profile: Profile, today: date, first: dict[Kind, Reminder]) -> str:
+    """The NEXT text for ``today``, given the first coming reminder of each kind."""
 
     def on(kind: Kind) -> date | None:
         found = first.get(kind)

@@ -3,17 +3,16 @@ whole 120 days gives, for any course and any moment."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.conversation_next import LOOK_AHEAD, STEP, firsts, next_text
-from messages.render import Profile, fmt_date, fmt_time, render_reply, reply_fragment
+from bot.conversation_next import LOOK_AHEAD, STEP, answer, firsts, next_text
+from messages.render import Profile
 from scheduler.localtime import zone
 from scheduler.model import Course, Kind, PlanSettings
 from scheduler.plan import plan
-from scheduler.regimen import locate, on_regimen
 from tests.unit.builders import SETTINGS, START, course, courses
 
 PROFILE = Profile(name="Ann Smith", discreet=False, language="en-GB")
@@ -23,37 +22,11 @@ KINDS = (Kind.DOSE, Kind.BREAK_START, Kind.BLOOD_TEST, Kind.PREGNANCY_TEST)
 def whole_range_next_text(
     course: Course, profile: Profile, settings: PlanSettings, now: datetime
 ) -> str:
-    """NEXT as it was first written: one plan of all 120 days (the reference)."""
+    """NEXT from one plan of all 120 days (the reference): the first of each kind in it."""
     today = now.astimezone(zone(course.tz)).date()
     ahead = [r for r in plan(course, settings, today, today + LOOK_AHEAD) if r.expires_at > now]
-
-    def first(kind: Kind) -> date | None:
-        return next((r.local_date for r in ahead if r.kind is kind), None)
-
-    none = reply_fragment("none", profile)
-    dose = next((r for r in ahead if r.kind is Kind.DOSE), None)
-    where = locate(course, today)
-    if where and on_regimen(course, today) and where[1] <= course.regimen.cycle_length:
-        today_text = reply_fragment("today_cycle", profile, cycle=where[0], day=where[1])
-    elif where and (course.end is None or today <= course.end):
-        today_text = reply_fragment("today_break", profile)
-    else:
-        today_text = ""
-    brk, blood, preg = first(Kind.BREAK_START), first(Kind.BLOOD_TEST), first(Kind.PREGNANCY_TEST)
-    pregnancy = (
-        reply_fragment("pregnancy", profile, next_pregnancy=fmt_date(preg))
-        if course.can_become_pregnant and preg
-        else ""
-    )
-    return render_reply(
-        "next",
-        profile,
-        today=today_text,
-        next=f"{fmt_date(dose.local_date)} at {fmt_time(dose.local_time)}" if dose else none,
-        next_break=fmt_date(brk) if brk else none,
-        next_blood=fmt_date(blood) if blood else none,
-        pregnancy=pregnancy,
-    )
+    kinds = KINDS if course.can_become_pregnant else KINDS[:3]
+    return answer(course, profile, today, {k: r for k in kinds for r in ahead[::-1] if r.kind is k})
 
 
 moments = st.datetimes(
@@ -75,9 +48,7 @@ def test_next_text_is_the_whole_range_answer(
 def test_next_text_near_the_course(c: Course, offset: int, hour: int) -> None:
     """Moments around the course itself, where every kind of message is close."""
     now = datetime.combine(c.start + timedelta(days=offset), time(hour), UTC)
-    assert next_text(c, PROFILE, SETTINGS, now) == whole_range_next_text(
-        c, PROFILE, SETTINGS, now
-    )
+    assert next_text(c, PROFILE, SETTINGS, now) == whole_range_next_text(c, PROFILE, SETTINGS, now)
 
 
 @settings(max_examples=200, deadline=None)
