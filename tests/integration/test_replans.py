@@ -5,77 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.bootstrap import Service, build
 from bot.conversation import Replans, Turns
-from bot.settings import load_settings
 from bot.web import create_app
-from scheduler.care import Enrolment
-from scheduler.migrate import upgrade_async
-from scheduler.model import ChannelKind, Patient
-from scheduler.ports import ManualClock
-from scheduler.regimen import Regimen
+from scheduler.model import Patient
+from tests.integration.test_conversation import START, World, utc, world
 
-START = date(2026, 12, 1)  # London is on GMT: 09:00 local is 09:00 UTC
+__all__ = ["world"]  # the fixture, shared with test_conversation
 
 
-def utc(day: date, hh: int, mm: int = 0) -> datetime:
-    return datetime.combine(day, time(hh, mm), UTC)
-
-
-@dataclass
-class World:
-    service: Service
-    clock: ManualClock
-
-    async def enrol(self, phone: str) -> Patient:
-        return await self.service.care.enrol(Enrolment(
-            name="Ann Smith", tz="Europe/London", start=START, dose_time=time(9, 0),
-            regimen=Regimen.parse("21/28"), channel=ChannelKind.SMS, phone=phone,
-        ))  # fmt: skip
-
-    async def say(self, patient: Patient, text: str) -> str:
-        fresh = await self.service.courses.get(patient.id)
-        return (await self.service.conversation.handle(fresh, text, channel="sms")).text
-
-    async def follow_up_today(self, patient: Patient) -> str:
-        rows = await self.service.outbox.rows(patient.id)
-        [status] = [r.status for r in rows if r.key == f"follow_up:{START}"]
-        return status
-
-    async def at(self, when: datetime) -> None:
-        self.clock.set(when)
-        await self.service.materialiser.everyone(when)
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
-    await upgrade_async(url)
-    clock = ManualClock(utc(START - timedelta(days=1), 8))
-    service = build(load_settings(_env_file=None, database_url=url), clock=clock,
-                    out=io.StringIO())  # fmt: skip
-    try:
-        yield World(service, clock)
-    finally:
-        await service.close()
+async def follow_up_today(world: World, patient: Patient) -> str:
+    [status] = [s for k, s in await world.rows(patient, "follow_up") if k == f"follow_up:{START}"]
+    return status
 
 
 async def test_the_web_app_answers_first_and_re_plans_after(world: World) -> None:
     inline, deferred = await world.enrol("+447700900001"), await world.enrol("+447700900002")
     await world.at(utc(START, 9, 30))
-    assert await world.follow_up_today(inline) == "pending"
+    assert await follow_up_today(world, inline) == "pending"
     expected = await world.say(inline, "taken")  # no web app: re-planned before answering
-    assert await world.follow_up_today(inline) == "cancelled"
+    assert await follow_up_today(world, inline) == "cancelled"
 
     app = create_app(world.service, worker=False)
     async with app.router.lifespan_context(app):
@@ -83,7 +36,7 @@ async def test_the_web_app_answers_first_and_re_plans_after(world: World) -> Non
         assert isinstance(replans, Replans)
         assert await world.say(deferred, "taken") == expected  # the same answer, word for word
         await replans.settle()
-        assert await world.follow_up_today(deferred) == "cancelled"
+        assert await follow_up_today(world, deferred) == "cancelled"
         assert replans.pending == 0
 
 
@@ -95,7 +48,7 @@ async def test_missed_re_plans_too(world: World) -> None:
         await world.say(p, "missed")
         assert world.service.conversation.replans is not None
         await world.service.conversation.replans.settle()
-        assert await world.follow_up_today(p) == "cancelled"
+        assert await follow_up_today(world, p) == "cancelled"
 
 
 async def test_shut_down_runs_the_re_plans_still_queued(world: World) -> None:
@@ -105,7 +58,7 @@ async def test_shut_down_runs_the_re_plans_still_queued(world: World) -> None:
     async with app.router.lifespan_context(app):
         await world.say(p, "taken")
     assert world.service.conversation.replans is None  # after shut-down: inline again
-    assert await world.follow_up_today(p) == "cancelled"
+    assert await follow_up_today(world, p) == "cancelled"
 
 
 async def test_a_failing_re_plan_is_logged_and_the_answer_still_goes(
@@ -125,7 +78,7 @@ async def test_a_failing_re_plan_is_logged_and_the_answer_still_goes(
             assert world.service.conversation.replans is not None
             await world.service.conversation.replans.settle()
     assert "could not re-plan patient" in caplog.text
-    assert await world.follow_up_today(p) == "pending"  # the next planning pass cancels it
+    assert await follow_up_today(world, p) == "pending"  # the next planning pass cancels it
 
 
 class _Care:
