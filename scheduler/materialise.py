@@ -33,18 +33,6 @@ def profile_of(patient: Patient) -> Profile:
     return Profile(name=patient.name, discreet=patient.discreet, language=patient.language)
 
 
-def planned_for(
-    patient: Patient,
-    course: Course,
-    settings: PlanSettings,
-    now: datetime,
-    horizon: timedelta,
-    records: Mapping[date, str] | None = None,
-) -> list[Planned]:
-    """What should be in the outbox for this patient now: unexpired and due within the horizon."""
-    return plan_for(patient, course, settings, now, horizon, records)[0]
-
-
 def plan_for(
     patient: Patient,
     course: Course,
@@ -53,9 +41,10 @@ def plan_for(
     horizon: timedelta,
     records: Mapping[date, str] | None = None,
 ) -> tuple[list[Planned], datetime]:
-    """``planned_for``, and until when (exclusive) it stays the answer for a later ``now``.
+    """What should be in the outbox for this patient now (unexpired, due within the horizon),
+    and until when (exclusive) it stays the answer for a later ``now``.
 
-    With the same inputs, ``planned_for`` at a later ``now`` differs only when a reminder
+    With the same inputs, the answer at a later ``now`` differs only when a reminder
     enters the horizon, one expires, or one falls out of the look-back window. The bound is the
     first of those moments; the caller must still check that ``now`` did not go backwards.
     """

@@ -90,8 +90,8 @@ def _row(r: Row[Any]) -> OutboxRow:
 class Finish:
     """What became of one claimed row: the values to set if it is still claimed by ``worker``.
 
-    ``worker`` None skips the claim check (operator tools); the dispatcher always passes the
-    claim's token.
+    ``worker`` None only checks that the row is still being sent; the dispatcher always passes
+    the claim's token.
     """
 
     row_id: int
@@ -468,10 +468,6 @@ class SqlAlchemyOutbox:
             rows = [_row(r) for r in await conn.execute(stmt)]
         return sorted(rows, key=lambda r: (r.priority, r.due_at, r.id))
 
-    async def renew(self, row_id: int, worker: str, now: datetime) -> bool:
-        """Still ours? Refresh the claim just before sending; False if it was taken over."""
-        return row_id in await self.renew_many([row_id], worker, now)
-
     async def renew_many(self, row_ids: Sequence[int], worker: str, now: datetime) -> set[int]:
         """Refresh the claim on these rows; returns the ids still claimed under ``worker``."""
         if not row_ids:
@@ -534,39 +530,9 @@ class SqlAlchemyOutbox:
                 await asyncio.sleep(0.05 * attempt)
         raise AssertionError("unreachable")
 
-    async def _finish(self, outcome: Finish) -> bool:
+    async def finish(self, outcome: Finish) -> bool:
+        """Record one claimed row's outcome; False if the row is no longer claimed that way."""
         return await self.finish_many([outcome]) == 1
-
-    async def mark_sent(
-        self,
-        row_id: int,
-        *,
-        provider_id: str,
-        channel: str,
-        now: datetime,
-        worker: str | None = None,
-    ) -> bool:
-        return await self._finish(Finish.sent(row_id, worker, provider_id, channel, now))
-
-    async def mark_retry(
-        self, row_id: int, *, at: datetime, error: str, now: datetime, worker: str | None = None
-    ) -> bool:
-        return await self._finish(Finish.retry(row_id, worker, at, error, now))
-
-    async def mark_failed(
-        self, row_id: int, *, error: str, now: datetime, worker: str | None = None
-    ) -> bool:
-        return await self._finish(Finish.failed(row_id, worker, error, now))
-
-    async def mark_expired_claimed(
-        self, row_id: int, now: datetime, worker: str | None = None
-    ) -> bool:
-        return await self._finish(Finish.ended(row_id, worker, EXPIRED, now))
-
-    async def mark_cancelled_claimed(
-        self, row_id: int, now: datetime, worker: str | None = None
-    ) -> bool:
-        return await self._finish(Finish.ended(row_id, worker, CANCELLED, now))
 
     async def expire(self, now: datetime) -> int:
         """Pending rows whose moment has passed become expired: never sent late."""

@@ -29,6 +29,7 @@ from scheduler.outbox import (
     PENDING,
     SENDING,
     SENT,
+    Finish,
     OutboxRow,
     Planned,
     SqlAlchemyOutbox,
@@ -281,19 +282,14 @@ async def test_replanning_never_touches_rows_that_left_pending(
     claimed = by_key(await outbox.claim(now, 10, "w1"))
     assert sorted(claimed) == [f"dose:2026-06-{d}" for d in range(10, 14)]
     token = claimed["dose:2026-06-10"].claimed_by
-    assert await outbox.mark_sent(
-        claimed["dose:2026-06-10"].id, provider_id="SM1", channel="sms", now=now, worker=token
-    )
-    assert await outbox.mark_failed(
-        claimed["dose:2026-06-11"].id, error="bad number", now=now, worker=token
-    )
-    assert await outbox.mark_retry(
-        claimed["dose:2026-06-12"].id,
-        at=now + timedelta(hours=1),
-        error="429",
-        now=now,
-        worker=token,
-    )
+    # Outcomes are recorded together, as the dispatcher records them; one of them carries a
+    # token that is not this claim's and changes nothing.
+    await outbox.finish_many([
+        Finish.sent(claimed["dose:2026-06-10"].id, token, "SM1", "sms", now),
+        Finish.failed(claimed["dose:2026-06-11"].id, token, "bad number", now),
+        Finish.retry(claimed["dose:2026-06-12"].id, token, now + timedelta(hours=1), "429", now),
+        Finish.failed(claimed["dose:2026-06-13"].id, "w1#stale", "not ours", now),
+    ])  # fmt: skip
     # dose:2026-06-13 stays 'sending'; dose:2026-06-14 expires:
     clock.advance(minutes=3)
     assert await outbox.expire(clock.now()) == 1
@@ -565,7 +561,7 @@ async def test_release_stale_returns_only_old_claims(
     assert (rows[old].status, rows[new].status) == (PENDING, SENDING)
     assert "interrupted" in (rows[old].last_error or "")
     # The dead worker can no longer record an outcome for it; the next claim gets it again.
-    assert not await outbox.mark_sent(old, provider_id="SM1", channel="sms", now=now, worker="dead")
+    assert not await outbox.finish(Finish.sent(old, "dead", "SM1", "sms", now))
     again = await outbox.claim(now, 10, "w2")
     assert [(r.id, r.attempts) for r in again] == [(old, 2)]
 
@@ -576,16 +572,16 @@ async def test_marks_need_the_claiming_worker_and_a_sending_row(
     await enrol("p1")
     now = clock.now()
     rid = await raw_row(engine, "p1", "k", now)
-    assert not await outbox.mark_sent(rid, provider_id="SM1", channel="sms", now=now)  # pending
+    assert not await outbox.finish(Finish.sent(rid, None, "SM1", "sms", now))  # pending
     [claimed] = await outbox.claim(now, 1, "w1")
     token = claimed.claimed_by
     assert token is not None and token.startswith("w1#")
 
-    assert not await outbox.mark_sent(rid, provider_id="SM1", channel="sms", now=now, worker="w2")
+    assert not await outbox.finish(Finish.sent(rid, "w2", "SM1", "sms", now))
     # Another claim of the same worker (an older tick) cannot finish this one either.
-    assert not await outbox.mark_sent(rid, provider_id="SM1", channel="sms", now=now, worker="w1")
-    assert await outbox.mark_sent(rid, provider_id="SM1", channel="sms", now=now, worker=token)
-    assert not await outbox.mark_failed(rid, error="late", now=now, worker=token)  # history
+    assert not await outbox.finish(Finish.sent(rid, "w1", "SM1", "sms", now))
+    assert await outbox.finish(Finish.sent(rid, token, "SM1", "sms", now))
+    assert not await outbox.finish(Finish.failed(rid, token, "late", now))  # history
 
     row = (await outbox.rows("p1"))[0]
     assert (row.status, row.provider_id, row.sent_at, row.last_error) == (SENT, "SM1", now, None)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.materialise import LOOKBACK, plan_for, planned_for
+from scheduler.materialise import LOOKBACK, plan_for
 from scheduler.model import ChannelKind, Course, Hold, Patient, PlanSettings, RuleSet
 from scheduler.outbox import Planned
 from scheduler.plan import plan_window, plan_window_until
@@ -75,7 +75,6 @@ def test_the_plan_is_the_same_at_any_instant_before_its_bound(
     p = patient(c)
     planned, until = plan_for(p, c, SETTINGS, now, HORIZON, records)
     assert until >= now  # equal: something changes right after now, so never skip
-    assert view(planned) == view(planned_for(p, c, SETTINGS, now, HORIZON, records))
     for f in [0.0, *fractions]:
         later = now + (until - now) * f
         if later >= until:
