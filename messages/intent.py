@@ -159,22 +159,6 @@ def _dose_report(toks: Sequence[str]) -> tuple[DoseReport | Literal["conflict"] 
     return None, spots
 
 
-_BY_ID: dict[int, tuple[Sequence[Topic], dict[str, Topic]]] = {}
-
-
-def _by_id(topics: Sequence[Topic]) -> dict[str, Topic]:
-    """Topics by id, built once per tuple of topics (kept by identity, as in ``search``)."""
-    known = _BY_ID.get(id(topics))
-    if known is not None and known[0] is topics:
-        return known[1]
-    table = {t.id: t for t in topics}
-    if isinstance(topics, tuple):
-        if len(_BY_ID) >= 16:
-            _BY_ID.clear()
-        _BY_ID[id(topics)] = (topics, table)
-    return table
-
-
 def classify(text: str, topics: Sequence[Topic] | None = None) -> Intent:
     """Classify one inbound text. Pure: same text, same answer. Only the first 1,000 chars count."""
     topics = load_topics() if topics is None else topics
@@ -185,7 +169,7 @@ def classify(text: str, topics: Sequence[Topic] | None = None) -> Intent:
     whole = _whole(text, toks)
     if whole:
         return whole
-    by_id = _by_id(topics)
+    by_id = search.topics_by_id(topics)
     celsius = parse_temperature(text)
     # With a reading, the number decides, so "temperature"/"fever" words stop voting.
     ignore = _TEMPERATURE_WORDS if celsius is not None else frozenset()

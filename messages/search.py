@@ -227,6 +227,7 @@ class _Topics:
     by_phrase: dict[str, tuple[str, ...]]  # phrase -> ids of the topics that use it
     index: _Index
     order: dict[str, tuple[bool, int]]  # topic id -> (broad, position in the set)
+    by_id: dict[str, Topic]
 
 
 _TOPIC_TABLES: dict[int, _Topics] = {}
@@ -248,12 +249,18 @@ def _topic_table(topics: Sequence[Topic]) -> _Topics:
         {p: tuple(ids) for p, ids in by_phrase.items()},
         _index(tuple(by_phrase)),
         {t.id: (t.broad, i) for i, t in enumerate(topics)},
+        {t.id: t for t in topics},
     )
     if isinstance(topics, tuple):
         if len(_TOPIC_TABLES) >= 16:
             _TOPIC_TABLES.clear()
         _TOPIC_TABLES[id(topics)] = table
     return table
+
+
+def topics_by_id(topics: Sequence[Topic]) -> dict[str, Topic]:
+    """The topics by id, from the same once-per-set table as the scoring."""
+    return _topic_table(topics).by_id
 
 
 def score_topics(
@@ -282,9 +289,7 @@ def rank(
         for topic_id in by_phrase[hit.phrase]:
             best[topic_id] = max(best.get(topic_id, 0.0), hit.score)
             covered[topic_id] |= hit.positions
-    kept = [
-        t for t in best if not any(covered[t] < covered[other] for other in best if other != t)
-    ]
+    kept = [t for t in best if not any(covered[t] < covered[other] for other in best if other != t)]
     order = table.order
     kept.sort(key=lambda t: (order[t][0], -best[t], order[t][1]))
     return [Match(t, round(best[t], 1), frozenset(covered[t])) for t in kept]
