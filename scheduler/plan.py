@@ -15,7 +15,9 @@ from scheduler.localtime import end_of_local_day, local_instant, zone
 from scheduler.model import Course, Kind, PlanSettings, Reminder
 from scheduler.regimen import (
     cycle_start,
+    dose_day_given,
     in_treatment,
+    is_dose_position,
     locate,
     next_dose_day,
     on_hold,
@@ -62,11 +64,7 @@ class _Calendar:
             return self._regimen[day]
         except KeyError:
             pass
-        where = self.locate(day)
-        regimen = self.course.regimen
-        found = self._regimen[day] = (
-            where is not None and where[1] <= regimen.cycle_length and where[1] in regimen.dose_days
-        )
+        found = self._regimen[day] = is_dose_position(self.course.regimen, self.locate(day))
         return found
 
     def is_dose_day(self, day: date) -> bool:
@@ -75,12 +73,7 @@ class _Calendar:
             return self._dose[day]
         except KeyError:
             pass
-        course = self.course
-        found = self._dose[day] = (
-            (course.end is None or day <= course.end)
-            and self.on_regimen(day)
-            and not on_hold(course, day)
-        )
+        found = self._dose[day] = dose_day_given(self.course, day, lambda: self.on_regimen(day))
         return found
 
 

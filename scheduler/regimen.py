@@ -7,6 +7,7 @@ later one) back, stretching the break before it. A hold removes doses without mo
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -159,11 +160,12 @@ def locate(course: Course, day: date) -> tuple[int, int] | None:
 
 def on_regimen(course: Course, day: date) -> bool:
     """True if the regimen puts a dose on ``day`` (holds and end ignored)."""
-    where = locate(course, day)
-    if where is None:
-        return False
-    _, d = where
-    return d <= course.regimen.cycle_length and d in course.regimen.dose_days
+    return is_dose_position(course.regimen, locate(course, day))
+
+
+def is_dose_position(regimen: Regimen, where: tuple[int, int] | None) -> bool:
+    """True if (cycle, cycle day) ``where`` (from ``locate``) is a dose day of the regimen."""
+    return where is not None and where[1] <= regimen.cycle_length and where[1] in regimen.dose_days
 
 
 def on_hold(course: Course, day: date) -> bool:
@@ -176,9 +178,14 @@ def in_treatment(course: Course, day: date) -> bool:
 
 def is_dose_day(course: Course, day: date) -> bool:
     """True if the patient takes a capsule on ``day``: regimen, end date and holds applied."""
+    return dose_day_given(course, day, lambda: on_regimen(course, day))
+
+
+def dose_day_given(course: Course, day: date, on_regimen_today: Callable[[], bool]) -> bool:
+    """``is_dose_day``, asking ``on_regimen_today`` (e.g. a memo) only within the course."""
     if course.end is not None and day > course.end:
         return False
-    return on_regimen(course, day) and not on_hold(course, day)
+    return on_regimen_today() and not on_hold(course, day)
 
 
 def next_dose_day(course: Course, after: date, limit_days: int = 400) -> date | None:
