@@ -12,6 +12,7 @@ from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from scheduler import tables as t
+from scheduler.db import reading
 from scheduler.model import (
     Appointment,
     ChannelKind,
@@ -135,7 +136,7 @@ class SqlAlchemyCourseRepository:
 
     async def patient_ids(self, after: str = "", limit: int = 500) -> list[str]:
         """Every patient id in pages, for the planner (opted-out ones too: that cancels rows)."""
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = await conn.execute(
                 select(t.patients.c.id)
                 .where(t.patients.c.id > after)
@@ -148,7 +149,7 @@ class SqlAlchemyCourseRepository:
         """Patients with their full courses, in four queries whatever the batch size."""
         if not patient_ids:
             return {}
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             return await _load(conn, patient_ids)
 
     async def load_one(self, patient_id: str) -> tuple[Patient, Course]:
@@ -306,7 +307,7 @@ class SqlAlchemyCourseRepository:
         out: dict[str, dict[date, str]] = {pid: {} for pid in patient_ids}
         if not patient_ids:
             return out
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = await conn.execute(
                 select(c.patient_id, c.local_date, c.status).where(
                     c.patient_id.in_(list(patient_ids)), c.local_date >= since
