@@ -101,7 +101,7 @@ async def main(a: argparse.Namespace) -> int:
 
 
 COLUMNS = {
-    "planning": ["db", "patients", "rows", "seconds", "rows_per_s", "cpu_s", "met"],
+    "planning": ["db", "patients", "processes", "rows", "seconds", "rows_per_s", "cpu_s", "met"],
     "planning_steady": ["db", "patients", "seconds"],
     "replan_one": ["db", "patients", "median_ms", "max_ms", "met"],
     "dispatch": ["db", "rows", "workers", "msg_per_s", "late_p50_s", "late_p99_s",
@@ -111,8 +111,8 @@ COLUMNS = {
                "reply_p99_s", "replies"],
     "inbound": ["db", "kind", "rps", "achieved_rps", "p50_ms", "p99_ms", "cpu_ms_per_req",
                 "errors", "met"],
-    "memory": ["db", "patients", "rows_planned", "sent", "rss_after_build_mb", "peak_rss_mb",
-               "met"],
+    "memory": ["db", "patients", "rows_planned", "sent", "rss_after_build_mb",
+               "service_peak_rss_mb", "planner_peak_rss_mb", "peak_rss_mb", "met"],
     "error": ["step", "error"],
 }  # fmt: skip
 

@@ -1,5 +1,6 @@
 """5. Memory: peak RSS of a service process (``build`` + the plan and dispatch jobs' work) with
-N patients planned in one pass and a dispatch burst, in a fresh subprocess.
+N patients planned in one pass and a dispatch burst, in a fresh subprocess; with its planner
+processes (``PLAN_PROCESSES``, default 2) counted in.
 
     python -m bench.memory URL BURST   ->  one JSON line (child side)
 """
@@ -14,6 +15,7 @@ import resource
 import sys
 import time
 from datetime import timedelta
+from typing import Any
 
 from bench.common import T0, bench_db, bulk_enrol, emit, loadavg
 
@@ -34,7 +36,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-async def child(url: str, burst: int) -> dict[str, float | int]:
+async def child(url: str, burst: int) -> dict[str, Any]:
     from bot.bootstrap import build
     from bot.settings import load_settings
     from scheduler.ports import Address, ManualClock, Outgoing
@@ -61,10 +63,23 @@ async def child(url: str, burst: int) -> dict[str, float | int]:
     t0 = time.perf_counter()
     stats = await service.dispatcher.tick(max_batches=batches)
     send_s = time.perf_counter() - t0
+    planners = service.materialiser.planners
+    planner_mb = [u.peak_rss_kb / 1024 for u in await planners.usage()] if planners else []
     await service.close()
-    return {"rows_planned": planned.inserted, "sent": stats.sent, "plan_s": round(plan_s, 2),
-            "send_s": round(send_s, 2), "rss_after_build_mb": round(after_build, 1),
-            "rss_after_plan_mb": round(after_plan, 1), "peak_rss_mb": round(_rss_mb(), 1)}
+    # The service's own peak plus each planner process's peak: their sum bounds what the
+    # service uses at any one moment (the peaks need not coincide).
+    own = _rss_mb()
+    return {
+        "rows_planned": planned.inserted,
+        "sent": stats.sent,
+        "plan_s": round(plan_s, 2),
+        "send_s": round(send_s, 2),
+        "rss_after_build_mb": round(after_build, 1),
+        "rss_after_plan_mb": round(after_plan, 1),
+        "service_peak_rss_mb": round(own, 1),
+        "planner_peak_rss_mb": [round(x, 1) for x in planner_mb],
+        "peak_rss_mb": round(own + sum(planner_mb), 1),
+    }
 
 
 async def memory(backend: str, n: int, burst: int) -> None:

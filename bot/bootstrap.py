@@ -25,6 +25,7 @@ from scheduler.jobs import Heartbeat, build_scheduler
 from scheduler.materialise import Materialiser
 from scheduler.model import ChannelKind, Patient, PlanSettings
 from scheduler.outbox import SqlAlchemyOutbox
+from scheduler.planners import PlannerProcesses, PlannerSpec
 from scheduler.ports import Address, Channel, Clock, SystemClock
 from scheduler.repository import SqlAlchemyCourseRepository
 
@@ -86,6 +87,8 @@ class Service:
                 await gateway.stop()
             except Exception:
                 log.exception("stopping the %s gateway failed", gateway.kind.value)
+        if self.materialiser.planners is not None:
+            await self.materialiser.planners.close()
         await self.engine.dispose()
 
 
@@ -102,11 +105,13 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
     engine = make_engine(settings.database_url)
     courses = SqlAlchemyCourseRepository(engine)
     outbox = SqlAlchemyOutbox(engine)
+    horizon = timedelta(hours=settings.plan_horizon_hours)
+    planners = None
+    if settings.plan_processes:
+        spec = PlannerSpec(settings.database_url, plan_settings(settings), horizon)
+        planners = PlannerProcesses(spec, settings.plan_processes)
     materialiser = Materialiser(
-        courses,
-        outbox,
-        plan_settings(settings),
-        horizon=timedelta(hours=settings.plan_horizon_hours),
+        courses, outbox, plan_settings(settings), horizon=horizon, planners=planners
     )
     care = CareTeam(courses, outbox, materialiser, clock)
     console = ConsoleChannel(out)

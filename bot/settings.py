@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     follow_up_after_minutes: int = Field(180, ge=0, le=11 * 60, description="0: no follow-ups")
     plan_horizon_hours: int = Field(48, ge=1, le=24 * 14)
     plan_interval_seconds: float = Field(60.0, gt=0)
+    plan_processes: int = Field(
+        2, ge=0, le=64, description="planner processes for a pass over 2 pages; 0: in-process"
+    )
     dispatch_interval_seconds: float = Field(2.0, gt=0)
     dispatch_batch: int = Field(100, ge=1, le=5000)
     dispatch_concurrency: int = Field(16, ge=1, le=512)

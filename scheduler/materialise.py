@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -13,6 +13,7 @@ from scheduler.followup import follow_ups
 from scheduler.model import Course, Patient, PlanSettings
 from scheduler.outbox import Planned, SqlAlchemyOutbox, SyncResult
 from scheduler.plan import plan_window_until
+from scheduler.planners import PlannerProcesses
 from scheduler.repository import SqlAlchemyCourseRepository
 
 # Non-dose messages live until the end of their local day, and a local day can be 26 hours
@@ -27,6 +28,10 @@ REPLAN_ROUNDS = 3
 # Pages of a pass in flight at once: one page is planned (CPU, in this thread) while the
 # database works on the previous one (in the server, or SQLite's thread without the GIL).
 PIPELINE_PAGES = 2
+# Pages in flight a planner process. Page k always goes to planner k % count (so each keeps a
+# useful memory), so a planner that falls behind holds up the pass once it holds every page in
+# flight: with 2 a planner the faster one idled, and 100k patients took 20 s instead of 16 s.
+PLANNER_PAGES = 4
 
 
 def profile_of(patient: Patient) -> Profile:
@@ -85,6 +90,10 @@ class Materialiser:
     reminder entered the horizon or expired, the clock went backwards, or ``MAX_SKIP`` passed.
     The memory of what was synced is per process and only ever lets a pass skip work; a new
     process starts empty and plans everyone, and the outbox stays the record of truth.
+
+    With ``planners``, a pass over more than one page of patients is shared by planner
+    processes (``scheduler.planners``), each with a memory of its own; re-plans on request
+    (``patient``, ``patients``) always run here.
     """
 
     courses: SqlAlchemyCourseRepository
@@ -92,11 +101,15 @@ class Materialiser:
     settings: PlanSettings
     horizon: timedelta = timedelta(hours=48)
     page: int = 2000
+    planners: PlannerProcesses | None = None
     _fresh: dict[str, _Fresh] = field(default_factory=dict, init=False, repr=False)
     # Patients some call of this process is planning right now, and those two calls planned at
     # once: who synced last is unknown then, so neither may vouch for the outbox afterwards.
     _busy: dict[str, int] = field(default_factory=dict, init=False, repr=False)
     _overlapped: set[str] = field(default_factory=set, init=False, repr=False)
+    # Whether the last pass ran in planner processes: a pass that changes over forgets the
+    # memory of the other way, which no longer sees every sync of its patients.
+    _in_planners: bool = field(default=False, init=False, repr=False)
 
     async def patients(
         self, patient_ids: Sequence[str], now: datetime, *, skip_fresh: bool = False
@@ -121,22 +134,37 @@ class Materialiser:
         return total
 
     async def everyone(self, now: datetime) -> SyncResult:
-        """One pass over every patient, page by page, ``PIPELINE_PAGES`` pages in flight.
+        """One pass over every patient, page by page: ``PIPELINE_PAGES`` pages in flight here,
+        or ``PLANNER_PAGES`` a planner process.
 
         Pages are disjoint ranges of patient ids, so pages in flight never touch the same
         patient's rows. If a page fails, the pass stops and fails (the next pass retries).
         """
         total = SyncResult()
-        after = ""
+        first = await self.courses.patient_ids("", self.page)
+        nxt = await self.courses.patient_ids(first[-1], self.page) if first else []
+        planners = self.planners if nxt else None
+        if (planners is not None) != self._in_planners:
+            self._in_planners = planners is not None
+            self._fresh.clear()
+            if self.planners is not None:
+                await self.planners.close()
+        in_flight = PIPELINE_PAGES if planners is None else PLANNER_PAGES * planners.count
+        pages = _pages(self.courses, first, nxt, self.page)
         running: set[asyncio.Task[SyncResult]] = set()
         try:
-            while ids := await self.courses.patient_ids(after, self.page):
-                after = ids[-1]
-                while len(running) >= PIPELINE_PAGES:
+            k = 0
+            async for ids in pages:
+                while len(running) >= in_flight:
                     done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                     for task in done:
                         _add(total, task.result())
-                running.add(asyncio.create_task(self.patients(ids, now, skip_fresh=True)))
+                if planners is None:
+                    job = self.patients(ids, now, skip_fresh=True)
+                else:
+                    job = planners.plan(k, ids, now)
+                running.add(asyncio.create_task(job))
+                k += 1
             while running:
                 done, running = await asyncio.wait(running, return_when=asyncio.FIRST_EXCEPTION)
                 for task in done:
@@ -206,6 +234,19 @@ class Materialiser:
         return await self.courses.dose_records_many(
             patient_ids, (now - LOOKBACK - timedelta(days=1)).date()
         )
+
+
+async def _pages(
+    courses: SqlAlchemyCourseRepository, first: list[str], nxt: list[str], size: int
+) -> AsyncIterator[list[str]]:
+    """The pages of patient ids, the first two already read."""
+    for ids in (first, nxt):
+        if ids:
+            yield ids
+    after = nxt[-1] if nxt else ""
+    while after and (ids := await courses.patient_ids(after, size)):
+        yield ids
+        after = ids[-1]
 
 
 def _add(total: SyncResult, r: SyncResult) -> None:

@@ -121,11 +121,17 @@ class TestDb:
             **extra,
         }
 
+    def engine_options(self) -> dict[str, Any]:
+        """``make_engine`` arguments that open this test's database (and nothing else)."""
+        if self.schema is None:
+            return {}
+        return {
+            "connect_args": {"server_settings": self.server_settings()},
+            "pool_pre_ping": False,  # a fresh local server: save a round trip
+        }
+
     def make_engine(self, **kw: Any) -> AsyncEngine:
-        if self.schema is not None:
-            kw.setdefault("connect_args", {"server_settings": self.server_settings()})
-            kw.setdefault("pool_pre_ping", False)  # a fresh local server: save a round trip
-        engine = make_engine(self.url, **kw)
+        engine = make_engine(self.url, **(self.engine_options() | kw))
         self.engines.append(engine)
         return engine
 
