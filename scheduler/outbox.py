@@ -11,6 +11,7 @@ import base64
 import logging
 import os
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -149,18 +150,24 @@ _NEW_COLUMNS = (
     "status", "due_at", "expires_at", "next_attempt_at", "attempts", "callback_token",
     "created_at", "updated_at",
 )  # fmt: skip
-_TOKEN_BYTES = 24  # a callback token: 32 URL-safe characters, as secrets.token_urlsafe(24)
+_TOKEN_BYTES = 24  # the random part of a callback token: 32 URL-safe characters
 
 
-def _callback_tokens(n: int) -> list[str]:
-    """``n`` tokens as ``secrets.token_urlsafe(_TOKEN_BYTES)`` makes them, from one urandom call.
+def _callback_tokens(n: int, now_ms: int | None = None) -> list[str]:
+    """``n`` callback tokens: the time in milliseconds as 11 hex digits, then 24 random bytes
+    URL-safe encoded as ``secrets.token_urlsafe(24)`` makes them (43 characters, unpadded).
 
-    24 bytes are a whole number of base64 groups, so each 32-character slice of one long
-    encoding is exactly the encoding of its own 24 random bytes (and never padded).
+    The time first makes a planning pass append to the tokens' unique index, where random
+    tokens wrote all over it: on PostgreSQL that index cost about a third of the server's
+    work in planning 100k patients. The 192 random bits keep a token unguessable; the time
+    says only when the row was planned. The random parts come from one urandom call: 24 bytes
+    are a whole number of base64 groups, so each 32-character slice of one long encoding is
+    exactly the encoding of its own 24 bytes.
     """
+    stamp = f"{(time.time_ns() // 1_000_000 if now_ms is None else now_ms):011x}"[-11:]
     width = _TOKEN_BYTES * 4 // 3
     encoded = base64.urlsafe_b64encode(os.urandom(_TOKEN_BYTES * n)).decode("ascii")
-    return [encoded[i : i + width] for i in range(0, width * n, width)]
+    return [stamp + encoded[i : i + width] for i in range(0, width * n, width)]
 
 
 @dataclass(frozen=True)
@@ -375,7 +382,7 @@ class SqlAlchemyOutbox:
     def _new(pid: str, p: Planned, now: datetime) -> dict[str, Any]:
         r = p.reminder
         values = SqlAlchemyOutbox._new_values(
-            pid, reminder_key(r), p, now, secrets.token_urlsafe(_TOKEN_BYTES)
+            pid, reminder_key(r), p, now, _callback_tokens(1)[0]
         )
         return dict(zip(_NEW_COLUMNS, values, strict=True))
 

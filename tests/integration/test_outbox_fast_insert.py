@@ -176,7 +176,7 @@ async def test_sync_stores_new_rows_exactly_as_sqlalchemy_did(
     assert fold1 - fold0 == timedelta(hours=1)
     tokens = [r.callback_token for r in rows.values()]
     assert len(set(tokens)) == len(tokens)
-    assert all(tok is not None and re.fullmatch(r"[A-Za-z0-9_-]{32}", tok) for tok in tokens)
+    assert all(tok is not None and re.fullmatch(r"[0-9a-f]{11}[A-Za-z0-9_-]{32}", tok) for tok in tokens)
 
 
 async def test_a_key_already_stored_is_not_overwritten_nor_counted(
@@ -221,4 +221,13 @@ async def test_a_key_already_stored_is_not_overwritten_nor_counted(
 def test_callback_tokens_are_url_safe_unpadded_and_distinct(n: int) -> None:
     tokens = _callback_tokens(n)
     assert len(tokens) == n == len(set(tokens))
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]{32}", tok) for tok in tokens)
+    assert all(re.fullmatch(r"[0-9a-f]{11}[A-Za-z0-9_-]{32}", tok) for tok in tokens)
+    assert all(len(tok) == t.outbox.c.callback_token.type.length for tok in tokens)
+
+
+def test_callback_tokens_start_with_the_time_so_later_ones_sort_after() -> None:
+    earlier = _callback_tokens(50, now_ms=1_781_000_000_000)
+    later = _callback_tokens(50, now_ms=1_781_000_000_001)
+    assert all(tok.startswith(f"{1_781_000_000_000:011x}") for tok in earlier)
+    assert max(earlier) < min(later)  # each pass appends to the token index
+    assert len({tok[11:] for tok in earlier + later}) == 100  # the random parts differ
