@@ -24,6 +24,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     ap.add_argument("--sizes", help="planning sizes, comma-separated (default 1000,10000,100000)")
+    ap.add_argument("--planning-runs", type=int, default=3,
+                    help="first passes per size, each on a fresh database; judged on the median")
     ap.add_argument("--dispatch-sizes", help="dispatch burst sizes (default 10000,100000)")
     ap.add_argument("--workers", default="1,2,4", help="PostgreSQL dispatch worker processes")
     ap.add_argument("--dispatch-concurrency", type=int, default=16,
@@ -40,6 +42,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     a = ap.parse_args(argv)
     if a.quick:
         a.sizes = a.sizes or "200"
+        a.planning_runs = 1
         a.dispatch_sizes = a.dispatch_sizes or "300"
         a.workers = "1,2"
         a.twilio_size = min(a.twilio_size, 50)
@@ -77,7 +80,8 @@ async def main(a: argparse.Namespace) -> int:
     for db in a.dbs:
         if "planning" in a.only:
             for n in a.sizes:
-                await step(f"planning {db} {n}", planning.planning(db, n))
+                await step(f"planning {db} {n}",
+                           planning.planning(db, n, runs=a.planning_runs))
         if "dispatch" in a.only:
             for n in a.dispatch_sizes:
                 for w in a.workers if db == "postgres" else [1]:
@@ -101,7 +105,8 @@ async def main(a: argparse.Namespace) -> int:
 
 
 COLUMNS = {
-    "planning": ["db", "patients", "processes", "rows", "seconds", "rows_per_s", "cpu_s", "met"],
+    "planning": ["db", "patients", "processes", "run", "rows", "seconds", "rows_per_s", "cpu_s"],
+    "planning_summary": ["db", "patients", "runs", "median_s", "min_s", "max_s", "met"],
     "planning_steady": ["db", "patients", "seconds"],
     "replan_one": ["db", "patients", "median_ms", "max_ms", "met"],
     "dispatch": ["db", "rows", "workers", "msg_per_s", "late_p50_s", "late_p99_s",

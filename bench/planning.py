@@ -20,7 +20,19 @@ from scheduler.repository import SqlAlchemyCourseRepository
 REPLAN_TRIES = 20
 
 
-async def planning(backend: str, n: int, processes: int = 2) -> None:
+async def planning(backend: str, n: int, processes: int = 2, runs: int = 1) -> None:
+    """``runs`` first passes, each on a fresh database; the target is judged on their median
+    (one run on this shared 2-core VM varies by up to a quarter). The steady pass and the
+    re-plan figures come from the first run."""
+    times = [await _run(backend, n, processes, k, full=k == 1) for k in range(1, runs + 1)]
+    med = statistics.median(times)
+    emit("planning_summary", db=backend, patients=n, processes=processes, runs=runs,
+         median_s=round(med, 3), min_s=round(min(times), 3), max_s=round(max(times), 3),
+         target="100k < 20 s (median)", met=(med < 20.0) if n >= 100_000 else None,
+         load=loadavg())  # fmt: skip
+
+
+async def _run(backend: str, n: int, processes: int, run: int, *, full: bool) -> float:
     async with bench_db(backend) as db:
         engine = db.engine()
         horizon = timedelta(hours=48)
@@ -41,11 +53,13 @@ async def planning(backend: str, n: int, processes: int = 2) -> None:
             cpu = time.process_time() - cpu0 + sum(u.cpu_s for u in await planners.usage())
             async with engine.connect() as conn:
                 rows = (await conn.execute(select(func.count()).select_from(t.outbox))).scalar_one()
-            emit("planning", db=backend, patients=n, processes=processes, seconds=round(secs, 3),
-                 rows=rows, inserted=res.inserted, rows_per_s=round(rows / secs, 1),
-                 patients_per_s=round(n / secs, 1), cpu_s=round(cpu, 3),
-                 insert_patients_s=round(insert_s, 3), load=loadavg(),
-                 target="100k < 20 s", met=(secs < 20.0) if n >= 100_000 else None)  # fmt: skip
+            emit("planning", db=backend, patients=n, processes=processes, run=run,
+                 seconds=round(secs, 3), rows=rows, inserted=res.inserted,
+                 rows_per_s=round(rows / secs, 1), patients_per_s=round(n / secs, 1),
+                 cpu_s=round(cpu, 3), insert_patients_s=round(insert_s, 3),
+                 load=loadavg())  # fmt: skip
+            if not full:
+                return secs
             # A second pass with nothing changed: what the every-minute job costs at steady state.
             t0 = time.perf_counter()
             await mat.everyone(T0 + timedelta(minutes=1))
@@ -64,6 +78,7 @@ async def planning(backend: str, n: int, processes: int = 2) -> None:
             emit("replan_one", db=backend, patients=n, median_ms=round(med, 2),
                  max_ms=round(max(times), 2), tries=REPLAN_TRIES, target="< 50 ms",
                  met=med < 50.0, load=loadavg())  # fmt: skip
+            return secs
         finally:
             await planners.close()
             await engine.dispose()

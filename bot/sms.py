@@ -229,7 +229,7 @@ class TwilioGateway:
             return form
         state = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
         s = self.service
-        known = "\x00" not in token and len(token) <= 43  # ours: token_urlsafe, 32 chars
+        known = "\x00" not in token and len(token) <= 43  # ours: 43 URL-safe characters
         if known and state in DELIVERY_STATES and await s.outbox.set_delivery(
             token, state, s.clock.now()
         ):
