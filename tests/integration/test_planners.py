@@ -140,14 +140,21 @@ async def test_a_clinic_of_one_page_is_planned_in_the_service_process(
     assert await planners.usage() == []
 
 
-async def test_a_planner_found_dead_is_replaced_before_the_next_pass(
+async def planned_clinic(
     engine: AsyncEngine, enrol: Enrol, clock: FakeClock, planners: PlannerProcesses
-) -> None:
+) -> tuple[Materialiser, set[tuple[Any, ...]], tuple[int, int]]:
+    """12 patients planned by two planners: the materialiser, the rows, the planners' pids."""
     await enrol_clinic(enrol, 12)
     mat = materialiser(engine, planners)
     await mat.everyone(clock.now())
-    expected = await rows(engine)
-    dead, alive = [u.pid for u in await planners.usage()]
+    first, second = [u.pid for u in await planners.usage()]
+    return mat, await rows(engine), (first, second)
+
+
+async def test_a_planner_found_dead_is_replaced_before_the_next_pass(
+    engine: AsyncEngine, enrol: Enrol, clock: FakeClock, planners: PlannerProcesses
+) -> None:
+    mat, expected, (dead, alive) = await planned_clinic(engine, enrol, clock, planners)
     os.kill(dead, signal.SIGKILL)
     await asyncio.to_thread(_exits_within, dead, 10)
     await mat.everyone(clock.advance(minutes=1))  # a new planner 0, with no memory yet
@@ -162,11 +169,7 @@ async def test_a_planner_found_dead_is_replaced_before_the_next_pass(
 async def test_a_planner_that_dies_mid_pass_fails_that_pass_only(
     db: TestDb, engine: AsyncEngine, enrol: Enrol, clock: FakeClock, planners: PlannerProcesses
 ) -> None:
-    await enrol_clinic(enrol, 12)
-    mat = materialiser(engine, planners)
-    await mat.everyone(clock.now())
-    expected = await rows(engine)
-    dead, alive = [u.pid for u in await planners.usage()]
+    mat, expected, (dead, alive) = await planned_clinic(engine, enrol, clock, planners)
     # New patients on both planners' pages (p005a shifts p009 onto planner 0's last page),
     # so both have rows to write, and cannot: the outbox is locked.
     await enrol("p005a")
