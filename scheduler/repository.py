@@ -8,7 +8,21 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import (
+    CompoundSelect,
+    Date,
+    Integer,
+    Row,
+    String,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from scheduler import tables as t
@@ -146,7 +160,7 @@ class SqlAlchemyCourseRepository:
             return [r.id for r in rows]
 
     async def load(self, patient_ids: Sequence[str]) -> dict[str, tuple[Patient, Course]]:
-        """Patients with their full courses, in four queries whatever the batch size."""
+        """Patients with their full courses, in two queries whatever the batch size."""
         if not patient_ids:
             return {}
         async with reading(self.engine) as conn:
@@ -423,6 +437,31 @@ def _regimen(text: str) -> Regimen:
     return Regimen.parse(text)
 
 
+def _extras(course_ids: list[int]) -> CompoundSelect[Any]:
+    """Every hold, cycle delay and appointment of these courses, one row each, tagged."""
+    h, d, a = t.holds.c, t.cycle_delays.c, t.appointments.c
+    date_, text_, when, num = null().cast(Date), null().cast(String), null(), null().cast(Integer)
+    return union_all(
+        select(
+            literal("hold").label("what"), h.course_id, h.id, h.start_date.label("day"),
+            h.end_date.label("until"), h.reason.label("note"), h.created_at, h.resumed_at,
+            num.label("cycle"), num.label("days"),
+        ).where(h.course_id.in_(course_ids)),
+        select(
+            literal("delay"), d.course_id, d.id, date_, date_, text_, when, when, d.cycle, d.days
+        ).where(d.course_id.in_(course_ids)),
+        select(
+            literal("appointment"), a.course_id, a.id, a.on_date, date_, a.note, when, when,
+            num, num,
+        ).where(a.course_id.in_(course_ids)),
+    )  # fmt: skip
+
+
+def _extra_order(x: Row[Any]) -> tuple[Any, ...]:
+    """Holds by start date, delays and appointments as entered (then by id: deterministic)."""
+    return (x.what, x.day if x.what == "hold" else None, x.id)
+
+
 async def _load(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, tuple[Patient, Course]]:
     ids = list(ids)
     rows = (
@@ -440,24 +479,21 @@ async def _load(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, tuple[Pa
             .where(t.patients.c.id.in_(ids))
         )
     ).all()
-    course_ids = [r.course_id for r in rows]
     holds: dict[int, list[Hold]] = {}
-    for h in await conn.execute(
-        select(t.holds).where(t.holds.c.course_id.in_(course_ids)).order_by(t.holds.c.start_date)
-    ):
-        holds.setdefault(h.course_id, []).append(
-            Hold(h.start_date, h.end_date, h.reason, h.created_at, h.resumed_at)
-        )
     delays: dict[int, list[CycleDelay]] = {}
-    for d in await conn.execute(
-        select(t.cycle_delays).where(t.cycle_delays.c.course_id.in_(course_ids))
-    ):
-        delays.setdefault(d.course_id, []).append(CycleDelay(d.cycle, d.days))
     appts: dict[int, list[Appointment]] = {}
-    for a in await conn.execute(
-        select(t.appointments).where(t.appointments.c.course_id.in_(course_ids))
-    ):
-        appts.setdefault(a.course_id, []).append(Appointment(a.on_date, a.note))
+    # Holds, cycle delays and appointments in one query (most courses have none of them): a
+    # re-plan after each dose report loads its patient twice, and every query costs more
+    # client CPU than the rows it returns.
+    for x in sorted(await conn.execute(_extras([r.course_id for r in rows])), key=_extra_order):
+        if x.what == "hold":
+            holds.setdefault(x.course_id, []).append(
+                Hold(x.day, x.until, x.note, x.created_at, x.resumed_at)
+            )
+        elif x.what == "delay":
+            delays.setdefault(x.course_id, []).append(CycleDelay(x.cycle, x.days))
+        else:
+            appts.setdefault(x.course_id, []).append(Appointment(x.day, x.note))
     out: dict[str, tuple[Patient, Course]] = {}
     for r in rows:
         p = _patient(r)

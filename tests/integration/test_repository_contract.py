@@ -307,7 +307,40 @@ async def test_load_uses_a_fixed_number_of_queries_whatever_the_batch_size(
     assert len(loaded) == 60
     assert all(len(c.holds) == 1 for _, c in loaded.values())
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 4, selects
+    assert len(selects) == 2, selects  # patients with courses; holds, delays, appointments
+
+
+async def test_load_brings_each_courses_holds_delays_and_appointments_and_no_others(
+    repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: FakeClock
+) -> None:
+    for pid in ("p1", "p2", "p3"):
+        await enrol(pid)
+    now = clock.now()
+    await repo.add_hold("p1", date(2026, 7, 20), "later", now)  # entered first, starts last
+    await repo.add_hold("p1", date(2026, 6, 20), "sooner", now)
+    await repo.end_hold("p1", date(2026, 6, 20), date(2026, 6, 25), now)
+    await repo.add_delay("p1", 2, 3, now)
+    await repo.add_delay("p1", 3, 1, now)
+    await repo.add_appointment("p1", date(2026, 6, 30), "bring the form", now)
+    await repo.add_appointment("p1", date(2026, 6, 12), "", now)
+    await repo.add_delay("p3", 2, 7, now)
+
+    loaded = await repo.load(["p1", "p2", "p3"])
+
+    p1 = loaded["p1"][1]
+    assert [(h.start, h.end, h.reason) for h in p1.holds] == [
+        (date(2026, 6, 20), date(2026, 6, 25), "sooner"),
+        (date(2026, 7, 20), None, "later"),
+    ]
+    assert all(h.created_at == now for h in p1.holds)
+    assert [(d.cycle, d.days) for d in p1.delays] == [(2, 3), (3, 1)]
+    assert [(a.on, a.note) for a in p1.appointments] == [
+        (date(2026, 6, 30), "bring the form"),
+        (date(2026, 6, 12), ""),
+    ]
+    p2, p3 = loaded["p2"][1], loaded["p3"][1]
+    assert p2.holds == p2.delays == p2.appointments == ()
+    assert p3.holds == p3.appointments == () and [(d.cycle, d.days) for d in p3.delays] == [(2, 7)]
 
 
 # -- time ------------------------------------------------------------------------------------
