@@ -39,6 +39,9 @@ from scheduler.model import (
 from scheduler.regimen import Regimen
 
 FORGOTTEN = "forgotten"
+# Patients loaded a statement: the holds, delays and appointments query binds three ids a
+# course, and PostgreSQL (asyncpg) and SQLite take at most 32,766 parameters a statement.
+LOAD_CHUNK = 2000
 FORGOTTEN_TEXT = "[forgotten]"
 # What a red-flag alert quotes of the patient's own words (bot.conversation._red_flag).
 _QUOTED = re.compile(r'They wrote: ".*', re.DOTALL)
@@ -160,11 +163,15 @@ class SqlAlchemyCourseRepository:
             return [r.id for r in rows]
 
     async def load(self, patient_ids: Sequence[str]) -> dict[str, tuple[Patient, Course]]:
-        """Patients with their full courses, in two queries whatever the batch size."""
+        """Patients with their full courses: two queries for every ``LOAD_CHUNK`` patients, in
+        one read transaction."""
+        out: dict[str, tuple[Patient, Course]] = {}
         if not patient_ids:
-            return {}
+            return out
         async with reading(self.engine) as conn:
-            return await _load(conn, patient_ids)
+            for i in range(0, len(patient_ids), LOAD_CHUNK):
+                out.update(await _load(conn, patient_ids[i : i + LOAD_CHUNK]))
+        return out
 
     async def load_one(self, patient_id: str) -> tuple[Patient, Course]:
         found = await self.load([patient_id])

@@ -14,6 +14,7 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from scheduler import repository
 from scheduler import tables as t
 from scheduler.model import Appointment, ChannelKind, Course, CycleDelay, Hold, RuleSet
 from scheduler.regimen import Regimen
@@ -287,7 +288,11 @@ async def test_load_returns_full_courses_for_a_batch(
 
 
 async def test_load_uses_a_fixed_number_of_queries_whatever_the_batch_size(
-    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository,
+    engine: AsyncEngine,
+    enrol: Enrol,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ids = [f"p{i:03d}" for i in range(60)]
     for pid in ids:
@@ -308,6 +313,17 @@ async def test_load_uses_a_fixed_number_of_queries_whatever_the_batch_size(
     assert all(len(c.holds) == 1 for _, c in loaded.values())
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 2, selects  # patients with courses; holds, delays, appointments
+
+    # More patients than a statement may bind: loaded in chunks, two queries each.
+    statements.clear()
+    monkeypatch.setattr(repository, "LOAD_CHUNK", 25)
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        chunked = await repo.load(ids)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert chunked == loaded
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 6
 
 
 async def test_load_brings_each_courses_holds_delays_and_appointments_and_no_others(
