@@ -11,29 +11,20 @@ import asyncio
 import io
 import json
 import os
-import resource
 import sys
 import time
 from datetime import timedelta
 from typing import Any
 
 from bench.common import T0, bench_db, bulk_enrol, emit, loadavg
+from scheduler.planners import peak_rss_kb
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _rss_mb() -> float:
-    """Peak RSS of this process image. Not ``ru_maxrss``: Linux carries that over ``exec``
-    from the forked parent, so a child of a big benchmark process would report the
-    parent's size. ``VmHWM`` is the high-water mark of this process's own memory."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024  # kB
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    """Peak RSS of this process image (``VmHWM``, as the planners report theirs)."""
+    return peak_rss_kb() / 1024
 
 
 async def child(url: str, burst: int) -> dict[str, Any]:

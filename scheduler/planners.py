@@ -80,20 +80,32 @@ def _read(stream: IO[bytes]) -> Any:
     return pickle.loads(stream.read(size))
 
 
-def _write(stream: IO[bytes], value: Any) -> None:
+def _frame(value: Any) -> bytes:
+    """One message on a planner's pipe: its pickle's length, then the pickle."""
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
+    return _HEADER.pack(len(data)) + data
+
+
+def _write(stream: IO[bytes], value: Any) -> None:
+    stream.write(_frame(value))
     stream.flush()
 
 
-def _usage() -> PlannerUsage:
-    peak = 0
+def peak_rss_kb() -> int:
+    """This process's peak resident memory in kB (``VmHWM``; Linux, else 0).
+
+    Not ``ru_maxrss``: Linux carries that over ``exec`` from the forked parent, so a child of
+    a big process would report the parent's size.
+    """
     try:
-        with open("/proc/self/status") as f:  # Linux; elsewhere the peak reads 0
-            peak = next((int(x.split()[1]) for x in f if x.startswith("VmHWM:")), 0)
+        with open("/proc/self/status") as f:
+            return next((int(x.split()[1]) for x in f if x.startswith("VmHWM:")), 0)
     except OSError:
-        pass
-    return PlannerUsage(os.getpid(), time.process_time(), peak)
+        return 0
+
+
+def _usage() -> PlannerUsage:
+    return PlannerUsage(os.getpid(), time.process_time(), peak_rss_kb())
 
 
 def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
@@ -166,8 +178,7 @@ class _Planner:
             raise PlannerProcessError(f"planner process {self.k} died during the pass")
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.waiting.append(answer)
-        data = pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL)
-        self.stdin.write(_HEADER.pack(len(data)) + data)  # whole, at once: frames never mix
+        self.stdin.write(_frame(request))  # whole, at once: frames never mix
         # Cancelled while waiting (the pass failed elsewhere): the planner still answers, and
         # the reader drops the answer; the planner stays in step.
         return await answer
@@ -234,9 +245,8 @@ class PlannerProcesses:
                     sys.executable, "-m", "scheduler.planners",
                     stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                 )  # fmt: skip
-                data = pickle.dumps(self.spec, protocol=pickle.HIGHEST_PROTOCOL)
                 assert proc.stdin is not None
-                proc.stdin.write(_HEADER.pack(len(data)) + data)
+                proc.stdin.write(_frame(self.spec))
                 planner = self._planners[k] = _Planner(k, proc)
             return planner
 
