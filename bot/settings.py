@@ -24,8 +24,9 @@ class Settings(BaseSettings):
     plan_horizon_hours: int = Field(48, ge=1, le=24 * 14)
     plan_interval_seconds: float = Field(60.0, gt=0)
     plan_processes: int = Field(
-        2, ge=0, le=64, description="planner processes for a pass over 2 pages; 0: in-process"
-    )
+        2, ge=0, le=64,
+        description="planner processes for a clinic over one page (2,000 patients); 0: none",
+    )  # fmt: skip
     dispatch_interval_seconds: float = Field(2.0, gt=0)
     dispatch_batch: int = Field(100, ge=1, le=5000)
     dispatch_concurrency: int = Field(16, ge=1, le=512)

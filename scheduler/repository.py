@@ -39,12 +39,12 @@ from scheduler.model import (
 from scheduler.regimen import Regimen
 
 FORGOTTEN = "forgotten"
-# Patients loaded a statement: the holds, delays and appointments query binds three ids a
-# course, and PostgreSQL (asyncpg) and SQLite take at most 32,766 parameters a statement.
-LOAD_CHUNK = 2000
 FORGOTTEN_TEXT = "[forgotten]"
 # What a red-flag alert quotes of the patient's own words (bot.conversation._red_flag).
 _QUOTED = re.compile(r'They wrote: ".*', re.DOTALL)
+# Patients loaded a statement: the holds, delays and appointments query binds three ids a
+# course, and PostgreSQL (asyncpg) and SQLite take at most 32,766 parameters a statement.
+LOAD_CHUNK = 2000
 
 
 class UnknownPatientError(LookupError):
