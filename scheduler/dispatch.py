@@ -155,7 +155,7 @@ class Dispatcher:
         claim = _Claim(
             token=rows[0].claimed_by or "", confirmed_at=claimed_at, unsent={r.id for r in rows}
         )
-        recorder = _Recorder(self.outbox)
+        recorder = _Recorder(self.outbox, patience=self.lease.total_seconds() * 0.8)
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(row: OutboxRow) -> None:
@@ -304,8 +304,11 @@ class _Recorder:
     released as unsent).
     """
 
-    def __init__(self, outbox: SqlAlchemyOutbox) -> None:
+    def __init__(self, outbox: SqlAlchemyOutbox, patience: float) -> None:
         self.outbox = outbox
+        # How long a write may keep retrying: well inside the lease, after which the rows
+        # would be released and sent again.
+        self.patience = patience
         self.queued: list[Finish] = []
         self.written = asyncio.Event()  # set when the queued outcomes have been written
         self.task: asyncio.Task[None] | None = None
@@ -324,7 +327,7 @@ class _Recorder:
                 outcomes, self.queued = self.queued, []
                 written, self.written = self.written, asyncio.Event()
                 try:
-                    await self.outbox.finish_many(outcomes)
+                    await self.outbox.finish_many(outcomes, self.patience)
                 except Exception as exc:  # raised by ``wait``; the lease brings the rows back
                     log.error("could not record %d send outcomes: %r", len(outcomes), exc)
                     self.error = self.error or exc

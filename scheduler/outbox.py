@@ -39,7 +39,11 @@ PENDING, SENDING, SENT, FAILED, EXPIRED, CANCELLED = (
 )
 PRIORITY_REPLY, PRIORITY_REMINDER = 0, 5
 FINAL_DELIVERY = ("delivered", "undelivered", "failed", "read", "canceled")
-FINISH_ATTEMPTS = 3  # recording a send's outcome survives a couple of lost connections
+# Recording sends' outcomes keeps trying on fresh connections for this long by default (the
+# dispatcher passes most of its lease): sends that happened but stayed unrecorded would be
+# released after the lease and sent again.
+FINISH_PATIENCE_S = 30.0
+FINISH_BACKOFF_S = (0.05, 0.5)  # first wait between tries, and the longest
 
 
 @dataclass(frozen=True)
@@ -489,13 +493,21 @@ class SqlAlchemyOutbox:
             )
             return {r.id for r in res}
 
-    async def finish_many(self, outcomes: Sequence[Finish]) -> int:
+    async def finish_many(
+        self, outcomes: Sequence[Finish], patience: float = FINISH_PATIENCE_S
+    ) -> int:
         """Record many claimed rows' outcomes in one transaction (a dispatcher's group commit).
 
         Each update is conditional on the row still being claimed under the outcome's token, so
         a row taken over meanwhile is left alone, and replaying the whole transaction after a
         lost connection cannot change a row twice. Returns 1 or 0 for a single outcome (was it
         still ours?) and the number written for several (drivers do not all count those).
+
+        The sends have already happened, so a failed write is tried again, each time on a new
+        connection, with growing waits, for up to ``patience`` seconds: a connection killed
+        once (server restart, ``pg_terminate_backend``) is the common case, but in the database
+        drill three quick tries in a row met killed sessions, and the rows they left claimed
+        were sent again after the lease.
         """
         if not outcomes:
             return 0
@@ -505,37 +517,47 @@ class SqlAlchemyOutbox:
             if f.worker is not None:
                 one["b_worker"] = f.worker
             groups.setdefault((f.worker is not None, tuple(sorted(f.values))), []).append(one)
-        c = t.outbox.c
-        for attempt in range(1, FINISH_ATTEMPTS + 1):
+        deadline = time.monotonic() + patience
+        wait, longest = FINISH_BACKOFF_S
+        while True:
             try:
-                done = 0
-                async with self.engine.begin() as conn:
+                return await self._write_outcomes(groups)
+            except (DBAPIError, OSError) as exc:  # OSError: the server refused a new connection
+                if time.monotonic() + wait > deadline:
+                    raise
+                log.warning(
+                    "recording %d outcomes failed (%s); retrying", len(outcomes), type(exc).__name__
+                )
+                await asyncio.sleep(wait)
+                wait = min(longest, wait * 2)
+
+    async def _write_outcomes(
+        self, groups: dict[tuple[bool, tuple[str, ...]], list[dict[str, Any]]]
+    ) -> int:
+        c = t.outbox.c
+        done = 0
+        async with self.engine.connect() as conn:
+            try:
+                async with conn.begin():
                     for (claimed, cols), params in groups.items():
                         cond = [c.id == bindparam("b_id"), c.status == SENDING]
                         if claimed:
                             cond.append(c.claimed_by == bindparam("b_worker"))
                         stmt = (
-                            update(t.outbox)
-                            .where(*cond)
-                            .values({k: bindparam(f"b_{k}") for k in cols})
+                            update(t.outbox).where(*cond).values({k: bindparam(f"b_{k}") for k in cols})
                         )
                         if len(params) == 1:
                             done += (await conn.execute(stmt, params[0])).rowcount
                         else:  # executemany: drivers do not all report a row count for it
                             await conn.execute(stmt, params)
                             done += len(params)
-                return done
-            except DBAPIError as exc:
-                # E.g. the connection died under us (server restart, pg_terminate_backend).
-                # The sends have already happened: recording them on a fresh connection beats
-                # leaving the rows claimed and re-sending them after the lease.
-                if attempt == FINISH_ATTEMPTS:
-                    raise
-                log.warning(
-                    "recording %d outcomes failed (%s); retrying", len(outcomes), type(exc).__name__
-                )
-                await asyncio.sleep(0.05 * attempt)
-        raise AssertionError("unreachable")
+            except DBAPIError:
+                # Not every error of a connection killed mid-operation reads as a disconnect
+                # (asyncpg: "cannot switch to state 11; another operation is in progress"):
+                # such a connection must not go back to the pool for the next try.
+                await conn.invalidate()
+                raise
+        return done
 
     async def finish(self, outcome: Finish) -> bool:
         """Record one claimed row's outcome; False if the row is no longer claimed that way."""

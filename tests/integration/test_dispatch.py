@@ -928,10 +928,10 @@ async def test_shutdown_hands_nothing_back_before_finished_sends_are_recorded(
     writing, go_on = asyncio.Event(), asyncio.Event()
 
     class SlowToRecord(SqlAlchemyOutbox):
-        async def finish_many(self, outcomes: Any) -> int:
+        async def finish_many(self, outcomes: Any, patience: float = 30.0) -> int:
             writing.set()
             await go_on.wait()
-            return await super().finish_many(outcomes)
+            return await super().finish_many(outcomes, patience)
 
     hung = asyncio.Event()
 

@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from scheduler import tables as t
@@ -585,6 +585,51 @@ async def test_marks_need_the_claiming_worker_and_a_sending_row(
 
     row = (await outbox.rows("p1"))[0]
     assert (row.status, row.provider_id, row.sent_at, row.last_error) == (SENT, "SM1", now, None)
+
+
+class _LostConnections:
+    """Fails the next ``n`` outcome writes as a lost connection would (the driver's error,
+    raised where the statement meets the connection), then lets them through."""
+
+    def __init__(self, engine: AsyncEngine, n: int) -> None:
+        self.left, self.tried = n, 0
+        event.listen(engine.sync_engine, "before_cursor_execute", self.before)
+
+    def before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE OUTBOX") and "sent_at" in statement:
+            self.tried += 1
+            if self.left:
+                self.left -= 1
+                raise OperationalError(statement, {}, ConnectionResetError("connection lost"))
+
+
+async def test_sent_outcomes_are_recorded_through_many_lost_connections(
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+) -> None:
+    """The send happened: giving up after a few tries would leave the row claimed, and the
+    lease would send it again."""
+    await enrol("p1")
+    now = clock.now()
+    rid = await raw_row(engine, "p1", "k", now)
+    [claimed] = await outbox.claim(now, 1, "w1")
+    lost = _LostConnections(engine, 4)  # the old limit was 3 tries
+    assert await outbox.finish(Finish.sent(rid, claimed.claimed_by, "SM1", "sms", now))
+    assert lost.tried == 5
+    assert (await outbox.rows("p1"))[0].status == SENT
+
+
+async def test_recording_outcomes_gives_up_after_its_patience(
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+) -> None:
+    await enrol("p1")
+    now = clock.now()
+    rid = await raw_row(engine, "p1", "k", now)
+    [claimed] = await outbox.claim(now, 1, "w1")
+    lost = _LostConnections(engine, 1_000)
+    with pytest.raises(OperationalError):
+        await outbox.finish_many([Finish.sent(rid, claimed.claimed_by, "SM1", "sms", now)], 0.2)
+    assert 2 <= lost.tried < 10  # tried again, with waits between tries
+    assert (await outbox.rows("p1"))[0].status == SENDING  # the lease brings it back
 
 
 async def test_set_delivery_by_callback_token(
