@@ -543,9 +543,8 @@ class SqlAlchemyOutbox:
                         cond = [c.id == bindparam("b_id"), c.status == SENDING]
                         if claimed:
                             cond.append(c.claimed_by == bindparam("b_worker"))
-                        stmt = (
-                            update(t.outbox).where(*cond).values({k: bindparam(f"b_{k}") for k in cols})
-                        )
+                        values = {k: bindparam(f"b_{k}") for k in cols}
+                        stmt = update(t.outbox).where(*cond).values(values)
                         if len(params) == 1:
                             done += (await conn.execute(stmt, params[0])).rowcount
                         else:  # executemany: drivers do not all report a row count for it
