@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -21,7 +22,7 @@ from messages.leaflet import topic_by_id
 from messages.render import Profile, fmt_date, fmt_time, render, render_reply, reply_fragment
 from scheduler.adherence import previous_dose_day
 from scheduler.care import CareTeam
-from scheduler.db import is_sqlite
+from scheduler.db import is_sqlite, unit_of_work
 from scheduler.guidance import MISSED, Advice, Decision, on_later, on_missed, on_taken
 from scheduler.materialise import profile_of
 from scheduler.model import Course, Kind, Patient, PlanSettings, Reminder
@@ -42,6 +43,17 @@ def storable(text: str) -> str:
     """``text`` as the database can hold it: NUL dropped (PostgreSQL text cannot hold it),
     lone surrogates (only a JSON escape can make them) replaced by U+FFFD. Else unchanged."""
     return _SURROGATE.sub("\ufffd", text.replace("\x00", ""))
+
+
+Lookup = Callable[[], Awaitable[Patient | None]]
+
+
+class MessageFailed(Exception):
+    """Answering a patient's message failed (the cause says why); their words were kept."""
+
+    def __init__(self, patient: Patient) -> None:
+        super().__init__(f"could not answer a message from patient {patient.id}")
+        self.patient = patient
 
 
 @dataclass(frozen=True)
@@ -83,66 +95,6 @@ class Turns:
         return self._lock
 
 
-class Replans:
-    """Re-plans after dose reports, run one at a time once the answer has gone out.
-
-    Recording TAKEN or MISSED re-plans the patient so that the follow-up nudge for that dose
-    is cancelled. That re-plan is several queries and some planning: a third to a half of the
-    work of the message. Done here instead of before answering, the patient's answer does not
-    wait for it; re-plans run one at a time, each in its database turn (see Turns).
-
-    What a patient would see if the process died in between: the dose record and the LATER
-    cancellation are already committed (they stay on the request path), so only the follow-up
-    row for that dose may still be pending. The next planning pass (every
-    PLAN_INTERVAL_SECONDS, 60 s by default, and at start-up) re-plans everyone from the
-    records and cancels it; only if it falls due in that gap does the patient get one "no
-    reply yet" nudge after having replied. ``settle`` runs what is queued before shut-down.
-    """
-
-    def __init__(self, care: CareTeam, turns: Turns | None = None) -> None:
-        self.care = care
-        self.turns = turns or Turns(serial=False)
-        self._queued: dict[str, None] = {}  # an ordered set of patient ids
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, patient_id: str) -> None:
-        """Queue a re-plan. A patient already queued is planned once: the re-plan reads the
-        records as they are when it runs, so it covers every report made before then."""
-        self._queued[patient_id] = None
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
-
-    @property
-    def pending(self) -> int:
-        return len(self._queued) + (1 if self._task is not None and not self._task.done() else 0)
-
-    async def _run(self) -> None:
-        while self._queued:
-            patient_id = next(iter(self._queued))
-            del self._queued[patient_id]
-            try:
-                async with self.turns():
-                    await self.care.replan(patient_id)
-            except Exception:
-                # The every-minute planning pass re-plans them anyway.
-                log.exception("could not re-plan patient %s after a dose report", patient_id)
-
-    async def settle(self, grace: float | None = None) -> None:
-        """Wait until every queued re-plan has run (up to ``grace`` seconds, then cancel)."""
-        loop = asyncio.get_running_loop()
-        deadline = None if grace is None else loop.time() + grace
-        while (task := self._task) is not None and not task.done():
-            left = None if deadline is None else max(0.0, deadline - loop.time())
-            try:
-                await asyncio.wait_for(asyncio.shield(task), left)
-            except TimeoutError:
-                log.warning("%d re-plans did not finish before shut-down", self.pending)
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-                return
-
-
 @dataclass
 class Conversation:
     courses: SqlAlchemyCourseRepository
@@ -152,9 +104,6 @@ class Conversation:
     alerts: NurseAlerts
     outbox: SqlAlchemyOutbox
     team_phone: str = ""
-    # Set (by the web app, see bot.web) to re-plan after dose reports off the request path;
-    # otherwise (CLI, tests) the re-plan is done before ``handle`` returns.
-    replans: Replans | None = None
     turns: Turns = field(init=False)
 
     def __post_init__(self) -> None:
@@ -162,19 +111,59 @@ class Conversation:
 
     async def handle(self, patient: Patient, text: str, channel: str = "console") -> Reply:
         """Answer ``text`` from ``patient``; records the text exactly as received (but see
-        ``storable``: no NUL, no lone surrogates).
+        ``storable``: no NUL, no lone surrogates). See ``handle_from``."""
 
-        The database work is done in one turn (see Turns); nurse alerts are pushed after it,
-        still before the answer is returned. The caller must not hold a turn.
+        async def given() -> Patient:
+            return patient
+
+        try:
+            found = await self.handle_from(given, text, channel)
+        except MessageFailed as exc:
+            assert exc.__cause__ is not None
+            raise exc.__cause__ from None
+        assert found is not None
+        return found[1]
+
+    async def handle_from(
+        self, lookup: Lookup, text: str, channel: str
+    ) -> tuple[Patient, Reply] | None:
+        """Find who wrote (``lookup``, e.g. by phone number) and answer them; None if nobody
+        is enrolled there (nothing is recorded then).
+
+        The database work, the lookup included, is done in one turn (see Turns) and one
+        transaction (a unit of work, see scheduler.db): the text, the dose record and the
+        re-plan commit together or not at all. If answering fails, the text is still recorded
+        on its own, and ``MessageFailed`` says whose it was. Nurse alerts are pushed after the
+        transaction, still before the answer is returned. The caller must not hold a turn.
         """
         text = storable(text)
         intent = classify(text)  # pure: before the turn, so others' database work goes on
         alerts: list[_Alert] = []
-        async with self.turns():
-            reply = await self._handle(patient, text, intent, channel, alerts)
+        patient: Patient | None = None
+        try:
+            async with self.turns(), unit_of_work(self.courses.engine):
+                patient = await lookup()
+                if patient is None:
+                    return None
+                reply = await self._handle(patient, text, intent, channel, alerts)
+        except Exception as exc:
+            if patient is None:
+                raise  # the lookup failed: nobody to answer, nothing to keep
+            await self._keep(patient, text, intent.kind, channel)
+            raise MessageFailed(patient) from exc
         for kind, what, patient_id in alerts:
             await self.alerts.alert(kind, what, patient_id)
-        return reply
+        return patient, reply
+
+    async def _keep(self, patient: Patient, text: str, intent: str, channel: str) -> None:
+        """After a failed message: what the patient wrote is kept, whatever else was lost."""
+        try:
+            async with self.turns():
+                await self.courses.record_inbound(
+                    patient.id, channel, text, intent, self.clock.now()
+                )
+        except Exception:
+            log.exception("could not record an inbound message from patient %s", patient.id)
 
     async def _handle(
         self, patient: Patient, text: str, intent: Intent, channel: str, alerts: list[_Alert]
@@ -208,13 +197,15 @@ class Conversation:
             if 1 <= intent.choice <= len(offered):
                 return await self._topics(profile, [offered[intent.choice - 1]], inbound)
         if intent.kind in ("taken", "missed", "later", "next"):
-            # Only these answers need the course (four queries): help and unknown do not.
-            _, course = await self.courses.load_one(patient.id)
+            # Only these answers need the course (two queries): help and unknown do not. Those
+            # that record something lock it until the message is done (see load_one).
+            # The patient as read now, in this transaction: the re-plan after a dose uses it.
+            current, course = await self.courses.load_one(patient.id, lock=intent.kind != "next")
             if intent.kind == "later":
-                return await self._later(patient, course, profile, now)
+                return await self._later(current, course, profile, now)
             if intent.kind == "next":
                 return Reply(next_text(course, profile, self.plan_settings, now), "next")
-            return await self._dose(patient, course, profile, intent.kind, now, alerts)
+            return await self._dose(current, course, profile, intent.kind, now, alerts)
         key = "help" if intent.kind == "help" else "unknown"
         return Reply(render_reply(key, profile, team=self._team(profile)), key)
 
@@ -273,19 +264,12 @@ class Conversation:
             await self.courses.record_dose(patient.id, decision.dose_date, decision.record, now)
             if kind == "taken":
                 await self.outbox.cancel_kind(patient.id, Kind.LATER.value, now)
-            # A pending follow-up is no longer needed.
-            if self.replans is not None:
-                self.replans.add(patient.id)
-            else:
-                await self.care.replan(patient.id)
+            records = {**records, decision.dose_date: decision.record}
+            # A pending follow-up for this dose is no longer needed: re-plan from what this
+            # message has read and recorded, in its transaction (see handle).
+            await self.care.materialiser.patient_as_loaded(patient, course, records, now)
             if decision.record == MISSED:
-                self._two_missed(
-                    patient,
-                    course,
-                    {**records, decision.dose_date: MISSED},
-                    decision.dose_date,
-                    alerts,
-                )
+                self._two_missed(patient, course, records, decision.dose_date, alerts)
         return Reply(
             self._say(decision, course, profile), kind, extras={"advice": decision.advice.value}
         )

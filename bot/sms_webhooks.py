@@ -19,10 +19,12 @@ from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.alerts import NurseAlerts
+from bot.conversation import MessageFailed
 from messages.intent import classify
 
 if TYPE_CHECKING:
     from bot.bootstrap import Service
+    from scheduler.model import Patient
 
 log = logging.getLogger(__name__)
 
@@ -109,18 +111,23 @@ async def answer_text(service: Service, form: Form) -> str:
     body = form.get("Body", "").replace("\x00", "")  # PostgreSQL text cannot hold NUL
     told = form.get("OptOutType", "").upper()  # STOP/START/HELP: Twilio already acted on it
     turns = service.conversation.turns  # database work takes turns (SQLite), alerts do not
-    async with turns():
-        patient = await service.courses.find(phone=sender) if sender else None
-    if patient is None:
-        log.info("inbound SMS from a number that is not enrolled")
-        return "" if told or classify(body).kind in ("stop", "start") else NOT_ENROLLED
+
+    async def sender_patient() -> Patient | None:
+        return await service.courses.find(phone=sender) if sender else None
+
     try:
-        reply = await service.conversation.handle(patient, body, channel="sms")
-    except Exception:
-        log.exception("could not handle an inbound SMS from patient %s", patient.id)
+        found = await service.conversation.handle_from(sender_patient, body, channel="sms")
+    except MessageFailed as failed:
+        patient = failed.patient
+        log.error("could not handle an inbound SMS from patient %s", patient.id,
+                  exc_info=failed.__cause__)  # fmt: skip
         await safe_alert(service.alerts, "inbound_failed", f"an SMS from patient {patient.id} "
                          "could not be handled; please check on them", patient.id)
         return FALLBACK
+    if found is None:
+        log.info("inbound SMS from a number that is not enrolled")
+        return "" if told or classify(body).kind in ("stop", "start") else NOT_ENROLLED
+    patient, reply = found
     now = service.clock.now()
     if told == "STOP":
         if reply.intent != "stop":  # a keyword Twilio has and we do not (Advanced Opt-Out)

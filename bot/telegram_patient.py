@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot.conversation import Reply
 from bot.linking import LinkCodes, Outcome
 from bot.nurse_roster import NurseRoster
 from messages.render import fmt_time, short_name
@@ -137,15 +138,24 @@ class PatientSide:
             return await self.service.courses.find(chat_id=chat_id)
 
     async def _with_patient(self, update: Update, context: Context, text: str) -> None:
-        patient = await self._find(_chat(update))
-        if patient is None:
-            await self._say(context, _chat(update), await self._stranger(update))
+        chat_id = _chat(update)
+
+        async def chat_patient() -> Patient | None:
+            return await self.service.courses.find(chat_id=chat_id)
+
+        # The lookup is part of the message's one transaction (Conversation.handle_from).
+        found = await self.service.conversation.handle_from(chat_patient, text, "telegram")
+        if found is None:
+            await self._say(context, chat_id, await self._stranger(update))
         else:
-            await self._converse(context, patient, text)
+            await self._answer(context, *found)
 
     async def _converse(self, context: Context, patient: Patient, text: str) -> None:
-        assert patient.telegram_chat_id is not None
         reply = await self.service.conversation.handle(patient, text, channel="telegram")
+        await self._answer(context, patient, reply)
+
+    async def _answer(self, context: Context, patient: Patient, reply: Reply) -> None:
+        assert patient.telegram_chat_id is not None
         answer = reply.text
         if not answer and patient.opted_out_at is not None and reply.intent != "stop":
             answer = OPTED_OUT  # a chat is not a carrier: silence would only puzzle them

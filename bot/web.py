@@ -23,14 +23,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.bootstrap import Service
-from bot.conversation import Replans
 from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 STALE_TICKS = 3  # /readyz fails once the last dispatch tick is this many intervals old
 STALE_FLOOR_S = 30.0  # ... but never sooner than this (a 2 s interval, a slow tick)
-REPLAN_SETTLE_S = 5.0  # at shut-down, how long queued re-plans may take (then: next start-up)
 
 
 def create_app(service: Service, *, worker: bool) -> Starlette:
@@ -38,9 +36,6 @@ def create_app(service: Service, *, worker: bool) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # Dose reports re-plan after the answer has gone (see bot.conversation.Replans).
-        replans = Replans(service.care, service.conversation.turns)
-        service.conversation.replans = replans
         await service.start(inbound=True)
         sched = service.scheduler() if worker else None
         running["scheduler"] = sched
@@ -54,11 +49,6 @@ def create_app(service: Service, *, worker: bool) -> Starlette:
         try:
             yield
         finally:
-            # From here on, updates still being handled (Telegram's, while it stops below)
-            # re-plan before they answer; those queued so far run now, before the database
-            # goes away.
-            service.conversation.replans = None
-            await replans.settle(REPLAN_SETTLE_S)
             running["scheduler"] = None
             if sched is not None:
                 from bot.serve import drain  # here: bot.serve imports this module

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
@@ -68,9 +71,84 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
     return create_async_engine(url, **kw)
 
 
+@dataclass(frozen=True)
+class _Unit:
+    engine: AsyncEngine
+    conn: AsyncConnection
+    task: asyncio.Task[Any] | None
+
+
+_UNIT: ContextVar[_Unit | None] = ContextVar("lenabot_unit_of_work", default=None)
+
+
+def _joined(engine: AsyncEngine) -> AsyncConnection | None:
+    """The connection of the unit of work this task is in on ``engine``, if any.
+
+    The task is checked as well as the context: a task started inside a unit inherits a copy
+    of the context, but must not use a connection that is not its own (the unit may end, or
+    be in the middle of another statement, while it runs).
+    """
+    unit = _UNIT.get()
+    if unit is not None and unit.engine is engine:
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no running loop
+            return None
+        if unit.task is task:
+            return unit.conn
+    return None
+
+
+@asynccontextmanager
+async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One transaction for all the repository calls this task makes inside it.
+
+    Repository methods open their own short transaction (``writing``, ``reading``,
+    ``connecting``); inside a unit of work they all join its one connection and transaction
+    instead, which commits when the block ends and rolls back, as a whole, if it raises.
+    Handling one inbound message is a unit: its half-dozen calls cost one checkout, one BEGIN
+    and one COMMIT instead of one each (on SQLite each of those is a round trip to
+    aiosqlite's thread and back; on PostgreSQL a pool ping and a round trip to the server),
+    and what it records is all or nothing. A unit inside a unit joins the outer one.
+    """
+    conn = _joined(engine)
+    if conn is not None:
+        yield conn
+        return
+    async with engine.begin() as conn:
+        token = _UNIT.set(_Unit(engine, conn, asyncio.current_task()))
+        try:
+            yield conn
+        finally:
+            _UNIT.reset(token)
+
+
+@asynccontextmanager
+async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """``engine.begin()``: a transaction committed when the block ends, unless this task is in
+    a unit of work, whose transaction it then joins (see ``unit_of_work``)."""
+    conn = _joined(engine)
+    if conn is not None:
+        yield conn
+        return
+    async with engine.begin() as conn:
+        yield conn
+
+
+@asynccontextmanager
+async def connecting(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """``engine.connect()`` (rolled back at the end: for reads), or the unit of work's."""
+    conn = _joined(engine)
+    if conn is not None:
+        yield conn
+        return
+    async with engine.connect() as conn:
+        yield conn
+
+
 @asynccontextmanager
 async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection for a transaction that only reads.
+    """A connection for a transaction that only reads (or the unit of work's, if in one).
 
     On SQLite every other transaction takes the write lock up front (``BEGIN IMMEDIATE``);
     this one reads a snapshot without it, so planner processes loading patients do not queue
@@ -78,5 +156,9 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     writer can fail with "database is locked" instead of waiting. On PostgreSQL it is a plain
     connection.
     """
+    conn = _joined(engine)
+    if conn is not None:
+        yield conn
+        return
     async with engine.connect() as conn:
         yield await conn.execution_options(**{READ_ONLY: True})

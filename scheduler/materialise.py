@@ -78,6 +78,8 @@ def _fingerprint(patient: Patient, course: Course, records: Mapping[date, str]) 
 # stops tracking: with one object per patient, a class here made every full collection walk
 # 100k more objects (about 4 s of a 100k-patient pass).
 _Fresh = tuple[int, datetime, datetime]
+# Patients with their courses, and their dose records: what a re-plan reads.
+_Inputs = tuple[Mapping[str, tuple[Patient, Course]], Mapping[str, Mapping[date, str]]]
 
 
 @dataclass
@@ -133,6 +135,24 @@ class Materialiser:
                 break
         return total
 
+    async def patient_as_loaded(
+        self, patient: Patient, course: Course, records: Mapping[date, str], now: datetime
+    ) -> SyncResult:
+        """Re-plan one patient from inputs the caller has just read, and changed, in the unit of
+        work it is in (``scheduler.db.unit_of_work``), with the course row locked
+        (``load_one(lock=True)``): nothing is read again, so the re-plan after a dose report
+        costs the outbox's read and write alone.
+
+        No check that the inputs changed meanwhile, as ``patient`` makes: the unit holds the
+        write lock (SQLite) or the course row (PostgreSQL), and its plan commits with the
+        change it follows, or not at all. ``records`` may reach further back than a pass reads.
+        """
+        since = self._since(now)
+        kept = {d: s for d, s in records.items() if d >= since}
+        given = {patient.id: (patient, course)}, {patient.id: kept}
+        result, _ = await self._patients([patient.id], now, False, given=given)
+        return result
+
     async def everyone(self, now: datetime) -> SyncResult:
         """One pass over every patient, page by page: ``PIPELINE_PAGES`` pages in flight here,
         or ``PLANNER_PAGES`` a planner process.
@@ -177,15 +197,25 @@ class Materialiser:
         return total
 
     async def _patients(
-        self, patient_ids: Sequence[str], now: datetime, skip_fresh: bool, verify: bool = False
+        self,
+        patient_ids: Sequence[str],
+        now: datetime,
+        skip_fresh: bool,
+        verify: bool = False,
+        given: _Inputs | None = None,
     ) -> tuple[SyncResult, bool]:
         for pid in patient_ids:
             n = self._busy[pid] = self._busy.get(pid, 0) + 1
             if n > 1:
                 self._overlapped.add(pid)
         try:
-            loaded = await self.courses.load(patient_ids)
-            records = await self._records(list(loaded), now)
+            loaded: Mapping[str, tuple[Patient, Course]]
+            records: Mapping[str, Mapping[date, str]]
+            if given is None:
+                loaded = await self.courses.load(patient_ids)
+                records = await self._records(list(loaded), now)
+            else:
+                loaded, records = given
             basis = (self.settings, self.horizon)
             planned: dict[str, list[Planned]] = {}
             fresh: dict[str, _Fresh] = {}
@@ -231,9 +261,12 @@ class Materialiser:
                 self._fresh.pop(pid, None)
 
     async def _records(self, patient_ids: list[str], now: datetime) -> dict[str, dict[date, str]]:
-        return await self.courses.dose_records_many(
-            patient_ids, (now - LOOKBACK - timedelta(days=1)).date()
-        )
+        return await self.courses.dose_records_many(patient_ids, self._since(now))
+
+    @staticmethod
+    def _since(now: datetime) -> date:
+        """The first local date whose dose records a plan at ``now`` can depend on."""
+        return (now - LOOKBACK - timedelta(days=1)).date()
 
 
 async def _pages(

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from scheduler import tables as t
+from scheduler.db import connecting, writing
 from scheduler.model import PLANNED_KINDS, Reminder
 
 log = logging.getLogger(__name__)
@@ -233,6 +234,30 @@ def _bound(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
     return out
 
 
+def _existing(who: Any) -> Any:
+    """The rows of some patients a re-plan may change or must know of (see ``sync``)."""
+    c = t.outbox.c
+    return (
+        select(c.id, c.patient_id, c.key, c.kind, c.status, c.due_at, c.expires_at, c.text)
+        .where(who)
+        .where(or_(c.status == PENDING, c.expires_at > bindparam("b_from")))
+    )
+
+
+# Statements a re-plan after every dose report runs, built once (see repository._BY_PHONE).
+_EXISTING_FEW = _existing(t.outbox.c.patient_id.in_(bindparam("b_ids", expanding=True)))
+_EXISTING_RANGE = _existing(t.outbox.c.patient_id.between(bindparam("b_first"), bindparam("b_last")))
+_CANCEL_KIND = (
+    update(t.outbox)
+    .where(
+        t.outbox.c.patient_id == bindparam("b_patient"),
+        t.outbox.c.kind == bindparam("b_kind"),
+        t.outbox.c.status == PENDING,
+    )
+    .values(status=CANCELLED, updated_at=bindparam("b_now"))
+)
+
+
 class SqlAlchemyOutbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -251,20 +276,18 @@ class SqlAlchemyOutbox:
         if not planned:
             return result
         c = t.outbox.c
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             ids = sorted(planned)
             # The planner's pages are contiguous id ranges: one index range scan instead of an
             # IN list of hundreds of parameters (which PostgreSQL compares one by one).
-            who = c.patient_id.between(ids[0], ids[-1]) if len(ids) > 20 else c.patient_id.in_(ids)
+            who: dict[str, Any]
+            if len(ids) > 20:
+                query, who = _EXISTING_RANGE, {"b_first": ids[0], "b_last": ids[-1]}
+            else:
+                query, who = _EXISTING_FEW, {"b_ids": ids}
             existing: dict[tuple[str, str], Any] = {
                 (r.patient_id, r.key): r
-                for r in await conn.execute(
-                    select(
-                        c.id, c.patient_id, c.key, c.kind, c.status, c.due_at, c.expires_at, c.text
-                    )
-                    .where(who)
-                    .where(or_(c.status == PENDING, c.expires_at > window_from))
-                )
+                for r in await conn.execute(query, {**who, "b_from": window_from})
                 if r.patient_id in planned  # a range may hold patients not in this batch
             }
             new: list[tuple[str, str, Planned]] = []
@@ -394,7 +417,7 @@ class SqlAlchemyOutbox:
         """A message the planner does not own (e.g. LATER): inserted once under ``key``."""
         row = self._new(patient_id, planned, now) | {"key": key}
         ins = (pg_insert if self.postgres else sqlite_insert)(t.outbox)
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             res = await conn.execute(
                 ins.values(**row)
                 .on_conflict_do_nothing(index_elements=["patient_id", "key"])
@@ -403,18 +426,15 @@ class SqlAlchemyOutbox:
             return res.first() is not None
 
     async def cancel_kind(self, patient_id: str, kind: str, now: datetime) -> int:
-        c = t.outbox.c
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             res = await conn.execute(
-                update(t.outbox)
-                .where(c.patient_id == patient_id, c.kind == kind, c.status == PENDING)
-                .values(status=CANCELLED, updated_at=now)
+                _CANCEL_KIND, {"b_patient": patient_id, "b_kind": kind, "b_now": now}
             )
             return res.rowcount
 
     async def count_keys(self, patient_id: str, prefix: str) -> int:
         c = t.outbox.c
-        async with self.engine.connect() as conn:
+        async with connecting(self.engine) as conn:
             return int(
                 (
                     await conn.execute(
@@ -426,7 +446,7 @@ class SqlAlchemyOutbox:
             )
 
     async def cancel_pending(self, patient_id: str, now: datetime) -> int:
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             res = await conn.execute(
                 update(t.outbox)
                 .where(t.outbox.c.patient_id == patient_id, t.outbox.c.status == PENDING)
@@ -475,7 +495,7 @@ class SqlAlchemyOutbox:
                 .values(**values)
                 .returning(*t.outbox.c)
             )
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             rows = [_row(r) for r in await conn.execute(stmt)]
         return sorted(rows, key=lambda r: (r.priority, r.due_at, r.id))
 
@@ -484,7 +504,7 @@ class SqlAlchemyOutbox:
         if not row_ids:
             return set()
         c = t.outbox.c
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             res = await conn.execute(
                 update(t.outbox)
                 .where(c.id.in_(list(row_ids)), c.status == SENDING, c.claimed_by == worker)
@@ -543,7 +563,7 @@ class SqlAlchemyOutbox:
                         cond = [c.id == bindparam("b_id"), c.status == SENDING]
                         if claimed:
                             cond.append(c.claimed_by == bindparam("b_worker"))
-                        values = {k: bindparam(f"b_{k}") for k in cols}
+                        values: dict[str, Any] = {k: bindparam(f"b_{k}") for k in cols}
                         stmt = update(t.outbox).where(*cond).values(values)
                         if len(params) == 1:
                             done += (await conn.execute(stmt, params[0])).rowcount
@@ -565,7 +585,7 @@ class SqlAlchemyOutbox:
     async def expire(self, now: datetime) -> int:
         """Pending rows whose moment has passed become expired: never sent late."""
         c = t.outbox.c
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             res = await conn.execute(
                 update(t.outbox)
                 .where(c.status == PENDING, c.expires_at <= now)
@@ -587,7 +607,7 @@ class SqlAlchemyOutbox:
 
     async def _release(self, which: Any, now: datetime, why: str) -> int:
         c = t.outbox.c
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             res = await conn.execute(
                 update(t.outbox)
                 .where(c.status == SENDING, which)
@@ -607,7 +627,7 @@ class SqlAlchemyOutbox:
         cond = [c.callback_token == token]
         if status not in FINAL_DELIVERY:
             cond.append(or_(c.delivery_status.is_(None), c.delivery_status.not_in(FINAL_DELIVERY)))
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             res = await conn.execute(
                 update(t.outbox).where(*cond).values(delivery_status=status[:20], updated_at=now)
             )
@@ -622,12 +642,12 @@ class SqlAlchemyOutbox:
             q = q.where(c.patient_id == patient_id)
         if statuses:
             q = q.where(c.status.in_(list(statuses)))
-        async with self.engine.connect() as conn:
+        async with connecting(self.engine) as conn:
             return [_row(r) for r in await conn.execute(q)]
 
     async def counts(self) -> dict[str, int]:
         c = t.outbox.c
-        async with self.engine.connect() as conn:
+        async with connecting(self.engine) as conn:
             return {
                 r.status: r.n
                 for r in await conn.execute(
@@ -637,7 +657,7 @@ class SqlAlchemyOutbox:
 
     async def next_due(self) -> datetime | None:
         c = t.outbox.c
-        async with self.engine.connect() as conn:
+        async with connecting(self.engine) as conn:
             found: datetime | None = (
                 await conn.execute(select(func.min(c.next_attempt_at)).where(c.status == PENDING))
             ).scalar()

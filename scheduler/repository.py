@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     Row,
     String,
+    bindparam,
     delete,
     func,
     insert,
@@ -26,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from scheduler import tables as t
-from scheduler.db import reading
+from scheduler.db import connecting, reading, writing
 from scheduler.model import (
     Appointment,
     ChannelKind,
@@ -81,7 +82,7 @@ class SqlAlchemyCourseRepository:
     async def enrol(
         self, patient: Patient, *, start: date, dose_time: time, regimen: Regimen, now: datetime
     ) -> None:
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             await conn.execute(
                 insert(t.patients).values(
                     id=patient.id,
@@ -114,7 +115,7 @@ class SqlAlchemyCourseRepository:
             )
 
     async def get(self, patient_id: str) -> Patient:
-        async with self.engine.connect() as conn:
+        async with connecting(self.engine) as conn:
             row = (
                 await conn.execute(select(t.patients).where(t.patients.c.id == patient_id))
             ).first()
@@ -126,28 +127,29 @@ class SqlAlchemyCourseRepository:
         ids = list(patient_ids)
         if not ids:
             return {}
-        async with self.engine.connect() as conn:
+        async with connecting(self.engine) as conn:
             rows = await conn.execute(select(t.patients).where(t.patients.c.id.in_(ids)))
             return {r.id: _patient(r) for r in rows}
 
     async def find(self, *, phone: str | None = None, chat_id: int | None = None) -> Patient | None:
+        value: str | int
         if phone:
             if len(phone) > 20 or "\x00" in phone:
                 return None  # no stored number is like it (and PostgreSQL refuses NUL)
-            where = t.patients.c.phone == phone
+            query, value = _BY_PHONE, phone
         elif chat_id is not None:
-            where = t.patients.c.telegram_chat_id == chat_id
+            query, value = _BY_CHAT, chat_id
         else:
             return None  # "no phone" must never match every Telegram-less patient
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(t.patients).where(where))).first()
+        async with connecting(self.engine) as conn:
+            row = (await conn.execute(query, {"b_value": value})).first()
         return None if row is None else _patient(row)
 
     async def phone_taken(self, phone: str) -> bool:
         return await self.find(phone=phone) is not None
 
     async def all_patients(self) -> list[Patient]:
-        async with self.engine.connect() as conn:
+        async with connecting(self.engine) as conn:
             rows = await conn.execute(select(t.patients).order_by(t.patients.c.created_at))
             return [_patient(r) for r in rows]
 
@@ -173,8 +175,20 @@ class SqlAlchemyCourseRepository:
                 out.update(await _load(conn, patient_ids[i : i + LOAD_CHUNK]))
         return out
 
-    async def load_one(self, patient_id: str) -> tuple[Patient, Course]:
-        found = await self.load([patient_id])
+    async def load_one(self, patient_id: str, *, lock: bool = False) -> tuple[Patient, Course]:
+        """One patient with their course. With ``lock``, inside a unit of work
+        (``scheduler.db.unit_of_work``), the course row stays locked until the unit ends.
+
+        On PostgreSQL that makes two messages from one patient (a TAKEN sent twice, by SMS and
+        Telegram) take turns: the second reads the dose the first recorded. On SQLite the
+        unit's ``BEGIN IMMEDIATE`` already holds the one write lock, and FOR UPDATE is left
+        out of the SQL.
+        """
+        if lock:
+            async with connecting(self.engine) as conn:
+                found = await _load(conn, [patient_id], lock=True)
+        else:
+            found = await self.load([patient_id])
         if patient_id not in found:
             raise UnknownPatientError(patient_id)
         return found[patient_id]
@@ -198,11 +212,11 @@ class SqlAlchemyCourseRepository:
 
     async def update_course(self, patient_id: str, now: datetime, **values: Any) -> None:
         """Change course columns (dose_time, end_date, start_date) and bump its version."""
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             await self._touch(conn, await self._course_id(conn, patient_id), now, **values)
 
     async def add_hold(self, patient_id: str, start: date, reason: str, now: datetime) -> None:
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             cid = await self._course_id(conn, patient_id)
             await conn.execute(
                 insert(t.holds).values(
@@ -212,7 +226,7 @@ class SqlAlchemyCourseRepository:
             await self._touch(conn, cid, now)
 
     async def end_hold(self, patient_id: str, hold_start: date, on: date, now: datetime) -> None:
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             cid = await self._course_id(conn, patient_id)
             await conn.execute(
                 update(t.holds)
@@ -226,7 +240,7 @@ class SqlAlchemyCourseRepository:
             await self._touch(conn, cid, now)
 
     async def add_delay(self, patient_id: str, cycle: int, days: int, now: datetime) -> None:
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             cid = await self._course_id(conn, patient_id)
             await conn.execute(
                 insert(t.cycle_delays).values(course_id=cid, cycle=cycle, days=days, created_at=now)
@@ -234,7 +248,7 @@ class SqlAlchemyCourseRepository:
             await self._touch(conn, cid, now)
 
     async def add_appointment(self, patient_id: str, on: date, note: str, now: datetime) -> None:
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             cid = await self._course_id(conn, patient_id)
             exists = (
                 await conn.execute(
@@ -256,49 +270,34 @@ class SqlAlchemyCourseRepository:
             await self._touch(conn, cid, now)
 
     async def dose_records(self, patient_id: str, since: date) -> dict[date, str]:
-        c = t.dose_records.c
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                select(c.local_date, c.status).where(
-                    c.patient_id == patient_id, c.local_date >= since
-                )
-            )
+        async with connecting(self.engine) as conn:
+            rows = await conn.execute(_DOSES, {"b_patient": patient_id, "b_since": since})
             return {r.local_date: r.status for r in rows}
 
     async def record_dose(self, patient_id: str, day: date, status: str, now: datetime) -> None:
-        c = t.dose_records.c
-        async with self.engine.begin() as conn:
-            res = await conn.execute(
-                update(t.dose_records)
-                .where(c.patient_id == patient_id, c.local_date == day)
-                .values(status=status, recorded_at=now)
-            )
+        values = {"b_patient": patient_id, "b_day": day, "b_status": status, "b_at": now}
+        async with writing(self.engine) as conn:
+            res = await conn.execute(_UPDATE_DOSE, values)
             if res.rowcount == 0:
                 await conn.execute(
-                    insert(t.dose_records).values(
-                        patient_id=patient_id, local_date=day, status=status, recorded_at=now
-                    )
-                )
+                    _INSERT_DOSE,
+                    {"patient_id": patient_id, "local_date": day, "status": status,
+                     "recorded_at": now},
+                )  # fmt: skip
 
     async def record_inbound(
         self, patient_id: str | None, channel: str, text: str, intent: str | None, now: datetime
     ) -> int:
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             res = await conn.execute(
-                insert(t.inbound)
-                .values(
-                    patient_id=patient_id,
-                    channel=channel,
-                    text=text,
-                    intent=intent,
-                    received_at=now,
-                )
-                .returning(t.inbound.c.id)
-            )
+                _INSERT_INBOUND,
+                {"patient_id": patient_id, "channel": channel, "text": text, "intent": intent,
+                 "received_at": now},
+            )  # fmt: skip
             return int(res.scalar_one())
 
     async def set_inbound_intent(self, inbound_id: int, intent: str) -> None:
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             await conn.execute(
                 update(t.inbound).where(t.inbound.c.id == inbound_id).values(intent=intent[:200])
             )
@@ -306,7 +305,7 @@ class SqlAlchemyCourseRepository:
     async def last_menu(self, patient_id: str, since: datetime) -> list[str]:
         """Topic ids of the numbered menu we last offered this patient, if recent."""
         c = t.inbound.c
-        async with self.engine.connect() as conn:
+        async with connecting(self.engine) as conn:
             intent = (
                 await conn.execute(
                     select(c.intent)
@@ -339,7 +338,7 @@ class SqlAlchemyCourseRepository:
         return out
 
     async def set_follow_ups(self, patient_id: str, on: bool) -> None:
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             res = await conn.execute(
                 update(t.patients).where(t.patients.c.id == patient_id).values(follow_ups=on)
             )
@@ -357,7 +356,7 @@ class SqlAlchemyCourseRepository:
         "patient X forgotten at T" records it, with no personal data.
         """
         p, o, a = t.patients.c, t.outbox.c, t.alerts.c
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             row = (
                 await conn.execute(select(t.patients).where(p.id == patient_id).with_for_update())
             ).first()
@@ -432,7 +431,7 @@ class SqlAlchemyCourseRepository:
         }
 
     async def set_opted_out(self, patient_id: str, when: datetime | None) -> None:
-        async with self.engine.begin() as conn:
+        async with writing(self.engine) as conn:
             await conn.execute(
                 update(t.patients).where(t.patients.c.id == patient_id).values(opted_out_at=when)
             )
@@ -444,24 +443,62 @@ def _regimen(text: str) -> Regimen:
     return Regimen.parse(text)
 
 
-def _extras(course_ids: list[int]) -> CompoundSelect[Any]:
-    """Every hold, cycle delay and appointment of these courses, one row each, tagged."""
+# The statements of the calls every inbound message makes, built once: building a statement
+# and working out its cache key cost more client CPU than SQLite spent running it.
+_BY_PHONE = select(t.patients).where(t.patients.c.phone == bindparam("b_value"))
+_BY_CHAT = select(t.patients).where(t.patients.c.telegram_chat_id == bindparam("b_value"))
+_DOSES = select(t.dose_records.c.local_date, t.dose_records.c.status).where(
+    t.dose_records.c.patient_id == bindparam("b_patient"),
+    t.dose_records.c.local_date >= bindparam("b_since"),
+)
+_UPDATE_DOSE = (
+    update(t.dose_records)
+    .where(
+        t.dose_records.c.patient_id == bindparam("b_patient"),
+        t.dose_records.c.local_date == bindparam("b_day"),
+    )
+    .values(status=bindparam("b_status"), recorded_at=bindparam("b_at"))
+)
+_INSERT_DOSE = insert(t.dose_records)
+_INSERT_INBOUND = insert(t.inbound).returning(t.inbound.c.id)
+
+
+def _extras_query() -> CompoundSelect[Any]:
+    """Every hold, cycle delay and appointment of the courses ``b_courses``, tagged."""
     h, d, a = t.holds.c, t.cycle_delays.c, t.appointments.c
     date_, text_, when, num = null().cast(Date), null().cast(String), null(), null().cast(Integer)
+    ids: Any = bindparam("b_courses", expanding=True)
     return union_all(
         select(
             literal("hold").label("what"), h.course_id, h.id, h.start_date.label("day"),
             h.end_date.label("until"), h.reason.label("note"), h.created_at, h.resumed_at,
             num.label("cycle"), num.label("days"),
-        ).where(h.course_id.in_(course_ids)),
+        ).where(h.course_id.in_(ids)),
         select(
             literal("delay"), d.course_id, d.id, date_, date_, text_, when, when, d.cycle, d.days
-        ).where(d.course_id.in_(course_ids)),
+        ).where(d.course_id.in_(ids)),
         select(
             literal("appointment"), a.course_id, a.id, a.on_date, date_, a.note, when, when,
             num, num,
-        ).where(a.course_id.in_(course_ids)),
+        ).where(a.course_id.in_(ids)),
     )  # fmt: skip
+
+
+_EXTRAS = _extras_query()
+_LOAD = (
+    select(
+        t.patients,
+        t.courses.c.id.label("course_id"),
+        t.courses.c.start_date,
+        t.courses.c.dose_time,
+        t.courses.c.regimen,
+        t.courses.c.end_date,
+        t.courses.c.enrolled_at,
+    )
+    .join(t.courses, t.courses.c.patient_id == t.patients.c.id)
+    .where(t.patients.c.id.in_(bindparam("b_ids", expanding=True)))
+)
+_LOAD_LOCKED = _LOAD.with_for_update(of=t.courses)
 
 
 def _extra_order(x: Row[Any]) -> tuple[Any, ...]:
@@ -469,30 +506,19 @@ def _extra_order(x: Row[Any]) -> tuple[Any, ...]:
     return (x.what, x.day if x.what == "hold" else None, x.id)
 
 
-async def _load(conn: AsyncConnection, ids: Iterable[str]) -> dict[str, tuple[Patient, Course]]:
-    ids = list(ids)
-    rows = (
-        await conn.execute(
-            select(
-                t.patients,
-                t.courses.c.id.label("course_id"),
-                t.courses.c.start_date,
-                t.courses.c.dose_time,
-                t.courses.c.regimen,
-                t.courses.c.end_date,
-                t.courses.c.enrolled_at,
-            )
-            .join(t.courses, t.courses.c.patient_id == t.patients.c.id)
-            .where(t.patients.c.id.in_(ids))
-        )
-    ).all()
+async def _load(
+    conn: AsyncConnection, ids: Iterable[str], lock: bool = False
+) -> dict[str, tuple[Patient, Course]]:
+    query = _LOAD_LOCKED if lock else _LOAD
+    rows = (await conn.execute(query, {"b_ids": list(ids)})).all()
     holds: dict[int, list[Hold]] = {}
     delays: dict[int, list[CycleDelay]] = {}
     appts: dict[int, list[Appointment]] = {}
     # Holds, cycle delays and appointments in one query (most courses have none of them): a
     # re-plan after each dose report loads its patient twice, and every query costs more
     # client CPU than the rows it returns.
-    for x in sorted(await conn.execute(_extras([r.course_id for r in rows])), key=_extra_order):
+    extras = await conn.execute(_EXTRAS, {"b_courses": [r.course_id for r in rows]})
+    for x in sorted(extras, key=_extra_order):
         if x.what == "hold":
             holds.setdefault(x.course_id, []).append(
                 Hold(x.day, x.until, x.note, x.created_at, x.resumed_at)
