@@ -29,3 +29,21 @@ def test_quick_bench_prints_planning_and_dispatch_figures() -> None:
     assert dispatch["exactly_once"] is True
     assert {"msg_per_s", "sent"} <= set(by_bench["dispatch_twilio"])
     assert "== lenabot benchmarks ==" in done.stdout
+
+
+def test_quick_inbound_bench_drives_the_real_service_process() -> None:
+    """bench.inbound starts `lenabot web` (bench.serve) and loads it from another process."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--db", "sqlite", "--only", "inbound"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    inbound = {str(f["kind"]): f for f in figures if f["bench"] == "inbound"}
+    assert not [f for f in figures if f["bench"] == "error"], figures
+    assert set(inbound) == {"twilio_sms", "telegram"}
+    for f in inbound.values():
+        assert f["errors"] == 0 and f["requests"] == 100, f
+        assert float(f["cpu_ms_per_req"]) > 0  # read from the service process
+    # Every Telegram update was answered through the fake Bot API (100 warm-up, 100 timed).
+    assert inbound["telegram"]["replies"] == 200
