@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -123,26 +123,26 @@ async def unit_of_work(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
             _UNIT.reset(token)
 
 
-@asynccontextmanager
-async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+def writing(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]:
     """``engine.begin()``: a transaction committed when the block ends, unless this task is in
     a unit of work, whose transaction it then joins (see ``unit_of_work``)."""
-    conn = _joined(engine)
-    if conn is not None:
-        yield conn
-        return
-    async with engine.begin() as conn:
-        yield conn
+    return _own_or_joined(engine, engine.begin)
+
+
+def connecting(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]:
+    """``engine.connect()`` (rolled back at the end: for reads), or the unit of work's."""
+    return _own_or_joined(engine, engine.connect)
 
 
 @asynccontextmanager
-async def connecting(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """``engine.connect()`` (rolled back at the end: for reads), or the unit of work's."""
+async def _own_or_joined(
+    engine: AsyncEngine, open_: Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+) -> AsyncIterator[AsyncConnection]:
     conn = _joined(engine)
     if conn is not None:
         yield conn
         return
-    async with engine.connect() as conn:
+    async with open_() as conn:
         yield conn
 
 

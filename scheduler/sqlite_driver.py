@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,24 +82,20 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows = collections.deque()
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
-        async with self._adapt_connection._execute_mutex:
-            conn: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-            ran: _Ran = await conn._execute(  # type: ignore[no-untyped-call]
-                _run, conn._conn, operation, parameters
-            )
-            self._cursor = ran  # type: ignore[assignment]
-            if ran.rows is not None:
-                self._rows = collections.deque(ran.rows)
-            return None
+        ran = await self._trip(_run, operation, parameters)
+        if ran.rows is not None:
+            self._rows = collections.deque(ran.rows)
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
+        await self._trip(_run_many, operation, seq_of_parameters)
+
+    async def _trip(self, fn: Callable[[sqlite3.Connection, str, Any], _Ran], *args: Any) -> _Ran:
+        """Run ``fn`` in the connection's thread, one statement at a time as the base does."""
         async with self._adapt_connection._execute_mutex:
             conn: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-            ran: _Ran = await conn._execute(  # type: ignore[no-untyped-call]
-                _run_many, conn._conn, operation, seq_of_parameters
-            )
+            ran: _Ran = await conn._execute(fn, conn._conn, *args)  # type: ignore[no-untyped-call]
             self._cursor = ran  # type: ignore[assignment]
-            return None
+            return ran
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):

@@ -603,15 +603,22 @@ class _LostConnections:
                 raise OperationalError(statement, {}, ConnectionResetError("connection lost"))
 
 
+async def _one_claimed(
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, now: datetime
+) -> tuple[int, OutboxRow]:
+    await enrol("p1")
+    rid = await raw_row(engine, "p1", "k", now)
+    [claimed] = await outbox.claim(now, 1, "w1")
+    return rid, claimed
+
+
 async def test_sent_outcomes_are_recorded_through_many_lost_connections(
     outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
 ) -> None:
     """The send happened: giving up after a few tries would leave the row claimed, and the
     lease would send it again."""
-    await enrol("p1")
     now = clock.now()
-    rid = await raw_row(engine, "p1", "k", now)
-    [claimed] = await outbox.claim(now, 1, "w1")
+    rid, claimed = await _one_claimed(outbox, engine, enrol, now)
     lost = _LostConnections(engine, 4)  # the old limit was 3 tries
     assert await outbox.finish(Finish.sent(rid, claimed.claimed_by, "SM1", "sms", now))
     assert lost.tried == 5
@@ -621,10 +628,8 @@ async def test_sent_outcomes_are_recorded_through_many_lost_connections(
 async def test_recording_outcomes_gives_up_after_its_patience(
     outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
 ) -> None:
-    await enrol("p1")
     now = clock.now()
-    rid = await raw_row(engine, "p1", "k", now)
-    [claimed] = await outbox.claim(now, 1, "w1")
+    rid, claimed = await _one_claimed(outbox, engine, enrol, now)
     lost = _LostConnections(engine, 1_000)
     with pytest.raises(OperationalError):
         await outbox.finish_many([Finish.sent(rid, claimed.claimed_by, "SM1", "sms", now)], 0.2)
