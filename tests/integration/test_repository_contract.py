@@ -326,6 +326,32 @@ async def test_load_uses_a_fixed_number_of_queries_whatever_the_batch_size(
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 6
 
 
+async def test_many_ids_read_as_a_range_bring_only_those_patients(
+    repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: FakeClock
+) -> None:
+    """Past ``BY_RANGE_OVER`` ids, patients, their extras and dose records are read by the
+    range the ids span: the others in that range must not come along."""
+    ids = [f"p{i:03d}" for i in range(90)]
+    for pid in ids:
+        await enrol(pid)
+        await repo.add_hold(pid, date(2026, 6, 20), pid, clock.now())
+        await repo.add_appointment(pid, date(2026, 6, 22), pid, clock.now())
+        await repo.record_dose(pid, date(2026, 6, 1), "taken", clock.now())
+    wanted = ids[::3]  # 30 of them, spread over the whole range, unsorted below
+    assert len(wanted) > repository.BY_RANGE_OVER
+    loaded = await repo.load(list(reversed(wanted)))
+    assert sorted(loaded) == wanted
+    for pid, (p, c) in loaded.items():
+        assert p.id == pid
+        assert [h.reason for h in c.holds] == [pid]
+        assert [a.note for a in c.appointments] == [pid]
+    records = await repo.dose_records_many(wanted, date(2026, 6, 1))
+    assert records == {pid: {date(2026, 6, 1): "taken"} for pid in wanted}
+    # A few ids: the same answer by the other way.
+    few = wanted[:3]
+    assert {k: loaded[k] for k in few} == await repo.load(few)
+
+
 async def test_load_brings_each_courses_holds_delays_and_appointments_and_no_others(
     repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: FakeClock
 ) -> None:
