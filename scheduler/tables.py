@@ -161,7 +161,8 @@ outbox = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("patient_id", "key", name="uq_outbox_patient_key"),
     Index("ix_outbox_claim", "status", "priority", "next_attempt_at", "id"),  # claim order
-    Index("ix_outbox_patient_due", "patient_id", "due_at"),
+    # One patient's rows are found through uq_outbox_patient_key (patient_id first): no index
+    # of its own (migration 0005).
 )
 
 dose_records = Table(
