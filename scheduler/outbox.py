@@ -181,23 +181,34 @@ class _FastInsert:
     processors: tuple[Callable[[Any], Any] | None, ...]  # per column of _NEW_COLUMNS
 
 
-@lru_cache(maxsize=8)
-def _fast_insert(dialect: Dialect) -> _FastInsert:
+@lru_cache(maxsize=64)
+def _fast_insert(dialect: Dialect, same: tuple[bool, ...] = ()) -> _FastInsert:
     """The insert of new planned rows for this dialect, and the bind processors of its values.
 
     The processors are SQLAlchemy's own (``UTCDateTime`` to naive UTC, then SQLite's DATETIME
     string; SQLite's DATE string; none for PostgreSQL's dates): the rows are stored exactly
     as an ``insert(t.outbox)`` would store them.
+
+    On PostgreSQL, the columns ``same`` marks (one value for every row: the status, the
+    priority, ``now``...) are sent as that one value rather than an array of copies.
     """
     cols = [t.outbox.c[name] for name in _NEW_COLUMNS]
+    same = same or (False,) * len(cols)
     q = dialect.identifier_preparer
     names = ", ".join(q.quote(c.name) for c in cols)
     into = f"INSERT INTO {q.format_table(t.outbox)} ({names})"
     conflict = f"ON CONFLICT ({q.quote('patient_id')}, {q.quote('key')}) DO NOTHING"
     if dialect.name == "postgresql":
-        # SQLAlchemy text with named parameters (see _insert_new), one array per column.
-        arrays = ", ".join(f"CAST(:{c.name} AS {_pg_array(c, dialect)})" for c in cols)
-        sql = f"{into} SELECT * FROM unnest({arrays}) {conflict}"
+        # SQLAlchemy text with named parameters (see _insert_new): one array per column that
+        # varies, one value for each of the others.
+        varying = [c for c, one in zip(cols, same, strict=True) if not one]
+        arrays = ", ".join(f"CAST(:{c.name} AS {_pg_type(c, dialect)}[])" for c in varying)
+        picks = ", ".join(
+            f"CAST(:{c.name} AS {_pg_type(c, dialect)})" if one else f"u.{q.quote(c.name)}"
+            for c, one in zip(cols, same, strict=True)
+        )
+        unnested = ", ".join(q.quote(c.name) for c in varying)
+        sql = f"{into} SELECT {picks} FROM unnest({arrays}) AS u({unnested}) {conflict}"
     else:  # driver SQL, qmark parameters
         sql = f"{into} VALUES ({', '.join('?' for _ in cols)}) {conflict}"
     return _FastInsert(
@@ -205,12 +216,12 @@ def _fast_insert(dialect: Dialect) -> _FastInsert:
     )
 
 
-def _pg_array(col: Column[Any], dialect: Dialect) -> str:
-    """The PostgreSQL array type one parameter of the ``unnest`` insert is sent as."""
+def _pg_type(col: Column[Any], dialect: Dialect) -> str:
+    """The PostgreSQL type one parameter of the ``unnest`` insert is cast to."""
     # VARCHAR without its length: an explicit cast to varchar(n) silently truncates, while
     # storing an over-long value in the column fails, as it always has.
     typ = String() if isinstance(col.type, String) and col.type.length else col.type
-    return f"{typ.compile(dialect=dialect)}[]"
+    return str(typ.compile(dialect=dialect))
 
 
 def _bound(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
@@ -385,9 +396,16 @@ class SqlAlchemyOutbox:
         ]
         if self.postgres:
             # One statement, so SQLAlchemy's per-statement cost does not matter: plain
-            # ``execute`` (text parameters are untyped and reach asyncpg as they are).
-            arrays = {name: list(v) for name, v in zip(_NEW_COLUMNS, columns, strict=True)}
-            res = await conn.execute(text(plan.sql), arrays)
+            # ``execute`` (text parameters are untyped and reach asyncpg as they are). Five of
+            # the columns hold one value for every row of a pass: each goes once, not as an
+            # array (asyncpg encoding the arrays was a tenth of a planner's CPU).
+            same = tuple(len(v) > 1 and v.count(v[0]) == len(v) for v in columns)
+            sql = _fast_insert(self.engine.dialect, same).sql
+            values = {
+                name: v[0] if one else list(v)
+                for name, v, one in zip(_NEW_COLUMNS, columns, same, strict=True)
+            }
+            res = await conn.execute(text(sql), values)
         else:
             # A list of tuples: sqlite3's own executemany; its row count is the total inserted.
             res = await conn.exec_driver_sql(plan.sql, list(zip(*columns, strict=True)))
