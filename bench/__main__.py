@@ -115,7 +115,7 @@ COLUMNS = {
     "limits": ["sent", "seconds", "achieved_per_s", "allowed_per_s", "share_429",
                "reply_p99_s", "replies"],
     "inbound": ["db", "kind", "rps", "achieved_rps", "p50_ms", "p99_ms", "cpu_ms_per_req",
-                "errors", "met"],
+                "errors", "replies", "met"],
     "memory": ["db", "patients", "rows_planned", "sent", "rss_after_build_mb",
                "service_peak_rss_mb", "planner_peak_rss_mb", "peak_rss_mb", "met"],
     "error": ["step", "error"],

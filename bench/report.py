@@ -15,6 +15,10 @@ def _mark(v: object) -> str:
     return {True: "met", False: "**missed**", None: ""}.get(v, str(v))  # type: ignore[call-overload]
 
 
+def _cell(v: object) -> str:
+    return "" if v is None else str(v).replace("\n", " ")
+
+
 def markdown(records: list[dict[str, object]]) -> str:
     out = []
     for bench, cols in COLUMNS.items():
@@ -27,7 +31,7 @@ def markdown(records: list[dict[str, object]]) -> str:
         out.append("|" + "---|" * len(cols))
         for r in recs:
             out.append("| " + " | ".join(
-                _mark(r.get(c)) if c == "met" else str(r.get(c, "")).replace("\n", " ") for c in cols) + " |")
+                _mark(r.get(c)) if c == "met" else _cell(r.get(c)) for c in cols) + " |")
     return "\n".join(out) + "\n"
 
 
