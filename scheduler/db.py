@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -89,13 +89,8 @@ def _joined(engine: AsyncEngine) -> AsyncConnection | None:
     be in the middle of another statement, while it runs).
     """
     unit = _UNIT.get()
-    if unit is not None and unit.engine is engine:
-        try:
-            task = asyncio.current_task()
-        except RuntimeError:  # no running loop
-            return None
-        if unit.task is task:
-            return unit.conn
+    if unit is not None and unit.engine is engine and unit.task is asyncio.current_task():
+        return unit.conn
     return None
 
 
@@ -146,8 +141,7 @@ async def _own_or_joined(
         yield conn
 
 
-@asynccontextmanager
-async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+def reading(engine: AsyncEngine) -> AbstractAsyncContextManager[AsyncConnection]:
     """A connection for a transaction that only reads (or the unit of work's, if in one).
 
     On SQLite every other transaction takes the write lock up front (``BEGIN IMMEDIATE``);
@@ -156,9 +150,28 @@ async def reading(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     writer can fail with "database is locked" instead of waiting. On PostgreSQL it is a plain
     connection.
     """
-    conn = _joined(engine)
-    if conn is not None:
-        yield conn
-        return
+    return _own_or_joined(engine, lambda: _read_only(engine))
+
+
+@asynccontextmanager
+async def _read_only(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     async with engine.connect() as conn:
         yield await conn.execution_options(**{READ_ONLY: True})
+
+
+# More patient ids than this are read as the range they span (``patients_param``).
+BY_RANGE_OVER = 20
+
+
+def patients_param(ids: Sequence[str]) -> tuple[bool, dict[str, Any]]:
+    """How a statement picks these patients: by the range of ids they span (``b_first``,
+    ``b_last``) when there are more than ``BY_RANGE_OVER``, else by the ids (``b_ids``).
+
+    The planner's pages are contiguous runs of ids: one index range scan and two parameters
+    instead of an IN list of thousands (PostgreSQL compares those one by one, and rendering
+    them was a tenth of a planner process's CPU). The caller filters out the rows of patients
+    in the range it did not ask for. True in the answer: by range.
+    """
+    if len(ids) > BY_RANGE_OVER:
+        return True, {"b_first": min(ids), "b_last": max(ids)}
+    return False, {"b_ids": list(ids)}

@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from scheduler import tables as t
-from scheduler.db import connecting, writing
+from scheduler.db import connecting, patients_param, writing
 from scheduler.model import PLANNED_KINDS, Reminder
 
 log = logging.getLogger(__name__)
@@ -257,7 +257,9 @@ def _existing(who: Any) -> Any:
 
 # Statements a re-plan after every dose report runs, built once (see repository._BY_PHONE).
 _EXISTING_FEW = _existing(t.outbox.c.patient_id.in_(bindparam("b_ids", expanding=True)))
-_EXISTING_RANGE = _existing(t.outbox.c.patient_id.between(bindparam("b_first"), bindparam("b_last")))
+_EXISTING_RANGE = _existing(
+    t.outbox.c.patient_id.between(bindparam("b_first"), bindparam("b_last"))
+)
 _CANCEL_KIND = (
     update(t.outbox)
     .where(
@@ -288,14 +290,8 @@ class SqlAlchemyOutbox:
             return result
         c = t.outbox.c
         async with writing(self.engine) as conn:
-            ids = sorted(planned)
-            # The planner's pages are contiguous id ranges: one index range scan instead of an
-            # IN list of hundreds of parameters (which PostgreSQL compares one by one).
-            who: dict[str, Any]
-            if len(ids) > 20:
-                query, who = _EXISTING_RANGE, {"b_first": ids[0], "b_last": ids[-1]}
-            else:
-                query, who = _EXISTING_FEW, {"b_ids": ids}
+            ranged, who = patients_param(list(planned))
+            query = _EXISTING_RANGE if ranged else _EXISTING_FEW
             existing: dict[tuple[str, str], Any] = {
                 (r.patient_id, r.key): r
                 for r in await conn.execute(query, {**who, "b_from": window_from})

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from scheduler import tables as t
-from scheduler.db import connecting, reading, writing
+from scheduler.db import connecting, patients_param, reading, writing
 from scheduler.model import (
     Appointment,
     ChannelKind,
@@ -328,7 +328,7 @@ class SqlAlchemyCourseRepository:
         out: dict[str, dict[date, str]] = {pid: {} for pid in patient_ids}
         if not patient_ids:
             return out
-        ranged, which = _which(patient_ids)
+        ranged, which = patients_param(patient_ids)
         async with reading(self.engine) as conn:
             rows = await conn.execute(
                 _DOSES_RANGE if ranged else _DOSES_MANY, {**which, "b_since": since}
@@ -512,9 +512,7 @@ _LOAD = _load_query(t.patients.c.id.in_(bindparam("b_ids", expanding=True)))
 _LOAD_LOCKED = _LOAD.with_for_update(of=t.courses)
 _EXTRAS = _extras_query(bindparam("b_courses", expanding=True))
 _DOSES_MANY = _doses_query(t.dose_records.c.patient_id.in_(bindparam("b_ids", expanding=True)))
-# ... or a planner's page, a run of ids read as the range they span: two parameters instead of
-# thousands, and an index range scan instead of an IN list (rendering a page's IN lists was a
-# tenth of a planner process's CPU). Rows of patients not asked for are filtered out after.
+# ... or a planner's page, by the range of ids it spans (see scheduler.db.patients_param).
 _LOAD_RANGE = _load_query(t.patients.c.id.between(bindparam("b_first"), bindparam("b_last")))
 _EXTRAS_RANGE = _extras_query(
     select(t.courses.c.id).where(
@@ -524,16 +522,6 @@ _EXTRAS_RANGE = _extras_query(
 _DOSES_RANGE = _doses_query(
     t.dose_records.c.patient_id.between(bindparam("b_first"), bindparam("b_last"))
 )
-# More ids than this are read as a range (the planner's pages are contiguous runs of ids; the
-# outbox's sync does the same).
-BY_RANGE_OVER = 20
-
-
-def _which(ids: Sequence[str]) -> tuple[bool, dict[str, Any]]:
-    """Whether to read ``ids`` as the range they span, and the parameters that pick them."""
-    if len(ids) > BY_RANGE_OVER:
-        return True, {"b_first": min(ids), "b_last": max(ids)}
-    return False, {"b_ids": list(ids)}
 
 
 def _extra_order(x: Row[Any]) -> tuple[Any, ...]:
@@ -545,7 +533,7 @@ async def _load(
     conn: AsyncConnection, ids: Iterable[str], lock: bool = False
 ) -> dict[str, tuple[Patient, Course]]:
     ids = list(ids)
-    ranged, which = _which(ids)
+    ranged, which = patients_param(ids)
     if ranged:
         assert not lock  # locking is for one patient's message
         wanted = set(ids)

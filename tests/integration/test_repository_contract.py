@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler import repository
 from scheduler import tables as t
+from scheduler.db import BY_RANGE_OVER
 from scheduler.model import Appointment, ChannelKind, Course, CycleDelay, Hold, RuleSet
 from scheduler.regimen import Regimen
 from scheduler.repository import SqlAlchemyCourseRepository, UnknownPatientError
@@ -338,7 +339,7 @@ async def test_many_ids_read_as_a_range_bring_only_those_patients(
         await repo.add_appointment(pid, date(2026, 6, 22), pid, clock.now())
         await repo.record_dose(pid, date(2026, 6, 1), "taken", clock.now())
     wanted = ids[::3]  # 30 of them, spread over the whole range, unsorted below
-    assert len(wanted) > repository.BY_RANGE_OVER
+    assert len(wanted) > BY_RANGE_OVER
     loaded = await repo.load(list(reversed(wanted)))
     assert sorted(loaded) == wanted
     for pid, (p, c) in loaded.items():
