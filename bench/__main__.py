@@ -129,7 +129,7 @@ def table() -> None:
         if not recs:
             continue
         print(f"\n{bench}")
-        rows = [[str(r.get(c, "")) for c in cols] for r in recs]
+        rows = [["" if r.get(c) is None else str(r.get(c)) for c in cols] for r in recs]
         widths = [max(len(c), *(len(x[i]) for x in rows)) for i, c in enumerate(cols)]
         print("  " + "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
         for x in rows:
