@@ -40,6 +40,11 @@ def _today(service: Service, tz: str) -> date:
 )
 @click.option("--can-become-pregnant", is_flag=True)
 @click.option("--partner-can-become-pregnant", is_flag=True)
+@click.option(
+    "--irregular-periods",
+    is_flag=True,
+    help="us-rems only: periods not regular, so a pregnancy test every 2 weeks",
+)
 @click.option("--discreet", is_flag=True, help="wording that names neither drug nor illness")
 @click.option("--language", default="en-GB", show_default=True)
 def enrol(
@@ -53,6 +58,7 @@ def enrol(
     rules: str,
     can_become_pregnant: bool,
     partner_can_become_pregnant: bool,
+    irregular_periods: bool,
     discreet: bool,
     language: str,
 ) -> None:
@@ -73,6 +79,7 @@ def enrol(
         partner_can_become_pregnant=partner_can_become_pregnant,
         discreet=discreet,
         language=check_language(language),
+        irregular_periods=irregular_periods,
     )
 
     async def go(service: Service) -> None:

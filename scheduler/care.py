@@ -53,6 +53,7 @@ class Enrolment:
     partner_can_become_pregnant: bool = False
     discreet: bool = False
     language: str = "en-GB"
+    irregular_periods: bool = False
 
 
 @dataclass
@@ -68,6 +69,10 @@ class CareTeam:
     async def enrol(self, e: Enrolment) -> Patient:
         if e.channel is ChannelKind.SMS and not e.phone:
             raise CareError("an SMS patient needs --phone")
+        if e.irregular_periods and not (e.rules is RuleSet.US_REMS and e.can_become_pregnant):
+            raise CareError(
+                "--irregular-periods needs --rules us-rems and --can-become-pregnant"
+            )
         if e.phone and await self.courses.phone_taken(e.phone):
             raise CareError("that phone number is already enrolled: see 'lenabot patients list'")
         now = self.clock.now()
@@ -83,6 +88,7 @@ class CareTeam:
             can_become_pregnant=e.can_become_pregnant,
             partner_can_become_pregnant=e.partner_can_become_pregnant,
             phone=e.phone,
+            irregular_periods=e.irregular_periods,
         )
         await self.courses.enrol(
             patient, start=e.start, dose_time=e.dose_time, regimen=e.regimen, now=now

@@ -73,6 +73,14 @@ class Appointment:
 
 
 @dataclass(frozen=True)
+class EarlierDoseTime:
+    """Before ``until`` (a local date), doses were at ``at``: the dose time in force then."""
+
+    until: date
+    at: time
+
+
+@dataclass(frozen=True)
 class Course:
     """One treatment course: everything the planner needs, nothing about the person."""
 
@@ -89,6 +97,20 @@ class Course:
     appointments: tuple[Appointment, ...] = ()
     end: date | None = None
     opted_out: bool = False
+    # US REMS: periods not regular, so pregnancy tests every 2 weeks instead of 4.
+    irregular_periods: bool = False
+    # When the end date was recorded: after-treatment messages due before it go at once.
+    ended_at: datetime | None = None
+    # Dose times in force before a change, oldest first (see ``dose_time_on``).
+    earlier_dose_times: tuple[EarlierDoseTime, ...] = ()
+
+    def dose_time_on(self, day: date) -> time:
+        """The dose time in force on local date ``day``: a change applies from its date on,
+        and the days before keep the time they had."""
+        for earlier in self.earlier_dose_times:
+            if day < earlier.until:
+                return earlier.at
+        return self.dose_time
 
 
 @dataclass(frozen=True)
@@ -136,6 +158,7 @@ class Patient:
     telegram_chat_id: int | None = None
     opted_out_at: datetime | None = None
     follow_ups: bool = True
+    irregular_periods: bool = False
 
     def __repr__(self) -> str:  # keep names and numbers out of tracebacks and logs
         return f"Patient({self.id})"

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Row,
     Select,
     String,
+    Time,
     bindparam,
     delete,
     func,
@@ -34,6 +35,7 @@ from scheduler.model import (
     ChannelKind,
     Course,
     CycleDelay,
+    EarlierDoseTime,
     Hold,
     Patient,
     RuleSet,
@@ -71,6 +73,7 @@ def _patient(row: Row[Any]) -> Patient:
         telegram_chat_id=row.telegram_chat_id,
         opted_out_at=row.opted_out_at,
         follow_ups=row.follow_ups,
+        irregular_periods=row.irregular_periods,
     )
 
 
@@ -100,6 +103,7 @@ class SqlAlchemyCourseRepository:
                     opted_out_at=None,
                     created_at=now,
                     follow_ups=patient.follow_ups,
+                    irregular_periods=patient.irregular_periods,
                 )
             )
             await conn.execute(
@@ -213,9 +217,28 @@ class SqlAlchemyCourseRepository:
         )
 
     async def update_course(self, patient_id: str, now: datetime, **values: Any) -> None:
-        """Change course columns (dose_time, end_date, start_date) and bump its version."""
+        """Change course columns (end_date, start_date...) and bump its version. Setting
+        ``end_date`` also records when (``end_recorded_at``); the dose time changes through
+        ``set_dose_time``, which keeps the earlier one for the days before."""
+        if "end_date" in values:
+            values.setdefault("end_recorded_at", now)
         async with writing(self.engine) as conn:
             await self._touch(conn, await self._course_id(conn, patient_id), now, **values)
+
+    async def set_dose_time(self, patient_id: str, at: time, since: date, now: datetime) -> None:
+        """Doses from local date ``since`` on are at ``at``; the days before keep theirs."""
+        async with writing(self.engine) as conn:
+            cid = await self._course_id(conn, patient_id)
+            old = (
+                await conn.execute(select(t.courses.c.dose_time).where(t.courses.c.id == cid))
+            ).scalar_one()
+            if old != at:
+                await conn.execute(
+                    insert(t.dose_times).values(
+                        course_id=cid, until_date=since, dose_time=old, created_at=now
+                    )
+                )
+            await self._touch(conn, cid, now, dose_time=at)
 
     async def add_hold(self, patient_id: str, start: date, reason: str, now: datetime) -> None:
         async with writing(self.engine) as conn:
@@ -465,22 +488,29 @@ _INSERT_INBOUND = insert(t.inbound).returning(t.inbound.c.id)
 
 
 def _extras_query(courses: Any) -> CompoundSelect[Any]:
-    """Every hold, cycle delay and appointment of the courses ``courses`` picks, tagged."""
-    h, d, a = t.holds.c, t.cycle_delays.c, t.appointments.c
+    """Every hold, cycle delay, appointment and earlier dose time of the courses ``courses``
+    picks, tagged."""
+    h, d, a, dt = t.holds.c, t.cycle_delays.c, t.appointments.c, t.dose_times.c
     date_, text_, when, num = null().cast(Date), null().cast(String), null(), null().cast(Integer)
+    at = null().cast(Time)
     return union_all(
         select(
             literal("hold").label("what"), h.course_id, h.id, h.start_date.label("day"),
             h.end_date.label("until"), h.reason.label("note"), h.created_at, h.resumed_at,
-            num.label("cycle"), num.label("days"),
+            num.label("cycle"), num.label("days"), at.label("at"),
         ).where(h.course_id.in_(courses)),
         select(
-            literal("delay"), d.course_id, d.id, date_, date_, text_, when, when, d.cycle, d.days
+            literal("delay"), d.course_id, d.id, date_, date_, text_, when, when, d.cycle, d.days,
+            at,
         ).where(d.course_id.in_(courses)),
         select(
             literal("appointment"), a.course_id, a.id, a.on_date, date_, a.note, when, when,
-            num, num,
+            num, num, at,
         ).where(a.course_id.in_(courses)),
+        select(
+            literal("dose_time"), dt.course_id, dt.id, dt.until_date, date_, text_, when, when,
+            num, num, dt.dose_time,
+        ).where(dt.course_id.in_(courses)),
     )  # fmt: skip
 
 
@@ -494,6 +524,7 @@ def _load_query(patients: Any) -> Select[Any]:
             t.courses.c.regimen,
             t.courses.c.end_date,
             t.courses.c.enrolled_at,
+            t.courses.c.end_recorded_at,
         )
         .join(t.courses, t.courses.c.patient_id == t.patients.c.id)
         .where(patients)
@@ -525,8 +556,9 @@ _DOSES_RANGE = _doses_query(
 
 
 def _extra_order(x: Row[Any]) -> tuple[Any, ...]:
-    """Holds by start date, delays and appointments as entered (then by id: deterministic)."""
-    return (x.what, x.day if x.what == "hold" else None, x.id)
+    """Holds by start date, earlier dose times by the date they ended, delays and
+    appointments as entered (then by id: deterministic)."""
+    return (x.what, x.day if x.what in ("hold", "dose_time") else None, x.id)
 
 
 async def _load(
@@ -546,6 +578,7 @@ async def _load(
     holds: dict[int, list[Hold]] = {}
     delays: dict[int, list[CycleDelay]] = {}
     appts: dict[int, list[Appointment]] = {}
+    times: dict[int, list[EarlierDoseTime]] = {}
     # Holds, cycle delays and appointments in one query (most courses have none of them): a
     # re-plan after each dose report loads its patient twice, and every query costs more
     # client CPU than the rows it returns.
@@ -557,6 +590,8 @@ async def _load(
             )
         elif x.what == "delay":
             delays.setdefault(x.course_id, []).append(CycleDelay(x.cycle, x.days))
+        elif x.what == "dose_time":
+            times.setdefault(x.course_id, []).append(EarlierDoseTime(x.day, x.at))
         else:
             appts.setdefault(x.course_id, []).append(Appointment(x.day, x.note))
     out: dict[str, tuple[Patient, Course]] = {}
@@ -578,6 +613,9 @@ async def _load(
                 appointments=tuple(appts.get(r.course_id, ())),
                 end=r.end_date,
                 opted_out=p.opted_out_at is not None,
+                irregular_periods=p.irregular_periods,
+                ended_at=r.end_recorded_at,
+                earlier_dose_times=tuple(times.get(r.course_id, ())),
             ),
         )
     return out

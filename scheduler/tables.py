@@ -23,6 +23,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    false,
     true,
 )
 
@@ -77,6 +78,8 @@ patients = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # One gentle "did you take it?" when a dose goes unanswered; a patient may turn it off.
     Column("follow_ups", Boolean, nullable=False, default=True, server_default=true()),
+    # US REMS: pregnancy tests every 2 weeks instead of 4 when periods are not regular.
+    Column("irregular_periods", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 courses = Table(
@@ -93,6 +96,20 @@ courses = Table(
     Column("enrolled_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("version", Integer, nullable=False, default=1),
+    # When end_date was last set: after-treatment messages due before then go at once.
+    Column("end_recorded_at", UTCDateTime, nullable=True),
+)
+
+# A dose-time change keeps the time the days before it had: doses before ``until_date``
+# (a local date) were at ``dose_time``. The course row holds the time in force now.
+dose_times = Table(
+    "dose_times",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("course_id", ForeignKey("courses.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("until_date", Date, nullable=False),
+    Column("dose_time", Time, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 holds = Table(
@@ -157,6 +174,8 @@ outbox = Table(
     Column("delivery_status", String(20), nullable=True),
     Column("callback_token", String(43), nullable=True, unique=True),
     Column("last_error", String(300), nullable=True),
+    # Why a row was cancelled (a dose recorded, the plan changed, opted out...).
+    Column("reason", String(200), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("patient_id", "key", name="uq_outbox_patient_key"),

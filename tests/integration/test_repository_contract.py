@@ -17,7 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from scheduler import repository
 from scheduler import tables as t
 from scheduler.db import BY_RANGE_OVER
-from scheduler.model import Appointment, ChannelKind, Course, CycleDelay, Hold, RuleSet
+from scheduler.model import (
+    Appointment,
+    ChannelKind,
+    Course,
+    CycleDelay,
+    EarlierDoseTime,
+    Hold,
+    RuleSet,
+)
 from scheduler.regimen import Regimen
 from scheduler.repository import SqlAlchemyCourseRepository, UnknownPatientError
 from tests.conftest import COURSE_START, DOSE_TIME, T0, Enrol, make_patient
@@ -250,6 +258,8 @@ async def test_load_returns_full_courses_for_a_batch(
     await repo.add_delay("b", 2, 3, now)
     await repo.add_appointment("b", date(2026, 6, 16), "clinic B", now)
     await repo.update_course("b", now, end_date=date(2026, 12, 31))
+    await repo.set_dose_time("b", time(21, 0), date(2026, 6, 20), now)
+    await repo.set_dose_time("b", time(7, 30), date(2026, 6, 25), now)
     await repo.set_opted_out("c", now)
 
     loaded = await repo.load(["a", "b", "c", "missing"])
@@ -269,7 +279,7 @@ async def test_load_returns_full_courses_for_a_batch(
     assert pb.tz == "America/New_York"
     assert cb == Course(
         start=COURSE_START,
-        dose_time=time(20, 15),
+        dose_time=time(7, 30),
         tz="America/New_York",
         regimen=Regimen.parse("days=1,3,5,...,27/28"),
         enrolled_at=now,
@@ -279,7 +289,15 @@ async def test_load_returns_full_courses_for_a_batch(
         delays=(CycleDelay(2, 3),),
         appointments=(Appointment(date(2026, 6, 16), "clinic B"),),
         end=date(2026, 12, 31),
+        ended_at=now,
+        earlier_dose_times=(
+            EarlierDoseTime(date(2026, 6, 20), time(20, 15)),
+            EarlierDoseTime(date(2026, 6, 25), time(21, 0)),
+        ),
     )
+    assert [cb.dose_time_on(date(2026, 6, d)) for d in (19, 20, 24, 25)] == [
+        time(20, 15), time(21, 0), time(21, 0), time(7, 30)
+    ]
     pc, cc = loaded["c"]
     assert cc.opted_out and pc.opted_out_at == now
     assert cc.regimen == Regimen.parse("continuous")
