@@ -63,3 +63,17 @@ def local_date_of(instant: datetime, tz: ZoneInfo) -> date:
 
 def to_local(instant: datetime, tz: ZoneInfo) -> datetime:
     return instant.astimezone(tz)
+
+
+# No routine message between these local times: one due then waits for the morning.
+QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)
+
+
+def after_quiet_hours(instant: datetime, tz: ZoneInfo) -> datetime:
+    """``instant``, or 08:00 local after it when it falls between 21:00 and 08:00 local."""
+    local = instant.astimezone(tz)
+    wall = local.time()
+    if QUIET_UNTIL <= wall < QUIET_FROM:
+        return instant
+    day = local.date() if wall < QUIET_UNTIL else local.date() + timedelta(days=1)
+    return local_instant(day, QUIET_UNTIL, tz)

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from scheduler.localtime import end_of_local_day, local_instant, zone
+from scheduler.localtime import after_quiet_hours, end_of_local_day, local_instant, zone
 from scheduler.model import Course, Kind, PlanSettings, Reminder
 from scheduler.regimen import (
     cycle_start,
@@ -25,7 +25,7 @@ from scheduler.regimen import (
 from scheduler.rules import RULES
 
 DOSE_WINDOW = timedelta(hours=12)
-# A hold or restart notice recorded late in the evening still gets this long to reach the patient.
+# A notice sent at once (an end recorded late) still gets this long to reach the patient.
 NOTICE_MIN_LIFE = timedelta(hours=12)
 WEEKLY_BLOOD_TEST_WEEKS = 8
 
@@ -174,7 +174,7 @@ def _day(cal: _Calendar, settings: PlanSettings, tz: ZoneInfo, day: date) -> Ite
     where = cal.locate(day)
     if where is not None and cal.is_dose_day(day):
         n, d = where
-        due, wall, _ = _wall(day, course.dose_time, tz)
+        due, wall, _ = _wall(day, course.dose_time_on(day), tz)
         yield Reminder(
             kind=Kind.DOSE,
             local_date=day,
@@ -206,7 +206,7 @@ def _day(cal: _Calendar, settings: PlanSettings, tz: ZoneInfo, day: date) -> Ite
             before_start=day < start,
             after_end=course.end is not None and day > course.end,
         )
-    yield from _course_ends(course, settings, tz, day, start)
+    yield from _before_start(course, settings, tz, day, start)
 
 
 def _cycle_edges(
@@ -249,7 +249,7 @@ def _cycle_edges(
             tz,
             cycle=nw[0],
             start=tomorrow,
-            dose_time=course.dose_time,
+            dose_time=course.dose_time_on(tomorrow),
         )
 
 
@@ -291,7 +291,7 @@ def _is_pregnancy_test_day(course: Course, day: date, start: date) -> bool:
     return offset > 0 and offset % rules.pregnancy_test_interval_days == 0
 
 
-def _course_ends(
+def _before_start(
     course: Course, settings: PlanSettings, tz: ZoneInfo, day: date, start: date
 ) -> Iterator[Reminder]:
     rules = RULES[course.rules]
@@ -308,72 +308,109 @@ def _course_ends(
             female=female,
             partner=partner,
         )
-    if course.end is None or day != course.end + timedelta(days=1):
+
+
+def _after_end(course: Course, settings: PlanSettings, tz: ZoneInfo) -> Iterator[Reminder]:
+    """After-treatment messages: the day after the last dose day at notice time or, when the
+    end was recorded later than that (a past end date), as soon as quiet hours allow."""
+    if course.end is None:
         return
     end = course.end
+    rules = RULES[course.rules]
+    female = course.can_become_pregnant
+    partner = course.partner_can_become_pregnant
+    day = end + ONE_DAY
     if female or partner:
-        yield _notice(
-            Kind.CONTRACEPTION,
+        yield _at_once(
+            _notice(
+                Kind.CONTRACEPTION,
+                day,
+                settings,
+                tz,
+                phase="after",
+                female=female,
+                partner=partner,
+                until=end + timedelta(days=rules.contraception_after_end_days),
+                condoms_until=end + timedelta(days=rules.partner_condoms_after_end_days),
+            ),
+            course.ended_at,
+            tz,
+        )
+    yield _at_once(
+        _notice(
+            Kind.AFTERCARE,
             day,
             settings,
             tz,
-            phase="after",
-            female=female,
-            partner=partner,
-            until=end + timedelta(days=rules.contraception_after_end_days),
-            condoms_until=end + timedelta(days=rules.partner_condoms_after_end_days),
-        )
-    yield _notice(
-        Kind.AFTERCARE,
-        day,
-        settings,
+            last_dose=end,
+            blood_donation_from=end + timedelta(days=rules.no_blood_donation_after_end_days + 1),
+            live_vaccines_from=add_months(end, rules.no_live_vaccines_after_end_months),
+        ),
+        course.ended_at,
         tz,
-        last_dose=end,
-        blood_donation_from=end + timedelta(days=rules.no_blood_donation_after_end_days + 1),
-        live_vaccines_from=add_months(end, rules.no_live_vaccines_after_end_months),
     )
 
 
 def _notices(course: Course, settings: PlanSettings, tz: ZoneInfo) -> Iterator[Reminder]:
-    """Hold and resume notices: the day before they take effect, or at once if later.
+    """Notices dated by when something was recorded rather than by the calendar alone.
 
+    Hold and resume notices come the day before they take effect, when the nurse's change was
+    recorded at least a day before that: a later change is told at once by the correction the
+    care action sends (``scheduler.corrections``), and a second notice would only repeat it.
     The restart notice names the first real dose day after the hold: a hold that ends in a
-    break must not tell the patient to take capsules on a break day.
+    break must not tell the patient to take capsules on a break day. Nothing of a hold that
+    starts after the course's end is announced.
     """
     for hold in course.holds:
-        yield _event(Kind.HOLD, hold.start, hold.created_at, settings, tz, course)
+        if course.end is not None and hold.start > course.end:
+            continue
+        eve = _eve(Kind.HOLD, hold.start, hold.created_at, settings, tz, course)
+        if eve is not None:
+            yield eve
         if hold.end is not None:
             restart = next_dose_day(course, hold.end - timedelta(days=1))
             if restart is not None:
-                yield _event(Kind.RESUME, restart, hold.resumed_at, settings, tz, course)
+                eve = _eve(Kind.RESUME, restart, hold.resumed_at, settings, tz, course)
+                if eve is not None:
+                    yield eve
+    yield from _after_end(course, settings, tz)
 
 
-def _event(
+def _eve(
     kind: Kind,
     effective: date,
     recorded: datetime | None,
     settings: PlanSettings,
     tz: ZoneInfo,
     course: Course,
-) -> Reminder:
+) -> Reminder | None:
+    """The notice the day before ``effective``, if the change was recorded a day before it."""
     eve = _notice(
         kind,
         effective - timedelta(days=1),
         settings,
         tz,
         effective=effective,
-        dose_time=course.dose_time,
+        dose_time=course.dose_time_on(effective),
     )
-    if recorded is None or recorded <= eve.due_at:
+    if recorded is None or recorded + ONE_DAY <= eve.due_at:
         return eve
-    day = recorded.astimezone(tz).date()
+    return None
+
+
+def _at_once(notice: Reminder, recorded: datetime | None, tz: ZoneInfo) -> Reminder:
+    """``notice`` as planned, or, if recorded after its time, as soon as quiet hours allow."""
+    if recorded is None or recorded <= notice.due_at:
+        return notice
+    due = after_quiet_hours(recorded, tz)
+    day = due.astimezone(tz).date()
     return Reminder(
-        kind=kind,
+        kind=notice.kind,
         local_date=day,
-        due_at=recorded,
-        expires_at=max(end_of_local_day(day, tz), recorded + NOTICE_MIN_LIFE),
-        local_time=recorded.astimezone(tz).time().replace(second=0, microsecond=0),
-        facts={**eve.facts, "date": day},
+        due_at=due,
+        expires_at=max(end_of_local_day(day, tz), due + NOTICE_MIN_LIFE),
+        local_time=due.astimezone(tz).time().replace(second=0, microsecond=0),
+        facts=dict(notice.facts),
     )
 
 

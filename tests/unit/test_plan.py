@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from messages.render import Profile, render
-from scheduler.model import Appointment, CycleDelay, Hold, Kind, PlanSettings
+from scheduler.model import Appointment, CycleDelay, EarlierDoseTime, Hold, Kind, PlanSettings
 from scheduler.plan import add_months, plan, plan_window
 from tests.unit.builders import (
     SETTINGS,
@@ -134,23 +134,54 @@ def test_hold_and_resume_are_announced_the_day_before_at_notice_time() -> None:
     assert resumed.facts["dose_time"] == time(9, 0)
 
 
-def test_hold_recorded_after_notice_time_is_announced_when_recorded() -> None:
+def test_hold_recorded_less_than_a_day_before_its_eve_notice_is_left_to_the_correction() -> None:
+    # The care action tells the patient at once (scheduler.corrections); an eve notice an hour
+    # or two later would only say it again.
     hold = Hold(
         start=day(14),
         end=day(35),
-        created_at=utc(2026, 6, 14, 15, 0),  # day 13, 16:00 BST: after 10:00
+        created_at=utc(2026, 6, 14, 8, 0),  # day 13, 09:00 BST: the eve notice is at 10:00
         resumed_at=utc(2026, 7, 6, 7, 30),  # the restart day itself, 08:30 BST
     )
     reminders = plan_days(course(holds=(hold,)), START, 60)
-    (paused,) = of_kind(reminders, Kind.HOLD)
-    (resumed,) = of_kind(reminders, Kind.RESUME)
-    assert (paused.local_date, paused.due_at) == (day(13), utc(2026, 6, 14, 15, 0))
-    assert paused.local_time == time(16, 0)
-    assert (resumed.local_date, resumed.due_at) == (day(35), utc(2026, 7, 6, 7, 30))
-    assert resumed.facts["effective"] == day(35)
+    assert of_kind(reminders, Kind.HOLD) == []
+    assert of_kind(reminders, Kind.RESUME) == []
+    earlier = Hold(start=day(14), created_at=utc(2026, 6, 13, 9, 0))  # exactly a day before
+    assert dates(plan_days(course(holds=(earlier,)), START, 60), Kind.HOLD) == [day(13)]
 
 
-def test_hold_recorded_early_is_still_announced_the_day_before() -> None:
+def test_a_pause_after_the_end_is_never_announced() -> None:
+    c = course(end=day(10), holds=(Hold(start=day(14), end=day(20)),))
+    reminders = plan_days(c, START, 60)
+    assert of_kind(reminders, Kind.HOLD) == [] and of_kind(reminders, Kind.RESUME) == []
+
+
+def test_a_past_end_sends_the_after_treatment_messages_when_recorded_outside_quiet_hours() -> None:
+    end = day(20)
+    # Recorded on day 30 at 22:30 BST: quiet hours, so the next morning at 08:00.
+    c = course(end=end, ended_at=utc(2026, 7, 1, 21, 30), can_become_pregnant=True)
+    reminders = plan_days(c, START, 60)
+    (after,) = of_kind(reminders, Kind.AFTERCARE)
+    (contra,) = of_kind(reminders, Kind.CONTRACEPTION)
+    for r in (after, contra):
+        assert (r.local_date, r.due_at, r.local_time) == (day(31), utc(2026, 7, 2, 7, 0), time(8))
+        assert r.expires_at >= r.due_at + timedelta(hours=12)
+    assert after.facts["last_dose"] == end
+    # Recorded before the day after the end: planned as usual, at notice time that day.
+    on_time = course(end=end, ended_at=utc(2026, 6, 10, 12, 0))
+    (usual,) = of_kind(plan_days(on_time, START, 60), Kind.AFTERCARE)
+    assert (usual.local_date, usual.due_at) == (day(21), utc(2026, 6, 22, 9, 0))
+
+
+def test_dose_time_in_force_each_day_after_a_change() -> None:
+    c = course(
+        dose_time=time(20, 0), earlier_dose_times=(EarlierDoseTime(day(5), time(9, 0)),)
+    )
+    doses = of_kind(plan_days(c, START, 8), Kind.DOSE)
+    assert [r.local_time for r in doses] == [time(9)] * 5 + [time(20)] * 3
+
+
+def test_hold_recorded_early_is_announced_the_day_before() -> None:
     hold = Hold(start=day(14), created_at=utc(2026, 6, 2, 12, 0))
     (paused,) = of_kind(plan_days(course(holds=(hold,)), START, 60), Kind.HOLD)
     assert (paused.local_date, paused.due_at) == (day(13), utc(2026, 6, 14, 9, 0))
