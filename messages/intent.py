@@ -182,7 +182,12 @@ def classify(text: str, topics: Sequence[Topic] | None = None) -> Intent:
     urgent = [t for t in ranked if by_id[t].urgency == "urgent"]
     for topic_id in ranked:
         urgent += _escalations(by_id[topic_id], toks)
-    dose, spots = _dose_report(toks)
+    # "Sick after taking it", "can I take two tomorrow?": dose words inside a phrase of a topic
+    # that asks about a dose are part of the question, not a report (leaflet asks_about_dose).
+    asked = set().union(*(m.at for m in matches if by_id[m.topic_id].asks_about_dose))
+    dose, spots = _dose_report([("" if i in asked else t) for i, t in enumerate(toks)])
+    if asked and dose == "later":
+        dose = None  # "sick 10 minutes later" tells the story; a snooze would invite a 2nd dose
     if urgent or hot:
         # A dose word inside a red-flag phrase ("took two", "missed my period") is not a report.
         inside = any(spots <= m.at for m in matches if m.topic_id in urgent)

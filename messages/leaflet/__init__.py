@@ -65,6 +65,9 @@ class Topic:
     source: str
     broad: bool = False  # an overview that should rank after specific topics
     escalate: tuple[Escalation, ...] = ()
+    # Texts about it use dose words that report nothing ("sick after taking it", "can I take
+    # two tomorrow?"): a dose word inside one of its phrases is part of the question.
+    asks_about_dose: bool = False
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -86,6 +89,13 @@ def _words(raw: dict[str, Any], key: str, where: str, required: bool = True) -> 
         raise LeafletError(f"{where}: '{key}' must not be empty")
     # Matching is on lowercase words, so data is stored that way whatever the author typed.
     return tuple(v.strip().lower() for v in value)
+
+
+def _flag(raw: dict[str, Any], key: str, where: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise LeafletError(f"{where}: '{key}' must be true or false")
+    return value
 
 
 def _escalation(raw: dict[str, Any], topic_id: str) -> Escalation:
@@ -121,7 +131,8 @@ def _topic(raw: dict[str, Any], filename: str) -> Topic:
         urgency=urgency,
         answer=_text(raw, "answer", where),
         source=_text(raw, "source", where),
-        broad=bool(raw.get("broad", False)),
+        broad=_flag(raw, "broad", where),
+        asks_about_dose=_flag(raw, "asks_about_dose", where),
         escalate=tuple(_escalation(r, topic_id) for r in raw.get("escalate", [])),
     )
 

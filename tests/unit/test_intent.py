@@ -268,7 +268,7 @@ CASES: list[tuple[str, str, str | None, str]] = [
     ("Do I take it during the break week?", "topic", "how-to-take", R),
     ("what if I miss a dose", "topic", "missed-dose", R),
     ("what happens if I forget", "topic", "missed-dose", R),
-    ("should i double up tomorrow?", "topic", "missed-dose", R),
+    ("should i double up tomorrow?", "topic", "make-up-dose", R),  # issue 11: was missed-dose
     # Two topics: both come back.
     ("side effects of constipation", "topic", "constipation", R),
     ("constipation and headache", "topic", "constipation", R),
@@ -333,12 +333,64 @@ CASES: list[tuple[str, str, str | None, str]] = [
     ("can i take ibuprofen", "topic", "other-medicines", R),
     ("where should i keep the capsules", "topic", "storage-handling", R),
     ("do i need to use condoms", "topic", "men-condoms", R),
-    ("what if I'm sick after taking it", "topic", "sickness", R),
+    ("what if I'm sick after taking it", "topic", "vomited-dose", R),  # issue 11: was sickness
     ("feeling down lately", "topic", "mood-depression", R),
     ("can I sunbathe", "topic", "sun-sensitivity", R),
     ("will I lose my hair", "unknown", None, R),
     ("who is this", "unknown", None, R),
     ("bonjour", "unknown", None, R),
+    # Safety questions (issue 11): answered, never "did not understand", and a dose word inside
+    # the question ("sick after taking it", "take two tomorrow") records nothing.
+    ("can i share my capsules", "topic", "sharing-capsules", R),
+    ("Can I give my husband one of my capsules?", "topic", "sharing-capsules", R),
+    ("can my husband take one of my capsules", "topic", "sharing-capsules", R),
+    ("my sister takes the same drug can i give her some", "topic", "sharing-capsules", R),
+    ("can i lend my tablets to my friend", "topic", "sharing-capsules", R),
+    ("can i borrow some of my friends capsules till i get more", "topic", "sharing-capsules", R),
+    ("my mum has run out can she have some of mine", "topic", "sharing-capsules", R),
+    ("can i shre my tablets", "topic", "sharing-capsules", R),
+    ("SHARRING CAPSULES OK?", "topic", "sharing-capsules", R),
+    ("I was sick after taking it", "topic", "vomited-dose", R),
+    ("i was sick straight after i took it, do i take another?", "topic", "vomited-dose", R),
+    ("I took it but was sick 10 mins later", "topic", "vomited-dose", R),
+    ("took my capsule then vomited", "topic", "vomited-dose", R),
+    ("threw up my capsule", "topic", "vomited-dose", R),
+    ("brought it back up 10 mins later", "topic", "vomited-dose", R),
+    ("i threw it up an hour later", "topic", "vomited-dose", R),
+    ("i vomitted it up", "topic", "vomited-dose", R),
+    ("thrw it up", "topic", "vomited-dose", R),
+    ("sick aftr taking my capsule", "topic", "vomited-dose", R),
+    ("Vomited after my tablet this morning", "topic", "vomited-dose", R),
+    ("does my carer need gloves", "topic", "carer-handling", R),
+    ("my carer gives me my capsules does she need gloves", "topic", "carer-handling", R),
+    ("my wife gives me my tablets, does she need gloves?", "topic", "carer-handling", R),
+    ("can my wife handle my capsules", "topic", "carer-handling", R),
+    ("my daughter helps with my tablets, should she wash her hands", "topic", "carer-handling", R),
+    ("shud my carer wash her hands after", "topic", "carer-handling", R),
+    ("my son pops them out of the pack for me", "topic", "carer-handling", R),
+    ("my grandaughter is pregnant can she handle them", "topic", "carer-handling", R),
+    ("gloves?", "topic", "carer-handling", R),
+    ("can I take an extra one tomorrow?", "topic", "make-up-dose", R),
+    ("take two tomorrow to catch up", "topic", "make-up-dose", R),
+    ("ill take 2 tomorrow to make up for it", "topic", "make-up-dose", R),
+    ("Can I tkae an extra one tmrw", "topic", "make-up-dose", R),
+    ("can i take an extra capsule in my break week to catch up", "topic", "make-up-dose", R),
+    ("can I take both tomorrow", "topic", "make-up-dose", R),
+    ("doubel up?", "topic", "make-up-dose", R),
+    ("CAN I TAKE 2 TOMORROW", "topic", "make-up-dose", R),
+    # A real miss or dose report beside the question is still recorded.
+    ("forgot yesterday, can i take 2 today to catch up", "missed", "make-up-dose", R),
+    ("took it this morning. can I take two tomorrow?", "taken", "make-up-dose", R),
+    ("took two to catch up", "red_flag", "too-many", U),
+    ("I passed out", "red_flag", "fainting", U),
+    ("i fainted after taking it", "red_flag", "fainting", U),
+    ("my husband collapsed", "red_flag", "fainting", U),
+    ("blacked out in the shower", "red_flag", "fainting", U),
+    ("feel faint", "red_flag", "fainting", U),
+    ("pased out", "red_flag", "fainting", U),
+    ("i collasped at work", "red_flag", "fainting", U),
+    ("I fainted yesterday but feel fine now", "red_flag", "fainting", U),
+    ("my wife found me on the floor", "red_flag", "fainting", U),
     # Empty.
     ("", "empty", None, R),
     ("   ", "empty", None, R),
@@ -364,6 +416,22 @@ def test_a_red_flag_keeps_the_dose_report_for_the_record() -> None:
     assert classify("took it but have chest pain").dose == "taken"
     assert classify("missed my period").dose is None  # "missed" belongs to the red flag
     assert classify("took two by mistake").dose is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I was sick after taking it",
+        "i was sick straight after i took it, do i take another?",
+        "brought it back up 10 mins later",  # "later" tells the story: no snooze
+        "can I take an extra one tomorrow?",
+        "ill take 2 tomorrow to make up for it",
+        "can my husband take one of my capsules",
+    ],
+)
+def test_a_question_about_a_dose_records_and_snoozes_nothing(text: str) -> None:
+    intent = classify(text)
+    assert (intent.kind, intent.dose) == ("topic", None)
 
 
 def test_temperature_is_reported_in_celsius() -> None:

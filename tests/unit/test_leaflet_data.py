@@ -13,6 +13,9 @@ from messages.search import tokens
 
 TOPICS = load_topics()
 SOURCE = "Cancer Research UK patient leaflet: Lenalidomide (Revlimid), updated 22 April 2015"
+# Facts the leaflet does not give come from the product brief, and are listed for sign-off.
+PRODUCT_SOURCE = "lenabot product brief: docs/PRODUCT.md, clinical rules"
+BEYOND_LEAFLET = Path(__file__).resolve().parents[2] / "docs/safety/wording-beyond-leaflet.md"
 ROUTINE_BUDGET = 3 * gsm.GSM7_MULTI  # 459: three concatenated segments
 URGENT_BUDGET = 340  # leaves ~110 characters for the urgent prefix within the same 3 segments
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
@@ -29,11 +32,13 @@ REQUIRED_TOPICS = {
     "allergic-reaction", "bleeding-skull", "second-cancers", "how-to-take", "missed-dose",
     "storage-handling", "contraception", "possible-pregnancy", "men-condoms", "blood-tests",
     "vaccines", "blood-donation", "breastfeeding", "lactose", "other-medicines", "side-effects",
+    # Safety questions (issue 11): never "did not understand".
+    "sharing-capsules", "vomited-dose", "carer-handling", "make-up-dose", "fainting",
 }  # fmt: skip
 # The red flags in PRODUCT.md, each of which must reach an urgent topic.
 URGENT_TOPICS = {
     "fever", "bruising-bleeding", "blood-clots", "heart-attack", "allergic-reaction",
-    "bleeding-skull", "possible-pregnancy",
+    "bleeding-skull", "possible-pregnancy", "too-many", "fainting",
 }  # fmt: skip
 
 
@@ -89,8 +94,37 @@ def test_answer_ends_by_pointing_to_the_treatment_team(topic: Topic) -> None:
 
 
 @pytest.mark.parametrize("topic", TOPICS, ids=lambda t: t.id)
-def test_answer_cites_the_leaflet(topic: Topic) -> None:
-    assert topic.source == SOURCE
+def test_answer_cites_the_leaflet_or_the_product_brief(topic: Topic) -> None:
+    assert topic.source in (SOURCE, PRODUCT_SOURCE)
+
+
+def test_every_answer_not_from_the_leaflet_is_listed_for_clinical_sign_off() -> None:
+    listed = BEYOND_LEAFLET.read_text(encoding="utf-8")
+    beyond = [t.id for t in TOPICS if t.source != SOURCE]
+    assert beyond, "the product brief is cited by the safety topics"
+    assert [i for i in beyond if f"`{i}`" not in listed] == []
+
+
+# What each safety answer must tell the patient (PRODUCT.md, issue 11), as lowercase phrases.
+SAFETY_FACTS = {
+    "sharing-capsules": ("never share", "anyone else", "back to your pharmacy"),
+    "vomited-dose": ("don't take another", "next capsule at the usual time"),
+    "carer-handling": ("disposable gloves", "wash their hands straight after",
+                       "pregnant must not handle"),
+    "make-up-dose": ("never take two", "an extra one", "to make up for a missed dose"),
+    "fainting": ("needs checking now", "call an ambulance", "straight away"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("topic_id", sorted(SAFETY_FACTS))
+def test_safety_answer_says_what_to_do(topic_id: str) -> None:
+    answer = topic_by_id(topic_id).answer.lower()
+    assert [f for f in SAFETY_FACTS[topic_id] if f not in answer] == []
+
+
+def test_questions_about_a_dose_are_marked_so_their_dose_words_record_nothing() -> None:
+    marked = {t.id for t in TOPICS if t.asks_about_dose}
+    assert marked == {"sharing-capsules", "vomited-dose", "make-up-dose"}
 
 
 def test_urgent_answers_lead_with_the_action_or_the_danger() -> None:
@@ -134,6 +168,8 @@ def _raw(**changes: object) -> dict[str, object]:
         ({"escalate": [{"to": "x"}]}, "at least one of any_of, all_of or after_days"),
         ({"escalate": [{"any_of": ["Can't"]}]}, "plain lowercase words"),
         ({"escalate": [{"after_days": -1}]}, "'after_days' must be a whole number"),
+        ({"asks_about_dose": "yes"}, "'asks_about_dose' must be true or false"),
+        ({"broad": 1}, "'broad' must be true or false"),
     ],
 )
 def test_malformed_topic_data_is_refused_naming_the_field(
