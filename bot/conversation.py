@@ -234,7 +234,9 @@ class Conversation:
         """Urgent instruction first, then tell every nurse who and what, word for word."""
         topic = topic_by_id(intent.topics[0]) if intent.topics else None
         answer = topic.answer if topic else ""
-        reply = render_reply("urgent", profile, team=self._team(profile), answer=answer)
+        # "URGENT: call your treatment team now on <TEAM_PHONE>." comes first, then the answer.
+        on = reply_fragment("urgent_team", profile, team_phone=self.team_phone)
+        reply = render_reply("urgent", profile, team=on if self.team_phone else "", answer=answer)
         temp = f" (temperature {intent.temperature_c:.1f}C)" if intent.temperature_c else ""
         alerts.append((
             "red_flag",

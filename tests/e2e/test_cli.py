@@ -272,7 +272,7 @@ def test_say_red_flag_answers_urgently_and_alerts_the_nurse(
         f"[nurse alert] red flag from patient {pid}: High temperature or feeling shivery "
         '(temperature 38.6C). They wrote: "temp of 38,6 and shivery"'
     )
-    assert lines[1].startswith("URGENT. Your team: +441234567890 ")
+    assert lines[1].startswith("URGENT: call your treatment team now on +441234567890. ")
 
 
 def test_say_leaflet_question_gets_the_leaflet_answer_and_no_alert(

@@ -25,7 +25,7 @@ async def test_red_flag_by_sms_is_answered_urgently_and_alerts_each_nurse_chat(
         patient = await world.enrol()
         answer = await world.text_in("temp of 38.7 and shivery")
         assert answer.status_code == 200
-        assert "<Message>URGENT. Your team: +441234567890 " in answer.text
+        assert "<Message>URGENT: call your treatment team now on +441234567890. " in answer.text
         await telegram.wait_for_sent(len(NURSES))
         alerts = {m.chat_id: m.text for m in telegram.sent}
         assert set(alerts) == set(NURSES)
@@ -41,7 +41,7 @@ async def test_red_flag_by_telegram_is_answered_urgently_and_alerts_each_nurse_c
         patient = await bot.enrol()
         await bot.link(patient, chat_id=555)
         [reply] = await bot.say(555, "I have chest pain")
-        assert reply.text.startswith("URGENT.")
+        assert reply.text.startswith("URGENT: call your treatment team now")
         for nurse in NURSES:
             await bot.wait_for(nurse, 1)
             [alert] = bot.sent_to(nurse)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import replace
 from datetime import date, time
@@ -11,12 +12,15 @@ import pytest
 from hypothesis import given, settings
 
 from messages.gsm import GSM7_SINGLE, is_gsm7, segments
+from messages.leaflet import Topic, load_topics
 from messages.render import (
     NAME_LIMIT,
     Profile,
     UnknownLanguageError,
     catalog,
     render,
+    render_reply,
+    reply_fragment,
     template_key,
 )
 from scheduler.followup import follow_ups
@@ -247,3 +251,29 @@ def test_unknown_language_is_refused_by_name() -> None:
     (dose,) = of_kind(plan_days(course(), date(2026, 6, 2), 1), Kind.DOSE)
     with pytest.raises(UnknownLanguageError, match=r"'xx'.*en-GB"):
         render(dose, Profile(name="Ann", language="xx"))
+
+
+# --- Urgent answers -------------------------------------------------------------------------------
+
+
+def _urgent_topics() -> list[Topic]:
+    """Every topic a red flag can answer with: urgent ones and the targets of escalations."""
+    targets = {rule.to for t in load_topics() for rule in t.escalate}
+    return [t for t in load_topics() if t.urgency == "urgent" or t.id in targets]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("topic", _urgent_topics(), ids=lambda t: t.id)
+def test_an_urgent_answer_starts_with_the_call_and_the_number_then_the_background(
+    topic: Topic, variant: str
+) -> None:
+    who = profile(variant)
+    phone = "+441234567890123"  # longer than any UK number
+    on = reply_fragment("urgent_team", who, team_phone=phone)
+    text = render_reply("urgent", who, team=on, answer=topic.answer)
+    assert re.split(r"(?<=[.!?])\s+", text)[0] == f"URGENT: call your treatment team now on {phone}."
+    assert topic.answer in text
+    assert is_gsm7(text) and segments(text) <= 3, len(text)
+    # Without TEAM_PHONE the instruction stands on its own.
+    bare = render_reply("urgent", who, team="", answer=topic.answer)
+    assert bare.startswith(f"URGENT: call your treatment team now. {topic.answer}")
