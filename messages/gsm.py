@@ -6,6 +6,8 @@ import re
 import unicodedata
 from typing import Literal
 
+from anyascii import anyascii
+
 Encoding = Literal["GSM-7", "UCS-2"]
 
 # The default alphabet. ESC (0x1B) is left out: it only introduces an extension character.
@@ -78,6 +80,27 @@ def normalise(text: str) -> str:
     text = _DEGREE_ALONE.sub(" deg", text)
     text = _SPACES.sub(" ", text)
     return "".join(_LOOKALIKES[ch] if ch in _LOOKALIKES else _fold(ch) for ch in text)
+
+
+# In a name, symbols (emoji, pictographs, skin-tone modifiers, flags), format and private-use
+# characters are decoration: anyascii would spell an emoji out as ":grinning:".
+_DECORATION = frozenset({"So", "Sk", "Sm", "Sc", "Cf", "Co", "Cn", "Cs", "Me"})
+# GSM-7 has these Greek capitals, but a Greek name reads better wholly in Latin letters than as
+# "Σofia"; outside Greek names they are rare.
+_GREEK = frozenset("ΔΦΓΛΩΠΨΣΘΞ")
+
+
+def transliterate(text: str) -> str:
+    """``text`` in GSM-7 letters, for names: lookalikes replaced and accents dropped as
+    ``normalise`` does ('Zoë' -> 'Zoe'), other scripts spelt in Latin letters by anyascii
+    ('李雷' -> 'LiLei', 'Иван' -> 'Ivan'), emoji and other symbols dropped. May be empty."""
+    out = []
+    for ch in normalise(unicodedata.normalize("NFC", text)):
+        if (ch in BASIC and ch not in _GREEK) or ch in EXTENSION:
+            out.append(ch)
+        elif unicodedata.category(ch) not in _DECORATION:
+            out.append(anyascii(ch))  # ASCII, or "" for combining marks it cannot place
+    return normalise("".join(out))
 
 
 def _units(text: str) -> list[int]:

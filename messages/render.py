@@ -9,7 +9,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from messages.gsm import normalise
+from messages.gsm import length, normalise, transliterate
 from scheduler.model import Kind, Reminder
 
 DEFAULT_LANGUAGE = "en-GB"
@@ -27,6 +27,8 @@ class Profile:
     name: str
     discreet: bool = False
     language: str = DEFAULT_LANGUAGE
+    # The text goes by SMS: GSM-7 only, names spelt in Latin letters. Telegram shows any script.
+    gsm: bool = True
 
 
 def languages() -> list[str]:
@@ -50,10 +52,28 @@ def catalog(language: str) -> dict[str, Any]:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
-def short_name(name: str) -> str:
-    """The first word of the enrolled name, cut to the length the SMS budget allows."""
-    first = name.strip().split()[0] if name.strip() else "Hello"
-    return first[:NAME_LIMIT]
+@lru_cache(maxsize=4096)  # every reminder of a planning pass asks for the same few names
+def short_name(name: str, gsm: bool = False) -> str:
+    """The first word of the enrolled name, cut to the length the SMS budget allows.
+
+    For SMS (``gsm``) the name is first spelt in GSM-7 letters ('李雷' -> 'LiLei'; emoji
+    dropped), so no name can turn a reminder into UCS-2 (70 characters a segment). A name
+    left with no letters greets the patient as a blank one does.
+    """
+    if not gsm:
+        first = name.strip().split()[0] if name.strip() else "Hello"
+        return first[:NAME_LIMIT]
+    for word in name.split():
+        spelt = transliterate(word).split()
+        if spelt:
+            first = spelt[0]
+            # Scripts without capitals come out lower case ('محمد' -> 'mhmd'): a name has one.
+            if first[0].islower() and not word[0].islower():
+                first = first[0].upper() + first[1:]
+            while length(first) > NAME_LIMIT:  # septets: '[' or '€' cost two
+                first = first[:-1]
+            return first
+    return "Hello"
 
 
 @lru_cache(maxsize=4096)
@@ -93,11 +113,11 @@ def template_key(reminder: Reminder) -> str:
 
 
 def render(reminder: Reminder, profile: Profile) -> str:
-    """The text of ``reminder`` for ``profile``: GSM-7 safe, discreet when asked."""
+    """The text of ``reminder`` for ``profile``: GSM-7 safe for SMS, discreet when asked."""
     words = catalog(profile.language)
     variant = "discreet" if profile.discreet else "plain"
     values: dict[str, Any] = {
-        "name": short_name(profile.name),
+        "name": short_name(profile.name, profile.gsm),
         "cycle": reminder.cycle,
         "day": reminder.day,
         **reminder.facts,
@@ -107,7 +127,7 @@ def render(reminder: Reminder, profile: Profile) -> str:
     if reminder.kind is Kind.BLOOD_TEST:
         values["note"] = values.get("note") or "Bring your blood test form if you have one."
     text = _fill(words[template_key(reminder)][variant], values)
-    return normalise(" ".join(text.split()))
+    return _for_channel(text, profile)
 
 
 def _contraception(reminder: Reminder, fragment: dict[str, str]) -> str:
@@ -128,11 +148,18 @@ def _contraception(reminder: Reminder, fragment: dict[str, str]) -> str:
 
 
 def render_reply(key: str, profile: Profile, **values: Any) -> str:
-    """A reply from the catalogue's [reply.<key>] entry, GSM-7 safe."""
+    """A reply from the catalogue's [reply.<key>] entry, GSM-7 safe for SMS."""
     words = catalog(profile.language)["reply"]
     variant = "discreet" if profile.discreet else "plain"
-    text = _fill(words[key][variant], {"name": short_name(profile.name), **values})
-    return normalise(" ".join(text.split()))
+    text = _fill(words[key][variant], {"name": short_name(profile.name, profile.gsm), **values})
+    return _for_channel(text, profile)
+
+
+def _for_channel(text: str, profile: Profile) -> str:
+    """One space between words; for SMS, GSM-7 stand-ins for lookalikes (a pasted note's
+    curly quotes). Telegram keeps what was written."""
+    text = " ".join(text.split())
+    return normalise(text) if profile.gsm else text
 
 
 def reply_fragment(key: str, profile: Profile, **values: Any) -> str:

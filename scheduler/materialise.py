@@ -35,7 +35,8 @@ PLANNER_PAGES = 4
 
 
 def profile_of(patient: Patient) -> Profile:
-    return Profile(name=patient.name, discreet=patient.discreet, language=patient.language)
+    return Profile(name=patient.name, discreet=patient.discreet, language=patient.language,
+                   gsm=patient.channel != "telegram")  # fmt: skip
 
 
 def plan_for(

@@ -127,3 +127,32 @@ def test_the_plain_text_fast_path_changes_nothing(text: str) -> None:
     )
     slow = "".join(gsm._LOOKALIKES[ch] if ch in gsm._LOOKALIKES else gsm._fold(ch) for ch in slow)
     assert gsm.normalise(text) == slow
+
+
+@pytest.mark.parametrize(
+    ("name", "spelt"),
+    [
+        ("\u674e\u96f7", "LiLei"),  # 李雷
+        ("Zo\u00eb", "Zoe"),  # ë is not GSM-7: the accent goes
+        ("Zoe\u0308", "Zoe"),  # the same, typed as e + combining diaeresis
+        ("\u00d3lafur", "Olafur"),
+        ("Jos\u00e9 S\u00f8ren", "Jos\u00e9 S\u00f8ren"),  # é and ø are GSM-7: kept
+        ("\u0418\u0432\u0430\u043d", "Ivan"),  # Иван
+        ("\u0645\u062d\u0645\u062f", "mhmd"),  # محمد
+        ("\u03a3\u03bf\u03c6\u03af\u03b1", "Sofia"),  # Σοφία: not "Σofia"
+        ("Nguy\u1ec5n", "Nguyen"),
+        ("Ann\U0001f600", "Ann"),  # an emoji is dropped, never ":grinning:"
+        ("\U0001f44d\U0001f3fd", ""),  # thumbs up with a skin tone
+        ("\U0001f1ec\U0001f1e7", ""),  # a flag
+        ("\u2764\ufe0f Bea", " Bea"),
+        ("Mary\u2019s", "Mary's"),  # lookalikes as normalise replaces them
+    ],
+)
+def test_transliterate_spells_names_in_gsm7_letters(name: str, spelt: str) -> None:
+    assert gsm.transliterate(name) == spelt
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_transliterated_text_is_always_gsm7(text: str) -> None:
+    assert gsm.is_gsm7(gsm.transliterate(text))

@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import date, time
 from functools import cache
+from string import Formatter
 
 import pytest
 from hypothesis import given, settings
@@ -251,6 +252,75 @@ def test_unknown_language_is_refused_by_name() -> None:
     (dose,) = of_kind(plan_days(course(), date(2026, 6, 2), 1), Kind.DOSE)
     with pytest.raises(UnknownLanguageError, match=r"'xx'.*en-GB"):
         render(dose, Profile(name="Ann", language="xx"))
+
+
+# --- Names outside GSM-7 ----------------------------------------------------------------------------
+
+# Names as nurses type them. By SMS each is spelt in GSM-7 letters; one character outside it
+# would make the whole reminder UCS-2, 70 characters a segment instead of 160.
+WORLD_NAMES = {
+    "\u674e\u96f7": "LiLei",  # 李雷
+    "Zo\u00eb Smith": "Zoe",
+    "\u00d3lafur Arnalds": "Olafur",
+    "\u0418\u0432\u0430\u043d \u041f\u0435\u0442\u0440\u043e\u0432": "Ivan",  # Иван Петров
+    "\u0645\u062d\u0645\u062f": "Mhmd",  # محمد: a script without capitals still gets one
+    "\u03a3\u03bf\u03c6\u03af\u03b1": "Sofia",  # Σοφία, not "Σofia"
+    "Ann\U0001f600": "Ann",  # emoji dropped, not spelt ":grinning:"
+    "\U0001f600 Ann": "Ann",
+    "\U0001f44d\U0001f3fd": "Hello",  # nothing left: greeted as a blank name is
+    "\U0001f1ec\U0001f1e7": "Hello",  # a flag
+    "Jos\u00e9": "Jos\u00e9",  # é is GSM-7: kept
+    "\u674e" * 40: "Li" * 15,  # 80 letters once spelt out: cut to 30
+}
+
+
+def _longest_rendering(key: str, variant: str) -> Reminder:
+    """The reminder of this template whose text is longest with a 30-character name."""
+    return max(reminders_by_template()[key], key=lambda r: len(render(r, profile(variant))))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("key", sorted(scheduled_templates()))
+def test_every_reminder_for_a_name_outside_gsm7_is_one_gsm7_sms(key: str, variant: str) -> None:
+    reminder = _longest_rendering(key, variant)
+    for name, spelt in WORLD_NAMES.items():
+        text = render(reminder, Profile(name=name, discreet=variant == "discreet"))
+        assert is_gsm7(text), text
+        assert segments(text) == 1 and len(text) <= GSM7_SINGLE, text
+        assert text.startswith(spelt), (name, text)
+
+
+@pytest.mark.parametrize("name", list(WORLD_NAMES), ids=list(WORLD_NAMES.values()))
+def test_every_reply_for_a_name_outside_gsm7_is_gsm7_within_three_segments(name: str) -> None:
+    values = {
+        "dose_date": "Wed 30 Sep", "dose_time": "23:59", "next": "Wed 30 Sep at 23:59",
+        "until": "11:59 on Wed 30 Sep", "at": "23:59", "end": "Wed 30 Sep",
+        "team": " on +441234567890123", "answer": "x" * 340,
+        "options": "1 Constipation, 2 Diarrhoea, 3 Tummy pain",
+        "today": "Today is cycle 12, day 21.", "next_break": "Wed 30 Sep",
+        "next_blood": "Wed 30 Sep", "pregnancy": " Next pregnancy test: Wed 30 Sep.",
+    }  # fmt: skip
+    replies = {k: v for k, v in catalog("en-GB")["reply"].items() if k != "fragment"}
+    for key, texts in replies.items():
+        for variant in VARIANTS:
+            # A placeholder not listed above gets 20 characters, as much as a date and time.
+            wanted = {f for _, f, _, _ in Formatter().parse(texts[variant]) if f}
+            filled = {f: values.get(f, "x" * 20) for f in wanted - {"name"}}
+            text = render_reply(key, Profile(name=name, discreet=variant == "discreet"), **filled)
+            assert is_gsm7(text), (key, text)
+            assert segments(text) <= 3, (key, len(text))
+    thanks = render_reply("recorded", Profile(name=name), **values)
+    assert thanks.startswith(f"Thanks {WORLD_NAMES[name]},")
+
+
+def test_a_telegram_patient_keeps_their_name_as_written() -> None:
+    (dose,) = of_kind(plan_days(course(), date(2026, 6, 2), 1), Kind.DOSE)
+    assert render(dose, Profile(name="\u674e\u96f7", gsm=False)).startswith("\u674e\u96f7,")
+    assert render(dose, Profile(name="Zo\u00eb", gsm=False)).startswith("Zo\u00eb,")
+    assert render(dose, Profile(name="Zo\u00eb")).startswith("Zoe,")  # by SMS
+    reply = render_reply("recorded", Profile(name="\u674e\u96f7", gsm=False),
+                         dose_date="Tue 2 Jun", next="Wed 3 Jun at 09:00")  # fmt: skip
+    assert reply.startswith("Thanks \u674e\u96f7,")
 
 
 # --- Urgent answers -------------------------------------------------------------------------------
