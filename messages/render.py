@@ -104,9 +104,14 @@ def template_key(reminder: Reminder) -> str:
             return "blood_test_appointment"
         return "blood_test_before_start" if f.get("before_start") else "blood_test"
     if kind is Kind.PREGNANCY_TEST:
+        if f.get("after_end"):
+            return "pregnancy_test_after_end"
+        # Each test before the end also reminds the patient of contraception, as their rule
+        # set words it (US REMS: two forms at the same time).
+        two = "_two_methods" if f.get("two_methods") else ""
         if f.get("before_start"):
-            return "pregnancy_test_before_start"
-        return "pregnancy_test_after_end" if f.get("after_end") else "pregnancy_test"
+            return f"pregnancy_test_before_start{two}"
+        return f"pregnancy_test_weekly{two}" if f.get("weekly") else f"pregnancy_test{two}"
     if kind is Kind.CONTRACEPTION:
         return f"contraception_{f.get('phase', 'before')}"
     return kind.value
@@ -131,17 +136,23 @@ def render(reminder: Reminder, profile: Profile) -> str:
 
 
 def _contraception(reminder: Reminder, fragment: dict[str, str]) -> str:
+    """What to use (before, on enrolment, during treatment) or until when (after)."""
     f = reminder.facts
     female, partner = bool(f.get("female")), bool(f.get("partner"))
-    if f.get("phase") == "before":
+    # Two forms at the same time (US REMS) is for the patient who can become pregnant.
+    two = "_two_methods" if female and f.get("two_methods") else ""
+    if f.get("phase", "before") != "after":
         if female and partner:
-            return fragment["use_both"]
-        return fragment["use_contraception" if female else "use_condoms"]
+            return fragment[f"use_both{two}"]
+        return fragment[f"use_contraception{two}"] if female else fragment["use_condoms"]
     if female and partner:
-        return _fill(fragment["keep_both"], dict(f))
+        values = dict(f)
+        if two:  # one date for both (US REMS: the same 4 weeks); the later, never too early
+            values["until"] = max(f["until"], f["condoms_until"])
+        return _fill(fragment[f"keep_both{two}"], values)
     parts = []
     if female:
-        parts.append(_fill(fragment["keep_contraception"], dict(f)))
+        parts.append(_fill(fragment[f"keep_contraception{two}"], dict(f)))
     if partner:
         parts.append(_fill(fragment["keep_condoms"], dict(f)))
     return " ".join(parts)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from scheduler.localtime import after_quiet_hours, end_of_local_day, local_instant, zone
 from scheduler.model import Course, Kind, PlanSettings, Reminder
+from scheduler.pregnancy import Prompt, condom_schedule, prompt, test_schedule
 from scheduler.regimen import (
     cycle_start,
     dose_day_given,
@@ -197,16 +198,21 @@ def _day(cal: _Calendar, settings: PlanSettings, tz: ZoneInfo, day: date) -> Ite
             note=booked.note if booked else "",
             before_start=day < start,
         )
-    if course.can_become_pregnant and _is_pregnancy_test_day(course, day, start):
-        yield _notice(
-            Kind.PREGNANCY_TEST,
-            day,
-            settings,
-            tz,
-            before_start=day < start,
-            after_end=course.end is not None and day > course.end,
-        )
-    yield from _before_start(course, settings, tz, day, start)
+    if course.can_become_pregnant:
+        test = _pregnancy_test_prompt(cal, day)
+        if test is not None:
+            yield _notice(
+                Kind.PREGNANCY_TEST,
+                day,
+                settings,
+                tz,
+                before_start=test is Prompt.BEFORE_START,
+                after_end=test is Prompt.AFTER_END,
+                weekly=test is Prompt.WEEKLY,
+                two_methods=RULES[course.rules].contraception_two_methods,
+            )
+    if course.can_become_pregnant or course.partner_can_become_pregnant:
+        yield from _contraception(cal, settings, tz, day)
 
 
 def _cycle_edges(
@@ -275,39 +281,82 @@ def _is_blood_test_day(cal: _Calendar, settings: PlanSettings, day: date, start:
     )
 
 
-def _is_pregnancy_test_day(course: Course, day: date, start: date) -> bool:
-    rules = RULES[course.rules]
-    offset = (day - start).days
-    if offset in rules.pregnancy_tests_before_start:
-        return True
-    if course.end is not None and day == course.end + timedelta(
-        days=rules.pregnancy_test_after_end_days
-    ):
-        return True
-    if course.end is not None and day > course.end:
-        return False
-    if offset in rules.pregnancy_tests_early:
-        return True
-    return offset > 0 and offset % rules.pregnancy_test_interval_days == 0
+def _pregnancy_test_prompt(cal: _Calendar, day: date) -> Prompt | None:
+    """Why ``day`` carries a pregnancy test, or None: see ``scheduler.pregnancy``."""
+    course = cal.course
+    schedule = test_schedule(course.rules, course.irregular_periods)
+    return prompt(course, schedule, day, cal.start, cal.locate)
 
 
-def _before_start(
-    course: Course, settings: PlanSettings, tz: ZoneInfo, day: date, start: date
+def _contraception(
+    cal: _Calendar, settings: PlanSettings, tz: ZoneInfo, day: date
 ) -> Iterator[Reminder]:
+    """At most one contraception message on ``day`` (the outbox key is kind and date).
+
+    28 days before starting; or, for a patient enrolled after that message was due, one soon
+    after enrolment (the enrolment day at notice time, or at once when enrolled later, quiet
+    hours allowing) unless enrolled after the end; and, for a man whose partner can become
+    pregnant, condoms on the 4-weekly days of ``pregnancy.condom_schedule`` while in treatment.
+    A patient who can become pregnant is reminded with each pregnancy test instead. The
+    after-treatment message is ``_after_end``'s, dated after the end: never the same date.
+    """
+    course = cal.course
+    start = cal.start
     rules = RULES[course.rules]
-    female = course.can_become_pregnant
-    partner = course.partner_can_become_pregnant
-    if (female or partner) and day == start - timedelta(days=rules.contraception_before_start_days):
-        yield _notice(
-            Kind.CONTRACEPTION,
-            day,
-            settings,
-            tz,
-            phase="before",
-            start=start,
-            female=female,
-            partner=partner,
-        )
+    before = start - timedelta(days=rules.contraception_before_start_days)
+    # The enrolment message's local date is within a day of the enrolment's UTC date, or the
+    # morning after: only those days need the (slower) exact answer.
+    near_enrolment = -1 <= (day - course.enrolled_at.date()).days <= 2
+    if day == before or near_enrolment:
+        if course.enrolled_at <= _wall(before, settings.notice_time, tz)[0]:
+            if day == before and (course.end is None or day <= course.end):
+                facts = {"phase": "before", "start": start, **_who(course)}
+                yield _notice(Kind.CONTRACEPTION, day, settings, tz, **facts)
+                return
+        elif near_enrolment:
+            enrolled = _on_enrolment(course, settings, tz, start)
+            if enrolled is not None and enrolled.local_date == day:
+                yield enrolled
+                return
+    if (
+        course.partner_can_become_pregnant
+        and prompt(course, condom_schedule(), day, start, cal.locate) is Prompt.DURING
+    ):
+        yield _notice(Kind.CONTRACEPTION, day, settings, tz, phase="during", **_who(course))
+
+
+def _who(course: Course) -> dict[str, bool]:
+    """Whom a contraception message is for, and how their rule set words it."""
+    return {
+        "female": course.can_become_pregnant,
+        "partner": course.partner_can_become_pregnant,
+        "two_methods": RULES[course.rules].contraception_two_methods,
+    }
+
+
+def _on_enrolment(
+    course: Course, settings: PlanSettings, tz: ZoneInfo, start: date
+) -> Reminder | None:
+    """The contraception message of a patient enrolled too late for the one before starting.
+
+    Before the start it is that message, naming the start date; after it, phase "enrolled".
+    """
+    on = course.enrolled_at.astimezone(tz).date()
+    notice = _at_once(_notice(Kind.CONTRACEPTION, on, settings, tz), course.enrolled_at, tz)
+    day = notice.local_date
+    if course.end is not None and day > course.end:
+        return None  # the after-treatment message says what still applies
+    phase: dict[str, object] = (
+        {"phase": "before", "start": start} if day < start else {"phase": "enrolled"}
+    )
+    return Reminder(
+        kind=notice.kind,
+        local_date=day,
+        due_at=notice.due_at,
+        expires_at=notice.expires_at,
+        local_time=notice.local_time,
+        facts={"date": day, **phase, **_who(course)},
+    )
 
 
 def _after_end(course: Course, settings: PlanSettings, tz: ZoneInfo) -> Iterator[Reminder]:
@@ -332,6 +381,7 @@ def _after_end(course: Course, settings: PlanSettings, tz: ZoneInfo) -> Iterator
                 partner=partner,
                 until=end + timedelta(days=rules.contraception_after_end_days),
                 condoms_until=end + timedelta(days=rules.partner_condoms_after_end_days),
+                two_methods=rules.contraception_two_methods,
             ),
             course.ended_at,
             tz,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import replace
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from functools import cache
 from string import Formatter
 
@@ -74,6 +74,9 @@ def reminders_by_template() -> dict[str, list[Reminder]]:
             appointments=(Appointment(on=date(2026, 7, 28)),),
         )
         planned = plan(c, SETTINGS, date(2026, 5, 1), date(2027, 12, 31))
+        # Enrolled mid-course: the contraception message sent on enrolment.
+        late = replace(c, enrolled_at=datetime(2026, 9, 30, 12, tzinfo=UTC))
+        planned += of_kind(plan_days(late, date(2026, 9, 30), 1), Kind.CONTRACEPTION)
         # Follow-ups come from unanswered doses, LATER from a patient's snooze: same facts.
         planned += follow_ups(planned, {}, SETTINGS.follow_up_after, c.tz)
         planned += [replace(r, kind=Kind.LATER) for r in planned if r.kind is Kind.DOSE]
