@@ -16,7 +16,7 @@ from scheduler.localtime import zone
 @click.argument("patient_id")
 @click.option("--json", "as_json", is_flag=True)
 def adherence(patient_id: str, as_json: bool) -> None:
-    """Per-cycle calendar (T taken, L late, M missed, U unconfirmed, - break, H hold) and %."""
+    """Per-cycle calendar (T taken, L late, M missed, U unconfirmed, X extra, - break, H hold)."""
 
     async def go(service: Service) -> None:
         _, course = await service.courses.load_one(patient_id)
@@ -50,7 +50,8 @@ def adherence(patient_id: str, as_json: bool) -> None:
             shown = "" if part is None else f"  {part:.0f}%"
             click.echo(f"cycle {c.number:>2} from {c.start}: {chunks}{shown}")
         click.echo(
-            "T taken  L late  M missed  U unconfirmed  o today  - break  H hold  . ahead"
+            "T taken  L late  M missed  U unconfirmed  X extra capsule  o today  - break  H hold  "
+            ". ahead"
             "  _ before enrolment"
         )
         click.echo("adherence: " + ("no dose days yet" if pct is None else f"{pct:.0f}%"))

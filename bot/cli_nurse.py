@@ -9,7 +9,8 @@ import click
 from bot import validate as v
 from bot.bootstrap import Service
 from bot.cli import cli, dump, with_service
-from messages.render import Profile, check_language, render
+from bot.preview import preview_items
+from messages.render import check_language
 from scheduler.care import Enrolment, course_state
 from scheduler.localtime import zone
 from scheduler.materialise import profile_of
@@ -161,17 +162,23 @@ def patients_list(as_json: bool) -> None:
 @click.option("--days", "days_text", default="35", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="machine-readable JSON array")
 def preview(patient_id: str, from_text: str | None, days_text: str, as_json: bool) -> None:
-    """The planned messages for a range of local dates, sent or not."""
+    """The messages of a range of local dates: what was sent (its text as sent), what is
+    queued, and what the plan holds beyond the outbox."""
     days = v.parse_days(days_text, "--days", 1, 3650)
 
     async def go(service: Service) -> None:
         patient, course = await service.courses.load_one(patient_id)
         first = v.parse_date(from_text, "--from") if from_text else _today(service, patient.tz)
         last = first + (days - 1) * date.resolution
-        profile = profile_of(patient)
-        items = [
-            _item(r, profile) for r in plan(course, service.materialiser.settings, first, last)
-        ]
+        items = preview_items(
+            course,
+            profile_of(patient),
+            plan(course, service.materialiser.settings, first, last),
+            await service.outbox.rows(patient_id),
+            await service.courses.dose_records(patient_id, first),
+            first,
+            last,
+        )
         if as_json:
             dump(items)
             return
@@ -179,22 +186,12 @@ def preview(patient_id: str, from_text: str | None, days_text: str, as_json: boo
             click.echo(f"nothing planned from {first} to {last}")
         for i in items:
             cd = f"c{i['cycle']} d{i['day']}" if i["cycle"] else ""
-            click.echo(f"{i['local_date']} {i['local_time']}  {i['kind']:<15}{cd:<9}{i['text']}")
+            click.echo(
+                f"{i['local_date']} {i['local_time']}  {i['kind']:<15}{cd:<9}"
+                f"{i['status']:<10}{i['text']}"
+            )
 
     with_service(go)
-
-
-def _item(r, profile: Profile) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    return {
-        "kind": r.kind.value,
-        "local_date": r.local_date.isoformat(),
-        "local_time": f"{r.local_time:%H:%M}",
-        "due_at": r.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "expires_at": r.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "cycle": r.cycle,
-        "day": r.day,
-        "text": render(r, profile),
-    }
 
 
 @cli.command()
@@ -254,10 +251,10 @@ def set_dose_time(patient_id: str, dose_time: str) -> None:
     at = v.parse_hhmm(dose_time)
 
     async def go(service: Service) -> None:
-        await service.care.set_dose_time(patient_id, at)
+        since = await service.care.set_dose_time(patient_id, at)
         click.echo(
-            f"dose time of {patient_id} is now {at:%H:%M}; a dose already sent today "
-            "is not sent again"
+            f"dose time of {patient_id} is {at:%H:%M} from {since}; a dose already "
+            "reminded or recorded is never reminded again, and the patient is told"
         )
 
     with_service(go)
@@ -306,9 +303,10 @@ def outbox(patient_id: str) -> None:
     async def go(service: Service) -> None:
         await service.courses.get(patient_id)
         for r in await service.outbox.rows(patient_id):
+            why = r.reason or r.last_error or ""
             click.echo(
                 f"{r.local_date} {r.local_time} {r.kind:<15}{r.status:<10}"
-                f"{r.delivery_status or '':<11}{r.last_error or ''}"
+                f"{r.delivery_status or '':<11}{r.text}" + (f"  [{why}]" if why else "")
             )
 
     with_service(go)

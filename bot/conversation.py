@@ -23,13 +23,24 @@ from messages.render import Profile, fmt_date, fmt_time, render, render_reply, r
 from scheduler.adherence import previous_dose_day
 from scheduler.care import CareTeam
 from scheduler.db import is_sqlite, unit_of_work
-from scheduler.guidance import MISSED, Advice, Decision, on_later, on_missed, on_taken
+from scheduler.guidance import (
+    EXTRA,
+    MISSED,
+    TAKE_NOW,
+    Advice,
+    Decision,
+    on_later,
+    on_missed,
+    on_taken,
+)
+from scheduler.localtime import zone
 from scheduler.materialise import profile_of
 from scheduler.model import Course, Kind, Patient, PlanSettings, Reminder
 from scheduler.outbox import Planned, SqlAlchemyOutbox
 from scheduler.ports import Clock
 from scheduler.regimen import locate
 from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.safety import DOSE_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +198,16 @@ class Conversation:
             if intent.kind == "start" or text.strip().strip(".!").upper() == "YES":
                 await self.care.opt_in(patient.id)
                 return Reply(render_reply("started", profile), "start")
+            if intent.kind in ("taken", "missed"):
+                # Still recorded (the team sees it; an extra capsule is still alerted), and
+                # answered on Telegram. An SMS number that said STOP gets nothing: carriers
+                # block it, and expect silence.
+                current, course = await self.courses.load_one(patient.id, lock=True)
+                reply = await self._dose(current, course, profile, intent, now, alerts)
+                if channel == "sms":
+                    return Reply("", intent.kind)
+                off = reply_fragment("reminders_off", profile)
+                return Reply(f"{reply.text} {off}", intent.kind, extras=reply.extras)
             return Reply("", intent.kind)  # opted out: carriers expect silence
         if intent.kind == "start":
             return Reply(render_reply("started", profile), "start")
@@ -204,16 +225,21 @@ class Conversation:
             if intent.kind == "later":
                 return await self._later(current, course, profile, now)
             if intent.kind == "next":
-                return Reply(next_text(course, profile, self.plan_settings, now), "next")
-            return await self._dose(current, course, profile, intent.kind, now, alerts)
+                records = await self.courses.dose_records(patient.id, _since(course, now))
+                return Reply(
+                    next_text(course, profile, self.plan_settings, now, records), "next"
+                )
+            return await self._dose(current, course, profile, intent, now, alerts)
         key = "help" if intent.kind == "help" else "unknown"
         return Reply(render_reply(key, profile, team=self._team(profile)), key)
 
     async def summary(self, patient: Patient) -> str:
         """What NEXT answers, without recording an inbound text (e.g. for a welcome)."""
+        now = self.clock.now()
         async with self.turns():
             _, course = await self.courses.load_one(patient.id)
-        return next_text(course, profile_of(patient), self.plan_settings, self.clock.now())
+            records = await self.courses.dose_records(patient.id, _since(course, now))
+        return next_text(course, profile_of(patient), self.plan_settings, now, records)
 
     async def _topics(self, profile: Profile, topics: list[str], inbound: int) -> Reply:
         """One topic: its answer. Close ties: a numbered menu, remembered for the reply."""
@@ -256,25 +282,37 @@ class Conversation:
         patient: Patient,
         course: Course,
         profile: Profile,
-        kind: str,
+        intent: Intent,
         now: datetime,
         alerts: list[_Alert],
     ) -> Reply:
-        records = await self.courses.dose_records(patient.id, now.date() - timedelta(days=40))
-        decision = (on_taken if kind == "taken" else on_missed)(course, records, now)
+        kind = intent.kind
+        records = await self.courses.dose_records(patient.id, _since(course, now))
+        decide = on_taken if kind == "taken" else on_missed
+        decision = decide(course, records, now, intent.day)
         if decision.record and decision.dose_date:
-            await self.courses.record_dose(patient.id, decision.dose_date, decision.record, now)
-            if kind == "taken":
-                await self.outbox.cancel_kind(patient.id, Kind.LATER.value, now)
-            records = {**records, decision.dose_date: decision.record}
-            # A pending follow-up for this dose is no longer needed: re-plan from what this
-            # message has read and recorded, in its transaction (see handle).
+            day = decision.dose_date
+            await self.courses.record_dose(patient.id, day, decision.record, now)
+            # That day's reminder, follow-up and LATER nudges must not go now; a LATER the
+            # patient asked for still goes after "take it now".
+            kinds = DOSE_KINDS - {Kind.LATER.value} if decision.record == TAKE_NOW else DOSE_KINDS
+            await self.outbox.cancel_day(
+                patient.id, day, sorted(kinds), f"dose recorded ({decision.record})", now
+            )
+            records = {**records, day: decision.record}
+            # Re-plan from what this message has read and recorded, in its transaction (see
+            # handle): a cancelled row stays cancelled, and nothing of that day is planned.
             await self.care.materialiser.patient_as_loaded(patient, course, records, now)
             if decision.record == MISSED:
-                self._two_missed(patient, course, records, decision.dose_date, alerts)
+                self._two_missed(patient, course, records, day, alerts)
+            if decision.record == EXTRA:
+                alerts.append(_extra_alert(patient, decision))
         return Reply(
-            self._say(decision, course, profile), kind, extras={"advice": decision.advice.value}
-        )
+            self._say(decision, course, profile),
+            kind,
+            extras={"advice": decision.advice.value, "dose_date": decision.dose_date,
+                    "next_date": decision.facts.get("next_date")},
+        )  # fmt: skip
 
     def _two_missed(
         self,
@@ -296,7 +334,7 @@ class Conversation:
     async def _later(
         self, patient: Patient, course: Course, profile: Profile, now: datetime
     ) -> Reply:
-        records = await self.courses.dose_records(patient.id, now.date() - timedelta(days=3))
+        records = await self.courses.dose_records(patient.id, _since(course, now))
         d = on_later(course, records, now)
         if d.advice is Advice.SNOOZED and d.dose_date is not None:
             where = locate(course, d.dose_date)
@@ -306,7 +344,7 @@ class Conversation:
                 local_date=d.dose_date,
                 due_at=at,
                 expires_at=d.facts["until"],
-                local_time=d.facts["until"].time(),
+                local_time=at.astimezone(zone(course.tz)).time().replace(second=0, microsecond=0),
                 cycle=where[0] if where else None,
                 day=where[1] if where else None,
                 facts={"date": d.dose_date, "of": course.regimen.last_dose_day},
@@ -318,17 +356,24 @@ class Conversation:
                 f"later:{d.dose_date}:{n}",
                 now,
             )
-        return Reply(self._say(d, course, profile), "later", extras={"advice": d.advice.value})
+        return Reply(
+            self._say(d, course, profile),
+            "later",
+            extras={"advice": d.advice.value, "dose_date": d.dose_date},
+        )
 
     def _say(self, d: Decision, course: Course, profile: Profile) -> str:
         f = d.facts
-        nxt = f.get("next_date")
+        nxt: date | None = f.get("next_date")
         values: dict[str, object] = {
             "dose_date": fmt_date(d.dose_date) if d.dose_date else "",
-            "dose_time": fmt_time(course.dose_time),
-            "next": f"{fmt_date(nxt)} at {fmt_time(course.dose_time)}"
+            "dose_time": fmt_time(
+                f.get("dose_time") or course.dose_time_on(d.dose_date or course.start)
+            ),
+            "next": f"{fmt_date(nxt)} at {fmt_time(f.get('next_time') or course.dose_time)}"
             if nxt
             else reply_fragment("none", profile),
+            "team": self._team(profile),
         }
         if "until" in f:
             until = f["until"]
@@ -339,6 +384,29 @@ class Conversation:
             values["at"] = fmt_time(f["at"].astimezone(f["until"].tzinfo).time())
         if d.advice is Advice.COURSE_ENDED:
             values["end"] = fmt_date(f["end"])
-        if d.advice is Advice.NO_DOSE_TODAY and nxt is None:
+        if d.advice is Advice.EXTRA_CAPSULE:
+            values["why"] = reply_fragment(f"extra_{f['why']}", profile)
+        if d.advice in (Advice.NO_DOSE_TODAY, Advice.NO_DOSE_THAT_DAY) and nxt is None:
             return render_reply("no_next", profile)
         return render_reply(d.advice.value, profile, **values)
+
+
+def _since(course: Course, now: datetime) -> date:
+    """The first local date a dose report or NEXT may need the record of: a weekday named
+    reaches a week back, and a "next dose" looks at the days ahead."""
+    return now.astimezone(zone(course.tz)).date() - timedelta(days=8)
+
+
+def _extra_alert(patient: Patient, d: Decision) -> _Alert:
+    """The nurses hear of every capsule taken when none was due, with why none was."""
+    why = {
+        "skipped": "after being told to skip that dose",
+        "no_dose": "on a day with no dose (a break or a pause)",
+        "ended": "after the course ended",
+        "before_start": "before the course started",
+    }[d.facts["why"]]
+    return (
+        "extra_capsule",
+        f"patient {patient.id} reports a capsule taken when none was due: {d.dose_date}, {why}",
+        patient.id,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from messages.render import Profile, fmt_date, fmt_time, render_reply, reply_fragment
@@ -17,13 +18,27 @@ LOOK_AHEAD = timedelta(days=120)
 STEP = timedelta(days=35)
 
 
-def next_text(course: Course, profile: Profile, settings: PlanSettings, now: datetime) -> str:
+def next_text(
+    course: Course,
+    profile: Profile,
+    settings: PlanSettings,
+    now: datetime,
+    records: Mapping[date, str] | None = None,
+) -> str:
+    """The NEXT answer. A dose already recorded (``records``) is never named as the next one,
+    and after the last dose day the answer says treatment has ended."""
     today = now.astimezone(zone(course.tz)).date()
+    if course.end is not None and today > course.end:
+        return render_reply("ended_next", profile, end=fmt_date(course.end))
     wanted: tuple[Kind, ...] = (Kind.DOSE, Kind.BREAK_START, Kind.BLOOD_TEST)
     if course.can_become_pregnant:  # only then are pregnancy tests planned (and named)
         wanted += (Kind.PREGNANCY_TEST,)
+    recorded = frozenset(records or ())
     return answer(
-        course, profile, today, firsts(course, settings, now, today, today + LOOK_AHEAD, wanted)
+        course,
+        profile,
+        today,
+        firsts(course, settings, now, today, today + LOOK_AHEAD, wanted, recorded),
     )
 
 
@@ -67,10 +82,12 @@ def firsts(
     first: date,
     last: date,
     kinds: tuple[Kind, ...],
+    recorded: frozenset[date] = frozenset(),
 ) -> dict[Kind, Reminder]:
     """For each of ``kinds``, the earliest-due unexpired reminder of local dates
     ``first``..``last`` (kinds with none are left out): what the first of each kind in
-    ``plan(course, settings, first, last)`` would be, without planning the whole range.
+    ``plan(course, settings, first, last)`` would be, without planning the whole range. Doses
+    of ``recorded`` dates are passed over.
 
     Exact because ``plan`` is local in dates (the reminders of a range are those of its days,
     whatever the rest of the range) and, for one kind, a later local date is a later due time
@@ -84,6 +101,8 @@ def firsts(
         end = min(last, start + STEP - timedelta(days=1))
         for r in plan(course, settings, start, end):
             if r.kind in kinds and r.kind not in found and r.expires_at > now:
+                if r.kind is Kind.DOSE and r.local_date in recorded:
+                    continue  # taken (or reported) already: not the next one
                 found[r.kind] = r
         start = end + timedelta(days=1)
     return found

@@ -78,6 +78,9 @@ class Intent:
     temperature_c: float | None = None
     choice: int | None = None  # for menu_choice
     dose: DoseReport | None = None  # a dose report found alongside a red flag or a question
+    # The day a dose report names (see ``day_named``): "yesterday", "last_night",
+    # "this_morning", "today" or "weekday:<0-6>" (Monday 0); None when it names none.
+    day: str | None = None
 
 
 def _emoji_to_words(text: str) -> str:
@@ -103,6 +106,42 @@ def _whole(text: str, toks: Sequence[str]) -> Intent | None:
         return Intent("taken", dose="taken")
     if words in _NO:
         return Intent("missed", dose="missed")
+    return None
+
+
+_DAY_PHRASES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("last", "night"), "last_night"),
+    (("last", "nite"), "last_night"),
+    (("this", "morning"), "this_morning"),
+    (("this", "am"), "this_morning"),
+    (("yesterday",), "yesterday"),
+    (("yesterdays",), "yesterday"),
+    (("yday",), "yesterday"),
+    (("today",), "today"),
+    (("todays",), "today"),
+    (("tonight",), "today"),
+    (("tonights",), "today"),
+    (("this", "evening"), "today"),
+)
+_WEEKDAYS = {name: i for i, names in enumerate((
+    ("monday", "mon", "mondays"), ("tuesday", "tue", "tues", "tuesdays"),
+    ("wednesday", "wed", "weds", "wednesdays"), ("thursday", "thu", "thur", "thurs", "thursdays"),
+    ("friday", "fri", "fridays"), ("saturday", "sat", "saturdays"), ("sunday", "sun", "sundays"),
+)) for name in names}  # fmt: skip
+# Short weekday forms are common words too ("sun", "sat", "wed"): only after "on" or "last".
+_WEEKDAY_ALONE = frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                            "sunday", "mondays", "tuesdays", "wednesdays", "thursdays",
+                            "fridays", "saturdays", "sundays"})  # fmt: skip
+
+
+def day_named(toks: Sequence[str]) -> str | None:
+    """The first day a text names for a dose: "took it last night" -> "last_night"."""
+    for i, tok in enumerate(toks):
+        for phrase, day in _DAY_PHRASES:
+            if tuple(toks[i : i + len(phrase)]) == phrase:
+                return day
+        if tok in _WEEKDAYS and (tok in _WEEKDAY_ALONE or (i and toks[i - 1] in ("on", "last"))):
+            return f"weekday:{_WEEKDAYS[tok]}"
     return None
 
 
@@ -193,13 +232,13 @@ def classify(text: str, topics: Sequence[Topic] | None = None) -> Intent:
         inside = any(spots <= m.at for m in matches if m.topic_id in urgent)
         report = None if dose == "conflict" or inside else dose
         return Intent("red_flag", tuple(dict.fromkeys(urgent + ranked)), "urgent", celsius,
-                      dose=report)  # fmt: skip
+                      dose=report, day=day_named(toks) if report else None)  # fmt: skip
     close = [m.topic_id for m in search.closest(matches, TOPIC_LIMIT)]
     shown = tuple(dict.fromkeys(ranked[:1] + close))[:TOPIC_LIMIT]
     if dose == "conflict":
         return Intent("unknown", shown, temperature_c=celsius)
     if dose is not None:
-        return Intent(dose, shown, temperature_c=celsius, dose=dose)
+        return Intent(dose, shown, temperature_c=celsius, dose=dose, day=day_named(toks))
     if search.find_phrases(toks, _NEXT, ordered=True):
         return Intent("next", shown, temperature_c=celsius)
     if shown:

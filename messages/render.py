@@ -114,6 +114,8 @@ def template_key(reminder: Reminder) -> str:
         return f"pregnancy_test_weekly{two}" if f.get("weekly") else f"pregnancy_test{two}"
     if kind is Kind.CONTRACEPTION:
         return f"contraception_{f.get('phase', 'before')}"
+    if kind is Kind.CHANGE:
+        return f"change_{f['change']}"
     return kind.value
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from scheduler.guidance import LATE, MISSED, TAKEN, UNCONFIRMED
+from scheduler.guidance import EXTRA, LATE, MISSED, TAKEN, UNCONFIRMED
 from scheduler.localtime import zone
 from scheduler.model import Course
 from scheduler.regimen import cycle_start, is_dose_day, on_hold, on_regimen
@@ -17,6 +17,10 @@ MARKS = {
     LATE: "L",
     MISSED: "M",
     UNCONFIRMED: "U",
+    # A capsule taken when none was due: after being told to skip that day's dose (counted
+    # as that dose missed), or on a day with no dose (break, hold, after the end: not counted).
+    EXTRA: "X",
+    "extra_off": "X",
     "take_now": "?",
     "break": "-",
     "hold": "H",
@@ -45,6 +49,8 @@ class Cycle:
 
 
 def day_status(course: Course, records: Mapping[date, str], day: date, today: date) -> str:
+    if records.get(day) == EXTRA:
+        return EXTRA if is_dose_day(course, day) else "extra_off"
     if not is_dose_day(course, day):
         return "hold" if on_hold(course, day) and on_regimen(course, day) else "break"
     if day in records:
@@ -74,8 +80,13 @@ def cycles(course: Course, records: Mapping[date, str], today: date) -> list[Cyc
 
 
 def percentage(all_cycles: list[Cycle]) -> float | None:
-    """Doses taken (on time or late) out of dose days already past; None if none yet."""
-    counted = [s for c in all_cycles for _, s in c.days if s in (TAKEN, LATE, MISSED, UNCONFIRMED)]
+    """Doses taken (on time or late) out of dose days already past; None if none yet.
+
+    An extra capsule on a dose day (taken after being told to skip it) counts as that dose
+    missed; one on a day with no dose ("extra_off") is no dose day at all."""
+    counted = [
+        s for c in all_cycles for _, s in c.days if s in (TAKEN, LATE, MISSED, UNCONFIRMED, EXTRA)
+    ]
     if not counted:
         return None
     return 100.0 * sum(s in (TAKEN, LATE) for s in counted) / len(counted)

@@ -1,4 +1,5 @@
-"""What the care team does to a course: each action checks, writes, then re-plans the outbox.
+"""What the care team does to a course: each action checks, writes, re-plans the outbox and
+queues a correction telling the patient what changed, all in one unit of work.
 
 Checks come first so that a refused action changes nothing. Dates are the patient's local dates.
 """
@@ -7,14 +8,17 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
+from messages.render import render
+from scheduler.corrections import correction, delay_facts, first_dose_at
+from scheduler.db import unit_of_work
 from scheduler.localtime import zone
-from scheduler.materialise import Materialiser
-from scheduler.model import ChannelKind, Course, Patient, RuleSet
-from scheduler.outbox import SqlAlchemyOutbox
+from scheduler.materialise import Materialiser, profile_of
+from scheduler.model import ChannelKind, Course, Kind, Patient, RuleSet
+from scheduler.outbox import CANCELLED, PENDING, PRIORITY_REPLY, Planned, SqlAlchemyOutbox
 from scheduler.ports import Clock
-from scheduler.regimen import Regimen, cycle_start, next_cycle
+from scheduler.regimen import Regimen, cycle_start, next_cycle, next_dose_day
 from scheduler.repository import SqlAlchemyCourseRepository
 
 ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
@@ -96,66 +100,131 @@ class CareTeam:
         await self.materialiser.patient(patient.id, now)
         return patient
 
-    async def _active(self, patient_id: str) -> tuple[Patient, Course]:
-        patient, course = await self.courses.load_one(patient_id)
-        return patient, course
+    async def _locked(self, patient_id: str) -> tuple[Patient, Course]:
+        """The patient and course, the course row locked for the rest of the unit of work."""
+        return await self.courses.load_one(patient_id, lock=True)
 
     async def pause(self, patient_id: str, start: date, reason: str) -> None:
-        _, course = await self._active(patient_id)
-        if any(h.end is None for h in course.holds):
-            raise CareError("this course is already paused: resume it first")
-        if start < course.start:
-            raise CareError(f"pause date {start} is before the course starts ({course.start})")
-        if course.end is not None and start > course.end:
-            raise CareError(f"pause date {start} is after the course ended ({course.end})")
-        if any(h.end is not None and h.start <= start < h.end for h in course.holds):
-            raise CareError(f"the course is already paused on {start}")
-        await self.courses.add_hold(patient_id, start, reason.strip()[:200], self.clock.now())
-        await self.replan(patient_id)
+        async with unit_of_work(self.courses.engine):
+            patient, course = await self._locked(patient_id)
+            if any(h.end is None for h in course.holds):
+                raise CareError("this course is already paused: resume it first")
+            if start < course.start:
+                raise CareError(f"pause date {start} is before the course starts ({course.start})")
+            if course.end is not None and start > course.end:
+                raise CareError(f"pause date {start} is after the course ended ({course.end})")
+            if any(h.end is not None and h.start <= start < h.end for h in course.holds):
+                raise CareError(f"the course is already paused on {start}")
+            await self.courses.add_hold(patient_id, start, reason.strip()[:200], self.clock.now())
+            after = await self._replan(patient_id)
+            await self._correct(patient, course, after, "pause", effective=start)
 
     async def resume(self, patient_id: str, on: date) -> None:
-        _, course = await self._active(patient_id)
-        open_holds = [h for h in course.holds if h.end is None]
-        if not open_holds:
-            raise CareError("this course is not paused")
-        hold = open_holds[0]
-        if on <= hold.start:
-            raise CareError(f"resume date {on} must be after the pause began ({hold.start})")
-        await self.courses.end_hold(patient_id, hold.start, on, self.clock.now())
-        await self.replan(patient_id)
+        async with unit_of_work(self.courses.engine):
+            patient, course = await self._locked(patient_id)
+            open_holds = [h for h in course.holds if h.end is None]
+            if not open_holds:
+                raise CareError("this course is not paused")
+            hold = open_holds[0]
+            if on <= hold.start:
+                raise CareError(f"resume date {on} must be after the pause began ({hold.start})")
+            await self.courses.end_hold(patient_id, hold.start, on, self.clock.now())
+            after = await self._replan(patient_id)
+            # The first real dose day: a restart date in a break must not name the break.
+            restart = next_dose_day(after, on - timedelta(days=1))
+            if restart is None:
+                await self._correct(patient, course, after, "resume_none")
+            else:
+                await self._correct(
+                    patient, course, after, "resume",
+                    restart=restart, dose_time=after.dose_time_on(restart),
+                )  # fmt: skip
 
     async def delay_cycle(self, patient_id: str, days: int) -> tuple[int, date]:
         """Move the next cycle's day 1 (and every later cycle) ``days`` later."""
-        _, course = await self._active(patient_id)
-        n = next_cycle(course, self.today(course))
-        old = cycle_start(course, n)
-        if course.end is not None and old > course.end:
-            raise CareError("the course has ended: there is no next cycle to delay")
-        await self.courses.add_delay(patient_id, n, days, self.clock.now())
-        await self.replan(patient_id)
-        _, course = await self._active(patient_id)
-        return n, cycle_start(course, n)
+        async with unit_of_work(self.courses.engine):
+            patient, course = await self._locked(patient_id)
+            today = self.today(course)
+            n = next_cycle(course, today)
+            old = cycle_start(course, n)
+            if course.end is not None and old > course.end:
+                raise CareError("the course has ended: there is no next cycle to delay")
+            await self.courses.add_delay(patient_id, n, days, self.clock.now())
+            after = await self._replan(patient_id)
+            facts = delay_facts(course, after, n, today)
+            await self._correct(
+                patient, course, after, "delay" if facts["last"] is None else "delay_keep", **facts
+            )
+            return n, cycle_start(after, n)
 
-    async def set_dose_time(self, patient_id: str, at: time) -> None:
-        await self._active(patient_id)
-        await self.courses.update_course(patient_id, self.clock.now(), dose_time=at)
-        await self.replan(patient_id)
+    async def set_dose_time(self, patient_id: str, at: time) -> date:
+        """From today (or tomorrow, when today's reminder went or the dose is recorded) doses
+        are at ``at``; the days before keep their time. Returns the first day it applies."""
+        async with unit_of_work(self.courses.engine):
+            patient, course = await self._locked(patient_id)
+            today = self.today(course)
+            records = await self.courses.dose_records(patient_id, today - timedelta(days=1))
+            status = await self.outbox.status_of(patient_id, f"{Kind.DOSE.value}:{today}")
+            reminded = status not in (None, PENDING, CANCELLED)
+            since = today + timedelta(days=1) if reminded or today in records else today
+            if at == course.dose_time:
+                return since
+            await self.courses.set_dose_time(patient_id, at, since, self.clock.now())
+            after = await self._replan(patient_id)
+            sent = frozenset({today} if reminded else ())
+            first = first_dose_at(after, at, records, since, sent)
+            if first is not None:
+                await self._correct(patient, course, after, "dose_time", dose_time=at, first=first)
+            return since
 
     async def end(self, patient_id: str, on: date) -> None:
-        _, course = await self._active(patient_id)
-        if on < course.start:
-            raise CareError(f"end date {on} is before the course starts ({course.start})")
-        await self.courses.update_course(patient_id, self.clock.now(), end_date=on)
-        await self.replan(patient_id)
+        """The last dose day is ``on``: no capsules after it, after-treatment messages follow
+        (at once for a date already past), and a pause after it is never announced."""
+        async with unit_of_work(self.courses.engine):
+            patient, course = await self._locked(patient_id)
+            if on < course.start:
+                raise CareError(f"end date {on} is before the course starts ({course.start})")
+            await self.courses.update_course(patient_id, self.clock.now(), end_date=on)
+            after = await self._replan(patient_id)
+            past = on < self.today(course)
+            await self._correct(patient, course, after, "end_past" if past else "end", end=on)
 
     async def appointment(self, patient_id: str, on: date, note: str = "") -> None:
-        await self._active(patient_id)
-        await self.courses.add_appointment(patient_id, on, note.strip()[:120], self.clock.now())
-        await self.replan(patient_id)
+        async with unit_of_work(self.courses.engine):
+            patient, course = await self._locked(patient_id)
+            note = note.strip()[:120]
+            await self.courses.add_appointment(patient_id, on, note, self.clock.now())
+            after = await self._replan(patient_id)
+            await self._correct(patient, course, after, "appointment", on=on, note=note)
+
+    async def _replan(self, patient_id: str) -> Course:
+        """Re-plan in the caller's unit of work; the course as it now stands."""
+        await self.materialiser.patient(patient_id, self.clock.now())
+        return (await self.courses.load_one(patient_id))[1]
+
+    async def _correct(
+        self, patient: Patient, before: Course, after: Course, change: str, **facts: object
+    ) -> None:
+        """Queue the correction telling the patient what now holds (``scheduler.corrections``).
+
+        Nothing for an opted-out patient (they get nothing until START, which re-plans)."""
+        if patient.opted_out_at is not None:
+            return
+        now = self.clock.now()
+        reminder = correction(change, before, after, now, **facts)
+        prefix = f"{Kind.CHANGE.value}:{reminder.local_date}"
+        n = await self.outbox.count_keys(patient.id, prefix) + 1
+        await self.outbox.add_extra(
+            patient.id,
+            Planned(reminder, render(reminder, profile_of(patient))),
+            f"{prefix}:{n}",
+            now,
+            priority=PRIORITY_REPLY,
+        )
 
     async def opt_out(self, patient_id: str, when: datetime | None = None) -> None:
         await self.courses.set_opted_out(patient_id, when or self.clock.now())
-        await self.outbox.cancel_pending(patient_id, self.clock.now())
+        await self.outbox.cancel_pending(patient_id, self.clock.now(), "the patient opted out")
 
     async def opt_in(self, patient_id: str) -> None:
         await self.courses.set_opted_out(patient_id, None)

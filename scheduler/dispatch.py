@@ -3,6 +3,11 @@
 A row is claimed before it is sent and marked right after, so two workers never send the same
 row and a crash can repeat at most the sends that were in flight. Transient errors retry with
 backoff and jitter until the row's expiry; past expiry nothing is sent.
+
+Dose messages (reminder, follow-up, LATER) pass ``scheduler.safety.blocked`` in the very
+transaction that claims them, and again in the one that re-confirms a claim: a dose recorded,
+a pause, an end or a closed window cancels the row (with the reason) instead of sending it,
+however stale the plan that wrote it.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from scheduler.db import unit_of_work
 from scheduler.localtime import zone
 from scheduler.model import Patient
 from scheduler.outbox import CANCELLED, EXPIRED, Finish, OutboxRow, SqlAlchemyOutbox
@@ -28,8 +34,15 @@ from scheduler.ports import (
     TransientSendError,
 )
 from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.safety import DOSE_KINDS, blocked
 
 log = logging.getLogger(__name__)
+
+# A claimed dose message is checked again (``scheduler.safety``) before it is sent once its
+# batch's last check is this old: a TAKEN that arrives while a slow batch works through its
+# sends cancels the reminder instead of racing it. Other rows are re-confirmed after a tenth
+# of the lease.
+DOSE_RECHECK_AFTER = timedelta(seconds=2)
 
 # At shutdown, how long a cancelled tick may take to write the outcomes of its finished sends
 # (one short transaction; longer means the database is in trouble, and the lease returns them).
@@ -37,8 +50,8 @@ RECORD_WAIT_S = 2.0
 
 Resolver = Callable[[Patient], tuple[Channel, Address] | None]
 OptOutHook = Callable[[Patient, datetime], Awaitable[None]]
-# Told of every outcome as (outcome, kind, channel): "sent", "retried", "failed", "expired";
-# for metrics. Rows expired in bulk before any claim are reported with kind "unknown".
+# Told of every outcome as (outcome, kind, channel): "sent", "retried", "failed", "expired",
+# "cancelled" (a dose message stopped at the last check); for metrics. Rows expired in bulk before any claim are reported with kind "unknown".
 ResultHook = Callable[[str, str, str], None]
 
 
@@ -109,12 +122,14 @@ class Dispatcher:
             batches = 0
             while not self._stopping and (max_batches is None or batches < max_batches):
                 claimed_at = self.clock.now()
-                rows = await self.outbox.claim(claimed_at, self.batch, self.worker)
-                if not rows:
+                rows, cancelled = await self._claim(claimed_at)
+                if not rows and not cancelled:
                     break
                 batches += 1
-                stats.claimed += len(rows)
-                await self._send_batch(rows, claimed_at, stats)
+                stats.claimed += len(rows) + cancelled
+                stats.cancelled += cancelled
+                if rows:
+                    await self._send_batch(rows, claimed_at, stats)
         finally:
             if task is not None:
                 self._ticks.discard(task)
@@ -145,6 +160,48 @@ class Dispatcher:
             log.info("released %d claimed rows at shutdown", released)
         return released
 
+    async def _claim(self, now: datetime) -> tuple[list[OutboxRow], int]:
+        """Claim a batch and, in the same transaction, cancel the dose messages that must not
+        go (see ``_gate``); the rows left to send, and how many were cancelled."""
+        async with unit_of_work(self.outbox.engine):
+            rows = await self.outbox.claim(now, self.batch, self.worker)
+            stopped = await self._gate(rows, now)
+        for row in rows:
+            if row.id in stopped:
+                self._report("cancelled", row.kind, "unknown")
+        return [r for r in rows if r.id not in stopped], len(stopped)
+
+    async def _gate(self, rows: list[OutboxRow], now: datetime) -> dict[int, str]:
+        """Cancel the claimed dose messages among ``rows`` that the course as it stands and the
+        dose records do not allow (``scheduler.safety.blocked``), in the caller's unit of
+        work; their ids, with why. A patient erased since is left to ``_send_one``."""
+        doses = [r for r in rows if r.kind in DOSE_KINDS]
+        if not doses:
+            return {}
+        ids = sorted({r.patient_id for r in doses})
+        loaded = await self.courses.load(ids, scattered=True)
+        since = min(r.local_date for r in doses)
+        records = await self.courses.dose_records_many(ids, since, scattered=True)
+        stopped: dict[int, str] = {}
+        for row in doses:
+            found = loaded.get(row.patient_id)
+            if found is None:
+                continue
+            why = blocked(row.kind, row.local_date, found[1], records[row.patient_id], now)
+            if why is not None:
+                stopped[row.id] = why
+        if stopped:
+            await self.outbox.cancel_claimed(
+                [(row.id, row.claimed_by or "", stopped[row.id]) for row in doses
+                 if row.id in stopped],
+                now,
+            )  # fmt: skip
+            for row in doses:
+                if row.id in stopped:
+                    log.info("cancelled row %s (%s) before sending: %s", row.id, row.kind,
+                             stopped[row.id])  # fmt: skip
+        return stopped
+
     async def _send_batch(
         self, rows: list[OutboxRow], claimed_at: datetime, stats: DispatchStats
     ) -> None:
@@ -153,7 +210,10 @@ class Dispatcher:
             await self.courses.get_many({r.patient_id for r in rows})
         )
         claim = _Claim(
-            token=rows[0].claimed_by or "", confirmed_at=claimed_at, unsent={r.id for r in rows}
+            token=rows[0].claimed_by or "",
+            confirmed_at=claimed_at,
+            unsent={r.id for r in rows},
+            rows={r.id: r for r in rows},
         )
         recorder = _Recorder(self.outbox, patience=self.lease.total_seconds() * 0.8)
         gate = asyncio.Semaphore(self.concurrency)
@@ -168,22 +228,36 @@ class Dispatcher:
             # Shielded: a cancelled tick still records the sends that did happen.
             await recorder.wait()
 
-    async def _still_ours(self, claim: _Claim, row_id: int) -> bool:
-        """Is this row still claimed by this batch, as last confirmed under ``renew_after`` ago?
+    def _stale(self, claim: _Claim, row: OutboxRow, now: datetime) -> bool:
+        age = now - claim.confirmed_at
+        return age >= self.renew_after or (row.kind in DOSE_KINDS and age >= DOSE_RECHECK_AFTER)
+
+    async def _still_ours(self, claim: _Claim, row: OutboxRow) -> str | None:
+        """None if this row may be sent: still claimed by this batch, and (a dose message)
+        still allowed, as last confirmed a moment ago; else "lost" or "cancelled".
 
         Claims are confirmed for the whole batch at once, and only when the last confirmation
-        is older than ``renew_after`` (a tenth of the lease): a worker that stalled past its
-        lease finds the rows another worker took back and does not send them, yet a fast
-        batch costs no extra transaction.
+        is older than ``renew_after`` (a tenth of the lease), or ``DOSE_RECHECK_AFTER`` for a
+        dose message: a worker that stalled past its lease finds the rows another worker took
+        back and does not send them, a dose recorded meanwhile cancels its reminder, yet a
+        fast batch costs no extra transaction.
         """
-        if self.clock.now() - claim.confirmed_at >= self.renew_after:
+        if self._stale(claim, row, self.clock.now()):
             async with claim.lock:
                 now = self.clock.now()
-                if now - claim.confirmed_at >= self.renew_after:
-                    kept = await self.outbox.renew_many(sorted(claim.unsent), claim.token, now)
+                if self._stale(claim, row, now):
+                    async with unit_of_work(self.outbox.engine):
+                        kept = await self.outbox.renew_many(sorted(claim.unsent), claim.token, now)
+                        stopped = await self._gate([claim.rows[i] for i in sorted(kept)], now)
                     claim.lost |= claim.unsent - kept
+                    claim.cancelled |= set(stopped)
+                    claim.unsent -= set(stopped)
                     claim.confirmed_at = now
-        return row_id not in claim.lost
+                    for i in stopped:
+                        self._report("cancelled", claim.rows[i].kind, "unknown")
+        if row.id in claim.lost:
+            return "lost"
+        return "cancelled" if row.id in claim.cancelled else None
 
     async def _send_one(
         self,
@@ -205,7 +279,8 @@ class Dispatcher:
             self._report("expired", row.kind, patient.channel.value if patient else "unknown")
             return
         if patient is None or patient.opted_out_at is not None:
-            await recorder.record(Finish.ended(row.id, token, CANCELLED, now))
+            why = "the patient was erased" if patient is None else "the patient opted out"
+            await recorder.record(Finish.ended(row.id, token, CANCELLED, now, why))
             stats.cancelled += 1
             return
         route = self.resolve(patient)
@@ -217,10 +292,14 @@ class Dispatcher:
             self._report("failed", row.kind, patient.channel.value)
             return
         channel, address = route
-        if not await self._still_ours(claim, row.id):
+        verdict = await self._still_ours(claim, row)
+        if verdict == "lost":
             # This worker stalled past its lease and another took the row back: only a send
             # already in flight may ever repeat, never a row still waiting in our batch.
             log.warning("row %s was taken over while this worker stalled; not sending", row.id)
+            return
+        if verdict == "cancelled":  # a dose recorded (or the course changed) meanwhile
+            stats.cancelled += 1
             return
         claim.unsent.discard(row.id)
         local = row.due_at.astimezone(zone(patient.tz))
@@ -288,7 +367,9 @@ class _Claim:
     token: str
     confirmed_at: datetime
     unsent: set[int]
+    rows: dict[int, OutboxRow] = field(default_factory=dict)
     lost: set[int] = field(default_factory=set)
+    cancelled: set[int] = field(default_factory=set)  # by a re-check (``Dispatcher._gate``)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 

@@ -2,6 +2,10 @@
 
 The 12-hour rule (leaflet): less than 12 hours after the usual time, take it now; 12 hours or
 more, skip it and take the next one at the usual time on the next dose day; never two at once.
+
+Which dose a report is about: the day the patient names ("last night", "yesterday", "this
+morning", a weekday) decides; without one, the dose whose 12-hour window is open, else
+today's. A dose's time is the dose time in force that day (``Course.dose_time_on``).
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from scheduler.localtime import local_instant, zone
@@ -18,8 +22,13 @@ from scheduler.plan import DOSE_WINDOW
 from scheduler.regimen import is_dose_day, next_dose_day
 
 # Dose record statuses. TAKE_NOW marks "told to take it late"; TAKEN then becomes LATE.
+# EXTRA: a capsule taken when none was due (a break or hold day, after the end, before the
+# start, or after being told to skip it): never counted as taken, always told to the nurses.
 TAKEN, LATE, MISSED, UNCONFIRMED, TAKE_NOW = "taken", "late", "missed", "unconfirmed", "take_now"
-DONE = (TAKEN, LATE)
+EXTRA = "extra"
+DONE = (TAKEN, LATE, EXTRA)
+# A night-time dose: "last night" means the dose whose time fell last night.
+_EVENING, _EARLY_MORNING = time(17, 0), time(6, 0)
 
 
 class Advice(enum.StrEnum):
@@ -28,8 +37,11 @@ class Advice(enum.StrEnum):
     SKIP = "skip"
     ALREADY_TAKEN = "already_taken"
     NO_DOSE_TODAY = "no_dose_today"
+    NO_DOSE_THAT_DAY = "no_dose_that_day"
     RECORDED = "recorded"
     RECORDED_LATE = "recorded_late"
+    EXTRA_CAPSULE = "extra_capsule"
+    BEFORE_ENROLMENT = "before_enrolment"
     COURSE_ENDED = "course_ended"
     NOT_STARTED = "not_started"
     SNOOZED = "snoozed"
@@ -44,70 +56,184 @@ class Decision:
     facts: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
-def _due(course: Course, day: date) -> datetime:
-    return local_instant(day, course.dose_time, zone(course.tz))
+def dose_due(course: Course, day: date) -> datetime:
+    """The instant of ``day``'s dose, at the dose time in force that day."""
+    return local_instant(day, course.dose_time_on(day), zone(course.tz))
+
+
+def window_closes(course: Course, day: date) -> datetime:
+    return dose_due(course, day) + DOSE_WINDOW
+
+
+def _today(course: Course, now: datetime) -> date:
+    return now.astimezone(zone(course.tz)).date()
 
 
 def _open_dose(course: Course, now: datetime) -> date | None:
     """The dose day whose 12-hour window contains ``now`` (today's, or yesterday's late one)."""
-    today = now.astimezone(zone(course.tz)).date()
+    today = _today(course, now)
     for day in (today, today - timedelta(days=1)):
-        if is_dose_day(course, day) and _due(course, day) <= now < _due(course, day) + DOSE_WINDOW:
+        if is_dose_day(course, day) and dose_due(course, day) <= now < window_closes(course, day):
             return day
     return None
 
 
-def _next(course: Course, after: date) -> dict[str, Any]:
-    nxt = next_dose_day(course, after)
-    return {"next_date": nxt, "dose_time": course.dose_time}
+def next_open_dose(
+    course: Course, records: Mapping[date, str], after: date, now: datetime
+) -> date | None:
+    """The first dose day after ``after`` that is not recorded and whose window has not
+    closed: the dose a "next dose" may name."""
+    day: date | None = after
+    while day is not None:
+        day = next_dose_day(course, day)
+        if day is not None and day not in records and now < window_closes(course, day):
+            return day
+    return None
 
 
-def _nothing_due(course: Course, today: date) -> Decision:
+def _next(
+    course: Course, records: Mapping[date, str], after: date, now: datetime
+) -> dict[str, Any]:
+    nxt = next_open_dose(course, records, after, now)
+    return {"next_date": nxt, "next_time": course.dose_time_on(nxt) if nxt else None}
+
+
+def day_meant(course: Course, now: datetime, named: str | None) -> date | None:
+    """The local date of the dose a report names (``messages.intent.day_named``), or None when
+    it names none. "Last night" is the dose whose time fell last night when doses are taken
+    at night (17:00-06:00), else yesterday's; "this morning" is today's dose when it is a
+    morning dose, else the dose whose window is open; a weekday is the latest such date."""
+    if named is None:
+        return None
+    today = _today(course, now)
+    yesterday = today - timedelta(days=1)
+    if named == "today":
+        return today
+    if named == "yesterday":
+        return yesterday
+    if named == "last_night":
+        for day in (today, yesterday):
+            at = course.dose_time_on(day)
+            night = at >= _EVENING or at < _EARLY_MORNING
+            if night and dose_due(course, day) <= now and (day == yesterday or at < _EARLY_MORNING):
+                return day
+        return yesterday
+    if named == "this_morning":
+        if course.dose_time_on(today) < time(12, 0):
+            return today
+        return _open_dose(course, now) or today
+    if named.startswith("weekday:"):
+        back = (today.weekday() - int(named.split(":")[1])) % 7
+        return today - timedelta(days=back)
+    return None
+
+
+def _before_enrolment(course: Course, day: date) -> bool:
+    return day < course.enrolled_at.astimezone(zone(course.tz)).date()
+
+
+def _nothing_due(
+    course: Course, records: Mapping[date, str], today: date, now: datetime
+) -> Decision:
     if course.end is not None and today > course.end:
         return Decision(Advice.COURSE_ENDED, facts={"end": course.end})
-    facts = _next(course, today)
+    facts = _next(course, records, today, now)
     if today < course.start:
-        return Decision(Advice.NOT_STARTED, facts={**facts, "next_date": course.start})
+        return Decision(
+            Advice.NOT_STARTED,
+            facts={"next_date": course.start, "next_time": course.dose_time_on(course.start)},
+        )
     return Decision(Advice.NO_DOSE_TODAY, facts=facts)
 
 
-def on_missed(course: Course, records: Mapping[date, str], now: datetime) -> Decision:
-    today = now.astimezone(zone(course.tz)).date()
+def _extra(course: Course, records: Mapping[date, str], day: date, now: datetime) -> Decision:
+    """A capsule taken when none was due: recorded as such, never as a dose taken."""
+    why = (
+        "skipped" if is_dose_day(course, day)
+        else "before_start" if day < course.start
+        else "ended" if course.end is not None and day > course.end
+        else "no_dose"
+    )  # fmt: skip
+    return Decision(
+        Advice.EXTRA_CAPSULE,
+        day,
+        record=EXTRA,
+        facts={**_next(course, records, max(day, _today(course, now)), now), "why": why},
+    )
+
+
+def on_missed(
+    course: Course, records: Mapping[date, str], now: datetime, named: str | None = None
+) -> Decision:
+    today = _today(course, now)
+    meant = day_meant(course, now, named)
+    if meant is not None:
+        return _missed_on(course, records, meant, now)
     open_day = _open_dose(course, now)
     if open_day is not None:
-        if records.get(open_day) in DONE:
-            return Decision(Advice.ALREADY_TAKEN, open_day, facts=_next(course, open_day))
-        left = _due(course, open_day) + DOSE_WINDOW - now
+        return _missed_on(course, records, open_day, now)
+    if is_dose_day(course, today):
+        return _missed_on(course, records, today, now)
+    return _nothing_due(course, records, today, now)
+
+
+def _missed_on(course: Course, records: Mapping[date, str], day: date, now: datetime) -> Decision:
+    """MISSED about the dose of ``day``."""
+    if _before_enrolment(course, day):
+        return Decision(Advice.BEFORE_ENROLMENT, day)
+    if not is_dose_day(course, day):
+        if day == _today(course, now):
+            return _nothing_due(course, records, day, now)
+        return Decision(Advice.NO_DOSE_THAT_DAY, day, facts=_next(course, records, day, now))
+    if records.get(day) in DONE:
+        return Decision(Advice.ALREADY_TAKEN, day, facts=_next(course, records, day, now))
+    due, closes = dose_due(course, day), window_closes(course, day)
+    if now < due:
+        return Decision(
+            Advice.NOT_DUE_YET, day, facts={"dose_time": course.dose_time_on(day)}
+        )
+    if now < closes:
+        left = closes - now
         return Decision(
             Advice.TAKE_NOW,
-            open_day,
+            day,
             record=TAKE_NOW,
             facts={
-                "until": (_due(course, open_day) + DOSE_WINDOW).astimezone(zone(course.tz)),
+                "until": closes.astimezone(zone(course.tz)),
                 "hours_left": int(left.total_seconds() // 3600),
             },
         )
-    if is_dose_day(course, today):
-        if records.get(today) in DONE:
-            return Decision(Advice.ALREADY_TAKEN, today, facts=_next(course, today))
-        if now < _due(course, today):
-            return Decision(Advice.NOT_DUE_YET, today, facts={"dose_time": course.dose_time})
-        return Decision(Advice.SKIP, today, record=MISSED, facts=_next(course, today))
-    return _nothing_due(course, today)
+    return Decision(Advice.SKIP, day, record=MISSED, facts=_next(course, records, day, now))
 
 
-def on_taken(course: Course, records: Mapping[date, str], now: datetime) -> Decision:
-    today = now.astimezone(zone(course.tz)).date()
-    day = _open_dose(course, now)
-    if day is None and is_dose_day(course, today):
-        day = today  # a little early, or replying after the window closed: today's dose
+def on_taken(
+    course: Course, records: Mapping[date, str], now: datetime, named: str | None = None
+) -> Decision:
+    today = _today(course, now)
+    day = day_meant(course, now, named)
     if day is None:
-        return _nothing_due(course, today)
-    if records.get(day) in DONE:
-        return Decision(Advice.ALREADY_TAKEN, day, facts=_next(course, day))
-    status = LATE if records.get(day) in (TAKE_NOW, MISSED) else TAKEN
-    advice = Advice.RECORDED_LATE if status == LATE else Advice.RECORDED
-    return Decision(advice, day, record=status, facts=_next(course, day))
+        day = _open_dose(course, now)
+        if day is None and is_dose_day(course, today):
+            day = today  # a little early, or replying after the window closed: today's dose
+    if day is None:
+        # Nothing due today and no day named: a capsule taken on a break or hold day, after
+        # the end or before the start (the reply says how to report an earlier dose instead).
+        return _extra(course, records, today, now)
+    if _before_enrolment(course, day):
+        return Decision(Advice.BEFORE_ENROLMENT, day)
+    if not is_dose_day(course, day):
+        return _extra(course, records, day, now)
+    status = records.get(day)
+    if status in DONE:
+        return Decision(Advice.ALREADY_TAKEN, day, facts=_next(course, records, day, now))
+    if status == MISSED:
+        return _extra(course, records, day, now)  # told to skip it: a capsule not due
+    rest = {**records, day: TAKEN}
+    if status == TAKE_NOW:
+        return Decision(
+            Advice.RECORDED_LATE, day, record=LATE, facts=_next(course, rest, day, now)
+        )
+    return Decision(Advice.RECORDED, day, record=TAKEN, facts=_next(course, rest, day, now))
 
 
 SNOOZE = timedelta(hours=1)
@@ -119,8 +245,8 @@ def on_later(course: Course, records: Mapping[date, str], now: datetime) -> Deci
     if day is None:
         return on_missed(course, records, now)  # not due yet, skipped, or no dose today
     if records.get(day) in DONE:
-        return Decision(Advice.ALREADY_TAKEN, day, facts=_next(course, day))
-    closes = _due(course, day) + DOSE_WINDOW
+        return Decision(Advice.ALREADY_TAKEN, day, facts=_next(course, records, day, now))
+    closes = window_closes(course, day)
     local_close = closes.astimezone(zone(course.tz))
     if now + SNOOZE >= closes:
         return Decision(Advice.TOO_LATE_TO_SNOOZE, day, facts={"until": local_close})

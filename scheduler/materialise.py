@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from messages.render import Profile, render
 from scheduler.followup import follow_ups
-from scheduler.model import Course, Patient, PlanSettings
+from scheduler.model import Course, Kind, Patient, PlanSettings
 from scheduler.outbox import Planned, SqlAlchemyOutbox, SyncResult
 from scheduler.plan import plan_window_until
 from scheduler.planners import PlannerProcesses
@@ -59,6 +59,10 @@ def plan_for(
     until = entering - horizon
     for r in reminders:
         until = min(until, r.due_at + LOOKBACK)
+    if records:
+        # A recorded dose (taken early, late, an extra capsule, told to take it now) has no
+        # reminder left to send: the sync cancels one still pending.
+        reminders = [r for r in reminders if r.kind is not Kind.DOSE or r.local_date not in records]
     if patient.follow_ups and records is not None:
         reminders += follow_ups(reminders, records, settings.follow_up_after, course.tz)
     kept = []

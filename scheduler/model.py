@@ -24,10 +24,12 @@ class Kind(enum.StrEnum):
     RESUME = "resume"
     FOLLOW_UP = "follow_up"  # one nudge when a dose has no answer yet
     LATER = "later"  # the patient asked to be reminded in an hour
+    CHANGE = "change"  # a correction: the team changed a date the patient may have been told
 
 
-# The planner owns every kind but LATER, which only a patient's LATER creates.
-PLANNED_KINDS = frozenset(k.value for k in Kind if k is not Kind.LATER)
+# The planner owns every kind but LATER (only a patient's LATER creates one) and CHANGE (only a
+# care action does).
+PLANNED_KINDS = frozenset(k.value for k in Kind if k not in (Kind.LATER, Kind.CHANGE))
 
 
 class RuleSet(enum.StrEnum):

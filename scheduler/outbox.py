@@ -67,6 +67,9 @@ class OutboxRow:
     sent_at: datetime | None = None
     last_error: str | None = None
     claimed_by: str | None = None  # this claim's own token: "<worker>#<random>"
+    reason: str | None = None  # why it was cancelled
+    cycle: int | None = None
+    day: int | None = None
 
 
 def _row(r: Row[Any]) -> OutboxRow:
@@ -89,6 +92,9 @@ def _row(r: Row[Any]) -> OutboxRow:
         sent_at=r.sent_at,
         last_error=r.last_error,
         claimed_by=r.claimed_by,
+        reason=r.reason,
+        cycle=r.cycle,
+        day=r.day,
     )
 
 
@@ -127,9 +133,14 @@ class Finish:
         return cls(row_id, worker, dict(status=FAILED, last_error=error[:300], updated_at=now))
 
     @classmethod
-    def ended(cls, row_id: int, worker: str | None, status: str, now: datetime) -> Finish:
+    def ended(
+        cls, row_id: int, worker: str | None, status: str, now: datetime, reason: str | None = None
+    ) -> Finish:
         """Expired or cancelled after the claim, before any send."""
-        return cls(row_id, worker, dict(status=status, updated_at=now))
+        values: dict[str, Any] = dict(status=status, updated_at=now)
+        if reason is not None:
+            values["reason"] = reason[:200]
+        return cls(row_id, worker, values)
 
 
 def reminder_key(r: Reminder) -> str:
@@ -260,15 +271,18 @@ _EXISTING_FEW = _existing(t.outbox.c.patient_id.in_(bindparam("b_ids", expanding
 _EXISTING_RANGE = _existing(
     t.outbox.c.patient_id.between(bindparam("b_first"), bindparam("b_last"))
 )
-_CANCEL_KIND = (
+_CANCEL_DAY = (
     update(t.outbox)
     .where(
         t.outbox.c.patient_id == bindparam("b_patient"),
-        t.outbox.c.kind == bindparam("b_kind"),
+        t.outbox.c.local_date == bindparam("b_day"),
+        t.outbox.c.kind.in_(bindparam("b_kinds", expanding=True)),
         t.outbox.c.status == PENDING,
     )
-    .values(status=CANCELLED, updated_at=bindparam("b_now"))
+    .values(status=CANCELLED, updated_at=bindparam("b_now"), reason=bindparam("b_reason"))
 )
+# Why the planner cancelled a pending row: its key is no longer in the plan.
+NOT_PLANNED = "no longer in the plan"
 
 
 class SqlAlchemyOutbox:
@@ -339,6 +353,7 @@ class SqlAlchemyOutbox:
                         attempts=0,
                         local_time=bindparam("b_local_time"),
                         last_error=None,
+                        reason=None,
                         updated_at=now,
                     ),
                     changes,
@@ -359,15 +374,15 @@ class SqlAlchemyOutbox:
                 if r.status == PENDING and k not in wanted and r.kind in PLANNED_KINDS
             ]
             # A row whose moment passed unsent is history ("expired"), not a plan change.
-            for status, ids in (
-                (EXPIRED, [r.id for r in stale if r.expires_at <= now]),
-                (CANCELLED, [r.id for r in stale if r.expires_at > now]),
+            for status, ids, reason in (
+                (EXPIRED, [r.id for r in stale if r.expires_at <= now], None),
+                (CANCELLED, [r.id for r in stale if r.expires_at > now], NOT_PLANNED),
             ):
                 if ids:
                     await conn.execute(
                         update(t.outbox)
                         .where(c.id.in_(ids), c.status == PENDING)
-                        .values(status=status, updated_at=now)
+                        .values(status=status, updated_at=now, reason=reason)
                     )
             result.cancelled = sum(1 for r in stale if r.expires_at > now)
         return result
@@ -427,9 +442,17 @@ class SqlAlchemyOutbox:
         )
         return dict(zip(_NEW_COLUMNS, values, strict=True))
 
-    async def add_extra(self, patient_id: str, planned: Planned, key: str, now: datetime) -> bool:
-        """A message the planner does not own (e.g. LATER): inserted once under ``key``."""
-        row = self._new(patient_id, planned, now) | {"key": key}
+    async def add_extra(
+        self,
+        patient_id: str,
+        planned: Planned,
+        key: str,
+        now: datetime,
+        priority: int = PRIORITY_REMINDER,
+    ) -> bool:
+        """A message the planner does not own (LATER, a correction): inserted once under
+        ``key``."""
+        row = self._new(patient_id, planned, now) | {"key": key, "priority": priority}
         ins = (pg_insert if self.postgres else sqlite_insert)(t.outbox)
         async with writing(self.engine) as conn:
             res = await conn.execute(
@@ -439,12 +462,28 @@ class SqlAlchemyOutbox:
             )
             return res.first() is not None
 
-    async def cancel_kind(self, patient_id: str, kind: str, now: datetime) -> int:
+    async def cancel_day(
+        self, patient_id: str, day: date, kinds: Sequence[str], reason: str, now: datetime
+    ) -> int:
+        """Cancel the patient's pending ``kinds`` rows of local date ``day``, saying why."""
         async with writing(self.engine) as conn:
             res = await conn.execute(
-                _CANCEL_KIND, {"b_patient": patient_id, "b_kind": kind, "b_now": now}
-            )
+                _CANCEL_DAY,
+                {"b_patient": patient_id, "b_day": day, "b_kinds": list(kinds), "b_now": now,
+                 "b_reason": reason[:200]},
+            )  # fmt: skip
             return res.rowcount
+
+    async def status_of(self, patient_id: str, key: str) -> str | None:
+        """The status of the patient's row under ``key``, or None if there is none."""
+        c = t.outbox.c
+        async with connecting(self.engine) as conn:
+            found: str | None = (
+                await conn.execute(
+                    select(c.status).where(c.patient_id == patient_id, c.key == key)
+                )
+            ).scalar()
+            return found
 
     async def count_keys(self, patient_id: str, prefix: str) -> int:
         c = t.outbox.c
@@ -459,12 +498,12 @@ class SqlAlchemyOutbox:
                 ).scalar_one()
             )
 
-    async def cancel_pending(self, patient_id: str, now: datetime) -> int:
+    async def cancel_pending(self, patient_id: str, now: datetime, reason: str) -> int:
         async with writing(self.engine) as conn:
             res = await conn.execute(
                 update(t.outbox)
                 .where(t.outbox.c.patient_id == patient_id, t.outbox.c.status == PENDING)
-                .values(status=CANCELLED, updated_at=now)
+                .values(status=CANCELLED, updated_at=now, reason=reason[:200])
             )
             return res.rowcount
 
@@ -512,6 +551,25 @@ class SqlAlchemyOutbox:
         async with writing(self.engine) as conn:
             rows = [_row(r) for r in await conn.execute(stmt)]
         return sorted(rows, key=lambda r: (r.priority, r.due_at, r.id))
+
+    async def cancel_claimed(self, rows: Sequence[tuple[int, str, str]], now: datetime) -> int:
+        """Cancel claimed rows before they are sent: (row id, claim token, reason) each; a row
+        no longer claimed under that token is left alone. Joins a unit of work (the claim's)."""
+        if not rows:
+            return 0
+        c = t.outbox.c
+        async with writing(self.engine) as conn:
+            await conn.execute(
+                update(t.outbox)
+                .where(
+                    c.id == bindparam("b_id"),
+                    c.status == SENDING,
+                    c.claimed_by == bindparam("b_token"),
+                )
+                .values(status=CANCELLED, reason=bindparam("b_reason"), updated_at=now),
+                [{"b_id": i, "b_token": token, "b_reason": why[:200]} for i, token, why in rows],
+            )
+        return len(rows)
 
     async def renew_many(self, row_ids: Sequence[int], worker: str, now: datetime) -> set[int]:
         """Refresh the claim on these rows; returns the ids still claimed under ``worker``."""

@@ -169,16 +169,21 @@ class SqlAlchemyCourseRepository:
             )
             return [r.id for r in rows]
 
-    async def load(self, patient_ids: Sequence[str]) -> dict[str, tuple[Patient, Course]]:
+    async def load(
+        self, patient_ids: Sequence[str], *, scattered: bool = False
+    ) -> dict[str, tuple[Patient, Course]]:
         """Patients with their full courses: two queries for every ``LOAD_CHUNK`` patients, in
-        one read transaction. (Chunks are of sorted ids: each is read as the range it spans.)"""
+        one read transaction. (Chunks are of sorted ids: each is read as the range it spans.)
+
+        ``scattered``: the ids are a few from anywhere (a dispatch batch), not a page of
+        neighbours: they are read by id, never as the range they span."""
         out: dict[str, tuple[Patient, Course]] = {}
         if not patient_ids:
             return out
         ids = sorted(set(patient_ids))
         async with reading(self.engine) as conn:
             for i in range(0, len(ids), LOAD_CHUNK):
-                out.update(await _load(conn, ids[i : i + LOAD_CHUNK]))
+                out.update(await _load(conn, ids[i : i + LOAD_CHUNK], by_id=scattered))
         return out
 
     async def load_one(self, patient_id: str, *, lock: bool = False) -> tuple[Patient, Course]:
@@ -346,12 +351,15 @@ class SqlAlchemyCourseRepository:
         return intent.removeprefix("menu:").split(",") if intent else []
 
     async def dose_records_many(
-        self, patient_ids: Sequence[str], since: date
+        self, patient_ids: Sequence[str], since: date, *, scattered: bool = False
     ) -> dict[str, dict[date, str]]:
+        """Dose records from ``since`` of these patients (``scattered``: as ``load``)."""
         out: dict[str, dict[date, str]] = {pid: {} for pid in patient_ids}
         if not patient_ids:
             return out
-        ranged, which = patients_param(patient_ids)
+        ranged, which = (False, {"b_ids": list(patient_ids)}) if scattered else patients_param(
+            patient_ids
+        )
         async with reading(self.engine) as conn:
             rows = await conn.execute(
                 _DOSES_RANGE if ranged else _DOSES_MANY, {**which, "b_since": since}
@@ -407,7 +415,7 @@ class SqlAlchemyCourseRepository:
                 await conn.execute(
                     update(t.outbox)
                     .where(o.patient_id == patient_id, o.status == "pending")
-                    .values(status="cancelled", updated_at=now)
+                    .values(status="cancelled", updated_at=now, reason="patient forgotten")
                 )
             ).rowcount
             messages = (
@@ -562,10 +570,10 @@ def _extra_order(x: Row[Any]) -> tuple[Any, ...]:
 
 
 async def _load(
-    conn: AsyncConnection, ids: Iterable[str], lock: bool = False
+    conn: AsyncConnection, ids: Iterable[str], lock: bool = False, by_id: bool = False
 ) -> dict[str, tuple[Patient, Course]]:
     ids = list(ids)
-    ranged, which = patients_param(ids)
+    ranged, which = (False, {"b_ids": ids}) if by_id else patients_param(ids)
     if ranged:
         assert not lock  # locking is for one patient's message
         wanted = set(ids)

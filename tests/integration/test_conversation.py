@@ -218,6 +218,8 @@ def test_every_reply_is_gsm7_and_fits_three_sms_with_long_values() -> None:
         "options": "1 Constipation, 2 Diarrhoea, 3 Tummy pain",
         "today": "Today is cycle 12, day 21.", "next_break": long_date,
         "next_blood": long_date, "pregnancy": f" Next pregnancy test: {long_date}.",
+        "why": max((v for k, v in catalog("en-GB")["reply"]["fragment"].items()
+                    if k.startswith("extra_")), key=len),
     }
     replies = [k for k in catalog("en-GB")["reply"] if k != "fragment"]
     assert len(replies) >= 15

@@ -666,7 +666,7 @@ async def test_an_opt_out_error_calls_the_hook_and_nothing_more_is_sent(
         # What the service does (bot.bootstrap -> care.opt_out): remember, stop everything.
         calls.append((patient.id, when))
         await repo.set_opted_out(patient.id, when)
-        await outbox.cancel_pending(patient.id, when)
+        await outbox.cancel_pending(patient.id, when, "opted out")
 
     dispatcher = make_dispatcher(on_opt_out=on_opt_out)
     channel.fail(PermanentSendError("STOP received", code="21610", opted_out=True))
@@ -727,7 +727,9 @@ async def test_a_hold_cancels_the_doses_it_covers_so_they_are_never_sent(
     await run_jobs(materialiser, dispatcher, clock, until=datetime(2026, 6, 12, 23, tzinfo=UTC))
 
     sent = keys(await outbox.rows("p1"), channel.sent)
-    assert sent == ["hold:2026-06-10", "resume:2026-06-11", "dose:2026-06-12"]
+    # The pause itself is told at once by the care action's correction (the repository is
+    # used directly here, so there is none); the restart is announced on its eve.
+    assert sent == ["resume:2026-06-11", "dose:2026-06-12"]
     assert not channel.duplicates()
     assert {r.key: r.status for r in await outbox.rows("p1")}["dose:2026-06-10"] == CANCELLED
 

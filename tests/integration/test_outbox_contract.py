@@ -26,6 +26,7 @@ from scheduler.outbox import (
     CANCELLED,
     EXPIRED,
     FAILED,
+    NOT_PLANNED,
     PENDING,
     SENDING,
     SENT,
@@ -184,12 +185,13 @@ async def test_a_hold_cancels_stale_pending_rows_and_ending_it_replans_them(
     paused = await materialiser.patient("p1", clock.now())
     rows = by_key(await outbox.rows("p1"))
 
-    assert paused == SyncResult(inserted=1, cancelled=1)
+    assert paused == SyncResult(cancelled=1)
     assert rows["dose:2026-06-10"] == before["dose:2026-06-10"]  # before the hold: untouched
     assert rows["dose:2026-06-11"].status == CANCELLED
-    # The notice goes out the evening before... at the clinic's notice time, 10:00 London.
-    assert rows["hold:2026-06-10"].status == PENDING
-    assert rows["hold:2026-06-10"].due_at == datetime(2026, 6, 10, 9, tzinfo=UTC)
+    assert rows["dose:2026-06-11"].reason == NOT_PLANNED
+    # Recorded less than a day before its eve: no eve notice; the care action's correction
+    # tells the patient at once (tests/integration/test_corrections.py).
+    assert "hold:2026-06-10" not in rows
 
     # The nurse resumes the same day: the cancelled dose is planned again (same row).
     await repo.end_hold("p1", date(2026, 6, 11), date(2026, 6, 11), clock.advance(minutes=5))
@@ -198,7 +200,7 @@ async def test_a_hold_cancels_stale_pending_rows_and_ending_it_replans_them(
 
     assert resumed.updated == 1 and resumed.cancelled == 0
     again = rows["dose:2026-06-11"]
-    assert again.status == PENDING
+    assert again.status == PENDING and again.reason is None
     assert again.id == before["dose:2026-06-11"].id
     assert again.callback_token == before["dose:2026-06-11"].callback_token
     assert again.attempts == 0

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.conversation_next import LOOK_AHEAD, STEP, answer, firsts, next_text
-from messages.render import Profile
+from messages.render import Profile, fmt_date, render_reply
 from scheduler.localtime import zone
 from scheduler.model import Course, Kind, PlanSettings
 from scheduler.plan import plan
@@ -24,6 +24,8 @@ def whole_range_next_text(
 ) -> str:
     """NEXT from one plan of all 120 days (the reference): the first of each kind in it."""
     today = now.astimezone(zone(course.tz)).date()
+    if course.end is not None and today > course.end:
+        return render_reply("ended_next", profile, end=fmt_date(course.end))
     ahead = [r for r in plan(course, settings, today, today + LOOK_AHEAD) if r.expires_at > now]
     kinds = KINDS if course.can_become_pregnant else KINDS[:3]
     return answer(course, profile, today, {k: r for k in kinds for r in ahead[::-1] if r.kind is k})
@@ -68,3 +70,18 @@ def test_a_continuous_course_is_looked_at_to_the_end() -> None:
     text = next_text(c, PROFILE, SETTINGS, now)
     assert text == whole_range_next_text(c, PROFILE, SETTINGS, now)
     assert LOOK_AHEAD > STEP  # more than one stretch is involved
+
+
+def test_next_never_names_a_dose_already_recorded() -> None:
+    c = course(regimen="continuous")
+    now = datetime(2026, 6, 5, 7, 0, tzinfo=UTC)  # 08:00 London, before the 09:00 dose
+    assert "Next dose: Fri 5 Jun at 09:00" in next_text(c, PROFILE, SETTINGS, now)
+    taken_early = next_text(c, PROFILE, SETTINGS, now, {now.date(): "taken"})
+    assert "Next dose: Sat 6 Jun at 09:00" in taken_early
+
+
+def test_next_after_the_end_says_treatment_has_ended() -> None:
+    c = course(end=START + timedelta(days=20))
+    now = datetime.combine(START + timedelta(days=22), time(12), UTC)
+    text = next_text(c, PROFILE, SETTINGS, now)
+    assert text.startswith("Your lenalidomide course ended on Sun 21 Jun: take no more capsules")

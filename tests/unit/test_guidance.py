@@ -9,8 +9,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.guidance import LATE, MISSED, TAKE_NOW, TAKEN, Advice, on_missed, on_taken
-from scheduler.model import Hold
+from scheduler.guidance import (
+    EXTRA,
+    LATE,
+    MISSED,
+    TAKE_NOW,
+    TAKEN,
+    Advice,
+    day_meant,
+    next_open_dose,
+    on_missed,
+    on_taken,
+)
+from scheduler.model import Course, EarlierDoseTime, Hold
 from tests.unit.builders import START, course
 
 LONDON = ZoneInfo("Europe/London")
@@ -103,12 +114,120 @@ def test_taken_a_little_early_counts_for_today() -> None:
 )
 def test_no_capsule_due_says_when_the_next_one_is(when: date, advice: Advice) -> None:
     c = course()
-    for decide in (on_missed, on_taken):
-        d = decide(c, {}, at(when, 12))
-        assert d.advice is advice and d.record is None
-    assert on_missed(c, {}, at(when, 12)).facts["next_date"] == (
+    d = on_missed(c, {}, at(when, 12))
+    assert d.advice is advice and d.record is None
+    assert d.facts["next_date"] == (
         START + timedelta(days=28) if advice is Advice.NO_DOSE_TODAY else START
     )
+
+
+@pytest.mark.parametrize(
+    ("c", "when", "why"),
+    [
+        (course(), START + timedelta(days=23), "no_dose"),  # break day
+        (course(), START - timedelta(days=3), "before_start"),
+        (course(holds=(Hold(start=DAY5),)), DAY5, "no_dose"),  # on hold
+        (course(end=DAY5), DAY5 + timedelta(days=3), "ended"),
+    ],
+)
+def test_a_capsule_taken_when_none_was_due_is_an_extra_never_a_dose(
+    c: Course, when: date, why: str
+) -> None:
+    d = on_taken(c, {}, at(when, 12))
+    assert (d.advice, d.record, d.dose_date, d.facts["why"]) == (
+        Advice.EXTRA_CAPSULE, EXTRA, when, why
+    )
+
+
+def test_taken_after_being_told_to_skip_is_an_extra_not_taken_late() -> None:
+    d = on_taken(course(), {DAY5: MISSED}, at(DAY5, 22, 30))
+    assert (d.advice, d.record, d.dose_date) == (Advice.EXTRA_CAPSULE, EXTRA, DAY5)
+    assert d.facts["next_date"] == DAY5 + timedelta(days=1)
+
+
+def test_a_second_report_after_an_extra_says_already_recorded() -> None:
+    d = on_taken(course(), {DAY5: EXTRA}, at(DAY5, 23))
+    assert d.advice is Advice.ALREADY_TAKEN and d.record is None
+
+
+@pytest.mark.parametrize(
+    ("dose", "now", "named", "meant"),
+    [
+        # An evening dose: "last night" is yesterday's, never tonight's.
+        (time(23, 30), at(DAY5, 10), "last_night", DAY5 - timedelta(days=1)),
+        (time(23, 30), at(DAY5, 1), "last_night", DAY5 - timedelta(days=1)),
+        # A dose at 00:15: "last night" at breakfast is today's date.
+        (time(0, 15), at(DAY5, 9), "last_night", DAY5),
+        # A morning dose taken late last night: yesterday's.
+        (time(9, 0), at(DAY5, 8), "last_night", DAY5 - timedelta(days=1)),
+        (time(9, 0), at(DAY5, 12), "this_morning", DAY5),
+        (time(23, 30), at(DAY5, 8), "this_morning", DAY5 - timedelta(days=1)),  # window open
+        (time(9, 0), at(DAY5, 12), "yesterday", DAY5 - timedelta(days=1)),
+        (time(9, 0), at(DAY5, 12), "today", DAY5),
+        (time(9, 0), at(DAY5, 12), f"weekday:{(DAY5 - timedelta(days=2)).weekday()}",
+         DAY5 - timedelta(days=2)),
+        (time(9, 0), at(DAY5, 12), f"weekday:{DAY5.weekday()}", DAY5),
+        (time(9, 0), at(DAY5, 12), None, None),
+    ],
+)
+def test_the_day_a_report_names_picks_the_dose(
+    dose: time, now: datetime, named: str | None, meant: date | None
+) -> None:
+    assert day_meant(course(dose_time=dose), now, named) == meant
+
+
+def test_taken_last_night_is_not_filed_against_tonights_dose() -> None:
+    c = course(dose_time=time(23, 30))
+    d = on_taken(c, {}, at(DAY5, 10), "last_night")
+    assert (d.record, d.dose_date) == (TAKEN, DAY5 - timedelta(days=1))
+    # The next dose named is tonight's, which is still to come.
+    assert (d.facts["next_date"], d.facts["next_time"]) == (DAY5, time(23, 30))
+
+
+def test_missed_yesterday_whose_window_closed_says_skip_and_never_two() -> None:
+    d = on_missed(course(), {}, at(DAY5, 12), "yesterday")
+    assert (d.advice, d.record, d.dose_date) == (Advice.SKIP, MISSED, DAY5 - timedelta(days=1))
+    # Today's 09:00 dose is not recorded and its window is open: it is the next one.
+    assert d.facts["next_date"] == DAY5
+
+
+def test_missed_last_night_inside_the_window_says_take_it_now() -> None:
+    c = course(dose_time=time(23, 30))
+    d = on_missed(c, {}, at(DAY5, 2), "last_night")
+    assert (d.advice, d.record, d.dose_date) == (
+        Advice.TAKE_NOW, TAKE_NOW, DAY5 - timedelta(days=1)
+    )
+
+
+def test_a_report_for_a_day_before_enrolment_records_nothing() -> None:
+    c = course(enrolled_at=at(DAY5, 7))
+    for decide in (on_taken, on_missed):
+        d = decide(c, {}, at(DAY5, 12), "yesterday")
+        assert (d.advice, d.record) == (Advice.BEFORE_ENROLMENT, None)
+
+
+def test_missed_a_break_day_says_no_capsule_was_due_then() -> None:
+    brk = START + timedelta(days=23)
+    d = on_missed(course(), {}, at(brk + timedelta(days=1), 12), "yesterday")
+    assert (d.advice, d.record, d.dose_date) == (Advice.NO_DOSE_THAT_DAY, None, brk)
+
+
+def test_a_dose_time_change_keeps_the_old_time_for_the_days_before() -> None:
+    # Until today doses were at 21:00; from today at 09:00. Yesterday's 21:00 dose is open
+    # until 09:00 today: at 08:00 a MISSED is about it, and it is still inside its window.
+    c = course(dose_time=time(9, 0), earlier_dose_times=(EarlierDoseTime(DAY5, time(21, 0)),))
+    d = on_missed(c, {}, at(DAY5, 8))
+    assert (d.advice, d.dose_date) == (Advice.TAKE_NOW, DAY5 - timedelta(days=1))
+    assert d.facts["until"].time() == time(9, 0)
+
+
+def test_next_dose_never_names_a_recorded_dose() -> None:
+    c = course(regimen="continuous")
+    tomorrow = DAY5 + timedelta(days=1)
+    # Tomorrow already reported (e.g. a capsule taken after midnight, filed early).
+    d = on_taken(c, {tomorrow: TAKEN}, at(DAY5, 10))
+    assert d.facts["next_date"] == DAY5 + timedelta(days=2)
+    assert next_open_dose(c, {DAY5: TAKEN}, DAY5 - timedelta(days=1), at(DAY5, 8)) == tomorrow
 
 
 def test_on_hold_no_capsule_is_due_and_the_restart_is_named() -> None:

@@ -12,6 +12,7 @@ from string import Formatter
 import pytest
 from hypothesis import given, settings
 
+from bot.validate import NOTE_LIMIT
 from messages.gsm import GSM7_SINGLE, is_gsm7, segments
 from messages.leaflet import Topic, load_topics
 from messages.render import (
@@ -24,8 +25,9 @@ from messages.render import (
     reply_fragment,
     template_key,
 )
+from scheduler.corrections import correction
 from scheduler.followup import follow_ups
-from scheduler.model import Appointment, Hold, Kind, Reminder, RuleSet
+from scheduler.model import Appointment, Course, Hold, Kind, Reminder, RuleSet
 from scheduler.plan import plan
 from tests.unit.builders import SETTINGS, course, courses, of_kind, plan_days
 
@@ -80,9 +82,29 @@ def reminders_by_template() -> dict[str, list[Reminder]]:
         # Follow-ups come from unanswered doses, LATER from a patient's snooze: same facts.
         planned += follow_ups(planned, {}, SETTINGS.follow_up_after, c.tz)
         planned += [replace(r, kind=Kind.LATER) for r in planned if r.kind is Kind.DOSE]
+        planned += worst_corrections(c)
         for r in planned:
             found[template_key(r)].append(r)
     return dict(found)
+
+
+def worst_corrections(c: Course) -> list[Reminder]:
+    """One correction of each kind a care action sends, with the longest facts it can hold."""
+    now = datetime(2027, 3, 10, 12, tzinfo=UTC)
+    wed, thu = date(2027, 12, 22), date(2027, 12, 23)
+    note = "Ward 12, Queen Elizabeth Hospital 10:30"[:NOTE_LIMIT]
+    changes: list[tuple[str, dict[str, object]]] = [
+        ("pause", {"effective": wed}),
+        ("resume", {"restart": wed, "dose_time": time(23, 30)}),
+        ("resume_none", {}),
+        ("delay", {"cycle": 12, "new": wed, "old": thu, "last": None}),
+        ("delay_keep", {"cycle": 12, "new": wed, "old": thu, "last": thu}),
+        ("end", {"end": wed}),
+        ("end_past", {"end": wed}),
+        ("dose_time", {"dose_time": time(23, 30), "first": wed}),
+        ("appointment", {"on": wed, "note": note}),
+    ]
+    return [correction(change, c, c, now, **facts) for change, facts in changes]
 
 
 def test_the_plan_reaches_every_scheduled_template_in_the_catalogue() -> None:
