@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from bot.alerts import NurseAlerts
 from bot.conversation_next import next_text
 from messages.intent import Intent, classify
-from messages.leaflet import topic_by_id
+from messages.leaflet import LEAFLET_SOURCE, Topic, topic_by_id
 from messages.render import Profile, fmt_date, fmt_time, render, render_reply, reply_fragment
 from scheduler.adherence import previous_dose_day
 from scheduler.care import CareTeam
@@ -244,9 +244,11 @@ class Conversation:
     async def _topics(self, profile: Profile, topics: list[str], inbound: int) -> Reply:
         """One topic: its answer. Close ties: a numbered menu, remembered for the reply."""
         if len(topics) == 1:
-            answer = topic_by_id(topics[0]).answer
+            topic = topic_by_id(topics[0])
             return Reply(
-                render_reply("topic", profile, answer=answer), "topic", extras={"topics": topics}
+                render_reply("topic", profile, answer=topic.answer, source=cite_source(topic, profile)),
+                "topic",
+                extras={"topics": topics},
             )
         options = ", ".join(f"{i} {topic_by_id(t).title}" for i, t in enumerate(topics, 1))
         await self.courses.set_inbound_intent(inbound, "menu:" + ",".join(topics))
@@ -262,7 +264,10 @@ class Conversation:
         answer = topic.answer if topic else ""
         # "URGENT: call your treatment team now on <TEAM_PHONE>." comes first, then the answer.
         on = reply_fragment("urgent_team", profile, team_phone=self.team_phone)
-        reply = render_reply("urgent", profile, team=on if self.team_phone else "", answer=answer)
+        reply = render_reply(
+            "urgent", profile, team=on if self.team_phone else "", answer=answer,
+            source=cite_source(topic, profile),
+        )  # fmt: skip
         temp = f" (temperature {intent.temperature_c:.1f}C)" if intent.temperature_c else ""
         alerts.append((
             "red_flag",
@@ -389,6 +394,14 @@ class Conversation:
         if d.advice in (Advice.NO_DOSE_TODAY, Advice.NO_DOSE_THAT_DAY) and nxt is None:
             return render_reply("no_next", profile)
         return render_reply(d.advice.value, profile, **values)
+
+
+def cite_source(topic: Topic | None, profile: Profile) -> str:
+    """The source an answer names: the patient leaflet, or the product's safety guidance for
+    answers whose facts the leaflet does not hold (docs/safety/wording-beyond-leaflet.md)."""
+    leaflet = topic is None or topic.source.startswith(LEAFLET_SOURCE)
+    key = "source_leaflet" if leaflet else "source_guidance"
+    return reply_fragment(f"{key}_discreet" if profile.discreet else key, profile)
 
 
 def _since(course: Course, now: datetime) -> date:

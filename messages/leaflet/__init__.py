@@ -54,6 +54,11 @@ def _has_term(words: Sequence[str], term: str) -> bool:
     )
 
 
+# How the patient leaflet is named in a topic's ``source``; other sources (the product brief's
+# clinical rules) are cited to the patient as safety guidance.
+LEAFLET_SOURCE = "Cancer Research UK patient leaflet"
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
     id: str

@@ -220,6 +220,8 @@ def test_every_reply_is_gsm7_and_fits_three_sms_with_long_values() -> None:
         "next_blood": long_date, "pregnancy": f" Next pregnancy test: {long_date}.",
         "why": max((v for k, v in catalog("en-GB")["reply"]["fragment"].items()
                     if k.startswith("extra_")), key=len),
+        "source": "x" * max(len(v) for k, v in catalog("en-GB")["reply"]["fragment"].items()
+                            if k.startswith("source_")),
     }
     replies = [k for k in catalog("en-GB")["reply"] if k != "fragment"]
     assert len(replies) >= 15
@@ -234,16 +236,23 @@ def test_every_reply_is_gsm7_and_fits_three_sms_with_long_values() -> None:
 
 
 def test_every_leaflet_answer_as_sent_names_its_source_and_fits_three_sms() -> None:
-    from messages.leaflet import load_topics
+    from bot.conversation import cite_source
+    from messages.leaflet import LEAFLET_SOURCE, load_topics
 
-    team = " Your team: +441234567890123"
+    team = " on +441234567890123"
     for topic in load_topics():
         key = "urgent" if topic.urgency == "urgent" else "topic"
+        leaflet = topic.source.startswith(LEAFLET_SOURCE)
         for discreet in (False, True):
-            text = render_reply(key, Profile("Maximilianaelisabethannemariex", discreet),
-                                team=team, answer=topic.answer)
+            profile = Profile("Maximilianaelisabethannemariex", discreet)
+            text = render_reply(key, profile, team=team, answer=topic.answer,
+                                source=cite_source(topic, profile))
             assert is_gsm7(text), topic.id
             assert segments(text) <= 3, (topic.id, len(text))
-            assert text.endswith("Source: your leaflet." if discreet else "Source: CRUK leaflet.")
+            # Only what the leaflet says is credited to it.
+            cited = {(True, False): "Source: CRUK leaflet.", (True, True): "Source: your leaflet.",
+                     (False, False): "Source: lenalidomide safety guidance.",
+                     (False, True): "Source: your safety guidance."}[(leaflet, discreet)]
+            assert text.endswith(cited), (topic.id, text)
             if discreet:
                 assert "lenalidomide" not in text.lower() and "revlimid" not in text.lower()
