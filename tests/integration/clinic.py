@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,6 +27,7 @@ from scheduler.repository import SqlAlchemyCourseRepository
 from tests.fakes.channels import RecordingChannel, resolver_for
 
 TEAM_PHONE = "+441234567890"
+NEVER = datetime.min.replace(tzinfo=UTC)
 # The planner runs at least this often while the clock moves (the service runs it every
 # minute; its 48-hour horizon makes every few hours enough to see every message on time).
 PLAN_EVERY = timedelta(hours=4)
@@ -47,6 +48,7 @@ class Clinic:
     channel: RecordingChannel
     out: io.StringIO = field(default_factory=io.StringIO)
     _phones: int = 0
+    _planned_at: datetime = NEVER
 
     @classmethod
     def build(cls, engine: AsyncEngine, now: datetime) -> Clinic:
@@ -106,27 +108,31 @@ class Clinic:
         channel = "telegram" if fresh.channel is ChannelKind.TELEGRAM else "sms"
         return await self.conversation.handle(fresh, text, channel=channel)
 
-    async def step(self) -> None:
-        """One turn of the service's jobs at the current time."""
+    async def step(self, *, plan: bool = True) -> None:
+        """One turn of the service's jobs at the current time (``plan``: the planning pass
+        and the confirmations sweep too, not only dispatch)."""
         now = self.clock.now()
-        await self.materialiser.everyone(now)
-        await self.confirmations.sweep(now)
+        if plan:
+            await self.materialiser.everyone(now)
+            await self.confirmations.sweep(now)
+            self._planned_at = now
         await self.dispatcher.tick()
 
     async def run_until(self, when: datetime) -> None:
-        """Move the clock to ``when`` as a running service would live through it: the jobs
-        run at every moment a message falls due and at least every ``PLAN_EVERY``."""
+        """Move the clock to ``when`` as a running service would live through it: dispatch runs
+        at every moment a message falls due, planning and the confirmations sweep at least
+        every ``PLAN_EVERY`` and at the end."""
         await self.step()
         while True:
             now = self.clock.now()
             due = await self.outbox.next_due()
-            nxt = min(when, now + PLAN_EVERY)
+            nxt = min(when, self._planned_at + PLAN_EVERY)
             if due is not None and now < due < nxt:
                 nxt = due
             if nxt <= now:
                 break
             self.clock.set(nxt)
-            await self.step()
+            await self.step(plan=nxt >= self._planned_at + PLAN_EVERY or nxt >= when)
             if nxt >= when:
                 break
 
