@@ -13,10 +13,11 @@ from datetime import date, datetime, time, timedelta
 from messages.render import render
 from scheduler.corrections import correction, delay_facts, first_dose_at
 from scheduler.db import unit_of_work
-from scheduler.localtime import zone
+from scheduler.localtime import local_instant, zone
 from scheduler.materialise import Materialiser, profile_of
 from scheduler.model import ChannelKind, Course, Kind, Patient, RuleSet
 from scheduler.outbox import CANCELLED, PENDING, PRIORITY_REPLY, Planned, SqlAlchemyOutbox
+from scheduler.plan import DOSE_WINDOW
 from scheduler.ports import Clock
 from scheduler.regimen import Regimen, cycle_start, next_cycle, next_dose_day
 from scheduler.repository import SqlAlchemyCourseRepository
@@ -166,7 +167,10 @@ class CareTeam:
             records = await self.courses.dose_records(patient_id, today - timedelta(days=1))
             status = await self.outbox.status_of(patient_id, f"{Kind.DOSE.value}:{today}")
             reminded = status not in (None, PENDING, CANCELLED)
-            since = today + timedelta(days=1) if reminded or today in records else today
+            # Today keeps its time when its reminder went, its dose is recorded, or the new
+            # time's 12-hour window would already have closed (moving it would lose the dose).
+            closed = self.clock.now() >= local_instant(today, at, zone(course.tz)) + DOSE_WINDOW
+            since = today + timedelta(days=1) if reminded or closed or today in records else today
             if at == course.dose_time:
                 return since
             await self.courses.set_dose_time(patient_id, at, since, self.clock.now())

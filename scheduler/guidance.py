@@ -147,7 +147,10 @@ def _nothing_due(
 
 
 def _extra(course: Course, records: Mapping[date, str], day: date, now: datetime) -> Decision:
-    """A capsule taken when none was due: recorded as such, never as a dose taken."""
+    """A capsule taken when none was due: recorded as such, never as a dose taken. A second
+    report of it is told it is recorded already: do not take another."""
+    if records.get(day) == EXTRA:
+        return Decision(Advice.ALREADY_TAKEN, day, facts=_next(course, records, day, now))
     why = (
         "skipped" if is_dose_day(course, day)
         else "before_start" if day < course.start

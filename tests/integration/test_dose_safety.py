@@ -136,6 +136,20 @@ async def test_an_earlier_dose_time_before_todays_reminder_applies_today(clinic:
     ]
 
 
+async def test_a_dose_time_whose_window_today_has_closed_applies_from_tomorrow(
+    clinic: Clinic,
+) -> None:
+    p = await clinic.enrol(start=START, dose_time=time(23, 0))
+    await clinic.run_until(utc(day(2), 22, 0))
+    # Moving tonight's 23:00 dose to 08:00 would expire it unsent: today keeps 23:00.
+    assert await clinic.care.set_dose_time(p.id, time(8, 0)) == day(3)
+    await clinic.run_until(utc(day(3), 9, 0))
+    assert [t for t in clinic.received(p, "dose") if "Wed 2 Dec" in t]
+    assert [t for t in clinic.received(p, "dose") if "Thu 3 Dec" in t]
+    sent = {r.local_date: r.due_at for r in await clinic.rows(p, "dose") if r.status == SENT}
+    assert (sent[day(2)], sent[day(3)]) == (utc(day(2), 23, 0), utc(day(3), 8, 0))
+
+
 # -- 3. delay-cycle after the break notice --------------------------------------------------
 
 

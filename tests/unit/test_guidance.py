@@ -148,6 +148,10 @@ def test_taken_after_being_told_to_skip_is_an_extra_not_taken_late() -> None:
 def test_a_second_report_after_an_extra_says_already_recorded() -> None:
     d = on_taken(course(), {DAY5: EXTRA}, at(DAY5, 23))
     assert d.advice is Advice.ALREADY_TAKEN and d.record is None
+    brk = START + timedelta(days=23)
+    for named in (None, "today"):
+        d = on_taken(course(), {brk: EXTRA}, at(brk, 15), named)
+        assert (d.advice, d.record) == (Advice.ALREADY_TAKEN, None)
 
 
 @pytest.mark.parametrize(
