@@ -158,7 +158,8 @@ async def inbound(backend: str, rates: list[int], seconds: float) -> None:
                 "TWILIO_AUTH_TOKEN": twilio.auth_token, "TWILIO_FROM": "+15005550006",
                 "TWILIO_API_BASE": twilio_url, "PUBLIC_URL": PUBLIC_URL,
                 "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET,
-                "TELEGRAM_API_BASE": tg_url, "LOG_LEVEL": "WARNING", "HOST": "127.0.0.1",
+                "TELEGRAM_API_BASE": tg_url, "TEAM_PHONE": "+441632960999",
+                "LOG_LEVEL": "WARNING", "HOST": "127.0.0.1",
                 "PORT": str(_free_port()),
             }  # fmt: skip
             async with _service(env) as (app_url, pid):

@@ -10,21 +10,52 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import validate as v
 from bot.bootstrap import Service, build
 from bot.settings import Settings, SettingsError, load_settings
 from messages.render import UnknownLanguageError
 from scheduler.care import CareError
+from scheduler.db import make_engine
+from scheduler.outage import unreachable
 from scheduler.repository import UnknownPatientError
 
 T = TypeVar("T")
 USER_ERRORS = (v.InvalidInput, CareError, UnknownPatientError, SettingsError, UnknownLanguageError)
 
 
+# A command waits this long for the database to answer before it gives up.
+CONNECT_TIMEOUT_S = 10.0
+
+
 class NotMigratedError(RuntimeError):
     pass
+
+
+class DatabaseUnreachableError(RuntimeError):
+    pass
+
+
+async def reachable(engine: AsyncEngine) -> None:
+    """Connect once, or end in one sentence naming DATABASE_URL (never a driver's traceback)."""
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_S), engine.connect():
+            pass
+    except Exception as exc:
+        if isinstance(exc, TimeoutError):
+            why = f"no answer in {CONNECT_TIMEOUT_S:.0f} s"
+        elif (known := unreachable(exc)) is not None:
+            why = known
+        elif isinstance(exc, DBAPIError):
+            why = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        else:
+            why = type(exc).__name__
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseUnreachableError(
+            f"setting DATABASE_URL: cannot connect to {where} ({why})"
+        ) from None
 
 
 def _settings() -> Settings:
@@ -37,6 +68,7 @@ def with_service(fn: Callable[[Service], Awaitable[T]]) -> T:
     async def go() -> T:
         service = build(_settings())
         try:
+            await reachable(service.engine)
             return await fn(service)
         except (OperationalError, ProgrammingError) as exc:
             if "no such table" in str(exc) or "does not exist" in str(exc):
@@ -93,8 +125,18 @@ def db_upgrade(revision: str) -> None:
     """Apply migrations (run by `make run` and the Procfile's release)."""
     from scheduler.migrate import upgrade
 
-    upgrade(_settings().database_url, revision)
+    url = _settings().database_url
+    asyncio.run(_reachable_url(url))
+    upgrade(url, revision)
     click.echo("database is up to date")
+
+
+async def _reachable_url(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        await reachable(engine)
+    finally:
+        await engine.dispose()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -108,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.UsageError as exc:
         click.echo(f"error: {exc.format_message()}", err=True)
         sys.exit(2)
-    except (*USER_ERRORS, NotMigratedError) as exc:
+    except (*USER_ERRORS, NotMigratedError, DatabaseUnreachableError) as exc:
         click.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
         sys.exit(2)
 

@@ -7,7 +7,9 @@ from datetime import time
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from scheduler.db import DEFAULT_URL
+from scheduler.db import DEFAULT_URL, DatabaseUrlError, check_url
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SettingsError(ValueError):
@@ -71,6 +73,24 @@ class Settings(BaseSettings):
                 raise ValueError(f"{part!r} is not a numeric Telegram user id")
         return v
 
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, v: str) -> str:
+        try:
+            check_url(v)
+        except DatabaseUrlError as exc:
+            raise SettingsError(f"setting DATABASE_URL {exc}") from None
+        return v
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        if v.strip().upper() not in LOG_LEVELS:
+            raise SettingsError(
+                f"setting LOG_LEVEL is {v!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL"
+            )
+        return v.strip().upper()
+
     @field_validator("public_url", "telegram_api_base", "twilio_api_base")
     @classmethod
     def _url(cls, v: str) -> str:
@@ -103,6 +123,12 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "setting TELEGRAM_WEBHOOK_SECRET is missing: Telegram webhooks (PUBLIC_URL set) "
                 "need a secret"
+            )
+        if (self.twilio_enabled or self.telegram_enabled) and not self.team_phone.strip():
+            # Urgent answers (a fever, chest pain) tell the patient to call this number now.
+            raise SettingsError(
+                "setting TEAM_PHONE is missing: with SMS or Telegram on, urgent answers must "
+                "give patients the team's number"
             )
         return self
 

@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from scheduler.sqlite_driver import dbapi
@@ -27,6 +29,40 @@ def normalise_url(url: str) -> str:
         u = u.set(drivername="postgresql+asyncpg")
     elif u.drivername in ("sqlite", "sqlite+pysqlite"):
         u = u.set(drivername="sqlite+aiosqlite")
+    return u.render_as_string(hide_password=False)
+
+
+class DatabaseUrlError(ValueError):
+    """A DATABASE_URL lenabot cannot use; the message completes "setting DATABASE_URL ..."."""
+
+
+DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+_USE = "use sqlite+aiosqlite:///lenabot.db (a file) or postgresql://user@host/db"
+
+
+def check_url(url: str) -> str:
+    """The URL with its async driver, or DatabaseUrlError saying what is wrong with it.
+
+    Checked before anything connects, so a typo is one sentence rather than an import error
+    from a driver lenabot does not ship (mysql://) or SQLite's "unable to open database file".
+    """
+    try:
+        u = make_url(normalise_url(url))
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        raise DatabaseUrlError(f"is not a database URL: {_USE}") from None
+    if u.drivername not in DRIVERS:
+        raise DatabaseUrlError(f"has a driver lenabot does not support ({u.drivername}): {_USE}")
+    if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
+        if u.query.get("uri") in ("true", "1"):
+            return u.render_as_string(hide_password=False)  # a file: URI, e.g. shared memory
+        path = Path(u.database).expanduser()
+        if not path.parent.is_dir():
+            raise DatabaseUrlError(
+                f"names a SQLite file in a folder that does not exist ({path.parent}): "
+                "create the folder or fix the path"
+            )
+        if path.is_dir():
+            raise DatabaseUrlError(f"names a folder ({path}), not a SQLite file: {_USE}")
     return u.render_as_string(hide_password=False)
 
 

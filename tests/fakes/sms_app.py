@@ -45,6 +45,7 @@ PUBLIC_URL = "https://lenabot.example/clinic"
 TELEGRAM_TOKEN = "123:ABC"
 SENDER = "+15005550006"
 PHONE = "+447700900123"
+TEAM_PHONE = "+441632960999"  # required with SMS on (a number kept for drama)
 # Wednesday 10 June 2026, 08:00 in London; the course (21/28 from Monday 1 June, dose 09:00
 # London) is on cycle 1 day 10, so today's dose is due at 08:00 UTC and expires 12 h later.
 T0 = datetime(2026, 6, 10, 7, 0, tzinfo=UTC)
@@ -186,7 +187,7 @@ class SmsWorld:
 @contextlib.asynccontextmanager
 async def sms_world(
     tmp_path: Path, *, request_timeout: float = 2.0, messaging_service_sid: str = "",
-    team_phone: str = "", telegram_api: str | None = None, nurse_ids: str = "",
+    team_phone: str = TEAM_PHONE, telegram_api: str | None = None, nurse_ids: str = "",
 ) -> AsyncIterator[SmsWorld]:
     """Fake Twilio on one port, lenabot's app on another, a migrated SQLite file, clock at T0."""
     url = f"sqlite+aiosqlite:///{tmp_path / f'sms-{secrets.token_hex(4)}.db'}"

@@ -36,6 +36,7 @@ from tests.fakes.telegram_updates import make_text_update, post_update
 TOKEN = "123:ABC"
 SECRET = "s3cret"
 NURSE = 7001  # a private chat's id is its user's id
+TEAM_PHONE = "+441632960999"  # required with Telegram on
 # Wednesday 10 June 2026, 08:00 in London (BST): cycle 1 day 10 of a course from 1 June.
 T0 = datetime(2026, 6, 10, 7, 0, tzinfo=UTC)
 LINK_RE = re.compile(r"https://t\.me/lenabot_test_bot\?start=([A-Za-z0-9_-]+)")
@@ -150,6 +151,7 @@ async def running_bot(
             telegram_api_base=api,
             public_url=app_url or "",
             nurse_telegram_ids=nurse_ids,
+            team_phone=TEAM_PHONE,
         )
         service = build(settings, clock=clock)
         harness = Bot(fake, service, clock, app_url)

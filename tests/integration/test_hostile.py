@@ -142,6 +142,7 @@ async def world(
             _env_file=None, database_url=url, twilio_account_sid=SID, twilio_auth_token=TOKEN,
             twilio_from="+15005550006", twilio_api_base="http://127.0.0.1:9",
             public_url=PUBLIC_URL, telegram_bot_token=None, max_body_bytes=MAX_BODY,
+            team_phone="+441632960999",
         )  # fmt: skip
         service = build(s, clock=ManualClock(T0), out=io.StringIO())
         patient = await service.care.enrol(

@@ -220,6 +220,7 @@ def secret_env(tmp_path: Path) -> dict[str, str]:
         "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "TELEGRAM_API_BASE": dead,
         "PUBLIC_URL": "https://lenabot.example",
+        "TEAM_PHONE": "+441632960999",
         "LOG_LEVEL": "DEBUG",
     }
 

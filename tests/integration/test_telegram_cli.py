@@ -46,6 +46,7 @@ async def lenabot(
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("TEAM_PHONE", "+441632960999")
     monkeypatch.setenv("TELEGRAM_API_BASE", api)
 
     def call(argv: list[str]) -> int:

@@ -13,7 +13,7 @@ from scheduler.model import ChannelKind
 from scheduler.ports import Address, ManualClock, Outgoing, TransientSendError
 from tests.fakes.server import serve_asgi
 from tests.fakes.telegram_api import FakeTelegramBotApi
-from tests.integration.telegram_harness import NURSE, T0, TOKEN, running_bot
+from tests.integration.telegram_harness import NURSE, T0, TEAM_PHONE, TOKEN, running_bot
 
 PATIENT_CHAT = 5001
 
@@ -47,6 +47,7 @@ async def test_worker_only_process_sends_but_never_receives(tmp_path: Path) -> N
                     telegram_api_base=api,
                     public_url=public_url,
                     nurse_telegram_ids=str(NURSE),
+                    team_phone=TEAM_PHONE,
                 ),
                 clock=ManualClock(T0),
             )
@@ -66,7 +67,10 @@ async def test_telegram_down_at_start_up_does_not_stop_the_service(tmp_path: Pat
     async with serve_asgi(FakeTelegramBotApi(token=TOKEN).app) as api:
         pass  # the port is closed again: nothing answers there now
     service = build(
-        load_settings(database_url=url, telegram_bot_token=TOKEN, telegram_api_base=api),
+        load_settings(
+            database_url=url, telegram_bot_token=TOKEN, telegram_api_base=api,
+            team_phone=TEAM_PHONE,
+        ),
         clock=ManualClock(T0),
     )
     gateway = service.gateways[ChannelKind.TELEGRAM]
@@ -85,7 +89,10 @@ async def test_a_token_telegram_refuses_stops_start_up_with_one_sentence(tmp_pat
     await upgrade_async(url)
     async with serve_asgi(FakeTelegramBotApi(token=TOKEN).app) as api:
         service = build(
-            load_settings(database_url=url, telegram_bot_token="999:WRONG", telegram_api_base=api),
+            load_settings(
+                database_url=url, telegram_bot_token="999:WRONG", telegram_api_base=api,
+                team_phone=TEAM_PHONE,
+            ),
             clock=ManualClock(T0),
         )
         try:
@@ -108,6 +115,7 @@ async def test_a_webhook_url_telegram_refuses_stops_start_up_with_one_sentence(
                 telegram_api_base=api,
                 public_url="http://bot.example.org",
                 telegram_webhook_secret="s3cret",
+                team_phone=TEAM_PHONE,
             ),
             clock=ManualClock(T0),
         )
