@@ -18,6 +18,7 @@ from bot import logs
 from bot.bootstrap import Service, build
 from bot.settings import Settings
 from bot.web import create_app
+from scheduler.outage import unreachable
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,16 @@ async def drain(service: Service, sched: AsyncIOScheduler) -> None:
         await service.dispatcher.drain(SHUTDOWN_GRACE_S)
         while _running_jobs(sched) and loop.time() < deadline:  # noqa: ASYNC110 (no event to await)
             await asyncio.sleep(0.02)  # e.g. a re-plan in progress
-    except Exception:  # e.g. the database is down: the claim lease returns the rows later
-        log.exception("could not release claimed rows at shutdown")
+    except Exception as exc:  # e.g. the database is down: the claim lease returns the rows later
+        why = unreachable(exc)
+        if why is None:
+            log.exception("could not release claimed rows at shutdown")
+        else:
+            log.error(
+                "could not release claimed rows at shutdown: the database is unreachable (%s); "
+                "they return to pending after CLAIM_LEASE_SECONDS",
+                why,
+            )
     finally:
         sched.shutdown(wait=False)
 

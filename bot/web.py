@@ -1,14 +1,16 @@
 """The Starlette app: health, readiness and metrics endpoints, and the provider webhooks.
 
 - ``/healthz``: the process answers (liveness).
-- ``/readyz``: the database answers, and in a worker process the scheduler runs and its last
-  dispatch tick is recent (no older than ``STALE_TICKS`` dispatch intervals, with a floor):
-  503 otherwise.
+- ``/readyz``: the database answers (within ``DB_ANSWER_S``), and in a worker process the
+  scheduler runs and its last dispatch tick is recent (no older than ``STALE_TICKS`` dispatch
+  intervals, with a floor): 503 otherwise. It logs nothing: while the database is away the
+  jobs say so, once (``scheduler.jobs.DatabaseWatch``).
 - ``/metrics``: Prometheus text format (see ``bot.metrics``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -24,11 +26,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.bootstrap import Service
 from bot.metrics import Metrics
+from scheduler.db import is_sqlite
 
 log = logging.getLogger(__name__)
 
 STALE_TICKS = 3  # /readyz fails once the last dispatch tick is this many intervals old
 STALE_FLOOR_S = 30.0  # ... but never sooner than this (a 2 s interval, a slow tick)
+DB_ANSWER_S = 5.0  # a server that does not answer (a dropped network) is not ready either
 
 
 def create_app(service: Service, *, worker: bool) -> Starlette:
@@ -61,7 +65,10 @@ def create_app(service: Service, *, worker: bool) -> Starlette:
 
     async def readyz(request: Request) -> JSONResponse:
         try:
-            async with service.engine.connect() as conn:
+            # Not on SQLite: a local file has no network to drop, and cancelling a statement
+            # in aiosqlite's thread could leave the connection in the middle of it.
+            limit = None if is_sqlite(service.engine) else DB_ANSWER_S
+            async with asyncio.timeout(limit), service.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
             db = True
         except Exception:
