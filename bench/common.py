@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler import tables as t
@@ -108,10 +109,19 @@ def phone_of(i: int) -> str:
 
 
 async def bulk_enrol(
-    engine: AsyncEngine, n: int, *, start_at: int = 0, channel: str = "sms", seed: int = 7
+    engine: AsyncEngine,
+    n: int,
+    *,
+    start_at: int = 0,
+    channel: str = "sms",
+    seed: int = 7,
+    dose_at: datetime | None = None,
 ) -> None:
     """n patients with mixed regimens, zones, times and pregnancy flags, straight into the
-    patients/courses tables (SQLAlchemy core executemany, 5,000 a statement)."""
+    patients/courses tables (SQLAlchemy core executemany, 5,000 a statement).
+
+    ``dose_at``: every course is instead continuous, with its dose at that very instant in the
+    patient's own zone (a same-minute burst of real dose reminders, see ``bulk_outbox``)."""
     rng = random.Random(seed + start_at)
     chunk = 5000
     for lo in range(start_at, start_at + n, chunk):
@@ -127,9 +137,12 @@ async def bulk_enrol(
                 partner_can_become_pregnant=rng.random() < 0.1, rules="uk",
                 opted_out_at=None, created_at=T0 - timedelta(days=30), follow_ups=True,
             ))  # fmt: skip
+            tz, dose_time, regimen = pats[-1]["tz"], rng.choice(DOSE_TIMES), rng.choice(REGIMENS)
+            if dose_at is not None:
+                dose_time, regimen = dose_at.astimezone(ZoneInfo(tz)).time(), "continuous"
             courses.append(dict(
                 patient_id=pid, start_date=date(2026, 5, 1) + timedelta(days=rng.randrange(40)),
-                dose_time=rng.choice(DOSE_TIMES), regimen=rng.choice(REGIMENS), end_date=None,
+                dose_time=dose_time, regimen=regimen, end_date=None,
                 enrolled_at=T0 - timedelta(days=30), updated_at=T0 - timedelta(days=30),
                 version=1,
             ))  # fmt: skip
@@ -140,12 +153,17 @@ async def bulk_enrol(
 
 
 async def bulk_outbox(engine: AsyncEngine, n: int, due: datetime) -> None:
-    """One pending dose row per patient b0..b(n-1), all due at ``due`` (a burst)."""
+    """One pending dose row per patient b0..b(n-1), all due at ``due`` (a burst), each for the
+    patient's own local date: enrol them with ``bulk_enrol(..., dose_at=due)``, so that every
+    row is a real dose reminder the dispatcher's last check (``scheduler.safety``) lets go."""
+    async with engine.connect() as conn:
+        zones = dict((await conn.execute(select(t.patients.c.id, t.patients.c.tz))).all())
     chunk = 5000
     for lo in range(0, n, chunk):
         rows = [dict(
-            patient_id=pid_of(i), key=f"dose:{due.date().isoformat()}", kind="dose",
-            local_date=due.date(), local_time=f"{due:%H:%M}", cycle=1, day=10,
+            patient_id=pid_of(i), key=f"dose:{_local(due, zones[pid_of(i)]).date()}",
+            kind="dose", local_date=_local(due, zones[pid_of(i)]).date(),
+            local_time=f"{_local(due, zones[pid_of(i)]):%H:%M}", cycle=1, day=10,
             text="Time for your lenalidomide dose (cycle 1, day 10). Reply TAKEN when done.",
             priority=5, status="pending", due_at=due, expires_at=due + timedelta(hours=12),
             next_attempt_at=due, attempts=0, callback_token=secrets.token_urlsafe(24),
@@ -154,6 +172,10 @@ async def bulk_outbox(engine: AsyncEngine, n: int, due: datetime) -> None:
         async with engine.begin() as conn:
             await conn.execute(insert(t.outbox), rows)
     await analyze(engine, "outbox")
+
+
+def _local(instant: datetime, tz: str) -> datetime:
+    return instant.astimezone(ZoneInfo(tz))
 
 
 async def analyze(engine: AsyncEngine, *tables: str) -> None:

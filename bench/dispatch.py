@@ -79,7 +79,7 @@ async def dispatch_burst(backend: str, n: int, workers: int, batch: int = 100,
                          concurrency: int = 16) -> None:
     async with bench_db(backend) as db:
         engine = db.engine()
-        await bulk_enrol(engine, n)
+        await bulk_enrol(engine, n, dose_at=DUE)
         await bulk_outbox(engine, n, DUE)
         await engine.dispose()
         ctx = mp.get_context("spawn")
@@ -124,7 +124,7 @@ async def dispatch_twilio(backend: str, n: int) -> None:
 
     async with bench_db(backend) as db:
         engine = db.engine()
-        await bulk_enrol(engine, n)
+        await bulk_enrol(engine, n, dose_at=DUE)
         await bulk_outbox(engine, n, DUE)
         await engine.dispose()
         twilio = FakeTwilioApi()
@@ -134,7 +134,7 @@ async def dispatch_twilio(backend: str, n: int) -> None:
                 _env_file=None, database_url=db.url, twilio_account_sid=twilio.account_sid,
                 twilio_auth_token=twilio.auth_token, twilio_from="+15005550006",
                 twilio_api_base=api_url, public_url="https://lenabot.example",
-                telegram_bot_token=None, follow_up_after_minutes=0,
+                telegram_bot_token=None, follow_up_after_minutes=0, team_phone="+441632960999",
             )  # fmt: skip
             service = build(settings, clock=clock, out=io.StringIO())
             await service.start(inbound=False)
