@@ -1,8 +1,10 @@
 """Nurse alerts: recorded in the database, then pushed to every nurse chat there is.
 
 Red flags, opt-outs and failed deliveries end here. The record is written first, so an alert
-is never lost because a chat could not be reached; the console shows it when no nurse chat is
-configured (the embedded default).
+is never lost because a chat could not be reached. When no nurse chat was reached (none is
+configured in the embedded default), one line on stdout says an alert is waiting in `lenabot
+alerts`: its kind and the patient id, never its text, which can quote what the patient wrote
+and would end up in whatever collects the process's output.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class NurseAlerts:
             except Exception:  # an unreachable chat must not lose the patient's reply
                 log.exception("could not push nurse alert %s", kind)
         if reached == 0:
-            print(f"[nurse alert] {text}", file=self.out or sys.stdout, flush=True)
+            print(unseen_line(kind, patient_id), file=self.out or sys.stdout, flush=True)
 
     async def recent(self, limit: int = 50) -> list[tuple[str, str | None, str]]:
         async with self.engine.connect() as conn:
@@ -54,3 +56,9 @@ class NurseAlerts:
                 .limit(limit)
             )
             return [(r.kind, r.patient_id, r.text) for r in rows]
+
+
+def unseen_line(kind: str, patient_id: str | None) -> str:
+    """What stdout says of an alert no nurse chat received: no words of the patient's."""
+    who = f" for patient {patient_id}" if patient_id else ""
+    return f"[nurse alert] {kind}{who}: see 'lenabot alerts'"

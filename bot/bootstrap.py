@@ -16,6 +16,7 @@ from bot.console import ConsoleChannel
 from bot.conversation import Conversation
 from bot.gateway import Gateway
 from bot.metrics import Metrics
+from bot.nurse_roster import NurseRoster
 from bot.settings import Settings
 from scheduler.care import CareTeam
 from scheduler.confirmations import Confirmations
@@ -66,6 +67,29 @@ class Service:
     async def start(self, *, inbound: bool) -> None:
         for gateway in self.gateways.values():
             await gateway.start(inbound=inbound)
+        await self.warn_if_no_nurse_hears()
+
+    async def warn_if_no_nurse_hears(self) -> None:
+        """One line at start-up when patients can write in but no nurse chat gets alerts.
+
+        Alerts go to every nurse Telegram chat (the ``nurses`` table and NURSE_TELEGRAM_IDS).
+        With the console channel there are no real patients, and alerts print on the console.
+        """
+        if not self.gateways:
+            return
+        if ChannelKind.TELEGRAM in self.gateways:
+            roster = NurseRoster(self.engine, self.settings.nurse_ids)
+            try:
+                if await roster.chat_ids():
+                    return
+            except Exception as exc:  # the database is down: the jobs will say so
+                log.debug("could not read the nurses at start-up: %s", type(exc).__name__)
+                return
+        log.warning(
+            "no nurse can receive alerts (no nurse Telegram chat: add one with 'lenabot nurses "
+            "add' or NURSE_TELEGRAM_IDS): red flags and other alerts will only be in "
+            "'lenabot alerts'"
+        )
 
     def routes(self) -> list[BaseRoute]:
         return [r for g in self.gateways.values() for r in g.routes()]

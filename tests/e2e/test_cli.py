@@ -267,12 +267,13 @@ def test_say_red_flag_answers_urgently_and_alerts_the_nurse(
     pid = enrol()
     r = lenabot("say", pid, "temp of 38,6 and shivery")
     lines = r.out.strip().splitlines()
-    # No nurse chat is configured: the alert shows on the console, with patient and text.
-    assert lines[0] == (
-        f"[nurse alert] red flag from patient {pid}: High temperature or feeling shivery "
-        '(temperature 38.6C). They wrote: "temp of 38,6 and shivery"'
-    )
+    # No nurse chat is configured: the console says an alert is waiting, never their words.
+    assert lines[0] == f"[nurse alert] red_flag for patient {pid}: see 'lenabot alerts'"
     assert lines[1].startswith("URGENT: call your treatment team now on +441234567890. ")
+    assert "38,6" not in lines[0]
+    [alert] = lenabot("alerts").out.strip().splitlines()  # where the team reads the words
+    assert alert.startswith(f"red_flag        {pid}") and "High temperature" in alert
+    assert '"temp of 38,6 and shivery"' in alert
 
 
 def test_say_leaflet_question_gets_the_leaflet_answer_and_no_alert(
