@@ -290,7 +290,9 @@ def test_say_stop_opts_out_cancels_pending_and_start_brings_them_back(
     pid = enrol(start="2026-11-20")
     assert "pending" in lenabot("outbox", pid).out
     r = lenabot("say", pid, "STOP")
-    assert "no more messages" in r.out and f"patient {pid} opted out" in r.out
+    assert "no more messages" in r.out
+    assert f"[nurse alert] opt_out for patient {pid}: see 'lenabot alerts'" in r.out
+    assert f"patient {pid} opted out" in lenabot("alerts").out
     assert "pending" not in lenabot("outbox", pid).out
     assert "opted out" in lenabot("patients", "list").out
     assert lenabot("say", pid, "what's next").out.strip() == ""  # silence while opted out
