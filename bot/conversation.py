@@ -60,11 +60,14 @@ Lookup = Callable[[], Awaitable[Patient | None]]
 
 
 class MessageFailed(Exception):
-    """Answering a patient's message failed (the cause says why); their words were kept."""
+    """Answering a patient's message failed (the cause says why); their words were kept, the
+    nurses were alerted, and ``reply`` is what to answer instead: the urgent instruction for a
+    red flag (worked out without the database), else a short apology saying whom to call."""
 
-    def __init__(self, patient: Patient) -> None:
+    def __init__(self, patient: Patient, reply: Reply) -> None:
         super().__init__(f"could not answer a message from patient {patient.id}")
         self.patient = patient
+        self.reply = reply
 
 
 @dataclass(frozen=True)
@@ -160,11 +163,31 @@ class Conversation:
         except Exception as exc:
             if patient is None:
                 raise  # the lookup failed: nobody to answer, nothing to keep
+            log.error("could not handle a message from patient %s", patient.id, exc_info=exc)
             await self._keep(patient, text, intent.kind, channel)
-            raise MessageFailed(patient) from exc
+            raise MessageFailed(patient, await self._failed(patient, intent, text)) from exc
         for kind, what, patient_id in alerts:
             await self.alerts.alert(kind, what, patient_id)
         return patient, reply
+
+    async def _failed(self, patient: Patient, intent: Intent, text: str) -> Reply:
+        """The answer and the nurse alert for a message whose handling failed: the team hears
+        of it (of a red flag as a red flag), and the patient still gets an urgent answer."""
+        profile = profile_of(patient)
+        if intent.kind == "red_flag":
+            alerts: list[_Alert] = []
+            reply = self._red_flag(patient, profile, intent, text, alerts)
+            kind, what, _ = alerts[0]
+        else:
+            reply = Reply(render_reply("fallback", profile, team=self._team(profile)), "failed")
+            kind, what = "inbound_failed", (
+                f"a message from patient {patient.id} could not be handled; please check on them"
+            )
+        try:
+            await self.alerts.alert(kind, what, patient.id)
+        except Exception:  # the database may be what failed: the answer must still go
+            log.exception("could not alert the nurses about patient %s", patient.id)
+        return reply
 
     async def _keep(self, patient: Patient, text: str, intent: str, channel: str) -> None:
         """After a failed message: what the patient wrote is kept, whatever else was lost."""
@@ -184,9 +207,11 @@ class Conversation:
         inbound = await self.courses.record_inbound(patient.id, channel, text, intent.kind, now)
         log.info("inbound from %s classified as %s", patient.id, intent.kind)
         if intent.kind == "red_flag":
-            # Even an opted-out patient's red flag reaches the nurses.
+            # Even an opted-out patient's red flag reaches the nurses, and gets the urgent
+            # answer where it can still be read: not by SMS, which carriers block after STOP.
             reply = self._red_flag(patient, profile, intent, text, alerts)
-            return reply if patient.opted_out_at is None else Reply("", "red_flag")
+            silent = patient.opted_out_at is not None and channel == "sms"
+            return Reply("", "red_flag") if silent else reply
         if intent.kind == "stop":
             await self.care.opt_out(patient.id, now)
             alerts.append(

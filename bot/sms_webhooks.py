@@ -33,10 +33,6 @@ MAX_FIELDS: Final = 200  # Twilio sends about 20; more is not Twilio
 NOT_ENROLLED: Final = (
     "This number is not enrolled with a care team. Please contact your treatment centre."
 )
-FALLBACK: Final = (
-    "Sorry, your message could not be handled just now. If you feel unwell, contact your "
-    "treatment team now."
-)
 # The single words Twilio itself treats as opt-out: it confirms them and blocks any reply.
 TWILIO_OPT_OUT: Final = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",
                                    "REVOKE", "OPTOUT"})  # fmt: skip
@@ -117,13 +113,8 @@ async def answer_text(service: Service, form: Form) -> str:
 
     try:
         found = await service.conversation.handle_from(sender_patient, body, channel="sms")
-    except MessageFailed as failed:
-        patient = failed.patient
-        log.error("could not handle an inbound SMS from patient %s", patient.id,
-                  exc_info=failed.__cause__)  # fmt: skip
-        await safe_alert(service.alerts, "inbound_failed", f"an SMS from patient {patient.id} "
-                         "could not be handled; please check on them", patient.id)
-        return FALLBACK
+    except MessageFailed as failed:  # logged, and the nurses told, by the conversation
+        return failed.reply.text
     if found is None:
         log.info("inbound SMS from a number that is not enrolled")
         return "" if told or classify(body).kind in ("stop", "start") else NOT_ENROLLED

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from bot.conversation import Reply
+from bot.conversation import MessageFailed, Reply
 from bot.linking import LinkCodes, Outcome
 from bot.nurse_roster import NurseRoster
 from messages.render import fmt_time, short_name
@@ -144,7 +144,10 @@ class PatientSide:
             return await self.service.courses.find(chat_id=chat_id)
 
         # The lookup is part of the message's one transaction (Conversation.handle_from).
-        found = await self.service.conversation.handle_from(chat_patient, text, "telegram")
+        try:
+            found = await self.service.conversation.handle_from(chat_patient, text, "telegram")
+        except MessageFailed as failed:  # logged, and the nurses told, by the conversation
+            found = failed.patient, failed.reply
         if found is None:
             await self._say(context, chat_id, await self._stranger(update))
         else:
