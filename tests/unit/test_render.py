@@ -12,6 +12,7 @@ from string import Formatter
 import pytest
 from hypothesis import given, settings
 
+from bot.conversation import cite_source
 from bot.validate import NOTE_LIMIT
 from messages.gsm import GSM7_SINGLE, is_gsm7, segments
 from messages.leaflet import Topic, load_topics
@@ -365,10 +366,11 @@ def test_an_urgent_answer_starts_with_the_call_and_the_number_then_the_backgroun
     who = profile(variant)
     phone = "+441234567890123"  # longer than any UK number
     on = reply_fragment("urgent_team", who, team_phone=phone)
-    text = render_reply("urgent", who, team=on, answer=topic.answer)
+    source = cite_source(topic, who)
+    text = render_reply("urgent", who, team=on, answer=topic.answer, source=source)
     assert re.split(r"(?<=[.!?])\s+", text)[0] == f"URGENT: call your treatment team now on {phone}."
     assert topic.answer in text
     assert is_gsm7(text) and segments(text) <= 3, len(text)
     # Without TEAM_PHONE the instruction stands on its own.
-    bare = render_reply("urgent", who, team="", answer=topic.answer)
+    bare = render_reply("urgent", who, team="", answer=topic.answer, source=source)
     assert bare.startswith(f"URGENT: call your treatment team now. {topic.answer}")
