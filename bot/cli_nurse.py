@@ -298,14 +298,16 @@ def appointment(patient_id: str, blood_text: str, note: str) -> None:
 @cli.command()
 @click.argument("patient_id")
 def outbox(patient_id: str) -> None:
-    """The patient's outbox rows and their states (what was sent, pending, expired...)."""
+    """Every message of the patient, at its local due time: its status, delivery, the text
+    as sent (or to be sent), and why it was cancelled or failed."""
 
     async def go(service: Service) -> None:
-        await service.courses.get(patient_id)
+        tz = zone((await service.courses.get(patient_id)).tz)
         for r in await service.outbox.rows(patient_id):
             why = r.reason or r.last_error or ""
+            local = r.due_at.astimezone(tz)  # when it was (or is) due, on the patient's clock
             click.echo(
-                f"{r.local_date} {r.local_time} {r.kind:<15}{r.status:<10}"
+                f"{local:%Y-%m-%d %H:%M} {r.kind:<15}{r.status:<10}"
                 f"{r.delivery_status or '':<11}{r.text}" + (f"  [{why}]" if why else "")
             )
 

@@ -5,8 +5,10 @@ since). Pure."""
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from messages.render import Profile, render
+from scheduler.localtime import zone
 from scheduler.model import Course, Kind, Reminder
 from scheduler.outbox import OutboxRow, reminder_key
 
@@ -28,13 +30,14 @@ def preview_items(
     rows that left although the plan no longer holds them (an old break notice, a LATER, a
     correction). A dose whose day is recorded shows the record, not a reminder to come."""
     by_key = {r.key: r for r in rows if first <= r.local_date <= last}
+    tz = zone(course.tz)
     items: list[dict[str, object]] = []
     shown: set[str] = set()
     for r in planned:
         key = reminder_key(r)
         row = by_key.get(key)
         if row is not None and row.status in _HISTORY:
-            items.append(_row_item(row))
+            items.append(_row_item(row, tz))
         elif r.kind is Kind.DOSE and r.local_date in records:
             items.append(_item(r, profile) | {"status": f"recorded:{records[r.local_date]}"})
         else:
@@ -42,16 +45,19 @@ def preview_items(
         shown.add(key)
     for row in by_key.values():
         if row.key not in shown and row.status in _HISTORY:
-            items.append(_row_item(row))
+            items.append(_row_item(row, tz))
     items.sort(key=lambda i: (str(i["due_at"]), str(i["kind"])))
     return items
 
 
-def _row_item(row: OutboxRow) -> dict[str, object]:
+def _row_item(row: OutboxRow, tz: ZoneInfo) -> dict[str, object]:
+    """An outbox row as a preview item, at its own local time (a follow-up of a 23:30 dose
+    goes after midnight, the day after the dose it is about)."""
+    local = row.due_at.astimezone(tz)
     return {
         "kind": row.kind,
-        "local_date": row.local_date.isoformat(),
-        "local_time": row.local_time,
+        "local_date": local.date().isoformat(),
+        "local_time": f"{local:%H:%M}",
         "due_at": row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "expires_at": row.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "cycle": row.cycle,

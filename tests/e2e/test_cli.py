@@ -127,6 +127,17 @@ def test_enrolment_plans_the_outbox_at_once(lenabot: Run, enrol: Callable[..., s
     assert "2026-11-20" not in r.out  # nothing from before enrolment
 
 
+def test_outbox_shows_each_text_and_why_a_reminder_was_cancelled(
+    lenabot: Run, enrol: Callable[..., str], travel
+) -> None:
+    pid = enrol(start="2026-11-20")
+    travel.move_to("2026-11-25T08:00:00Z")  # an hour before today's dose
+    assert "recorded as taken" in lenabot("say", pid, "taken").out
+    [line] = [x for x in lenabot("outbox", pid).out.splitlines() if "2026-11-25 09:00 dose" in x]
+    assert "cancelled" in line and line.endswith("[dose recorded (taken)]")
+    assert "time for your lenalidomide: cycle 1, day 6 of 21, Wed 25 Nov" in line
+
+
 def test_say_taken_records_the_dose_and_again_says_already_recorded(
     lenabot: Run, enrol: Callable[..., str], travel
 ) -> None:

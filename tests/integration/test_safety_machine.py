@@ -401,10 +401,11 @@ class SafetyMachine(RuleBasedStateMachine):
                 course, profile_of(patient), plan(course, self.c.materialiser.settings, first, last),
                 list(rows.values()), self.run(self.c.courses.dose_records(pid, first)), first, last,
             )  # fmt: skip
-            shown = {(i["kind"], i["local_date"], i["text"]) for i in items if i["status"] == "sent"}
+            shown = {(i["kind"], i["due_at"], i["text"]) for i in items if i["status"] == "sent"}
             for m in sent:
                 row = rows[int(m.ref)]
-                assert (row.kind, row.local_date.isoformat(), m.text) in shown, (row.key, m.text)
+                due = row.due_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+                assert (row.kind, due, m.text) in shown, (row.key, m.text)
 
 
 def _named(change: str, facts: dict[str, Any], row: OutboxRow) -> str | None:
