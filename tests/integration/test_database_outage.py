@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from scheduler.jobs import DatabaseWatch
 from scheduler.migrate import upgrade
 from tests.conftest import asyncpg_dsn
 from tests.fakes.tcp_proxy import TcpProxy
+from tests.integration.processes import terminate
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE_S = 30.0
@@ -100,13 +100,7 @@ def lenabot(command: str, database_url: str, tmp_path: Path) -> Iterator[Lenabot
                 wait_for(f"lenabot {command} answers /healthz", answers)
             yield process
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            terminate(proc)
             process.final = process.output()
 
 

@@ -8,7 +8,6 @@ import io
 import json
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from scheduler.migrate import upgrade_async
 from scheduler.ports import ManualClock
 from tests.conftest import T0
 from tests.fakes.sms_app import DOSE_AT, PHONE, sms_world
+from tests.integration.processes import terminate
 
 # -- helpers -----------------------------------------------------------------------------
 
@@ -74,13 +74,7 @@ def lenabot_process(
                 time.sleep(0.1)
             yield url, output
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            terminate(proc)
             final.append(output())
 
 
