@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import click
 
@@ -12,11 +12,11 @@ from bot.cli import cli, dump, with_service
 from bot.preview import preview_items
 from messages.render import check_language
 from scheduler.care import Enrolment, course_state
+from scheduler.guidance import first_reminder
 from scheduler.localtime import zone
 from scheduler.materialise import profile_of
 from scheduler.model import ChannelKind, Course, RuleSet
 from scheduler.plan import plan
-from scheduler.regimen import next_dose_day
 
 
 def _today(service: Service, tz: str) -> date:
@@ -91,7 +91,7 @@ def enrol(
             f"enrolled {patient.name} ({patient.channel.value}), {course.regimen} "
             f"from {course.start}, dose at {course.dose_time:%H:%M} {patient.tz}"
         )
-        click.echo(_next_line(course, _today(service, tz_name)))
+        click.echo(_next_line(course, service.clock.now()))
         if patient.channel is ChannelKind.TELEGRAM:
             from bot.cli_telegram import echo_link
 
@@ -101,11 +101,11 @@ def enrol(
     with_service(go)
 
 
-def _next_line(course: Course, today: date) -> str:
-    nxt = next_dose_day(course, today - date.resolution)
-    if nxt is None:
+def _next_line(course: Course, now: datetime) -> str:
+    found = first_reminder(course, now)
+    if found is None:
         return "no dose days ahead"
-    return f"next dose: {nxt} at {course.dose_time:%H:%M}"
+    return f"next dose: {found[0]} at {found[1]:%H:%M}"
 
 
 @cli.group()

@@ -26,8 +26,8 @@ from telegram.ext import (
 from bot import validate as v
 from bot.telegram_nurse import Callback, LinkMaker, NurseGuard
 from scheduler.care import CareError, Enrolment
+from scheduler.guidance import first_reminder
 from scheduler.model import ChannelKind, RuleSet
-from scheduler.regimen import next_dose_day
 
 if TYPE_CHECKING:
     from bot.bootstrap import Service
@@ -234,8 +234,8 @@ class Enrolling:
             return ConversationHandler.END
         log.info("Telegram user %s enrolled patient %s", user.id if user else "?", patient.id)
         _, course = await self.service.courses.load_one(patient.id)
-        nxt = next_dose_day(course, self.service.care.today(course) - timedelta(days=1))
-        first = f"next dose {nxt} at {course.dose_time:%H:%M}" if nxt else "no dose days ahead"
+        found = first_reminder(course, self.service.clock.now())
+        first = f"next dose {found[0]} at {found[1]:%H:%M}" if found else "no dose days ahead"
         done = f"Enrolled {patient.name} as {patient.id} ({patient.channel.value}), {first}."
         if patient.channel is ChannelKind.TELEGRAM:
             done += (

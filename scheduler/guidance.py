@@ -91,6 +91,17 @@ def next_open_dose(
     return None
 
 
+def first_reminder(course: Course, now: datetime) -> tuple[date, time] | None:
+    """The first dose whose time is still to come (its reminder will be sent): what a nurse
+    is told at enrolment. A dose already due at enrolment is not reminded."""
+    day: date | None = _today(course, now) - timedelta(days=1)
+    while day is not None:
+        day = next_dose_day(course, day)
+        if day is not None and dose_due(course, day) >= now:
+            return day, course.dose_time_on(day)
+    return None
+
+
 def _next(
     course: Course, records: Mapping[date, str], after: date, now: datetime
 ) -> dict[str, Any]:

@@ -120,6 +120,15 @@ def test_appointment_adds_a_blood_test_reminder(lenabot: Run, enrol: Callable[..
     assert "Ward 5" in test["text"]
 
 
+def test_enrol_names_the_first_dose_it_will_remind(lenabot: Run, travel) -> None:
+    args = ["enrol", "--name", "Ann", "--start", "2026-11-20", "--tz", "Europe/London"]
+    before = lenabot(*args, "--phone", "+447700900201", "--dose-time", "09:00")
+    assert "next dose: 2026-11-25 at 09:00" in before.out  # 08:00 now: today's is to come
+    travel.move_to("2026-11-25T10:00:00Z")
+    after = lenabot(*args, "--phone", "+447700900202", "--dose-time", "09:00")
+    assert "next dose: 2026-11-26 at 09:00" in after.out  # today's was due before enrolment
+
+
 def test_enrolment_plans_the_outbox_at_once(lenabot: Run, enrol: Callable[..., str]) -> None:
     pid = enrol(start="2026-11-20")  # mid-course: today's 09:00 London dose is due at 09:00 UTC
     r = lenabot("outbox", pid)
