@@ -455,6 +455,14 @@ CASES: list[tuple[str, str, str | None, str]] = [
     ("is it kemo", "topic", "is-it-chemo", R),
     ("is lenalidomide chemotheraphy", "topic", "is-it-chemo", R),
     ("what kind of drug is it", "topic", "is-it-chemo", R),
+    ("the capsule split in my hand", "topic", "broken-capsule", R),
+    ("one is cracked in the blister pack", "topic", "broken-capsule", R),
+    ("it fell out of my hand and rolled under the bed", "topic", "dropped-capsule", R),
+    ("got some left over from last cycle", "topic", "leftover-capsules", R),
+    ("is sex safe?", "topic", "sex", R),
+    ("why am I taking this drug", "topic", "what-it-does", R),
+    ("am i having chemotherapy", "topic", "is-it-chemo", R),
+    ("took it with a glass of water", "taken", None, R),  # water is not wine
     # A word inside a longer one ("nurses" stems like "nursing") or an idiom ("cod liver
     # oil") must not decide a topic alone (issue 12).
     ("Merry Christmas to all the nurses", "unknown", None, R),
