@@ -131,6 +131,16 @@ def db_upgrade(revision: str) -> None:
     click.echo("database is up to date")
 
 
+@cli.command()
+@click.argument("text")
+def explain(text: str) -> None:
+    """How lenabot reads TEXT: its clauses, each clause's readings (topics, scores, what a
+    negation denied) and what the whole text comes to. Needs no database."""
+    from messages.understand import explain as laid_out
+
+    click.echo(laid_out(text))
+
+
 async def _reachable_url(url: str) -> None:
     engine = make_engine(url)
     try:

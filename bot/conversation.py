@@ -17,9 +17,12 @@ from datetime import date, datetime, timedelta
 
 from bot.alerts import NurseAlerts
 from bot.conversation_next import next_text
-from messages.intent import Intent, classify
+from bot.schedule_answers import schedule_answer
+from messages.gsm import segments
 from messages.leaflet import LEAFLET_SOURCE, Topic, topic_by_id
 from messages.render import Profile, fmt_date, fmt_time, render, render_reply, reply_fragment
+from messages.understand import DOSE_KINDS as DOSE_READINGS
+from messages.understand import Reading, Understanding, understand
 from scheduler.adherence import previous_dose_day
 from scheduler.care import CareTeam
 from scheduler.db import is_sqlite, unit_of_work
@@ -29,9 +32,14 @@ from scheduler.guidance import (
     TAKE_NOW,
     Advice,
     Decision,
+    on_extra,
+    on_intend,
+    on_late_taken,
     on_later,
     on_missed,
+    on_question,
     on_taken,
+    on_unsure,
 )
 from scheduler.localtime import zone
 from scheduler.materialise import profile_of
@@ -151,7 +159,7 @@ class Conversation:
         transaction, still before the answer is returned. The caller must not hold a turn.
         """
         text = storable(text)
-        intent = classify(text)  # pure: before the turn, so others' database work goes on
+        meaning = understand(text)  # pure: before the turn, so others' database work goes on
         alerts: list[_Alert] = []
         patient: Patient | None = None
         try:
@@ -159,24 +167,25 @@ class Conversation:
                 patient = await lookup()
                 if patient is None:
                     return None
-                reply = await self._handle(patient, text, intent, channel, alerts)
+                reply = await self._handle(patient, text, meaning, channel, alerts)
         except Exception as exc:
             if patient is None:
                 raise  # the lookup failed: nobody to answer, nothing to keep
             log.error("could not handle a message from patient %s", patient.id, exc_info=exc)
-            await self._keep(patient, text, intent.kind, channel)
-            raise MessageFailed(patient, await self._failed(patient, intent, text)) from exc
+            await self._keep(patient, text, _labels(meaning), channel)
+            raise MessageFailed(patient, await self._failed(patient, meaning, text)) from exc
         for kind, what, patient_id in alerts:
             await self.alerts.alert(kind, what, patient_id)
         return patient, reply
 
-    async def _failed(self, patient: Patient, intent: Intent, text: str) -> Reply:
+    async def _failed(self, patient: Patient, meaning: Understanding, text: str) -> Reply:
         """The answer and the nurse alert for a message whose handling failed: the team hears
         of it (of a red flag as a red flag), and the patient still gets an urgent answer."""
         profile = profile_of(patient)
-        if intent.kind == "red_flag":
+        flags = meaning.of("red_flag") + meaning.of("extra")
+        if flags:
             alerts: list[_Alert] = []
-            reply = self._red_flag(patient, profile, intent, text, alerts)
+            reply = self._red_flag(patient, profile, flags[0], text, alerts)
             kind, what, _ = alerts[0]
         else:
             reply = Reply(render_reply("fallback", profile, team=self._team(profile)), "failed")
@@ -200,62 +209,131 @@ class Conversation:
             log.exception("could not record an inbound message from patient %s", patient.id)
 
     async def _handle(
-        self, patient: Patient, text: str, intent: Intent, channel: str, alerts: list[_Alert]
+        self,
+        patient: Patient,
+        text: str,
+        meaning: Understanding,
+        channel: str,
+        alerts: list[_Alert],
     ) -> Reply:
         profile = profile_of(patient)
         now = self.clock.now()
-        inbound = await self.courses.record_inbound(patient.id, channel, text, intent.kind, now)
-        log.info("inbound from %s classified as %s", patient.id, intent.kind)
-        if intent.kind == "red_flag":
-            # Even an opted-out patient's red flag reaches the nurses, and gets the urgent
-            # answer where it can still be read: not by SMS, which carriers block after STOP.
-            reply = self._red_flag(patient, profile, intent, text, alerts)
-            silent = patient.opted_out_at is not None and channel == "sms"
-            return Reply("", "red_flag") if silent else reply
-        if intent.kind == "stop":
+        labels = _labels(meaning)
+        inbound = await self.courses.record_inbound(patient.id, channel, text, labels, now)
+        log.info("inbound from %s read as %s", patient.id, labels)
+        kinds = {r.kind for r in meaning.readings}
+        if "stop" in kinds:
             await self.care.opt_out(patient.id, now)
             alerts.append(
                 ("opt_out", f"patient {patient.id} opted out (texted a STOP word)", patient.id)
             )
             return Reply(render_reply("stopped", profile), "stop")
         if patient.opted_out_at is not None:
-            # Carriers and Twilio also take a bare YES as opting back in.
-            if intent.kind == "start" or text.strip().strip(".!").upper() == "YES":
-                await self.care.opt_in(patient.id)
-                return Reply(render_reply("started", profile), "start")
-            if intent.kind in ("taken", "missed"):
-                # Still recorded (the team sees it; an extra capsule is still alerted), and
-                # answered on Telegram. An SMS number that said STOP gets nothing: carriers
-                # block it, and expect silence.
-                current, course = await self.courses.load_one(patient.id, lock=True)
-                reply = await self._dose(current, course, profile, intent, now, alerts)
-                if channel == "sms":
-                    return Reply("", intent.kind)
-                off = reply_fragment("reminders_off", profile)
-                return Reply(f"{reply.text} {off}", intent.kind, extras=reply.extras)
-            return Reply("", intent.kind)  # opted out: carriers expect silence
-        if intent.kind == "start":
+            return await self._opted_out(patient, profile, text, meaning, channel, alerts, now)
+        if "start" in kinds:
             return Reply(render_reply("started", profile), "start")
-        if intent.kind == "topic" and intent.topics:
-            return await self._topics(profile, list(intent.topics), inbound)
-        if intent.kind == "menu_choice" and intent.choice is not None:
+        menu = meaning.of("menu_choice")
+        if menu and menu[0].choice is not None:
             offered = await self.courses.last_menu(patient.id, now - MENU_LIFETIME)
-            if 1 <= intent.choice <= len(offered):
-                return await self._topics(profile, [offered[intent.choice - 1]], inbound)
-        if intent.kind in ("taken", "missed", "later", "next"):
-            # Only these answers need the course (two queries): help and unknown do not. Those
-            # that record something lock it until the message is done (see load_one).
+            if 1 <= menu[0].choice <= len(offered):
+                return await self._topics(profile, [offered[menu[0].choice - 1]], inbound)
+            return self._plain("unknown", profile)
+        parts = await self._answers(patient, profile, text, meaning, alerts, now)
+        if parts is None:  # one question with close topics: the numbered menu
+            topics = list(meaning.of("topic")[0].topics)
+            return await self._topics(profile, topics, inbound)
+        return _compose(parts, meaning)
+
+    async def _answers(
+        self,
+        patient: Patient,
+        profile: Profile,
+        text: str,
+        meaning: Understanding,
+        alerts: list[_Alert],
+        now: datetime,
+    ) -> list[_Part] | None:
+        """One answer for each reading, most urgent first (None: answer with a menu)."""
+        parts: list[_Part] = []
+        flags = meaning.of("red_flag")
+        if flags:
+            parts.append(_Part(self._red_flag(patient, profile, flags[0], text, alerts)))
+        doses = [r for r in meaning.readings if r.kind in DOSE_READINGS]
+        wanted = doses or meaning.has("schedule")
+        course: Course | None = None
+        records: dict[date, str] = {}
+        if wanted:
             # The patient as read now, in this transaction: the re-plan after a dose uses it.
-            current, course = await self.courses.load_one(patient.id, lock=intent.kind != "next")
-            if intent.kind == "later":
-                return await self._later(current, course, profile, now)
-            if intent.kind == "next":
-                records = await self.courses.dose_records(patient.id, _since(course, now))
-                return Reply(
-                    next_text(course, profile, self.plan_settings, now, records), "next"
-                )
-            return await self._dose(current, course, profile, intent, now, alerts)
-        key = "help" if intent.kind == "help" else "unknown"
+            # Reports that record something lock the course until the message is done.
+            patient, course = await self.courses.load_one(patient.id, lock=bool(doses))
+            records = await self.courses.dose_records(patient.id, _since(course, now))
+        if doses:
+            assert course is not None
+            reply = await self._dose(patient, course, profile, doses, records, now, alerts)
+            parts.append(_Part(reply))
+            records = await self.courses.dose_records(patient.id, _since(course, now))
+        for r in meaning.of("schedule"):
+            assert course is not None and r.detail is not None
+            answer = schedule_answer(r.detail, course, profile, self.plan_settings, now, records)
+            parts.append(_Part(Reply(answer, "schedule")))
+        for r in meaning.of("risk_question"):
+            topic = topic_by_id(r.topics[0])
+            answer = render_reply(
+                "risk", profile, answer=topic.answer, team=self._urgent_team(profile),
+                source=cite_source(topic, profile),
+            )  # fmt: skip
+            parts.append(_Part(Reply(answer, "risk_question", extras={"topics": r.topics})))
+        topics = meaning.of("topic")
+        if topics:
+            alone = len(meaning.readings) == 1
+            if alone and len(topics[0].topics) > 1:
+                return None
+            for r in topics[:2]:
+                topic = topic_by_id(r.topics[0])
+                answer = render_reply("topic", profile, answer=topic.answer,
+                                      source=cite_source(topic, profile))  # fmt: skip
+                parts.append(_Part(Reply(answer, "topic", extras={"topics": r.topics})))
+        simple = {"stop_request": "stop_request", "other_language": "other_language",
+                  "help": "help", "chat": "chat", "unknown": "unknown", "empty": "unknown"}
+        for kind, key in simple.items():
+            if meaning.has(kind):
+                parts.append(_Part(self._plain(key, profile)))
+        return parts
+
+    async def _opted_out(
+        self,
+        patient: Patient,
+        profile: Profile,
+        text: str,
+        meaning: Understanding,
+        channel: str,
+        alerts: list[_Alert],
+        now: datetime,
+    ) -> Reply:
+        """An opted-out patient: START (or a bare YES, as carriers take it) opts back in. A red
+        flag still reaches the nurses, and a dose report is still recorded (an extra capsule
+        still alerted). They are answered on Telegram; an SMS number that said STOP gets
+        nothing: carriers block it, and expect silence."""
+        if meaning.has("start") or text.strip().strip(".!").upper() == "YES":
+            await self.care.opt_in(patient.id)
+            return Reply(render_reply("started", profile), "start")
+        parts: list[_Part] = []
+        flags = meaning.of("red_flag")
+        if flags:
+            parts.append(_Part(self._red_flag(patient, profile, flags[0], text, alerts)))
+        doses = [r for r in meaning.readings if r.kind in ("taken", "missed", "extra")]
+        if doses:
+            current, course = await self.courses.load_one(patient.id, lock=True)
+            records = await self.courses.dose_records(patient.id, _since(course, now))
+            reply = await self._dose(current, course, profile, doses, records, now, alerts)
+            parts.append(_Part(reply))
+        if channel == "sms" or not parts:
+            return Reply("", meaning.readings[0].kind)
+        off = reply_fragment("reminders_off", profile)
+        composed = _compose(parts, meaning)
+        return Reply(f"{composed.text} {off}", composed.intent, extras=composed.extras)
+
+    def _plain(self, key: str, profile: Profile) -> Reply:
         return Reply(render_reply(key, profile, team=self._team(profile)), key)
 
     async def summary(self, patient: Patient) -> str:
@@ -282,25 +360,40 @@ class Conversation:
         )
 
     def _red_flag(
-        self, patient: Patient, profile: Profile, intent: Intent, text: str, alerts: list[_Alert]
+        self,
+        patient: Patient,
+        profile: Profile,
+        reading: Reading,
+        text: str,
+        alerts: list[_Alert],
     ) -> Reply:
-        """Urgent instruction first, then tell every nurse who and what, word for word."""
-        topic = topic_by_id(intent.topics[0]) if intent.topics else None
+        """Urgent instruction first, then tell every nurse who and what, word for word. An
+        extra capsule is as urgent: the answer is the leaflet's on too many capsules."""
+        extra = reading.kind == "extra"
+        topic_id = "too-many" if extra else (reading.topics[0] if reading.topics else None)
+        topic = topic_by_id(topic_id) if topic_id else None
         answer = topic.answer if topic else ""
         # "URGENT: call your treatment team now on <TEAM_PHONE>." comes first, then the answer.
-        on = reply_fragment("urgent_team", profile, team_phone=self.team_phone)
         reply = render_reply(
-            "urgent", profile, team=on if self.team_phone else "", answer=answer,
+            "urgent", profile, team=self._urgent_team(profile), answer=answer,
             source=cite_source(topic, profile),
         )  # fmt: skip
-        temp = f" (temperature {intent.temperature_c:.1f}C)" if intent.temperature_c else ""
-        alerts.append((
-            "red_flag",
-            f"red flag from patient {patient.id}: {topic.title if topic else 'urgent'}{temp}. "
-            f'They wrote: "{text.strip()[:300]}"',
-            patient.id,
-        ))  # fmt: skip
-        return Reply(reply, "red_flag", extras={"topics": intent.topics})
+        if not extra:
+            t = reading.temperature_c
+            temp = f" (temperature {t:.1f}C)" if t else ""
+            alerts.append((
+                "red_flag",
+                f"red flag from patient {patient.id}: {topic.title if topic else 'urgent'}"
+                f'{temp}. They wrote: "{text.strip()[:300]}"',
+                patient.id,
+            ))  # fmt: skip
+        return Reply(reply, reading.kind, extras={"topics": reading.topics})
+
+    def _urgent_team(self, profile: Profile) -> str:
+        """" on <TEAM_PHONE>" for the urgent instruction, or nothing without a number."""
+        if not self.team_phone:
+            return ""
+        return reply_fragment("urgent_team", profile, team_phone=self.team_phone)
 
     def _team(self, profile: Profile) -> str:
         if not self.team_phone:
@@ -312,22 +405,30 @@ class Conversation:
         patient: Patient,
         course: Course,
         profile: Profile,
-        intent: Intent,
+        doses: list[Reading],
+        records: dict[date, str],
         now: datetime,
         alerts: list[_Alert],
     ) -> Reply:
-        kind = intent.kind
-        records = await self.courses.dose_records(patient.id, _since(course, now))
-        decide = on_taken if kind == "taken" else on_missed
-        decision = decide(course, records, now, intent.day)
+        """The one answer to what a text says about the capsule: an extra capsule first, then
+        a report (taken, missed, both: taken late), then a question, a doubt, an intention or
+        a snooze. What it records is recorded here, with that day's messages cancelled."""
+        kinds: set[str] = {r.kind for r in doses}
+        named = next((r.day for r in doses if r.day), None)
+        if "later" in kinds and kinds <= {"later", "dose_question"}:
+            return await self._later(patient, course, profile, records, now)
+        why = next((r.detail for r in doses if r.kind == "extra" and r.detail), "count")
+        decision = _decide(kinds, course, records, now, named, why)
         if decision.record and decision.dose_date:
             day = decision.dose_date
             await self.courses.record_dose(patient.id, day, decision.record, now)
             # That day's reminder, follow-up and LATER nudges must not go now; a LATER the
             # patient asked for still goes after "take it now".
-            kinds = DOSE_KINDS - {Kind.LATER.value} if decision.record == TAKE_NOW else DOSE_KINDS
+            kinds_off = (
+                DOSE_KINDS - {Kind.LATER.value} if decision.record == TAKE_NOW else DOSE_KINDS
+            )
             await self.outbox.cancel_day(
-                patient.id, day, sorted(kinds), f"dose recorded ({decision.record})", now
+                patient.id, day, sorted(kinds_off), f"dose recorded ({decision.record})", now
             )
             records = {**records, day: decision.record}
             # Re-plan from what this message has read and recorded, in its transaction (see
@@ -337,9 +438,14 @@ class Conversation:
                 self._two_missed(patient, course, records, day, alerts)
             if decision.record == EXTRA:
                 alerts.append(_extra_alert(patient, decision))
+        if decision.advice is Advice.EXTRA_DOSE:
+            extra = next(r for r in doses if r.kind == "extra")
+            reply = self._red_flag(patient, profile, extra, "", alerts)
+        else:
+            reply = Reply(self._say(decision, course, profile), doses[0].kind)
         return Reply(
-            self._say(decision, course, profile),
-            kind,
+            reply.text,
+            reply.intent,
             extras={"advice": decision.advice.value, "dose_date": decision.dose_date,
                     "next_date": decision.facts.get("next_date")},
         )  # fmt: skip
@@ -362,9 +468,13 @@ class Conversation:
             ))  # fmt: skip
 
     async def _later(
-        self, patient: Patient, course: Course, profile: Profile, now: datetime
+        self,
+        patient: Patient,
+        course: Course,
+        profile: Profile,
+        records: dict[date, str],
+        now: datetime,
     ) -> Reply:
-        records = await self.courses.dose_records(patient.id, _since(course, now))
         d = on_later(course, records, now)
         if d.advice is Advice.SNOOZED and d.dose_date is not None:
             where = locate(course, d.dose_date)
@@ -429,6 +539,62 @@ def cite_source(topic: Topic | None, profile: Profile) -> str:
     return reply_fragment(f"{key}_discreet" if profile.discreet else key, profile)
 
 
+@dataclass(frozen=True)
+class _Part:
+    """One answer of a reply that may answer several things."""
+
+    reply: Reply
+
+
+# A reply fits three SMS segments (replies may be longer than one; reminders never are).
+REPLY_SEGMENTS = 3
+
+
+def _compose(parts: list[_Part], meaning: Understanding) -> Reply:
+    """The answers in order, as many as fit three SMS segments: the first always (it is the
+    most urgent), the others while they fit; what did not fit is asked again."""
+    if not parts:
+        return Reply("", meaning.readings[0].kind)
+    text = parts[0].reply.text
+    for part in parts[1:]:
+        joined = f"{text} {part.reply.text}".strip()
+        if segments(joined) <= REPLY_SEGMENTS:
+            text = joined
+    extras: dict[str, object] = {}
+    for part in reversed(parts):
+        extras.update(part.reply.extras)
+    extras["readings"] = [r.kind for r in meaning.readings]
+    return Reply(text, parts[0].reply.intent, extras=extras)
+
+
+def _labels(meaning: Understanding) -> str:
+    """How the inbound text was read, for the record: its labels, most urgent first."""
+    return ",".join(sorted(meaning.labels()))[:200] or "empty"
+
+
+def _decide(
+    kinds: set[str],
+    course: Course,
+    records: dict[date, str],
+    now: datetime,
+    named: str | None,
+    why: str = "count",
+) -> Decision:
+    if "extra" in kinds:
+        return on_extra(course, records, now, named, why)
+    if "taken" in kinds and "missed" in kinds:
+        return on_late_taken(course, records, now, named)
+    if "taken" in kinds:
+        return on_taken(course, records, now, named)
+    if "missed" in kinds:
+        return on_missed(course, records, now, named)
+    if "unsure" in kinds:
+        return on_unsure(course, records, now)
+    if "dose_question" in kinds:
+        return on_question(course, records, now, named)
+    return on_intend(course, records, now)
+
+
 def _since(course: Course, now: datetime) -> date:
     """The first local date a dose report or NEXT may need the record of: a weekday named
     reaches a week back, and a "next dose" looks at the days ahead."""
@@ -442,9 +608,15 @@ def _extra_alert(patient: Patient, d: Decision) -> _Alert:
         "no_dose": "on a day with no dose (a break or a pause)",
         "ended": "after the course ended",
         "before_start": "before the course started",
+        "count": "more than one capsule at once",
+        "two_days": "two days' capsules together",
+        "someone_else": "someone else's capsule",
+        "another": "another capsule after the day's dose",
     }[d.facts["why"]]
     return (
         "extra_capsule",
-        f"patient {patient.id} reports a capsule taken when none was due: {d.dose_date}, {why}",
+        f"patient {patient.id} reports a capsule taken when none was due: {d.dose_date}, {why}"
+        + (". Urgent: they were told to call the team now" if d.advice is Advice.EXTRA_DOSE
+           else ""),
         patient.id,
     )

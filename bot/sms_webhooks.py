@@ -20,7 +20,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.alerts import NurseAlerts
 from bot.conversation import MessageFailed
-from messages.intent import classify
+from messages.understand import understand
 
 if TYPE_CHECKING:
     from bot.bootstrap import Service
@@ -117,7 +117,7 @@ async def answer_text(service: Service, form: Form) -> str:
         return failed.reply.text
     if found is None:
         log.info("inbound SMS from a number that is not enrolled")
-        return "" if told or classify(body).kind in ("stop", "start") else NOT_ENROLLED
+        return "" if told or understand(body).has("stop", "start") else NOT_ENROLLED
     patient, reply = found
     now = service.clock.now()
     if told == "STOP":

@@ -1,4 +1,6 @@
-"""What a patient's inbound text means: a dose report, a command, a question or a red flag."""
+"""The words of dose reports and commands: what "took it", "forgot", "not yet", STOP or a menu
+number say, and which day a report names. Pure. ``messages.understand`` reads each clause of
+a text with these."""
 
 from __future__ import annotations
 
@@ -8,18 +10,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from messages import search
-from messages.leaflet import Topic, Urgency, load_topics
-from messages.temperature import band, parse_temperature
+from messages.leaflet import Topic
 
-Kind = Literal[
-    "taken", "missed", "later", "next", "help", "stop", "start",
-    "menu_choice", "topic", "red_flag", "unknown", "empty",
-]  # fmt: skip
 DoseReport = Literal["taken", "missed", "later"]
 
 MAX_CHARS = search.MAX_CHARS
 TOPIC_LIMIT = 3  # a routine answer offers at most "reply 1, 2 or 3"
-_SHORT = 5  # words; longer texts that merely mention "help" are not asking for the menu
 
 # Carrier keywords only count as the whole message, as carriers apply them: "stop the
 # diarrhoea" is a question, not an opt-out.
@@ -41,7 +37,6 @@ _NOT_TAKEN = ("didnt take", "did not take", "didnt have", "not taken", "havent t
 _LATER = ("later", "snooze", "not yet", "remind me", "in a bit", "in an hour", "in a while",
           "in a minute", "shortly", "soon", "will take", "ill take", "going to take",
           "gonna take", "about to take")  # fmt: skip
-_NEXT = ("next", "restart", "start again", "when do i start")
 _NEGATIONS = frozenset({"not", "didnt", "havent", "hasnt", "never", "dont", "no", "wasnt",
                         "cant", "cannot", "havnt", "hadnt"})  # fmt: skip
 # "took my temperature", "missed my appointment": the verb is about something else.
@@ -51,11 +46,9 @@ _OTHER_OBJECTS = frozenset({
     "painkillers", "laxative", "laxatives", "antibiotics", "steroids", "steroid", "dex",
     "dexamethasone", "vitamins", "jab", "vaccine", "bath", "shower", "walk", "nap", "tell",
     "say", "mention", "ask", "call", "ring", "bus", "train", "breakfast", "lunch", "dinner",
+    "anything", "much", "something", "nothing",
 })  # fmt: skip
 _FILLERS = frozenset({"my", "the", "a", "an", "your", "todays", "this", "to", "some", "of"})
-# When a reading is present, the number decides: "fever 37.6" is raised, not a red flag.
-_TEMPERATURE_WORDS = frozenset({"temp", "temps", "temperature", "fever", "high", "degrees",
-                                "deg", "thermometer", "reading"})  # fmt: skip
 _EMOJI = {"\U0001f44d": " done ", "\u2705": " done ", "\u2714": " done ", "\u2611": " done ",
           "\U0001f44c": " done ", "\u274c": " missed ", "\u2716": " missed ",
           "\U0001f912": " fever ", "\U0001f922": " sick ", "\U0001f92e": " sick "}  # fmt: skip
@@ -69,43 +62,37 @@ _NUMBERS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six":
 
 
 @dataclass(frozen=True, slots=True)
-class Intent:
-    """The meaning of one inbound text. `topics` are leaflet topic ids, most urgent first."""
+class Command:
+    """A text that is one command as a whole: stop, start, help, menu_choice (with its
+    number), or a bare yes (taken) or no (missed) to "did you take it?"."""
 
-    kind: Kind
-    topics: tuple[str, ...] = ()
-    urgency: Urgency = "routine"
-    temperature_c: float | None = None
-    choice: int | None = None  # for menu_choice
-    dose: DoseReport | None = None  # a dose report found alongside a red flag or a question
-    # The day a dose report names (see ``day_named``): "yesterday", "last_night",
-    # "this_morning", "today" or "weekday:<0-6>" (Monday 0); None when it names none.
-    day: str | None = None
+    kind: str
+    choice: int | None = None
 
 
-def _emoji_to_words(text: str) -> str:
+def emoji_to_words(text: str) -> str:
     # Keycap digits ("1\ufe0f\u20e3") become plain digits for menu replies.
     text = text.replace("\ufe0f", "").replace("\u20e3", "")
     return "".join(_EMOJI.get(ch, ch) for ch in text)
 
 
-def _whole(text: str, toks: Sequence[str]) -> Intent | None:
+def whole_command(text: str, toks: Sequence[str]) -> Command | None:
     """Messages whose whole body is one command, carrier-style (``toks``: ``tokens(text)``)."""
     bare = " ".join(re.sub(r"@\w+", " ", re.sub(r"[^\w@]+", " ", text)).split()).upper()
     if bare in STOP_WORDS:
-        return Intent("stop")
+        return Command("stop")
     if bare in START_WORDS:
-        return Intent("start")
+        return Command("start")
     if bare in HELP_WORDS or text.strip() == "?":
-        return Intent("help")
+        return Command("help")
     menu = _MENU.fullmatch(text.strip())
     if menu:
-        return Intent("menu_choice", choice=int(menu.group(1)))
+        return Command("menu_choice", choice=int(menu.group(1)))
     words = " ".join(toks)
     if words in _YES:
-        return Intent("taken", dose="taken")
+        return Command("taken")
     if words in _NO:
-        return Intent("missed", dose="missed")
+        return Command("missed")
     return None
 
 
@@ -153,9 +140,22 @@ def _days_mentioned(toks: Sequence[str]) -> int:
     return longest
 
 
-def _escalations(topic: Topic, toks: Sequence[str]) -> list[str]:
-    days = _days_mentioned(toks)
-    return [rule.to for rule in topic.escalate if rule.fires(toks, days)]
+_TIMES = re.compile(
+    r"\b(\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|many)\s*"
+    r"(?:x|times)\b"
+)
+_COUNTS = {**_NUMBERS, "eleven": 11, "twelve": 12, "several": 4, "many": 5}
+
+
+def _times_mentioned(toks: Sequence[str]) -> int:
+    """The most "N times" a text mentions ("8 times today", "five times"): a frequency."""
+    found = [int(n) if n.isdigit() else _COUNTS[n] for n in _TIMES.findall(" ".join(toks))]
+    return max(found, default=0)
+
+
+def escalations(topic: Topic, toks: Sequence[str]) -> list[str]:
+    days, times = _days_mentioned(toks), _times_mentioned(toks)
+    return [rule.to for rule in topic.escalate if rule.fires(toks, days, times)]
 
 
 def _object(toks: Sequence[str], after: int) -> str:
@@ -173,7 +173,7 @@ def _reports(toks: Sequence[str], phrases: tuple[str, ...]) -> list[search.Phras
     ]  # fmt: skip
 
 
-def _dose_report(toks: Sequence[str]) -> tuple[DoseReport | Literal["conflict"] | None, set[int]]:
+def dose_report(toks: Sequence[str]) -> tuple[DoseReport | Literal["conflict"] | None, set[int]]:
     """What the text says about today's capsule, and the token positions that say it."""
     missed, not_taken = _reports(toks, _MISSED), _reports(toks, _NOT_TAKEN)
     refused = set().union(*(h.positions for h in missed + not_taken))
@@ -196,54 +196,3 @@ def _dose_report(toks: Sequence[str]) -> tuple[DoseReport | Literal["conflict"] 
     if later or _IN_A_WHILE.search(" ".join(toks)):
         return "later", spots
     return None, spots
-
-
-def classify(text: str, topics: Sequence[Topic] | None = None) -> Intent:
-    """Classify one inbound text. Pure: same text, same answer. Only the first 1,000 chars count."""
-    topics = load_topics() if topics is None else topics
-    text = _emoji_to_words(text[:MAX_CHARS])
-    toks = search.tokens(text)
-    if not toks and not text.replace("\u200b", "").strip():
-        return Intent("empty")
-    whole = _whole(text, toks)
-    if whole:
-        return whole
-    by_id = search.topics_by_id(topics)
-    celsius = parse_temperature(text)
-    # With a reading, the number decides, so "temperature"/"fever" words stop voting.
-    ignore = _TEMPERATURE_WORDS if celsius is not None else frozenset()
-    # Scored once: the close calls below come from these same matches.
-    matches = search.rank(toks, topics, ignore)
-    ranked = [m.topic_id for m in matches]
-    hot = celsius is not None and band(celsius) == "red_flag"
-    if celsius is not None and (reading_topic := "fever" if hot else "infection") in by_id:
-        ranked.insert(0, reading_topic)
-    urgent = [t for t in ranked if by_id[t].urgency == "urgent"]
-    for topic_id in ranked:
-        urgent += _escalations(by_id[topic_id], toks)
-    # "Sick after taking it", "can I take two tomorrow?": dose words inside a phrase of a topic
-    # that asks about a dose are part of the question, not a report (leaflet asks_about_dose).
-    asked = set().union(*(m.at for m in matches if by_id[m.topic_id].asks_about_dose))
-    dose, spots = _dose_report([("" if i in asked else t) for i, t in enumerate(toks)])
-    if asked and dose == "later":
-        dose = None  # "sick 10 minutes later" tells the story; a snooze would invite a 2nd dose
-    if urgent or hot:
-        # A dose word inside a red-flag phrase ("took two", "missed my period") is not a report.
-        inside = any(spots <= m.at for m in matches if m.topic_id in urgent)
-        report = None if dose == "conflict" or inside else dose
-        return Intent("red_flag", tuple(dict.fromkeys(urgent + ranked)), "urgent", celsius,
-                      dose=report, day=day_named(toks) if report else None)  # fmt: skip
-    close = [m.topic_id for m in search.closest(matches, TOPIC_LIMIT)]
-    shown = tuple(dict.fromkeys(ranked[:1] + close))[:TOPIC_LIMIT]
-    if dose == "conflict":
-        return Intent("unknown", shown, temperature_c=celsius)
-    if dose is not None:
-        return Intent(dose, shown, temperature_c=celsius, dose=dose, day=day_named(toks))
-    if search.find_phrases(toks, _NEXT, ordered=True):
-        return Intent("next", shown, temperature_c=celsius)
-    if shown:
-        return Intent("topic", shown, temperature_c=celsius)
-    # "can you help?" wants the menu; "thanks, the reminders help" is just chat.
-    if len(toks) <= _SHORT and {"help", "info", "menu"}.intersection(toks):
-        return Intent("help")
-    return Intent("unknown")

@@ -280,7 +280,7 @@ def rank(
     toks: Sequence[str], topics: Sequence[Topic], ignore: frozenset[str] = frozenset()
 ) -> list[Match]:
     """``score_topics`` for text already split by ``tokens``: callers that need the tokens
-    too (``messages.intent.classify``) split the text once."""
+    too (``messages.understand``) split the text once."""
     table = _topic_table(topics)
     by_phrase = table.by_phrase
     best: dict[str, float] = {}

@@ -88,9 +88,40 @@ def _reading(match: re.Match[str], text: str, whole: bool) -> Reading | None:
     return None
 
 
+_UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+          "eight": 8, "nine": 9}
+_TENS = {"thirty": 30, "forty": 40}
+# "thirty-eight and a half", "thirty nine point two", "a hundred and one": readings in words.
+_IN_WORDS = re.compile(
+    r"\b(?:(?P<tens>thirty|forty)[\s-]+(?P<unit>one|two|three|four|five|six|seven|eight|nine)"
+    r"|(?:a|one)\s+hundred(?:\s+and)?\s+(?P<hunit>one|two|three|four|five)|(?:a|one)\s+"
+    r"hundred)\b(?:\s+(?:and\s+a\s+(?P<half>half)|point\s+(?P<point>one|two|three|four|five|six|"
+    r"seven|eight|nine)))?",
+    re.IGNORECASE,
+)
+
+
+def _in_figures(text: str) -> str:
+    """Temperatures written in words, as figures: "thirty nine" -> "39"."""
+
+    def figure(m: re.Match[str]) -> str:
+        if m.group("tens"):
+            value = float(_TENS[m.group("tens").lower()] + _UNITS[m.group("unit").lower()])
+        else:
+            value = 100.0 + (_UNITS[m.group("hunit").lower()] if m.group("hunit") else 0)
+        if m.group("half"):
+            value += 0.5
+        elif m.group("point"):
+            value += _UNITS[m.group("point").lower()] / 10
+        return f"{value:g}" if value != int(value) else f"{int(value)}"
+
+    return _IN_WORDS.sub(figure, text) if _IN_WORDS.search(text) else text
+
+
 def find_readings(text: str) -> list[Reading]:
-    """Every plausible body temperature in the text, in the order written."""
-    text = text[:_MAX_CHARS]
+    """Every plausible body temperature in the text, in the order written (figures, or
+    words: "thirty-eight and a half")."""
+    text = _in_figures(text[:_MAX_CHARS])
     whole = bool(_WHOLE_NUMBER_ONLY.fullmatch(text))
     found = (_reading(m, text, whole) for m in _READING.finditer(text))
     return [r for r in found if r is not None]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -46,6 +46,9 @@ class Advice(enum.StrEnum):
     NOT_STARTED = "not_started"
     SNOOZED = "snoozed"
     TOO_LATE_TO_SNOOZE = "too_late_to_snooze"
+    UNSURE = "unsure"
+    INTEND = "intend"
+    EXTRA_DOSE = "extra_dose"
 
 
 @dataclass(frozen=True)
@@ -265,3 +268,75 @@ def on_later(course: Course, records: Mapping[date, str], now: datetime) -> Deci
     if now + SNOOZE >= closes:
         return Decision(Advice.TOO_LATE_TO_SNOOZE, day, facts={"until": local_close})
     return Decision(Advice.SNOOZED, day, facts={"at": now + SNOOZE, "until": local_close})
+
+
+def on_question(
+    course: Course, records: Mapping[date, str], now: datetime, named: str | None = None
+) -> Decision:
+    """"Can I take it now?", "do I take one today?": the missed-dose rule for the right day,
+    answered without recording anything (the patient asked; they did not report)."""
+    return replace(on_missed(course, records, now, named), record=None)
+
+
+def _current(course: Course, records: Mapping[date, str], now: datetime) -> Decision | None:
+    """The decision when no dose is in question now: already taken, or nothing due today."""
+    today = _today(course, now)
+    day = _open_dose(course, now) or (today if is_dose_day(course, today) else None)
+    if day is None:
+        return _nothing_due(course, records, today, now)
+    if records.get(day) in DONE:
+        return Decision(Advice.ALREADY_TAKEN, day, facts=_next(course, records, day, now))
+    return None
+
+
+def on_unsure(course: Course, records: Mapping[date, str], now: datetime) -> Decision:
+    """"Can't remember if I took it": the safe rule. Never take another to be sure: the next
+    one at the usual time, and tell the team if it keeps happening. Nothing is recorded."""
+    found = _current(course, records, now)
+    if found is not None:
+        return found
+    d = on_question(course, records, now)
+    if d.advice is Advice.NOT_DUE_YET:
+        return d  # before today's time: nothing to be unsure about yet
+    assert d.dose_date is not None
+    return Decision(Advice.UNSURE, d.dose_date, facts=_next(course, records, d.dose_date, now))
+
+
+def on_intend(course: Course, records: Mapping[date, str], now: datetime) -> Decision:
+    """"About to take it": not a report. Reply TAKEN once done, unless it is taken already,
+    not due today, or its 12-hour window has closed (then: skip it)."""
+    found = _current(course, records, now)
+    if found is not None:
+        return found
+    d = on_question(course, records, now)
+    if d.advice is Advice.SKIP:
+        return d
+    return Decision(Advice.INTEND, d.dose_date)
+
+
+def on_extra(
+    course: Course,
+    records: Mapping[date, str],
+    now: datetime,
+    named: str | None = None,
+    why: str = "count",
+) -> Decision:
+    """More than one capsule (``why``: count, two_days), someone else's (someone_else), one
+    more after the day's dose (another): recorded as an extra capsule on the day it was taken
+    (today, or the day named)."""
+    day = day_meant(course, now, named) or _today(course, now)
+    facts = {**_next(course, records, day, now), "why": why}
+    return Decision(Advice.EXTRA_DOSE, day, record=EXTRA, facts=facts)
+
+
+def on_late_taken(
+    course: Course, records: Mapping[date, str], now: datetime, named: str | None = None
+) -> Decision:
+    """"Forgot this morning, just took it now": one capsule, taken late, for the day's dose.
+    Recorded as taken late (not as an extra capsule: nobody told them to skip it)."""
+    d = on_taken(course, records, now, named)
+    if d.advice is Advice.RECORDED and d.dose_date is not None and dose_due(
+        course, d.dose_date
+    ) <= now:
+        return replace(d, advice=Advice.RECORDED_LATE, record=LATE)
+    return d

@@ -24,7 +24,7 @@ OUT = Path(__file__).resolve().parent.parent / "messages" / "leaflet" / "lexicon
 
 
 def main() -> None:
-    phrases = tuple(p for t in load_topics() for p in t.phrases) + intent._TAKEN + intent._MISSED + intent._LATER + intent._NEXT
+    phrases = tuple(p for t in load_topics() for p in t.phrases) + intent._TAKEN + intent._MISSED + intent._LATER
     vocab = sorted({w for p in phrases for w in search.tokens(p)})
     targets = [v for v in vocab if len(v) >= 5 and not v.isdigit()]
     words: set[str] = set()

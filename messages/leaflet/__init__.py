@@ -32,10 +32,14 @@ class Escalation:
     any_of: tuple[str, ...] = ()  # fires if any of these terms appears
     all_of: tuple[str, ...] = ()  # ... and all of these
     after_days: int | None = None  # ... and the text mentions a duration longer than this
+    after_times: int | None = None  # ... and "N times" (a day) with N more than this
 
-    def fires(self, words: Sequence[str], days: int) -> bool:
-        """Whether a text (as lowercase words, mentioning `days` days at most) meets the rule."""
+    def fires(self, words: Sequence[str], days: int, times: int = 0) -> bool:
+        """Whether a text (as lowercase words, mentioning `days` days and `times` times at
+        most) meets the rule."""
         conditions = []
+        if self.after_times is not None:
+            conditions.append(times > self.after_times)
         if self.any_of:
             conditions.append(any(_has_term(words, t) for t in self.any_of))
         if self.all_of:
@@ -105,17 +109,21 @@ def _flag(raw: dict[str, Any], key: str, where: str) -> bool:
 
 def _escalation(raw: dict[str, Any], topic_id: str) -> Escalation:
     where = f"topic '{topic_id}' escalate rule"
-    days = raw.get("after_days")
-    if days is not None and (not isinstance(days, int) or days < 0):
-        raise LeafletError(f"{where}: 'after_days' must be a whole number of days, 0 or more")
+    days, times = raw.get("after_days"), raw.get("after_times")
+    for key, value in (("after_days", days), ("after_times", times)):
+        if value is not None and (not isinstance(value, int) or value < 0):
+            raise LeafletError(f"{where}: '{key}' must be a whole number, 0 or more")
     rule = Escalation(
         to=str(raw.get("to", topic_id)),
         any_of=_words(raw, "any_of", where, required=False),
         all_of=_words(raw, "all_of", where, required=False),
         after_days=days,
+        after_times=times,
     )
-    if not (rule.any_of or rule.all_of or rule.after_days is not None):
-        raise LeafletError(f"{where}: give at least one of any_of, all_of or after_days")
+    if not (rule.any_of or rule.all_of or rule.after_days is not None or times is not None):
+        raise LeafletError(
+            f"{where}: give at least one of any_of, all_of, after_days or after_times"
+        )
     bad = [t for t in rule.any_of + rule.all_of if not _TERM.fullmatch(t)]
     if bad:
         raise LeafletError(f"{where}: terms must be plain lowercase words, not {bad}")

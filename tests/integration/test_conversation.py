@@ -220,6 +220,8 @@ def test_every_reply_is_gsm7_and_fits_three_sms_with_long_values() -> None:
         "next_blood": long_date, "pregnancy": f" Next pregnancy test: {long_date}.",
         "why": max((v for k, v in catalog("en-GB")["reply"]["fragment"].items()
                     if k.startswith("extra_")), key=len),
+        "cycle": 12, "day": 28, "count": 21, "plural": "s", "last": long_date,
+        "date": long_date, "start": long_date, "risk": "",
         "source": "x" * max(len(v) for k, v in catalog("en-GB")["reply"]["fragment"].items()
                             if k.startswith("source_")),
     }

@@ -47,7 +47,10 @@ def _escalation_targets() -> set[str]:
 
 
 def _budget(topic: Topic) -> int:
-    can_be_urgent = topic.urgency == "urgent" or topic.escalate
+    """An answer that may be sent as urgent leaves room for the urgent prefix: an urgent
+    topic's, and one whose escalation rules point back at itself (others answer with the
+    topic they point to)."""
+    can_be_urgent = topic.urgency == "urgent" or any(e.to == topic.id for e in topic.escalate)
     return URGENT_BUDGET if can_be_urgent else ROUTINE_BUDGET
 
 
@@ -165,7 +168,7 @@ def _raw(**changes: object) -> dict[str, object]:
         ({"answer": ""}, "'answer' must be a non-empty string"),
         ({"keywords": []}, "'keywords' must not be empty"),
         ({"keywords": "x"}, "'keywords' must be a list"),
-        ({"escalate": [{"to": "x"}]}, "at least one of any_of, all_of or after_days"),
+        ({"escalate": [{"to": "x"}]}, "at least one of any_of, all_of, after_days or after_times"),
         ({"escalate": [{"any_of": ["Can't"]}]}, "plain lowercase words"),
         ({"escalate": [{"after_days": -1}]}, "'after_days' must be a whole number"),
         ({"asks_about_dose": "yes"}, "'asks_about_dose' must be true or false"),

@@ -1,0 +1,743 @@
+"""What a patient's text means, clause by clause. Pure: same text, same understanding.
+
+A text is split into clauses ("took it. constipated tho" -> "took it" / "constipated tho"),
+and each clause is read on its own: a dose report (taken, missed, later, an intention, an
+extra capsule, not sure), a question about the dose or the schedule, a symptom or question a
+leaflet topic answers, a red flag, a command. A negated symptom ("no fever") is not read as
+one, and a question *about* a risk ("am I more likely to get clots?") is not a red flag
+happening now. The conversation answers every reading, most urgent first.
+
+``explain`` lays out how a text was read (``lenabot explain "..."``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from messages import search
+from messages.intent import (
+    MAX_CHARS,
+    TOPIC_LIMIT,
+    day_named,
+    dose_report,
+    emoji_to_words,
+    escalations,
+    whole_command,
+)
+from messages.languages import foreign_fever, foreign_language, foreign_red_flag
+from messages.leaflet import Topic, load_topics
+from messages.temperature import band, parse_temperature
+
+ReadingKind = Literal[
+    "taken", "missed", "later", "intend", "extra", "unsure", "dose_question", "schedule",
+    "red_flag", "risk_question", "topic", "stop", "start", "help", "stop_request",
+    "other_language", "chat", "menu_choice", "unknown", "empty",
+]  # fmt: skip
+DOSE_KINDS: frozenset[str] = frozenset(
+    {"taken", "missed", "later", "intend", "extra", "unsure", "dose_question"}
+)
+# Most urgent first: the order the conversation answers readings in.
+PRIORITY: tuple[str, ...] = (
+    "red_flag", "extra", "taken", "missed", "dose_question", "unsure", "intend", "later",
+    "schedule", "risk_question", "topic", "stop_request", "other_language", "help",
+    "menu_choice", "stop", "start", "chat", "unknown", "empty",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """The meaning of one clause (or of the whole text, for a command)."""
+
+    kind: ReadingKind
+    clause: str = ""
+    topics: tuple[str, ...] = ()  # leaflet topic ids, best first
+    # schedule: what is asked (cycle_day, capsules_left, dose_time, break, blood_test,
+    # pregnancy_test, next); extra: why (count, someone_else, another, two_days).
+    detail: str | None = None
+    day: str | None = None  # the day a dose report names (messages.intent.day_named)
+    temperature_c: float | None = None
+    choice: int | None = None  # menu_choice
+    score: float = 0.0  # the best topic's match score
+    negated: tuple[str, ...] = ()  # topics the clause names only to deny ("no fever")
+
+
+@dataclass(frozen=True, slots=True)
+class Understanding:
+    text: str
+    readings: tuple[Reading, ...]
+    clauses: tuple[str, ...] = ()
+    language: str = "en"
+    notes: tuple[str, ...] = field(default=(), compare=False)  # for ``explain``
+
+    def of(self, kind: str) -> list[Reading]:
+        return [r for r in self.readings if r.kind == kind]
+
+    def has(self, *kinds: str) -> bool:
+        return any(r.kind in kinds for r in self.readings)
+
+    @property
+    def urgent(self) -> bool:
+        return self.has("red_flag", "extra")
+
+    def labels(self) -> set[str]:
+        """The corpus labels of this understanding (tests/corpus/README.md)."""
+        out: set[str] = set()
+        for r in self.readings:
+            if r.kind == "topic":
+                out |= {f"topic:{t}" for t in r.topics[:1]}
+            elif r.kind == "schedule":
+                out.add(f"schedule:{r.detail}")
+            elif r.kind == "menu_choice":
+                out.add("unknown")
+            elif r.kind != "empty":
+                out.add(r.kind)
+        return out
+
+
+# -- clauses ---------------------------------------------------------------------------------
+
+# Sentence ends, and the joins where a new thought starts ("took it but feel sick").
+_CLAUSE_BREAK = re.compile(
+    r"(?:[.!?;\n]+(?:\s+|$)|\s*[,:]\s+(?=(?:but|and|also|though|tho|however|plus|then|"
+    r"just|no|not|i|im|ive|my|its|when|what|how|can|could|should|shall|do|does|is|am|will|"
+    r"would|did|any|got|feel|feeling|had|have|been)\b)|\s+(?:but|also|though|tho|however|"
+    r"plus|and then|and also)\s+|\s+and\s+(?=(?:i|im|ive|my|its|now|then|feel|feeling|got|"
+    r"have|had|it|when|what|can|should|is|am)\b)|\s+-\s+)",
+    re.IGNORECASE,
+)
+
+
+# A dose report said first, then a comma: "taken, temp is 38.4 though".
+_REPORT_FIRST = re.compile(
+    r"^((?:just\s+)?(?:taken|took it|took mine|done|had it|tkn|tkn it|missed|missed it|forgot|"
+    r"forgot it|yes|yes done|no))\s*,\s*(.+)$",
+    re.IGNORECASE,
+)
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of a text: sentences, and the parts of a sentence joined by "but",
+    "also", "and I...", a comma before a new subject or question, or after a dose report.
+    A short start before "and" stays with what follows ("my partner and I want...")."""
+    parts: list[str] = []
+    start = 0
+    pieces: list[tuple[str, str]] = []  # (text, the break that ended it)
+    for m in _CLAUSE_BREAK.finditer(text):
+        pieces.append((text[start : m.start()], m.group(0)))
+        start = m.end()
+    pieces.append((text[start:], ""))
+    carry = ""
+    for piece, brk in pieces:
+        piece = carry + piece
+        carry = ""
+        toks = search.tokens(piece)
+        if (brk.strip().lower() == "and" and len(toks) <= 2
+                and toks[0] in ("my", "me", "our", "the", "his", "her", "mum", "dad", "wife",
+                                "husband", "partner")):  # fmt: skip
+            carry = piece + brk
+            continue
+        piece = piece.strip(" ,.;:-")
+        first = _REPORT_FIRST.match(piece)
+        parts += [first[1], first[2]] if first else [piece]
+    return [p for p in parts if p and search.tokens(p)]
+
+
+# -- negation --------------------------------------------------------------------------------
+
+_NEGATORS = frozenset({"no", "not", "without", "never", "nor", "dont", "didnt", "doesnt",
+                       "havent", "hasnt", "isnt", "arent", "wasnt", "aint", "none", "nothing",
+                       "free", "denies", "neither", "longer"})  # fmt: skip
+_ENDED = frozenset({"stopped", "gone", "cleared", "settled", "eased"})
+# Words that end a negation's reach ("no fever but a cough": the cough is real).
+_NEGATION_ENDS = frozenset({"but", "just", "only", "except", "apart", "though", "tho", "yet",
+                            "however", "still", "now", "and"})  # fmt: skip
+_NEGATION_REACH = 4  # words a negator covers: "no high temperature or shivers"
+# Topics whose symptom is something not happening: a negation there is the symptom itself.
+_ABSENCE_TOPICS = frozenset({"constipation", "sleep", "appetite-taste", "fertility"})
+
+
+def negated_positions(toks: Sequence[str]) -> set[int]:
+    """Token positions a negation covers: "no fever" -> the position of "fever".
+
+    "not sure" and "no idea" deny nothing about the body; "no better" and "not stopping" say
+    the symptom is there.
+    """
+    out: set[int] = set()
+    for i, tok in enumerate(toks):
+        if tok in _ENDED:
+            # "stopped bleeding" denies what follows; "the rash has gone", "treatment has
+            # stopped" what came before.
+            nxt = toks[i + 1] if i + 1 < len(toks) else ""
+            if nxt.endswith("ing"):
+                out.add(i + 1)
+            elif nxt in ("", "now", "away", "thanks", "thank", "and", "but", "completely",
+                         "off", "down", "today", "x"):  # fmt: skip
+                out.update(range(max(0, i - 3), i))
+            continue
+        if tok not in _NEGATORS:
+            continue
+        nxt = toks[i + 1] if i + 1 < len(toks) else ""
+        if nxt in ("sure", "idea", "better", "stopping", "stop", "improving", "going", "able"):
+            continue
+        for j in range(i + 1, min(len(toks), i + 1 + _NEGATION_REACH)):
+            if toks[j] in _NEGATION_ENDS:
+                break
+            out.add(j)
+    return out
+
+
+# -- questions -------------------------------------------------------------------------------
+
+_QUESTION_STARTS = frozenset({"can", "could", "should", "shall", "do", "does", "is", "are", "am",
+                              "will", "would", "what", "when", "how", "why", "which", "where",
+                              "did", "may", "must", "any", "wat", "wot", "whats", "hows",
+                              "wen", "cn", "shud", "shld", "r"})  # fmt: skip
+_RISK_WORDS = ("likely", "more easily", "counts as", "what is a", "how high", "how do i tell",
+               "what temperature", "should i watch", "risk", "risks", "chance", "chances", "signs", "sign", "symptoms",
+               "symptom", "cause", "causes", "side effect", "side effects", "watch out",
+               "look out", "what happens if", "what if", "how do i know", "how would i know",
+               "how will i know", "what are", "prone", "increase", "danger", "dangerous")  # fmt: skip
+# "I have ...", "my leg is ...": a symptom happening now, even in a question.
+_HAPPENING = re.compile(
+    r"\b(?:i\s+(?:have|ve|got|am|m|feel|felt|keep|cant|can't|been|woke|noticed|just)\b|"
+    r"ive\s+(?:got|been|had|noticed)|im\s+(?:having|getting|feeling|coughing|bleeding|"
+    r"shaking|shivering|burning|being)|my\s+\w+\s+(?:is|are|has|have|feels|keeps|wont|"
+    r"won't)|i\s+m\b|there\s+is\s+blood|theres\s+blood|since\s|today|tonight|this\s+morning|"
+    r"now|at\s+the\s+moment|currently|all\s+day|last\s+night|keep\s+getting)",
+    re.IGNORECASE,
+)
+
+
+def is_question(clause: str, toks: Sequence[str]) -> bool:
+    return "?" in clause or (bool(toks) and toks[0] in _QUESTION_STARTS)
+
+
+def _risk_question(clause: str, toks: Sequence[str]) -> bool:
+    """A question about a risk in general, not a sign happening now."""
+    if not is_question(clause, toks) or _HAPPENING.search(clause):
+        return False
+    joined = " ".join(toks)
+    return any(re.search(rf"\b{re.escape(w)}\b", joined) for w in _RISK_WORDS)
+
+
+# -- dose readings beyond taken / missed / later ---------------------------------------------
+
+_NUMBER_WORDS = {"two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4, "five": 5, "5": 5,
+                 "both": 2, "double": 2, "twice": 2, "extra": 2, "another": 2, "second": 2,
+                 "couple": 2, "several": 3, "few": 3}  # fmt: skip
+_TAKE_VERBS = frozenset({"took", "taken", "had", "swallowed", "take", "taking", "tooken",
+                         "tkn", "tken", "takn", "tok"})  # fmt: skip
+_PAST_TAKE = frozenset({"took", "taken", "had", "swallowed", "tooken", "tkn", "tken", "takn",
+                        "tok", "done"})  # fmt: skip
+_PEOPLE = (r"(?:husband|wife|partner|mum|mam|mom|mother|dad|father|son|daughter|sister|brother|"
+           r"friend|neighbour|neighbor|nan|nana|gran|grandad|grandpa|grandma|carer|other half|"
+           r"hubby|missus|flatmate|lodger|auntie|aunt|uncle|cousin|someone|somebody|someone "
+           r"else|somebody else)")
+# Someone else's capsule: "my husband's tablet", "someone else's", "I took his by mistake",
+# "thinking it was mine", "took mine as well" (a carer writing about another person).
+_SOMEONE_ELSE = re.compile(
+    rf"\b{_PEOPLE}s\s+(?:capsule|capsules|tablet|tablets|pill|pills|meds|medication|medicine|"
+    r"dose|one|ones|lenalidomide|revlimid|by mistake|as well|too|instead)\b|"
+    r"\bone of (?:my|his|her|their) (?:husbands|wifes|partners|mums|dads|\w+s)\b|"
+    r"\b(?:someone|somebody) elses\b|\bnot (?:mine|my own|hers|his)\b|\bwasnt mine\b|"
+    r"\bthinking (?:it was|they were) mine\b|\bi (?:took|have taken|had|swallowed) "
+    r"(?:his|hers|theirs)\b|\btook (?:his|hers|theirs) and (?:then )?(?:took )?mine\b|"
+    r"\btook mine as well\b|\b(?:swallowed|eaten|ate) one of my\b|\bmay have eaten one\b|"
+    r"\b(?:child|grandson|granddaughter|grandchild|kid|little one|toddler|baby|dog)\b.{0,25}"
+    r"\b(?:swallowed|ate|eaten|got into|chewed)\b|\bgave me (?:his|hers|her|their)\b|"
+    r"\balong with mine\b"
+)
+_EXTRA_PHRASES = re.compile(
+    r"\b(?:double dose|double dosed|double dosing|doubled up|doubled|took (?:an )?extra|"
+    r"taken (?:an )?extra|had (?:an )?extra|another one|another capsule|another tablet|another "
+    r"pill|another at|and then another|one more|took (?:it |them |my \w+ )?twice|taken (?:it )?"
+    r"twice|had (?:it )?twice|twice today|as well as my own|and my own|on top of|too many|"
+    r"two at once|2 at once|both at once|tooktwo|took2|ingested two|ingested 2|instead of (?:1|"
+    r"one)|insted of (?:1|one)|insteada (?:1|one)|2 capsules gone|two capsules gone|(?:took|"
+    r"taken|had) (?:it |my \w+ |my tablet |my capsule )?again|then again|took both|"
+    r"old one and the new one|along with todays|1 at \d+ and 1 at|one at \d+ and (?:then )?"
+    r"(?:another|one)|overdose|overdosed|overdone|(?:2nd|second) (?:one|capsule|tablet|dose|"
+    r"pill)|took (?:tomorrows|tomorrow s)|gave me (?:one|a|my)\b.{0,30}\btook)\b"
+)
+# A capsule on a day with none due, said in words: "took one on my rest week".
+_NO_DOSE_DAY = re.compile(
+    r"\b(?:rest week|break week|week off|off week|on my break|in my break|during my break|"
+    r"supposed to be (?:on|off)|meant to be (?:on|off)|told me to stop|stopped them|paused|"
+    r"on hold|not supposed to|shouldnt have)\b"
+)
+_TWO_DAYS = re.compile(
+    r"\b(?:yesterdays?|last nights?)\b.{0,30}\b(?:and|with|plus|\+|&)\b.{0,12}\b(?:todays?|"
+    r"this mornings?|tonights?)\b|\b(?:todays?)\b.{0,20}\b(?:and|with|plus)\b.{0,12}"
+    r"\b(?:yesterdays?|tomorrows?)\b"
+)
+_UNSURE = re.compile(
+    r"\b(?:cant|cannot|dont|do not|not) (?:remember|recall|be sure|know|tell) (?:if|whether|"
+    r"wether|weather|wot|what)?|\bnot sure (?:if|whether|wether|i|weather)\b|\bnot sure\b|"
+    r"\bdid i take\b|\bhave i taken\b|\bhave i had\b|\bdid i have\b|\bforgot (?:if|whether) i"
+    r"\b|\bmight have (?:taken|had)\b|\bmight not\b|\buncertain\b|\bunsure\b|"
+    r"\bno idea if\b|\bdid i tell you\b|\bor (?:was it|was that) yesterday\b|\btoday or "
+    r"yesterday\b|\bmay (?:or may not )?have (?:taken|had)\b|\bi think i (?:took|had|have taken)"
+    r" (?:it|one|my \w+) but\b|\ball at sea\b|\bblank\b|\brmbr\b|\brmember\b|"
+    r"\b(?:tell|check|see|know) (?:me )?(?:if|whether) i(?:ve| have)? (?:taken|took|had)\b"
+)
+_INTEND = re.compile(
+    r"\b(?:about to|bout to|abt to|going to|gonna|gna|will|ill|i'll|i will|shall|off to|"
+    r"just going to|"
+    r"fixing to|getting ready to|on my way to|after (?:dinner|tea|breakfast|lunch)|in a (?:mo|"
+    r"minute|min|sec|second|bit)|later on|shortly|soon)\b.{0,20}\b(?:take|tk|have)\b|"
+    r"\b(?:take|taking|have) (?:it|them|my \w+) (?:in a (?:bit|minute|min|mo|sec|second|"
+    r"while)|shortly|soon|later|after)\b|\babout to\b"
+)
+_CAPSULE = (r"(?:it|one|them|my\s+(?:capsule|capsules|tablet|tablets|pill|pills|dose|meds|"
+            r"medication|medicine|lenalidomide|revlimid|revlamid)|the\s+(?:capsule|tablet|pill|"
+            r"dose)|a\s+(?:capsule|tablet|pill|dose)|todays|tonights|this\s+mornings|"
+            r"lenalidomide|revlimid)")
+_DOSE_QUESTION = re.compile(
+    r"\b(?:can|could|should|shall|shud|shld|do|must|may|ok to|okay to|safe to|too late to|"
+    r"still|late to|supposed to|meant to|cn)"
+    rf"\b.{{0,20}}\b(?:take|tk|tak|have|hav|skip|taking|be taking)\s+{_CAPSULE}\b|"
+    r"\b(?:too late|still ok|still okay)\b|\bis (?:today|tomorrow) a (?:tablet|capsule|pill|"
+    r"dose|dosing) day\b|^(?!when\b).*\b(?:start|restart) (?:the )?(?:new cycle|again|my "
+    r"tablets|my capsules)\b|\b(?:what|wot) (?:do i do|about) (?:about )?(?:todays|tonights|my dose)\b"
+)
+_VOMITED = re.compile(
+    r"\b(?:threw up|thrown up|throw up|vomited|vomit|vomiting|was sick|been sick|brought it "
+    r"(?:back )?up|came back up|puked|sick it up|spewed)\b"
+)
+# "Sick 10 minutes later": a story, not a request to be reminded.
+_PAST_STORY = re.compile(r"\b(?:was|were|been|threw|brought|came|had|took|taken|went|got)\b")
+_THOUGHT = re.compile(r"\b(?:thought|think|assumed) i (?:had|took|taken|d taken|d had)\b")
+# Pills that are not lenalidomide: "took two paracetamol" is about those.
+_OTHER_PILLS = re.compile(
+    r"\b(?:paracetamol|ibuprofen|aspirin|co codamol|cocodamol|codeine|painkillers?|"
+    r"antibiotics?|laxatives?|senna|vitamins?|folic|steroids?|dex|dexamethasone|antacids?|"
+    r"rennies|gaviscon|piriton|antihistamines?|sleeping pills?|omeprazole|lansoprazole|"
+    r"aciclovir|co trimoxazole|allopurinol|warfarin|apixaban|rivaroxaban|statins?)\b"
+)
+_PAST_REPORT = re.compile(
+    r"\b(?:forgot|forgotten|forget|missed|skipped|took|taken|had|swallowed|didnt take|"
+    r"didnt have|havent taken|not taken|did not take)\b"
+)
+_DOSE_OBJECTS = frozenset({"it", "one", "them", "capsule", "capsules", "tablet", "tablets", "pill",
+                           "pills", "dose", "doses", "lenalidomide", "revlimid", "medication",
+                           "medicine", "meds", "todays", "tonights", "yesterdays", "mine",
+                           "my"})  # fmt: skip
+
+_SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("dose_time", re.compile(
+        r"\b(?:what|wot|wat|which) time\b|\b(?:change|move|switch) (?:the|my) (?:time|dose time)\b|"
+        r"\btime (?:i|do i|should i) take\b|\b(?:tablet|capsule|pill|dose)s? at \d+ or\b|"
+        r"\bkeep it at \d+\b|\bat night instead\b|\bin the (?:evening|morning) instead\b|"
+        r"\b(?:dose|capsule|tablet|pill)s? time\b|\btime (?:for|of) my\b|\bwhat time is my\b")),
+    ("capsules_left", re.compile(
+        r"\bhow many\b.{0,30}\b(?:left|more|remaining|to go|still)\b|\b(?:capsules?|tablets?|"
+        r"pills?|days?|doses?) (?:left|remaining|to go)\b|\bleft (?:in|this|of) (?:this|the|my)?"
+        r"\s*(?:cycle|pack|box|course)\b|\bhow many (?:days|more days)\b")),
+    ("cycle_day", re.compile(
+        r"\b(?:what|which|wat|wot)\s+(?:day|cycle|week)\b|\bday of (?:the|my) cycle\b|"
+        r"\bwhere am i\b|\bwhat day (?:am i|are we|is it)\b|\bwhich day\b|\bcycle (?:am i|"
+        r"are we)\b|\bday \d+\b|\bcycle \d+ or\b|\bday number\b|\bday what\b|\bhow many "
+        r"cycles\b|\blost (?:track|count)\b|\bweek of the cycle\b")),
+    ("break", re.compile(
+        r"\b(?:week off|weeks off|rest week|break week|off week|week of rest|my break|the "
+        r"break|next break|a break|time off|days off|rest days?|no capsules? week|stop for a "
+        r"week|brek|off the (?:tablets|capsules|pills)|week without|days without|restart|"
+        r"start again)\b")),
+    ("blood_test", re.compile(
+        r"\b(?:blood tests?|bloods|blood test|blood work|bloodwork|fbc|blood check|blood count|"
+        r"my blood taken|for my blood)\b")),
+    ("pregnancy_test", re.compile(r"\bpregnancy tests?\b|\bpreg tests?\b")),
+    ("next", re.compile(
+        r"^next\b|\b(?:whats|what is|what s|wats|wots|what)\s+(?:next|coming up|coming|"
+        r"happening|planned|happens next|on the schedule|the plan)\b|\bnext (?:dose|capsule|"
+        r"tablet|pill|one|step|steps|cycle|appointment)\b|\bwhen (?:is|s) (?:the|my) next\b|"
+        r"\bwhen do i (?:start|restart)\b|\bwhen (?:does|will) (?:my )?(?:next )?cycle (?:start|"
+        r"begin)\b|\banything (?:coming up|on|i need|for)\b|\bwhat (?:have i got|do i need to "
+        r"do)\b|\bwhen do i next\b|\bschedule\b|\bthe plan\b")),
+)
+_WHEN_WORDS = frozenset({"when", "wen", "what", "which", "how", "whens", "whats", "date",
+                         "due", "next", "wot", "wat", "anything"})  # fmt: skip
+
+# -- chat, stop requests ---------------------------------------------------------------------
+
+_CHAT = re.compile(
+    r"^(?:(?:thank you|thankyou|thanks|thanx|thx|ty|cheers|ta|lovely|great|brilliant|perfect|"
+    r"ok|okay|k|kk|fine|good|grand|noted|got it|understood|will do|hello|hi|hiya|hey|good "
+    r"(?:morning|afternoon|evening|night)|morning|evening|bless you|god bless|merry christmas|"
+    r"happy (?:christmas|new year|easter|birthday|holidays)|season s greetings|love|xx+|x|"
+    r"lol|haha|you re welcome|youre welcome|no problem|np|sorry|bye|goodbye|see you|take "
+    r"care|have a (?:nice|good|lovely) (?:day|evening|weekend)|much appreciated|appreciate "
+    r"it|to (?:all )?(?:the|you)?\s*(?:nurses|team|staff|everyone|all)|all|you|the|so much|"
+    r"very much|for|your help|everything|and|dear|nurse|nurses|team|staff|everyone|doctor|"
+    r"doc|again|really|as always|wonderful|amazing|kind|very|same to you|too|all of you|"
+    r"happy|christmas|new year|\s)+)$"
+)
+_HELP = re.compile(
+    r"\bwhat (?:can|do) (?:you|i) (?:do|reply|say|text|ask|send)\b|\bhow (?:does|do) (?:this|"
+    r"it|you) work\b|\bhow (?:do i|to) use (?:this|it|you)\b|\bwhat words\b|\b(?:wot|wat|"
+    r"what) can i (?:ask|say|text|send)\b|\bconfused by (?:these|the|this) (?:messages|texts)\b|"
+    r"\bwhat (?:are|r) (?:these|the) (?:messages|texts) for\b|\bwhat do you understand\b|"
+    r"\binstructions\b"
+)
+_STOP_REQUEST = re.compile(
+    r"\bunsubscribe\b|\bno longer (?:wish|want) to (?:receive|get)\b|\b(?:texts|messages|"
+    r"reminders) (?:to )?stop\b|\bcan (?:the|these) (?:texts|messages|reminders) stop\b|"
+    r"\b(?:stop|no more|dont want|don't want|do not want|take me off|remove me|"
+    r"opt me out|cancel)\b.{0,40}\b(?:messages?|texts?|reminders?|sms|notifications|"
+    r"sending|texting|messaging|contacting|this service|these)\b|\bstop (?:sending|texting|"
+    r"messaging|contacting|bothering)\b|\bleave me alone\b"
+)
+
+
+# -- reading one clause ----------------------------------------------------------------------
+
+
+def _masked(toks: Sequence[str], hidden: set[int]) -> list[str]:
+    return ["" if i in hidden else t for i, t in enumerate(toks)]
+
+
+def _extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
+    """Why a report of a capsule taken is about more than one (or not theirs), or None."""
+    joined = " ".join(toks)
+    if not (_PAST_TAKE & set(toks) or re.search(
+        r"\b(?:taken|swallowed|ingested|gone down|gave (?:her|him|them)|eaten|ate)\b", joined
+    )):
+        return None
+    if _TWO_DAYS.search(joined):
+        return "two_days"
+    for i, tok in enumerate(toks):
+        if tok not in _TAKE_VERBS:
+            continue
+        # The count right after the verb ("took 2", "took it twice", "had 3 of them").
+        k = i + 2 if i + 2 < len(toks) and toks[i + 1] in ("it", "them", "like", "about",
+                                                            "maybe", "all", "an", "a") else i + 1
+        if k >= len(toks):
+            continue
+        count = _NUMBER_WORDS.get(toks[k])
+        if count is None or count < 2:
+            continue
+        rest = toks[k + 1] if k + 1 < len(toks) else ""
+        # "took 2 paracetamol" is about something else; "took 3" is capsules.
+        if not rest or rest in _DOSE_OBJECTS or rest in (
+            "by", "at", "today", "this", "instead", "of", "together", "in", "not", "again",
+            "accidentally", "accidently", "yesterday", "last", "lenalidomide", "doses",
+            "caps", "x", "times", "tonight", "tonite", "2day", "on", "because", "cos", "so",
+            "yday", "yest", "yesterday", "yesterdays", "last", "earlier", "this", "tonight", "to",
+            "and", "dose", "insted", "insteada", "thinking",
+        ):
+            return "count"
+    if _SOMEONE_ELSE.search(joined):
+        return "someone_else"
+    if _EXTRA_PHRASES.search(joined):
+        if re.search(r"\banother\b|\bone more\b|\bextra\b|\btwice\b|\bagain\b", joined):
+            return "another"
+        return "count"
+    if _NO_DOSE_DAY.search(joined):
+        return "no_dose"
+    return None
+
+
+# A question about when, not why or what: "when's my blood test?" is the schedule, "why do
+# I need blood tests?" a topic.
+_WHEN = re.compile(
+    r"\b(?:when|wen|whens|next|date|due|day|this week|next week|tomorrow|today|on (?:monday|"
+    r"tuesday|wednesday|thursday|friday|saturday|sunday)|have i got|do i have|is my|is it|"
+    r"am i|how long|what day|or)\b"
+)
+
+
+def _schedule(clause: str, toks: Sequence[str]) -> str | None:
+    joined = " ".join(toks)
+    asked = (
+        is_question(clause, toks) or bool(_WHEN_WORDS & set(toks)) or "how many" in joined
+    )
+    if not asked:
+        return None
+    for what, pattern in _SCHEDULE:
+        if pattern.search(joined):
+            if what in ("blood_test", "pregnancy_test", "break") and not _WHEN.search(joined):
+                continue
+            return what
+    return None
+
+
+def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
+    """Every reading of one clause (usually one)."""
+    text = emoji_to_words(clause)
+    toks = search.tokens(text)
+    if not toks:
+        return []
+    by_id = search.topics_by_id(topics)
+    joined = " ".join(toks)
+    negated = negated_positions(toks)
+    celsius = parse_temperature(text)
+    ignore = (
+        frozenset({"temp", "temps", "temperature", "fever", "high", "degrees", "deg",
+                   "thermometer", "reading"})
+        if celsius is not None else frozenset()
+    )  # fmt: skip
+    visible = _masked(toks, negated)
+    matches = search.rank(visible, topics, ignore)
+    everything = search.rank(toks, topics, ignore)
+    kept_ids = {x.topic_id for x in matches}
+    # "Haven't pooed in days" is constipation: for these topics the negation is the symptom.
+    absent = [m for m in everything if m.topic_id in _ABSENCE_TOPICS and m.topic_id not in kept_ids]
+    if absent:
+        matches = sorted([*matches, *absent], key=lambda m: -m.score)
+        kept_ids |= {m.topic_id for m in absent}
+    denied = [m.topic_id for m in everything if m.topic_id not in kept_ids]
+    ranked = [m.topic_id for m in matches]
+    best = matches[0].score if matches else 0.0
+    question = is_question(clause, toks)
+    out: list[Reading] = []
+    if _CHAT.match(joined):
+        return [Reading("chat", clause)]  # "Merry Christmas to all the nurses"
+
+    # Red flags: urgent topics, escalations, a high reading; never when denied.
+    hot = celsius is not None and band(celsius) == "red_flag"
+    urgent = [t for t in ranked if by_id[t].urgency == "urgent"]
+    for topic_id in ranked:
+        urgent += escalations(by_id[topic_id], visible)
+    if hot and "fever" in by_id:
+        urgent.insert(0, "fever")
+    asked = set().union(*(m.at for m in matches if by_id[m.topic_id].asks_about_dose))
+    # The dose words are read whole ("didn't take it" is a miss): dose_report has its own
+    # negations. "I thought I took it" takes nothing.
+    dose, spots = dose_report(_masked(toks, asked))
+    if dose == "taken" and _THOUGHT.search(joined):
+        dose = "missed" if re.search(r"\b(?:forgot|forgotten|missed|didnt)\b", joined) else None
+    if asked and dose == "later":
+        dose = None
+    # Too many capsules is an extra dose, not a sign in the body (its own urgent answer).
+    overdose = "too-many" in urgent
+    urgent = [t for t in urgent if t != "too-many"]
+    if urgent or hot:
+        topics_found = tuple(dict.fromkeys(urgent + ranked))
+        if _risk_question(clause, toks) and not hot:
+            out.append(Reading("risk_question", clause, topics_found, score=best))
+        else:
+            out.append(Reading("red_flag", clause, topics_found, temperature_c=celsius,
+                               score=best))  # fmt: skip
+        inside = any(spots <= m.at for m in matches if m.topic_id in urgent)
+        if inside:
+            dose = None
+    elif celsius is not None and "infection" in by_id:
+        ranked.insert(0, "infection")  # 37.5-37.9: the infection advice
+
+    # Dose readings. In a question, only a plain past report counts ("forgot, can I take it
+    # now?" reports a miss; "can I take it now?" and "I can't swallow it" report nothing).
+    if question and dose in ("taken", "missed", "conflict") and not _PAST_REPORT.search(joined):
+        dose = None
+    # A question a leaflet topic answers about capsules ("can I take an extra one tomorrow?",
+    # "sick after taking it") is that question, not a dose to decide on.
+    told = bool(re.search(r"\b(?:took|taken|had|swallowed|doubled|double dosed)\b", joined))
+    extra = None if asked and (question or not told) else _extra_reason(clause, visible, text)
+    if extra is None and overdose and not asked and not _OTHER_PILLS.search(joined):
+        extra = "count"
+    unsure = bool(_UNSURE.search(joined))
+    intend = (
+        not asked
+        and bool(_INTEND.search(joined))
+        and not re.search(r"\b(?:took|taken|had)\b", joined)
+    )
+    dose_question = question and not asked and bool(_DOSE_QUESTION.search(joined))
+    day = day_named(toks)
+    if extra is not None and not (question and dose != "taken" and extra == "no_dose"):
+        out.append(Reading("extra", clause, detail=extra, day=day))
+    elif unsure:
+        out.append(Reading("unsure", clause, day=day))
+    elif dose in ("taken", "missed") and not (dose == "taken" and intend):
+        out.append(Reading(dose, clause, day=day))
+        if dose_question:
+            out.append(Reading("dose_question", clause, day=day))
+    elif dose == "conflict":
+        out.append(Reading("missed", clause, day=day))
+        out.append(Reading("taken", clause, day=day))
+    elif intend or (dose == "later" and re.search(r"\b(?:will|ill|going|gonna|about)\b", joined)
+                    and not re.search(r"\bremind\b", joined)):
+        out.append(Reading("intend", clause, day=day))
+    elif dose == "later" and ("yet" in toks or not _PAST_STORY.search(joined)):
+        out.append(Reading("later", clause, day=day))
+    elif dose_question:
+        out.append(Reading("dose_question", clause, day=day))
+
+    # Schedule questions.
+    what = _schedule(clause, toks)
+    if what is not None and not any(r.kind == "dose_question" for r in out):
+        out.append(Reading("schedule", clause, detail=what))
+
+    # Topics: what is left of the clause once its dose words and schedule words are read.
+    if not out or all(r.kind in DOSE_KINDS or r.kind == "schedule" for r in out):
+        used = set(spots)
+        routine = [
+            m for m in matches
+            if by_id[m.topic_id].urgency != "urgent" and not (m.at <= used and used)
+        ]
+        close = [m.topic_id for m in search.closest(routine, TOPIC_LIMIT)]
+        kept = tuple(dict.fromkeys([t for t in ranked if t in close] + close))[:TOPIC_LIMIT]
+        if celsius is not None and not hot and "infection" in by_id:
+            kept = tuple(dict.fromkeys(("infection", *kept)))[:TOPIC_LIMIT]  # 37.5-37.9
+        if kept and not _only_schedule_words(kept, what):
+            kind: ReadingKind = "risk_question" if _risk_question(clause, toks) else "topic"
+            if kind == "topic" or not any(r.kind == "risk_question" for r in out):
+                out.append(Reading(kind, clause, kept, temperature_c=celsius, score=best))
+    if not out and _STOP_REQUEST.search(joined):
+        out.append(Reading("stop_request", clause))
+    if not out and _HELP.search(joined):
+        out.append(Reading("help", clause))
+    if not out and _CHAT.match(joined):
+        out.append(Reading("chat", clause))
+    if not out and len(toks) <= 5 and {"help", "info", "menu"}.intersection(toks):
+        out.append(Reading("help", clause))
+    return [replace(r, negated=tuple(denied)) for r in out] or [
+        Reading("unknown", clause, negated=tuple(denied))
+    ]
+
+
+def _only_schedule_words(topic_ids: tuple[str, ...], what: str | None) -> bool:
+    """A schedule question names blood or pregnancy tests: that topic is not a second ask."""
+    if what == "blood_test":
+        return set(topic_ids) <= {"blood-tests"}
+    if what == "pregnancy_test":
+        return set(topic_ids) <= {"pregnancy-tests"}
+    return False
+
+
+# -- the whole text --------------------------------------------------------------------------
+
+_GREETINGS = frozenset({"HI", "HELLO", "HEY"})
+
+
+def whole_message(text: str, toks: Sequence[str]) -> Reading | None:
+    """A text that is one command as a whole, carrier-style (STOP, START, HELP, a menu
+    number, a bare yes or no to "did you take it?"); a bare greeting is chat."""
+    found = whole_command(text, toks)
+    if found is None:
+        return None
+    if found.kind == "help" and " ".join(toks).upper() in _GREETINGS:
+        return Reading("chat", text)
+    kind: ReadingKind = found.kind  # type: ignore[assignment]
+    return Reading(kind, text, choice=found.choice)
+
+
+
+def understand(text: str, topics: Sequence[Topic] | None = None) -> Understanding:
+    """The readings of a text, most urgent first. Only the first 1,000 characters count."""
+    topics = load_topics() if topics is None else topics
+    text = text[:MAX_CHARS]
+    words = emoji_to_words(text)
+    toks = search.tokens(words)
+    if not toks and not words.replace("\u200b", "").strip():
+        return Understanding(text, (Reading("empty"),))
+    if not toks and any(ch.isalpha() for ch in words):
+        # Letters, but none a-z: another script (Chinese, Arabic, Bengali...).
+        return Understanding(text, (Reading("other_language", text, detail="script"),), (text,),
+                             "script")  # fmt: skip
+    whole = whole_message(words, toks)
+    if whole is not None:
+        return Understanding(text, (whole,), (text,))
+    language = foreign_language(toks)
+    readings: list[Reading] = []
+    if language is not None:
+        fever, celsius = foreign_fever(words, toks)
+        sign = foreign_red_flag(toks)
+        if fever:
+            readings.append(Reading("red_flag", text, ("fever",), temperature_c=celsius))
+        elif sign is not None:
+            readings.append(Reading("red_flag", text, (sign,)))
+        readings.append(Reading("other_language", text, detail=language))
+        return Understanding(text, tuple(readings), (text,), language)
+    parts = clauses(words)
+    for part in parts:
+        readings += read_clause(part, topics)
+    # "Not yet, will take it at lunch": an intention, not a request to be reminded.
+    if any(r.kind == "intend" for r in readings):
+        readings = [r for r in readings if r.kind != "later"]
+    # "Forgot last night, should I take it now?" is the question: its answer covers the miss.
+    if any(r.kind == "dose_question" for r in readings):
+        readings = [r for r in readings if r.kind != "missed"]
+    # An extra capsule is the whole story of the dose: "forgot I'd already had one" and
+    # "took two" are one event, not a miss and a report.
+    if any(r.kind == "extra" for r in readings):
+        readings = [r for r in readings if r.kind not in ("taken", "missed", "intend", "later",
+                                                          "unsure")]
+    # A capsule someone else's, or one more than their own, is often said across clauses
+    # ("I took mine, then my husband's by mistake"): the whole text decides that too.
+    if any(r.kind == "taken" for r in readings):
+        why = _extra_reason(words, search.tokens(words), words)
+        if why is not None:
+            readings = [r for r in readings if r.kind not in ("taken", "extra")]
+            readings.append(Reading("extra", words, detail=why, day=day_named(toks)))
+    # Sick after taking it: being sick with the capsule in you is its own question.
+    if any(r.kind == "taken" for r in readings) and _VOMITED.search(" ".join(toks)):
+        readings = [
+            replace(r, topics=("vomited-dose",)) if r.kind == "topic" and r.topics[:1] ==
+            ("sickness",) else r for r in readings
+        ]  # fmt: skip
+        if not any(r.kind == "topic" and r.topics[:1] == ("vomited-dose",) for r in readings):
+            readings.append(Reading("topic", words, ("vomited-dose",)))
+    # A warning sign can take two clauses to say ("it burns when I pee and I feel cold"):
+    # the whole text is read for red flags too, so splitting never hides one.
+    if len(parts) > 1 and not any(r.kind in ("red_flag", "risk_question") for r in readings):
+        for r in read_clause(words, topics):
+            if r.kind == "red_flag":
+                readings.insert(0, r)
+                break
+    return Understanding(text, tuple(_settle(readings)), tuple(parts))
+
+
+def _settle(readings: list[Reading]) -> list[Reading]:
+    """One reading per kind and topic, most urgent first; chat and unknown only when alone."""
+    kept: dict[tuple[str, str | None, tuple[str, ...]], Reading] = {}
+    for r in readings:
+        key = (r.kind, r.detail, r.topics[:1] if r.kind in ("topic", "risk_question") else ())
+        kept.setdefault(key, r)
+    found = list(kept.values())
+    # A red flag already answers its own topic: no routine answer for the same topic too.
+    flagged = {t for r in found if r.kind == "red_flag" for t in r.topics[:1]}
+    found = [r for r in found if not (r.kind in ("topic", "risk_question") and r.topics[:1]
+                                      and r.topics[0] in flagged)]  # fmt: skip
+    if any(r.kind not in ("help", "chat", "unknown") for r in found):
+        found = [r for r in found if r.kind != "help"]  # "what do I do" after a question
+    if not found:
+        return [Reading("unknown")]
+    meaningful = [r for r in found if r.kind not in ("chat", "unknown")]
+    if meaningful:
+        found = meaningful
+    elif any(r.kind == "chat" for r in found):
+        found = [r for r in found if r.kind == "chat"][:1]
+    else:
+        found = found[:1]
+    return sorted(found, key=lambda r: PRIORITY.index(r.kind))
+
+
+def explain(text: str) -> str:
+    """How a text is read, for a person: its clauses, each clause's readings with their
+    topics and scores, and what the whole text comes to (``lenabot explain``)."""
+    topics = load_topics()
+    u = understand(text, topics)
+    lines = [f"text: {text!r}"]
+    if u.language != "en":
+        lines.append(f"language: not English ({u.language})")
+    for part in u.clauses:
+        lines.append(f"clause: {part!r}")
+        for r in read_clause(part, topics) if u.language == "en" else ():
+            extra = []
+            if r.topics:
+                extra.append("topics " + ", ".join(r.topics))
+            if r.detail:
+                extra.append(r.detail)
+            if r.day:
+                extra.append(f"day {r.day}")
+            if r.temperature_c is not None:
+                extra.append(f"{r.temperature_c:.1f}C")
+            if r.score:
+                extra.append(f"score {r.score:.0f}")
+            if r.negated:
+                extra.append("denied " + ", ".join(r.negated))
+            lines.append(f"  {r.kind}" + (f" ({'; '.join(extra)})" if extra else ""))
+    lines.append("reading: " + ", ".join(sorted(u.labels())))
+    return "\n".join(lines)
