@@ -71,7 +71,7 @@ def check_row(obj: object, labels: set[str], topics: set[str]) -> list[str]:
     elif text != text.strip():
         errs.append("text has leading/trailing whitespace")
     if not isinstance(intents, list) or not intents or not all(isinstance(i, str) for i in intents):
-        return errs + ["intents must be a non-empty list of strings"]
+        return [*errs, "intents must be a non-empty list of strings"]
     if len(set(intents)) != len(intents):
         errs.append(f"repeated intent in {intents}")
     for i in intents:
