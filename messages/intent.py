@@ -29,7 +29,11 @@ _YES = frozenset({"yes", "yep", "yeah", "yup", "y", "ya", "yes done", "done", "a
 _NO = frozenset({"no", "nope", "nah", "n", "not today", "no i havent", "no not yet"})
 
 _TAKEN = ("taken", "took", "done", "swallowed", "had it", "had them", "had my", "had todays",
-          "taking it now", "just taking")  # fmt: skip
+          "taking it now", "just taking", "tkn", "tookit", "tuk it", "tk it", "did take",
+          "remember to take", "remembered to take", "popped it", "popped my", "had me",
+          "had her", "had his", "have take", "take it already", "already take", "always take",
+          "gave her", "gave him", "gave mum", "gave dad", "had the", "took hers",
+          "took his")  # fmt: skip
 _MISSED = ("missed", "forgot", "forgotten", "skipped", "forget to take")
 # Not taken (yet): "yet" makes these a "later", on their own they are a miss.
 _NOT_TAKEN = ("didnt take", "did not take", "didnt have", "not taken", "havent taken",
@@ -46,7 +50,9 @@ _OTHER_OBJECTS = frozenset({
     "painkillers", "laxative", "laxatives", "antibiotics", "steroids", "steroid", "dex",
     "dexamethasone", "vitamins", "jab", "vaccine", "bath", "shower", "walk", "nap", "tell",
     "say", "mention", "ask", "call", "ring", "bus", "train", "breakfast", "lunch", "dinner",
-    "anything", "much", "something", "nothing",
+    "anything", "much", "something", "nothing", "text", "reply", "answer", "respond",
+    "message", "phone", "mmr", "flu", "covid", "booster", "jabs", "vaccination",
+    "injection", "scan", "operation", "op", "hair", "tea", "baby", "cold", "cough", "cuppa",
 })  # fmt: skip
 _FILLERS = frozenset({"my", "the", "a", "an", "your", "todays", "this", "to", "some", "of"})
 _EMOJI = {"\U0001f44d": " done ", "\u2705": " done ", "\u2714": " done ", "\u2611": " done ",
@@ -83,7 +89,7 @@ def whole_command(text: str, toks: Sequence[str]) -> Command | None:
         return Command("stop")
     if bare in START_WORDS:
         return Command("start")
-    if bare in HELP_WORDS or text.strip() == "?":
+    if bare in HELP_WORDS:
         return Command("help")
     menu = _MENU.fullmatch(text.strip())
     if menu:
@@ -166,7 +172,7 @@ def _object(toks: Sequence[str], after: int) -> str:
 def _reports(toks: Sequence[str], phrases: tuple[str, ...]) -> list[search.PhraseHit]:
     """Dose phrases that really report on the capsule, not a question or another object."""
     return [
-        hit for hit in search.find_phrases(toks, phrases, ordered=True)
+        hit for hit in search.find_phrases(toks, phrases, ordered=True, gap=1)
         # "what if I forget" asks about missing; it does not report a miss.
         if "if" not in toks[max(0, min(hit.positions) - 4) : min(hit.positions)]
         and _object(toks, max(hit.positions)) not in _OTHER_OBJECTS

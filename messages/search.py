@@ -148,14 +148,14 @@ def _score_word(token: str, index: _Index) -> dict[str, float]:
 
 
 def _best_placement(
-    candidates: list[list[tuple[int, float]]], ordered: bool
+    candidates: list[list[tuple[int, float]]], ordered: bool, gap: int = MAX_GAP
 ) -> tuple[float, frozenset[int]] | None:
     """Closest-together, then highest-scoring, choice of one position per phrase word.
 
     Only positions near each occurrence of the rarest word are tried, so a long text full of
     "my" and "the" stays cheap.
     """
-    reach = len(candidates) + MAX_GAP - 1
+    reach = len(candidates) + gap - 1
     anchor = min(candidates, key=len)
     best: tuple[int, float, frozenset[int]] | None = None
     for centre, _ in anchor:
@@ -178,17 +178,23 @@ def find_phrases(
     phrases: tuple[str, ...],
     ignore: frozenset[str] = frozenset(),
     ordered: bool = False,
+    gap: int = MAX_GAP,
 ) -> list[PhraseHit]:
     """Every phrase found in the tokens (one-word phrases once per occurrence).
 
     Tokens in `ignore` keep their place but match nothing. Topic phrases may come in any
     order ("pain in my chest"); `ordered` is for phrases whose order is the meaning ("had my").
+    ``gap``: words allowed between a phrase's words ("had cramp in my" is not "had my").
     """
-    return _find(toks, _index(phrases), ignore, ordered)
+    return _find(toks, _index(phrases), ignore, ordered, gap)
 
 
 def _find(
-    toks: Sequence[str], index: _Index, ignore: frozenset[str], ordered: bool
+    toks: Sequence[str],
+    index: _Index,
+    ignore: frozenset[str],
+    ordered: bool,
+    gap: int = MAX_GAP,
 ) -> list[PhraseHit]:
     where: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
     for pos, token in enumerate(toks):
@@ -213,7 +219,7 @@ def _find(
                 PhraseHit(phrase, s, frozenset({p})) for p, s in candidates[0] if s >= THRESHOLD
             )
             continue
-        placed = _best_placement(candidates, ordered)
+        placed = _best_placement(candidates, ordered, gap)
         if placed and placed[0] >= THRESHOLD:
             hits.append(PhraseHit(phrase, placed[0], placed[1]))
     return hits

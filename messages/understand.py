@@ -112,8 +112,10 @@ _CLAUSE_BREAK = re.compile(
 
 # A dose report said first, then a comma: "taken, temp is 38.4 though".
 _REPORT_FIRST = re.compile(
-    r"^((?:just\s+)?(?:taken|took it|took mine|done|had it|tkn|tkn it|missed|missed it|forgot|"
-    r"forgot it|yes|yes done|no))\s*,\s*(.+)$",
+    r"^((?:yes\s+|no\s+|just\s+|i\s+)*(?:taken|took it|took mine|took my \w+|done|had it|"
+    r"had mine|tkn|tkn it|missed|missed it|forgot|forgot it|yes|yes done|no)(?:\s+(?:last night|"
+    r"this morning|yesterday|today|earlier|tonight|at \d+(?::\d+)?(?:\s*[ap]m)?|as usual|with "
+    r"\w+))?)\s*,\s*(.+)$",
     re.IGNORECASE,
 )
 
@@ -211,8 +213,22 @@ _HAPPENING = re.compile(
 )
 
 
+_ASKING = re.compile(r"\b(?:can|could|should|shall|do|may|must|am) i\b|\bis it (?:ok|okay|safe|alright|"
+                     r"too late)\b|\bam i (?:allowed|ok|okay|supposed)\b")
+
+
+_SUBJECTS = frozenset({"i", "it", "my", "this", "the", "you", "we", "they", "he", "she", "that"})
+
+
 def is_question(clause: str, toks: Sequence[str]) -> bool:
-    return "?" in clause or (bool(toks) and toks[0] in _QUESTION_STARTS)
+    if "?" in clause or _ASKING.search(" ".join(toks)):
+        return True
+    if not toks or toks[0] not in _QUESTION_STARTS:
+        return False
+    # "Will have it with my tea" tells; "will I lose my hair" asks.
+    if toks[0] in ("will", "would", "shall") and len(toks) > 1:
+        return toks[1] in _SUBJECTS or toks[1] in _QUESTION_STARTS
+    return True
 
 
 def _risk_question(clause: str, toks: Sequence[str]) -> bool:
@@ -294,12 +310,13 @@ _INTEND = re.compile(
 _CAPSULE = (r"(?:it|one|them|my\s+(?:capsule|capsules|tablet|tablets|pill|pills|dose|meds|"
             r"medication|medicine|lenalidomide|revlimid|revlamid)|the\s+(?:capsule|tablet|pill|"
             r"dose)|a\s+(?:capsule|tablet|pill|dose)|todays|tonights|this\s+mornings|"
-            r"lenalidomide|revlimid)")
+            r"lenalidomide|revlimid|last\s+nights|yesterdays|the\s+old\s+ones|now)")
 _DOSE_QUESTION = re.compile(
     r"\b(?:can|could|should|shall|shud|shld|do|must|may|ok to|okay to|safe to|too late to|"
-    r"still|late to|supposed to|meant to|cn)"
+    r"still|late to|supposed to|meant to|cn|allowed to)"
     rf"\b.{{0,20}}\b(?:take|tk|tak|have|hav|skip|taking|be taking)\s+{_CAPSULE}\b|"
-    r"\b(?:too late|still ok|still okay)\b|\bis (?:today|tomorrow) a (?:tablet|capsule|pill|"
+    r"\b(?:too late|still ok|still okay|take it or (?:leave|skip)|take now|still take)\b|"
+    r"\bis (?:today|tomorrow) a (?:tablet|capsule|pill|"
     r"dose|dosing) day\b|^(?!when\b).*\b(?:start|restart) (?:the )?(?:new cycle|again|my "
     r"tablets|my capsules)\b|\b(?:what|wot) (?:do i do|about) (?:about )?(?:todays|tonights|my dose)\b"
 )
@@ -309,6 +326,16 @@ _VOMITED = re.compile(
 )
 # "Sick 10 minutes later": a story, not a request to be reminded.
 _PAST_STORY = re.compile(r"\b(?:was|were|been|threw|brought|came|had|took|taken|went|got)\b")
+# Asking to take two now: "can I take it today as well as today's?", "double up?".
+_TWO_NOW = re.compile(
+    r"\b(?:as well as|with todays|both|two|2|double|extra|catch up|make up)\b.*\?|"
+    r"\b(?:can|should|could|shall) i\b.*\b(?:as well as|both|two|2|double|extra|catch up|"
+    r"make up)\b"
+)
+_SAMPLE_TAKEN = re.compile(
+    r"\b(?:blood|bloods|temp|temperature|pressure|sample|samples|test|tests|swab|weight|"
+    r"photo|picture|x ray|xray)s? (?:was |were |being |been )?taken\b"
+)
 _THOUGHT = re.compile(r"\b(?:thought|think|assumed) i (?:had|took|taken|d taken|d had)\b")
 # Pills that are not lenalidomide: "took two paracetamol" is about those.
 _OTHER_PILLS = re.compile(
@@ -316,6 +343,15 @@ _OTHER_PILLS = re.compile(
     r"antibiotics?|laxatives?|senna|vitamins?|folic|steroids?|dex|dexamethasone|antacids?|"
     r"rennies|gaviscon|piriton|antihistamines?|sleeping pills?|omeprazole|lansoprazole|"
     r"aciclovir|co trimoxazole|allopurinol|warfarin|apixaban|rivaroxaban|statins?)\b"
+)
+# "Can I take it with food?" asks how, not whether or when.
+_HOW_TO = re.compile(
+    r"\b(?:take|have) (?:it|them|one|my \w+) (?:with|alongside|after (?:food|a meal|eating|"
+    r"breakfast|dinner)|before (?:food|a meal|eating|breakfast|bed)|on an empty|without)\b"
+)
+_TIMING = re.compile(
+    r"\b(?:now|today|tonight|late|later|still|yet|tomorrow|this morning|this evening|at \d|"
+    r"instead|skip|missed|forgot|too late)\b"
 )
 _PAST_REPORT = re.compile(
     r"\b(?:forgot|forgotten|forget|missed|skipped|took|taken|had|swallowed|didnt take|"
@@ -330,17 +366,14 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("dose_time", re.compile(
         r"\b(?:what|wot|wat|which) time\b|\b(?:change|move|switch) (?:the|my) (?:time|dose time)\b|"
         r"\btime (?:i|do i|should i) take\b|\b(?:tablet|capsule|pill|dose)s? at \d+ or\b|"
-        r"\bkeep it at \d+\b|\bat night instead\b|\bin the (?:evening|morning) instead\b|"
+        r"\bkeep it at \d+\b|\binstead\b.*\bfrom now on\b|\bfrom now on\b|"
         r"\b(?:dose|capsule|tablet|pill)s? time\b|\btime (?:for|of) my\b|\bwhat time is my\b")),
     ("capsules_left", re.compile(
         r"\bhow many\b.{0,30}\b(?:left|more|remaining|to go|still)\b|\b(?:capsules?|tablets?|"
         r"pills?|days?|doses?) (?:left|remaining|to go)\b|\bleft (?:in|this|of) (?:this|the|my)?"
-        r"\s*(?:cycle|pack|box|course)\b|\bhow many (?:days|more days)\b")),
-    ("cycle_day", re.compile(
-        r"\b(?:what|which|wat|wot)\s+(?:day|cycle|week)\b|\bday of (?:the|my) cycle\b|"
-        r"\bwhere am i\b|\bwhat day (?:am i|are we|is it)\b|\bwhich day\b|\bcycle (?:am i|"
-        r"are we)\b|\bday \d+\b|\bcycle \d+ or\b|\bday number\b|\bday what\b|\bhow many "
-        r"cycles\b|\blost (?:track|count)\b|\bweek of the cycle\b")),
+        r"\s*(?:cycle|pack|box|course)\b|\bhow many (?:days|more days)\b|\bhave \d+ left\b|"
+        r"\bgot \d+ left\b|\bhw mny\b|\blast (?:capsule|tablet|pill|one|dose) of (?:the|this) "
+        r"cycle\b|\benough (?:capsules|tablets|pills)\b")),
     ("break", re.compile(
         r"\b(?:week off|weeks off|rest week|break week|off week|week of rest|my break|the "
         r"break|next break|a break|time off|days off|rest days?|no capsules? week|stop for a "
@@ -350,6 +383,11 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"\b(?:blood tests?|bloods|blood test|blood work|bloodwork|fbc|blood check|blood count|"
         r"my blood taken|for my blood)\b")),
     ("pregnancy_test", re.compile(r"\bpregnancy tests?\b|\bpreg tests?\b")),
+    ("cycle_day", re.compile(
+        r"\b(?:what|which|wat|wot)\s+(?:day|cycle|week)\b|\bday of (?:the|my) cycle\b|"
+        r"\bwhere am i\b|\bwhat day (?:am i|are we|is it)\b|\bwhich day\b|\bcycle (?:am i|"
+        r"are we)\b|\bday \d+\b|\bcycle \d+ or\b|\bday number\b|\bday what\b|\bhow many "
+        r"cycles\b|\blost (?:track|count)\b|\bweek of the cycle\b")),
     ("next", re.compile(
         r"^next\b|\b(?:whats|what is|what s|wats|wots|what)\s+(?:next|coming up|coming|"
         r"happening|planned|happens next|on the schedule|the plan)\b|\bnext (?:dose|capsule|"
@@ -359,7 +397,7 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"do)\b|\bwhen do i next\b|\bschedule\b|\bthe plan\b")),
 )
 _WHEN_WORDS = frozenset({"when", "wen", "what", "which", "how", "whens", "whats", "date",
-                         "due", "next", "wot", "wat", "anything"})  # fmt: skip
+                         "due", "next", "wot", "wat", "anything", "where", "hw"})  # fmt: skip
 
 # -- chat, stop requests ---------------------------------------------------------------------
 
@@ -445,7 +483,7 @@ def _extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
 _WHEN = re.compile(
     r"\b(?:when|wen|whens|next|date|due|day|this week|next week|tomorrow|today|on (?:monday|"
     r"tuesday|wednesday|thursday|friday|saturday|sunday)|have i got|do i have|is my|is it|"
-    r"am i|how long|what day|or)\b"
+    r"am i|how long|what day|or|is this|this week|is that)\b"
 )
 
 
@@ -507,6 +545,8 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     # The dose words are read whole ("didn't take it" is a miss): dose_report has its own
     # negations. "I thought I took it" takes nothing.
     dose, spots = dose_report(_masked(toks, asked))
+    if dose == "taken" and _SAMPLE_TAKEN.search(joined) and not re.search(r"\btook\b", joined):
+        dose = None  # "my blood taken", "had my temp taken": a sample, not the capsule
     if dose == "taken" and _THOUGHT.search(joined):
         dose = "missed" if re.search(r"\b(?:forgot|forgotten|missed|didnt)\b", joined) else None
     if asked and dose == "later":
@@ -540,10 +580,16 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     unsure = bool(_UNSURE.search(joined))
     intend = (
         not asked
+        and not question
         and bool(_INTEND.search(joined))
         and not re.search(r"\b(?:took|taken|had)\b", joined)
     )
-    dose_question = question and not asked and bool(_DOSE_QUESTION.search(joined))
+    dose_question = (
+        question
+        and not asked
+        and bool(_DOSE_QUESTION.search(joined))
+        and not (_HOW_TO.search(joined) and not _TIMING.search(joined))
+    )
     day = day_named(toks)
     if extra is not None and not (question and dose != "taken" and extra == "no_dose"):
         out.append(Reading("extra", clause, detail=extra, day=day))
@@ -556,6 +602,8 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     elif dose == "conflict":
         out.append(Reading("missed", clause, day=day))
         out.append(Reading("taken", clause, day=day))
+    elif dose_question:
+        out.append(Reading("dose_question", clause, day=day))
     elif intend or (dose == "later" and re.search(r"\b(?:will|ill|going|gonna|about)\b", joined)
                     and not re.search(r"\bremind\b", joined)):
         out.append(Reading("intend", clause, day=day))
@@ -564,13 +612,22 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     elif dose_question:
         out.append(Reading("dose_question", clause, day=day))
 
-    # Schedule questions.
+    # Schedule questions. "What time should I take it?" asks the time, not whether to take it.
     what = _schedule(clause, toks)
-    if what is not None and not any(r.kind == "dose_question" for r in out):
+    if what == "dose_time" or (what is not None and question and not dose_question):
+        out = [r for r in out if r.kind not in ("dose_question", "later", "intend")] + [
+            Reading("schedule", clause, detail=what)
+        ]
+    elif what is not None and not any(r.kind == "dose_question" for r in out):
         out.append(Reading("schedule", clause, detail=what))
 
-    # Topics: what is left of the clause once its dose words and schedule words are read.
-    if not out or all(r.kind in DOSE_KINDS or r.kind == "schedule" for r in out):
+    # Topics: what is left of the clause once its dose words and schedule words are read. In
+    # a report ("had it with a glass of milk", "wife took it"), the other words are the
+    # story, not a question: a topic only where the clause asks one.
+    reporting = any(r.kind in ("taken", "missed", "later", "intend", "extra") for r in out)
+    if (not out or all(r.kind in DOSE_KINDS or r.kind == "schedule" for r in out)) and (
+        not reporting or question
+    ):
         used = set(spots)
         routine = [
             m for m in matches
@@ -653,6 +710,15 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
     parts = clauses(words)
     for part in parts:
         readings += read_clause(part, topics)
+    # The dose answer covers how to take a capsule, and a missed one: those topics add
+    # nothing to a dose or schedule reading (but "can I take two to catch up?" is its own).
+    if any(r.kind in DOSE_KINDS or r.kind == "schedule" for r in readings):
+        readings = [
+            r for r in readings
+            if not (r.kind == "topic" and r.topics[:1] in (("how-to-take",), ("missed-dose",)))
+            and not (r.kind == "topic" and r.topics[:1] == ("make-up-dose",)
+                     and not _TWO_NOW.search(" ".join(toks)))
+        ]  # fmt: skip
     # "Not yet, will take it at lunch": an intention, not a request to be reminded.
     if any(r.kind == "intend" for r in readings):
         readings = [r for r in readings if r.kind != "later"]

@@ -111,7 +111,7 @@ CASES: list[tuple[str, str, str | None, str]] = [
     ("HELP", "help", None, R),
     ("Help!", "help", None, R),
     ("info", "help", None, R),
-    ("?", "help", None, R),
+    ("?", "unknown", None, R),
     ("hello", "chat", None, R),
     ("can you help", "help", None, R),
     ("please help me", "help", None, R),
@@ -262,7 +262,7 @@ CASES: list[tuple[str, str, str | None, str]] = [
     ("how do I store them", "topic", "storage-handling", R),
     ("can my pregnant daughter touch the pack", "topic", "storage-handling", R),
     ("can I take it with food", "topic", "how-to-take", R),
-    ("Do I take it during the break week?", "topic", "how-to-take", R),
+    ("Do I take it during the break week?", "dose_question", None, R),
     ("what if I miss a dose", "topic", "missed-dose", R),
     ("what happens if I forget", "topic", "missed-dose", R),
     ("should i double up tomorrow?", "topic", "make-up-dose", R),  # issue 11: was missed-dose
@@ -493,6 +493,7 @@ _READS_AS = {
     "chat": {"chat"},
     "stop_request": {"stop_request"},
     "other_language": {"other_language"},
+    "dose_question": {"dose_question"},
     "empty": {"empty"},
 }
 

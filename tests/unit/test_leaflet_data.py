@@ -127,7 +127,8 @@ def test_safety_answer_says_what_to_do(topic_id: str) -> None:
 
 def test_questions_about_a_dose_are_marked_so_their_dose_words_record_nothing() -> None:
     marked = {t.id for t in TOPICS if t.asks_about_dose}
-    assert marked == {"sharing-capsules", "vomited-dose", "make-up-dose"}
+    assert marked == {"sharing-capsules", "vomited-dose", "make-up-dose", "dropped-capsule",
+                      "opening-capsules", "broken-capsule"}
 
 
 def test_urgent_answers_lead_with_the_action_or_the_danger() -> None:
