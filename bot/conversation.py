@@ -414,11 +414,20 @@ class Conversation:
         a report (taken, missed, both: taken late), then a question, a doubt, an intention or
         a snooze. What it records is recorded here, with that day's messages cancelled."""
         kinds: set[str] = {r.kind for r in doses}
-        named = next((r.day for r in doses if r.day), None)
         if "later" in kinds and kinds <= {"later", "dose_question"}:
             return await self._later(patient, course, profile, records, now)
+        if {"taken", "missed"} <= kinds:
+            # Two doses, two days ("forgot yesterday's, took today's"): the miss first.
+            missed = [r for r in doses if r.kind == "missed"]
+            first = await self._dose(patient, course, profile, missed, records, now, alerts)
+            records = await self.courses.dose_records(patient.id, _since(course, now))
+            rest = [r for r in doses if r.kind != "missed"]
+            second = await self._dose(patient, course, profile, rest, records, now, alerts)
+            return Reply(f"{first.text} {second.text}", second.intent, extras=second.extras)
+        named = next((r.day for r in doses if r.day), None)
         why = next((r.detail for r in doses if r.kind == "extra" and r.detail), "count")
-        decision = _decide(kinds, course, records, now, named, why)
+        late = any(r.kind == "taken" and r.detail == "late" for r in doses)
+        decision = _decide(kinds, course, records, now, named, why, late)
         if decision.record and decision.dose_date:
             day = decision.dose_date
             await self.courses.record_dose(patient.id, day, decision.record, now)
@@ -579,10 +588,11 @@ def _decide(
     now: datetime,
     named: str | None,
     why: str = "count",
+    late: bool = False,
 ) -> Decision:
     if "extra" in kinds:
         return on_extra(course, records, now, named, why)
-    if "taken" in kinds and "missed" in kinds:
+    if "taken" in kinds and late:
         return on_late_taken(course, records, now, named)
     if "taken" in kinds:
         return on_taken(course, records, now, named)

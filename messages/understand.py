@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Literal
 
 from messages import search
@@ -103,7 +104,8 @@ class Understanding:
 _CLAUSE_BREAK = re.compile(
     r"(?:[.!?;\n]+(?:\s+|$)|\s*[,:]\s+(?=(?:but|and|also|though|tho|however|plus|then|"
     r"just|no|not|i|im|ive|my|its|when|what|how|can|could|should|shall|do|does|is|am|will|"
-    r"would|did|any|got|feel|feeling|had|have|been)\b)|\s+(?:but|also|though|tho|however|"
+    r"would|did|any|got|feel|feeling|had|have|been|took|taken|forgot|missed|remembered)\b)|"
+    r"\s+(?:but|also|though|tho|however|"
     r"plus|and then|and also)\s+|\s+and\s+(?=(?:i|im|ive|my|its|now|then|feel|feeling|got|"
     r"have|had|it|when|what|can|should|is|am)\b)|\s+-\s+)",
     re.IGNORECASE,
@@ -158,7 +160,8 @@ _NEGATION_ENDS = frozenset({"but", "just", "only", "except", "apart", "though", 
                             "however", "still", "now", "and"})  # fmt: skip
 _NEGATION_REACH = 4  # words a negator covers: "no high temperature or shivers"
 # Topics whose symptom is something not happening: a negation there is the symptom itself.
-_ABSENCE_TOPICS = frozenset({"constipation", "sleep", "appetite-taste", "fertility"})
+_ABSENCE_TOPICS = frozenset({"constipation", "sleep", "appetite-taste", "fertility",
+                             "possible-pregnancy"})
 
 
 def negated_positions(toks: Sequence[str]) -> set[int]:
@@ -197,6 +200,15 @@ _QUESTION_STARTS = frozenset({"can", "could", "should", "shall", "do", "does", "
                               "will", "would", "what", "when", "how", "why", "which", "where",
                               "did", "may", "must", "any", "wat", "wot", "whats", "hows",
                               "wen", "cn", "shud", "shld", "r"})  # fmt: skip
+# Routine topics that are about a serious risk: a general question about them is a question
+# about warning signs ("should I worry about infections?").
+_RISK_TOPICS = frozenset({"infection", "warning-signs"})
+# Words that make a question about infection one about its warning signs.
+_RISKY = re.compile(
+    r"\b(?:signs?|symptoms?|watch|look out|worry|worried|at risk|risk|risks|danger|dangerous|"
+    r"when (?:do|should) i (?:call|ring)|what does .{1,30} mean|feel like|temp|temperature|"
+    r"thermometer|sepsis|neutropenic|neutrophils|white cell)\b"
+)
 _RISK_WORDS = ("likely", "more easily", "counts as", "what is a", "how high", "how do i tell",
                "what temperature", "should i watch", "risk", "risks", "chance", "chances", "signs", "sign", "symptoms",
                "symptom", "cause", "causes", "side effect", "side effects", "watch out",
@@ -231,11 +243,27 @@ def is_question(clause: str, toks: Sequence[str]) -> bool:
     return True
 
 
+# "If I get a temperature...", "how will I know...", "what does a clot feel like": about a
+# sign that might come, not one that has.
+_HYPOTHETICAL = re.compile(
+    r"\b(?:if i|if my|if it|if you|if the|what if|in case|could i|could that|could it|can i get|"
+    r"will i|would i|how will i|how would i|how do i know|what does .{1,30} (?:feel|look) like|"
+    r"what does .{1,30} mean|is it dangerous|who do i (?:ring|call|phone)|when "
+    r"(?:should|do|would) i (?:call|ring|phone|contact|go|worry)|should i worry|does it (?:make|"
+    r"cause|affect|increase)|do i need (?:a|to)|what number|at what|am i at risk|more likely|"
+    r"how long can)\b"
+)
+
+
 def _risk_question(clause: str, toks: Sequence[str]) -> bool:
     """A question about a risk in general, not a sign happening now."""
-    if not is_question(clause, toks) or _HAPPENING.search(clause):
+    if not is_question(clause, toks):
         return False
     joined = " ".join(toks)
+    if _HYPOTHETICAL.search(joined):
+        return True
+    if _HAPPENING.search(clause):
+        return False
     return any(re.search(rf"\b{re.escape(w)}\b", joined) for w in _RISK_WORDS)
 
 
@@ -290,8 +318,9 @@ _TWO_DAYS = re.compile(
     r"\b(?:yesterdays?|tomorrows?)\b"
 )
 _UNSURE = re.compile(
-    r"\b(?:cant|cannot|dont|do not|not) (?:remember|recall|be sure|know|tell) (?:if|whether|"
-    r"wether|weather|wot|what)?|\bnot sure (?:if|whether|wether|i|weather)\b|\bnot sure\b|"
+    r"\b(?:cant|cannot|dont|do not|not) (?:remember|recall|be sure) (?:if|whether|wether|"
+    r"weather|wot|what)?|\b(?:cant|cannot|dont|do not|not) (?:know|tell) (?:if|whether|wether|"
+    r"weather) i\b|\bnot sure (?:if|whether|wether|i|weather)\b|\bnot sure\b|"
     r"\bdid i take\b|\bhave i taken\b|\bhave i had\b|\bdid i have\b|\bforgot (?:if|whether) i"
     r"\b|\bmight have (?:taken|had)\b|\bmight not\b|\buncertain\b|\bunsure\b|"
     r"\bno idea if\b|\bdid i tell you\b|\bor (?:was it|was that) yesterday\b|\btoday or "
@@ -545,6 +574,15 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     # The dose words are read whole ("didn't take it" is a miss): dose_report has its own
     # negations. "I thought I took it" takes nothing.
     dose, spots = dose_report(_masked(toks, asked))
+    if dose == "taken" and _OTHER_PILLS.search(joined) and re.search(
+        r"\b(?:took|taken|had)\s+(?:\w+\s+){0,2}(?:paracetamol|ibuprofen|aspirin|co codamol|"
+        r"codeine|painkillers?|antibiotics?|laxatives?|senna|vitamins?|antihistamines?|"
+        r"antacids?|steroids?)\b", joined
+    ) and not re.search(r"\b(?:capsule|lenalidomide|revlimid|my dose|it)\b", joined):
+        dose = None  # "I have taken two paracetamol"
+    if dose == "taken" and re.search(r"\bhad it (?:all|since|for|on and off|every|again)\b",
+                                     joined):
+        dose = None  # "I've had it all morning": the pain, not the capsule
     if dose == "taken" and _SAMPLE_TAKEN.search(joined) and not re.search(r"\btook\b", joined):
         dose = None  # "my blood taken", "had my temp taken": a sample, not the capsule
     if dose == "taken" and _THOUGHT.search(joined):
@@ -638,7 +676,10 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         if celsius is not None and not hot and "infection" in by_id:
             kept = tuple(dict.fromkeys(("infection", *kept)))[:TOPIC_LIMIT]  # 37.5-37.9
         if kept and not _only_schedule_words(kept, what):
-            kind: ReadingKind = "risk_question" if _risk_question(clause, toks) else "topic"
+            risky = kept[0] in _RISK_TOPICS and _risk_question(clause, toks) and (
+                kept[0] == "warning-signs" or _RISKY.search(joined) is not None
+            )
+            kind: ReadingKind = "risk_question" if risky else "topic"
             if kind == "topic" or not any(r.kind == "risk_question" for r in out):
                 out.append(Reading(kind, clause, kept, temperature_c=celsius, score=best))
     if not out and _STOP_REQUEST.search(joined):
@@ -719,6 +760,16 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
             and not (r.kind == "topic" and r.topics[:1] == ("make-up-dose",)
                      and not _TWO_NOW.search(" ".join(toks)))
         ]  # fmt: skip
+    # "Forgot this morning, just took it now": one capsule, taken late. "Forgot yesterday's,
+    # took today's" is two doses, two days: both stay.
+    missed = [r for r in readings if r.kind == "missed"]
+    taken = [r for r in readings if r.kind == "taken"]
+    if missed and taken and not _two_days(missed[0], taken[0]):
+        readings = [r for r in readings if r.kind != "missed"]
+        readings = [
+            replace(r, detail="late", day=r.day or missed[0].day) if r.kind == "taken" else r
+            for r in readings
+        ]
     # "Not yet, will take it at lunch": an intention, not a request to be reminded.
     if any(r.kind == "intend" for r in readings):
         readings = [r for r in readings if r.kind != "later"]
@@ -755,6 +806,20 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
     return Understanding(text, tuple(_settle(readings)), tuple(parts))
 
 
+@cache
+def _symptom_topics() -> frozenset[str]:
+    """Routine topics about a symptom (the leaflet's side effects)."""
+    return frozenset(
+        t.id for t in load_topics() if t.group == "side-effects" and t.urgency == "routine"
+    )
+
+
+def _two_days(missed: Reading, taken: Reading) -> bool:
+    """A miss and a report about different doses ("forgot yesterday's, took today's")."""
+    named = {missed.day or "today", taken.day or "today"}
+    return len(named - {"this_morning", "today"}) > 0 and len(named) > 1
+
+
 def _settle(readings: list[Reading]) -> list[Reading]:
     """One reading per kind and topic, most urgent first; chat and unknown only when alone."""
     kept: dict[tuple[str, str | None, tuple[str, ...]], Reading] = {}
@@ -762,14 +827,23 @@ def _settle(readings: list[Reading]) -> list[Reading]:
         key = (r.kind, r.detail, r.topics[:1] if r.kind in ("topic", "risk_question") else ())
         kept.setdefault(key, r)
     found = list(kept.values())
-    # A red flag already answers its own topic: no routine answer for the same topic too.
+    # A red flag already answers its own topic, and the symptoms that come with it are part
+    # of its story: no routine answer for those too (a question on another subject stays).
     flagged = {t for r in found if r.kind == "red_flag" for t in r.topics[:1]}
-    found = [r for r in found if not (r.kind in ("topic", "risk_question") and r.topics[:1]
-                                      and r.topics[0] in flagged)]  # fmt: skip
+    if flagged:
+        symptoms = _symptom_topics()
+        found = [r for r in found if not (
+            r.kind in ("topic", "risk_question") and r.topics[:1]
+            and (r.topics[0] in flagged or r.topics[0] in symptoms)
+        )]  # fmt: skip
     if any(r.kind not in ("help", "chat", "unknown") for r in found):
         found = [r for r in found if r.kind != "help"]  # "what do I do" after a question
     if not found:
         return [Reading("unknown")]
+    # "No temperature, no shivers, all ok here": every sign denied is an all-clear, not a
+    # question lenabot failed to understand.
+    if all(r.kind == "unknown" for r in found) and any(r.negated for r in readings):
+        return [Reading("chat", found[0].clause)]
     meaningful = [r for r in found if r.kind not in ("chat", "unknown")]
     if meaningful:
         found = meaningful

@@ -77,6 +77,8 @@ class Topic:
     # Texts about it use dose words that report nothing ("sick after taking it", "can I take
     # two tomorrow?"): a dose word inside one of its phrases is part of the question.
     asks_about_dose: bool = False
+    # The file it comes from, e.g. "side-effects" for topics-side-effects.toml: a symptom.
+    group: str = ""
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -147,6 +149,7 @@ def _topic(raw: dict[str, Any], filename: str) -> Topic:
         broad=_flag(raw, "broad", where),
         asks_about_dose=_flag(raw, "asks_about_dose", where),
         escalate=tuple(_escalation(r, topic_id) for r in raw.get("escalate", [])),
+        group=filename.removeprefix(_TOPIC_FILES).removesuffix(".toml"),
     )
 
 
