@@ -37,7 +37,8 @@ _TAKEN = ("taken", "took", "done", "swallowed", "had it", "had them", "had my", 
 _MISSED = ("missed", "forgot", "forgotten", "skipped", "forget to take")
 # Not taken (yet): "yet" makes these a "later", on their own they are a miss.
 _NOT_TAKEN = ("didnt take", "did not take", "didnt have", "not taken", "havent taken",
-              "have not taken", "not had", "havent had")  # fmt: skip
+              "have not taken", "not had", "havent had", "not taking", "wont take",
+              "wont be taking", "skipping")  # fmt: skip
 _LATER = ("later", "snooze", "not yet", "remind me", "in a bit", "in an hour", "in a while",
           "in a minute", "shortly", "soon", "will take", "ill take", "going to take",
           "gonna take", "about to take")  # fmt: skip
@@ -53,6 +54,7 @@ _OTHER_OBJECTS = frozenset({
     "anything", "much", "something", "nothing", "text", "reply", "answer", "respond",
     "message", "phone", "mmr", "flu", "covid", "booster", "jabs", "vaccination",
     "injection", "scan", "operation", "op", "hair", "tea", "baby", "cold", "cough", "cuppa",
+    "bowel", "bowels", "movement", "poo", "wee", "appetite", "energy", "sleep", "any", "food", "drink",
 })  # fmt: skip
 _FILLERS = frozenset({"my", "the", "a", "an", "your", "todays", "this", "to", "some", "of"})
 _EMOJI = {"\U0001f44d": " done ", "\u2705": " done ", "\u2714": " done ", "\u2611": " done ",
@@ -106,6 +108,8 @@ _DAY_PHRASES: tuple[tuple[tuple[str, ...], str], ...] = (
     (("last", "night"), "last_night"),
     (("last", "nite"), "last_night"),
     (("this", "morning"), "this_morning"),
+    (("this", "mornings"), "this_morning"),
+    (("last", "nights"), "last_night"),
     (("this", "am"), "this_morning"),
     (("yesterday",), "yesterday"),
     (("yesterdays",), "yesterday"),

@@ -158,10 +158,11 @@ _ENDED = frozenset({"stopped", "gone", "cleared", "settled", "eased"})
 # Words that end a negation's reach ("no fever but a cough": the cough is real).
 _NEGATION_ENDS = frozenset({"but", "just", "only", "except", "apart", "though", "tho", "yet",
                             "however", "still", "now", "and"})  # fmt: skip
+_SECOND_SUBJECT = 96.0  # a second topic in a clause needs words as sure as a stem match
 _NEGATION_REACH = 4  # words a negator covers: "no high temperature or shivers"
 # Topics whose symptom is something not happening: a negation there is the symptom itself.
 _ABSENCE_TOPICS = frozenset({"constipation", "sleep", "appetite-taste", "fertility",
-                             "possible-pregnancy"})
+                             "possible-pregnancy", "fatigue", "kidneys-urine"})
 
 
 def negated_positions(toks: Sequence[str]) -> set[int]:
@@ -298,7 +299,7 @@ _EXTRA_PHRASES = re.compile(
     r"\b(?:double dose|double dosed|double dosing|doubled up|doubled|took (?:an )?extra|"
     r"taken (?:an )?extra|had (?:an )?extra|another one|another capsule|another tablet|another "
     r"pill|another at|and then another|one more|took (?:it |them |my \w+ )?twice|taken (?:it )?"
-    r"twice|had (?:it )?twice|twice today|as well as my own|and my own|on top of|too many|"
+    r"twice|had (?:it )?twice|as well as my own|and my own|on top of|too many|"
     r"two at once|2 at once|both at once|tooktwo|took2|ingested two|ingested 2|instead of (?:1|"
     r"one)|insted of (?:1|one)|insteada (?:1|one)|2 capsules gone|two capsules gone|(?:took|"
     r"taken|had) (?:it |my \w+ |my tablet |my capsule )?again|then again|took both|"
@@ -308,7 +309,7 @@ _EXTRA_PHRASES = re.compile(
 )
 # A capsule on a day with none due, said in words: "took one on my rest week".
 _NO_DOSE_DAY = re.compile(
-    r"\b(?:rest week|break week|week off|off week|on my break|in my break|during my break|"
+    r"\b(?:(?:on|in|during) (?:my|the) (?:rest week|break week|week off|off week|break)|"
     r"supposed to be (?:on|off)|meant to be (?:on|off)|told me to stop|stopped them|paused|"
     r"on hold|not supposed to|shouldnt have)\b"
 )
@@ -470,7 +471,8 @@ def _extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
     """Why a report of a capsule taken is about more than one (or not theirs), or None."""
     joined = " ".join(toks)
     if not (_PAST_TAKE & set(toks) or re.search(
-        r"\b(?:taken|swallowed|ingested|gone down|gave (?:her|him|them)|eaten|ate)\b", joined
+        r"\b(?:taken|swallowed|ingested|gone down|gave (?:her|him|them)|eaten|ate|double dosed|"
+        r"doubled up|double dose|overdosed)\b", joined
     )):
         return None
     if _TWO_DAYS.search(joined):
@@ -516,19 +518,25 @@ _WHEN = re.compile(
 )
 
 
-def _schedule(clause: str, toks: Sequence[str]) -> str | None:
+def _schedule(clause: str, toks: Sequence[str]) -> list[str]:
+    """What schedule questions a clause asks ("what day am I on and how many left?": two)."""
     joined = " ".join(toks)
     asked = (
         is_question(clause, toks) or bool(_WHEN_WORDS & set(toks)) or "how many" in joined
     )
     if not asked:
-        return None
+        return []
+    found = []
     for what, pattern in _SCHEDULE:
         if pattern.search(joined):
             if what in ("blood_test", "pregnancy_test", "break") and not _WHEN.search(joined):
                 continue
-            return what
-    return None
+            found.append(what)
+    if "cycle_day" in found and {"break", "blood_test", "pregnancy_test"} & set(found):
+        found.remove("cycle_day")  # "what day is my week off?"
+    if len(found) > 1 and "next" in found:
+        found.remove("next")
+    return found[:2]
 
 
 def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
@@ -651,13 +659,14 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         out.append(Reading("dose_question", clause, day=day))
 
     # Schedule questions. "What time should I take it?" asks the time, not whether to take it.
-    what = _schedule(clause, toks)
+    asked_when = _schedule(clause, toks)
+    what = asked_when[0] if asked_when else None
     if what == "dose_time" or (what is not None and question and not dose_question):
         out = [r for r in out if r.kind not in ("dose_question", "later", "intend")] + [
-            Reading("schedule", clause, detail=what)
+            Reading("schedule", clause, detail=w) for w in asked_when
         ]
     elif what is not None and not any(r.kind == "dose_question" for r in out):
-        out.append(Reading("schedule", clause, detail=what))
+        out += [Reading("schedule", clause, detail=w) for w in asked_when]
 
     # Topics: what is left of the clause once its dose words and schedule words are read. In
     # a report ("had it with a glass of milk", "wife took it"), the other words are the
@@ -682,6 +691,14 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
             kind: ReadingKind = "risk_question" if risky else "topic"
             if kind == "topic" or not any(r.kind == "risk_question" for r in out):
                 out.append(Reading(kind, clause, kept, temperature_c=celsius, score=best))
+            # A second subject in other words ("feel sick and off my food"): its own answer.
+            # Topics found by the same words are a close call for a menu, not two subjects.
+            first = next((m for m in routine if m.topic_id == kept[0]), None)
+            if first is not None and kind == "topic":
+                other = next((m for m in routine if m.topic_id != kept[0] and m.score >=
+                              _SECOND_SUBJECT and _apart(first.at, m.at, toks)), None)  # fmt: skip
+                if other is not None:
+                    out.append(Reading("topic", clause, (other.topic_id,), score=other.score))
     if not out and _STOP_REQUEST.search(joined):
         out.append(Reading("stop_request", clause))
     if not out and _HELP.search(joined):
@@ -693,6 +710,17 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     return [replace(r, negated=tuple(denied)) for r in out] or [
         Reading("unknown", clause, negated=tuple(denied))
     ]
+
+
+def _apart(a: frozenset[int], b: frozenset[int], toks: Sequence[str]) -> bool:
+    """Two matches said apart, joined by "and" ("feel sick and off my food"), not one
+    phrase two topics share words of ("metallic taste in my mouth")."""
+    if not a or not b or a & b:
+        return False
+    lo, hi = (a, b) if max(a) < min(b) else (b, a)
+    if max(lo) >= min(hi):
+        return False
+    return bool({"and", "also", "plus"} & set(toks[max(lo) + 1 : min(hi)]))
 
 
 def _only_schedule_words(topic_ids: tuple[str, ...], what: str | None) -> bool:
@@ -753,10 +781,14 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         readings += read_clause(part, topics)
     # The dose answer covers how to take a capsule, and a missed one: those topics add
     # nothing to a dose or schedule reading (but "can I take two to catch up?" is its own).
-    if any(r.kind in DOSE_KINDS or r.kind == "schedule" for r in readings):
+    dosing = {r.clause for r in readings if r.kind in DOSE_KINDS or r.kind == "schedule"}
+    asks_when = any(r.kind in ("dose_question", "schedule") for r in readings)
+    if dosing:
         readings = [
             r for r in readings
-            if not (r.kind == "topic" and r.topics[:1] in (("how-to-take",), ("missed-dose",)))
+            if not (r.kind == "topic" and r.topics[:1] in (("how-to-take",), ("missed-dose",))
+                    and (r.clause in dosing or asks_when
+                         or not is_question(r.clause, search.tokens(r.clause))))
             and not (r.kind == "topic" and r.topics[:1] == ("make-up-dose",)
                      and not _TWO_NOW.search(" ".join(toks)))
         ]  # fmt: skip
@@ -773,6 +805,9 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
     # "Not yet, will take it at lunch": an intention, not a request to be reminded.
     if any(r.kind == "intend" for r in readings):
         readings = [r for r in readings if r.kind != "later"]
+    # "Can't remember if I took it, should I take one?": the safe rule answers both.
+    if any(r.kind == "unsure" for r in readings):
+        readings = [r for r in readings if r.kind != "dose_question"]
     # "Forgot last night, should I take it now?" is the question: its answer covers the miss.
     if any(r.kind == "dose_question" for r in readings):
         readings = [r for r in readings if r.kind != "missed"]
@@ -815,9 +850,13 @@ def _symptom_topics() -> frozenset[str]:
 
 
 def _two_days(missed: Reading, taken: Reading) -> bool:
-    """A miss and a report about different doses ("forgot yesterday's, took today's")."""
-    named = {missed.day or "today", taken.day or "today"}
-    return len(named - {"this_morning", "today"}) > 0 and len(named) > 1
+    """A miss and a report about different doses ("forgot yesterday's, took today's"). A
+    report that names no day is the missed dose, taken late ("forgot last night, took it at
+    2am")."""
+    if taken.day is None:
+        return False
+    return (missed.day or "today") != taken.day and {missed.day, taken.day} != {
+        "today", "this_morning"}
 
 
 def _settle(readings: list[Reading]) -> list[Reading]:
