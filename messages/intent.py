@@ -34,14 +34,17 @@ _TAKEN = ("taken", "took", "done", "swallowed", "had it", "had them", "had my", 
           "had her", "had his", "have take", "take it already", "already take", "always take",
           "gave her", "gave him", "gave mum", "gave dad", "had the", "took hers",
           "took his")  # fmt: skip
-_MISSED = ("missed", "forgot", "forgotten", "skipped", "forget to take")
+_MISSED = ("missed", "forgot", "forgotten", "skipped", "forget to take", "4got", "failed to take",
+           "didnt get to take")
 # Not taken (yet): "yet" makes these a "later", on their own they are a miss.
 _NOT_TAKEN = ("didnt take", "did not take", "didnt have", "not taken", "havent taken",
               "have not taken", "not had", "havent had", "not taking", "wont take",
-              "wont be taking", "skipping")  # fmt: skip
+              "wont be taking", "skipping", "hasnt had", "hasnt taken")  # fmt: skip
 _LATER = ("later", "snooze", "not yet", "remind me", "in a bit", "in an hour", "in a while",
           "in a minute", "shortly", "soon", "will take", "ill take", "going to take",
-          "gonna take", "about to take")  # fmt: skip
+          "gonna take", "about to take", "text me again", "message me again", "remind me again",
+          "nudge me", "set a reminder", "need reminding", "not now", "text me later",
+          "ask me again")  # fmt: skip
 _NEGATIONS = frozenset({"not", "didnt", "havent", "hasnt", "never", "dont", "no", "wasnt",
                         "cant", "cannot", "havnt", "hadnt"})  # fmt: skip
 # "took my temperature", "missed my appointment": the verb is about something else.

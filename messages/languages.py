@@ -18,13 +18,20 @@ from importlib import resources
 
 # The commonest English words in patients' texts: a text that uses them is English, whatever
 # foreign word it also holds ("gracias for the reminder").
-_ENGLISH = frozenset("""
-i im ive me my mine you your it its is was am are be been have has had do did does done not
-no yes and or but the a an to of in on at for with from this that today yesterday tonight
+ENGLISH_WORDS = frozenset("""
+i im ive me my mine you your youre it its is was am are be been have has had do did does done
+not no yes and or but the a an to of in on at for with from this that today yesterday tonight
 morning night took taken take taking forgot missed feel feeling felt got get pain sick
 temperature temp fever what when how can could should will would just still now thanks
 thank please dose capsule capsules tablet tablets pill pills again very bit bad good ok okay
+hope all well keeping lovely day out at seaside so much wonderful angels real person new
+phone number sorry wrong right birthday saw doctor dr nice thinking hospital job grand grandson
+granddaughter wife husband son daughter sister brother dog cat lunch dinner tea walk garden
+weather sun rain went back home weekend week see going there here they we he she his her
 """.split())
+# Words a foreign text shares with English ("no entiendo"): they count for neither.
+_SHARED = frozenset({"no", "me", "a", "i", "de", "la", "le", "el", "en", "mi", "tu", "te", "se",
+                     "si", "y", "o", "e", "do", "da", "na", "nie", "ma", "et", "con"})
 # A number that may be a temperature (38,5 / 38.5 / 102).
 _NUMBER = re.compile(r"(?<![\d.,])(\d{2,3}(?:[.,]\d)?)(?![\d])")
 
@@ -56,7 +63,7 @@ def foreign_language(toks: Sequence[str]) -> str | None:
     Foreign when words of one language outnumber the common English ones, with at least two
     of them, or one in a text of no English word at all ("gracias", "merci").
     """
-    english = sum(1 for t in toks if t in _ENGLISH)
+    english = sum(1 for t in toks if t in ENGLISH_WORDS and t not in _SHARED)
     best: tuple[int, str] | None = None
     for lang in languages():
         n = sum(1 for t in toks if t in lang.words or t in lang.fever)

@@ -23,6 +23,8 @@ MAX_GAP = 2  # words allowed between a phrase's words ("pain in my chest" ~ "che
 
 _STEM_SUFFIXES = ("iness", "edness", "ness", "ing", "ed", "es", "s", "y")
 _TOKEN = re.compile(r"[a-z0-9]+")
+_UNDECOMPOSED = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe", "ß": "ss",
+                               "\u0131": "i", "\u0127": "h"})
 _APOSTROPHES = re.compile(r"['\u2018\u2019`\u00b4]")
 
 
@@ -47,6 +49,8 @@ class PhraseHit:
 def tokens(text: str) -> tuple[str, ...]:
     """Lowercase words and numbers, accents and apostrophes removed ("Can't" -> "cant")."""
     folded = text[:MAX_CHARS].lower()
+    if not folded.isascii():
+        folded = folded.translate(_UNDECOMPOSED)  # letters NFKD leaves whole: "ł" is "l"
     # Most texts are plain ASCII, which NFKD leaves as it is and which has no combining marks:
     # skip the per-character pass for them (it was a visible share of every inbound message).
     if not folded.isascii():

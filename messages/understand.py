@@ -28,7 +28,7 @@ from messages.intent import (
     escalations,
     whole_command,
 )
-from messages.languages import foreign_fever, foreign_language, foreign_red_flag
+from messages.languages import ENGLISH_WORDS, foreign_fever, foreign_language, foreign_red_flag
 from messages.leaflet import Topic, load_topics
 from messages.temperature import band, parse_temperature
 
@@ -137,6 +137,8 @@ def clauses(text: str) -> list[str]:
     for piece, brk in pieces:
         piece = carry + piece
         carry = ""
+        if "?" in brk:
+            piece = piece.rstrip() + "?"  # the clause asks: keep its question mark
         toks = search.tokens(piece)
         if (brk.strip().lower() == "and" and len(toks) <= 2
                 and toks[0] in ("my", "me", "our", "the", "his", "her", "mum", "dad", "wife",
@@ -144,7 +146,7 @@ def clauses(text: str) -> list[str]:
             carry = piece + brk
             continue
         piece = piece.strip(" ,.;:-")
-        first = _REPORT_FIRST.match(piece)
+        first = _REPORT_FIRST.match(piece.rstrip("?"))
         parts += [first[1], first[2]] if first else [piece]
     return [p for p in parts if p and search.tokens(p)]
 
@@ -158,6 +160,11 @@ _ENDED = frozenset({"stopped", "gone", "cleared", "settled", "eased"})
 # Words that end a negation's reach ("no fever but a cough": the cough is real).
 _NEGATION_ENDS = frozenset({"but", "just", "only", "except", "apart", "though", "tho", "yet",
                             "however", "still", "now", "and"})  # fmt: skip
+_HAVE_IT = re.compile(
+    r"\b(?:i ve had it|ive had it|i have it|ive got it|i ve got it|had it all|got it now|"
+    r"had it since|i do have|its happening|it s happening|happening now)\b"
+)
+_FALSE_FRIENDS = frozenset({"confusing", "nurses", "nurse", "nursery"})
 _SECOND_SUBJECT = 96.0  # a second topic in a clause needs words as sure as a stem match
 _NEGATION_REACH = 4  # words a negator covers: "no high temperature or shivers"
 # Topics whose symptom is something not happening: a negation there is the symptom itself.
@@ -298,7 +305,9 @@ _SOMEONE_ELSE = re.compile(
 _EXTRA_PHRASES = re.compile(
     r"\b(?:double dose|double dosed|double dosing|doubled up|doubled|took (?:an )?extra|"
     r"taken (?:an )?extra|had (?:an )?extra|another one|another capsule|another tablet|another "
-    r"pill|another at|and then another|one more|took (?:it |them |my \w+ )?twice|taken (?:it )?"
+    r"pill|another at|and then another|one more|extra (?:dose|capsule|one|tablet) (?:taken|by "
+    r"accident|by mistake)|gave (?:him|her|dad|mum|me|them) (?:two|2|3|three|both)|took (?:it |"
+    r"them |my \w+ )?twice|taken (?:it )?"
     r"twice|had (?:it )?twice|as well as my own|and my own|on top of|too many|"
     r"two at once|2 at once|both at once|tooktwo|took2|ingested two|ingested 2|instead of (?:1|"
     r"one)|insted of (?:1|one)|insteada (?:1|one)|2 capsules gone|two capsules gone|(?:took|"
@@ -314,7 +323,7 @@ _NO_DOSE_DAY = re.compile(
     r"on hold|not supposed to|shouldnt have)\b"
 )
 _TWO_DAYS = re.compile(
-    r"\b(?:yesterdays?|last nights?)\b.{0,30}\b(?:and|with|plus|\+|&)\b.{0,12}\b(?:todays?|"
+    r"\b(?:yesterdays?|last nights?)\b.{0,30}\b(?:and|with|plus|then|\+|&)\b.{0,18}\b(?:todays?|"
     r"this mornings?|tonights?)\b|\b(?:todays?)\b.{0,20}\b(?:and|with|plus)\b.{0,12}"
     r"\b(?:yesterdays?|tomorrows?)\b"
 )
@@ -330,6 +339,8 @@ _UNSURE = re.compile(
     r"\b(?:tell|check|see|know) (?:me )?(?:if|whether) i(?:ve| have)? (?:taken|took|had)\b"
 )
 _INTEND = re.compile(
+    r"\bgetting (?:my water|it out|them out|a glass|ready)\b|\bplan to take\b|\babout 2 take\b|"
+    r"^will do\b|^in a (?:minute|min|mo|sec|second)\b|"
     r"\b(?:about to|bout to|abt to|going to|gonna|gna|will|ill|i'll|i will|shall|off to|"
     r"just going to|"
     r"fixing to|getting ready to|on my way to|after (?:dinner|tea|breakfast|lunch)|in a (?:mo|"
@@ -337,7 +348,7 @@ _INTEND = re.compile(
     r"\b(?:take|taking|have) (?:it|them|my \w+) (?:in a (?:bit|minute|min|mo|sec|second|"
     r"while)|shortly|soon|later|after)\b|\babout to\b"
 )
-_CAPSULE = (r"(?:it|one|them|my\s+(?:capsule|capsules|tablet|tablets|pill|pills|dose|meds|"
+_CAPSULE = (r"(?:it|one(?!\s+(?:small|glass|drink|cup|pint|of|more|large|big))|them|my\s+(?:capsule|capsules|tablet|tablets|pill|pills|dose|meds|"
             r"medication|medicine|lenalidomide|revlimid|revlamid)|the\s+(?:capsule|tablet|pill|"
             r"dose)|a\s+(?:capsule|tablet|pill|dose)|todays|tonights|this\s+mornings|"
             r"lenalidomide|revlimid|last\s+nights|yesterdays|the\s+old\s+ones|now)")
@@ -366,7 +377,7 @@ _SAMPLE_TAKEN = re.compile(
     r"\b(?:blood|bloods|temp|temperature|pressure|sample|samples|test|tests|swab|weight|"
     r"photo|picture|x ray|xray)s? (?:was |were |being |been )?taken\b"
 )
-_THOUGHT = re.compile(r"\b(?:thought|think|assumed) i (?:had|took|taken|d taken|d had)\b")
+_THOUGHT = re.compile(r"\b(?:thought|assumed) i (?:had|took|taken|d taken|d had)\b")
 # Pills that are not lenalidomide: "took two paracetamol" is about those.
 _OTHER_PILLS = re.compile(
     r"\b(?:paracetamol|ibuprofen|aspirin|co codamol|cocodamol|codeine|painkillers?|"
@@ -471,8 +482,8 @@ def _extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
     """Why a report of a capsule taken is about more than one (or not theirs), or None."""
     joined = " ".join(toks)
     if not (_PAST_TAKE & set(toks) or re.search(
-        r"\b(?:taken|swallowed|ingested|gone down|gave (?:her|him|them)|eaten|ate|double dosed|"
-        r"doubled up|double dose|overdosed)\b", joined
+        r"\b(?:taken|swallowed|ingested|gone down|gave (?:her|him|them|dad|mum|me)|eaten|ate|"
+        r"double dosed|doubled up|double dose|overdosed|tooktwo|taking \d|taking two)\b", joined
     )):
         return None
     if _TWO_DAYS.search(joined):
@@ -495,7 +506,8 @@ def _extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
             "accidentally", "accidently", "yesterday", "last", "lenalidomide", "doses",
             "caps", "x", "times", "tonight", "tonite", "2day", "on", "because", "cos", "so",
             "yday", "yest", "yesterday", "yesterdays", "last", "earlier", "this", "tonight", "to",
-            "and", "dose", "insted", "insteada", "thinking",
+            "and", "dose", "insted", "insteada", "thinking", "the", "i", "but", "then", "when",
+            "as", "which", "with", "after", "before",
         ):
             return "count"
     if _SOMEONE_ELSE.search(joined):
@@ -554,6 +566,13 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
                    "thermometer", "reading"})
         if celsius is not None else frozenset()
     )  # fmt: skip
+    # Words that share a stem with a topic word but mean something else ("the packet was
+    # confusing" is not confusion; "thank you nurses" is not nursing).
+    toks = tuple(
+        "" if t in _FALSE_FRIENDS or (t == "confused" and i + 1 < len(toks) and toks[i + 1] in (
+            "by", "about", "with", "as", "what", "how", "which", "whether", "over")) else t
+        for i, t in enumerate(toks)
+    )
     visible = _masked(toks, negated)
     matches = search.rank(visible, topics, ignore)
     everything = search.rank(toks, topics, ignore)
@@ -602,7 +621,8 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     urgent = [t for t in urgent if t != "too-many"]
     if urgent or hot:
         topics_found = tuple(dict.fromkeys(urgent + ranked))
-        if _risk_question(clause, toks) and not hot:
+        # "If my temp goes to 38, who do I ring?": a reading that might come, not one taken.
+        if _risk_question(clause, toks) and (not hot or _HYPOTHETICAL.search(joined)):
             out.append(Reading("risk_question", clause, topics_found, score=best))
         else:
             out.append(Reading("red_flag", clause, topics_found, temperature_c=celsius,
@@ -619,7 +639,10 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         dose = None
     # A question a leaflet topic answers about capsules ("can I take an extra one tomorrow?",
     # "sick after taking it") is that question, not a dose to decide on.
-    told = bool(re.search(r"\b(?:took|taken|had|swallowed|doubled|double dosed)\b", joined))
+    told = bool(re.search(
+        r"\b(?:took|taken|had|swallowed|doubled|double dosed|double dose|taking (?:\d|two))\b",
+        joined,
+    ))
     extra = None if asked and (question or not told) else _extra_reason(clause, visible, text)
     if extra is None and overdose and not asked and not _OTHER_PILLS.search(joined):
         extra = "count"
@@ -805,9 +828,10 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
     # "Not yet, will take it at lunch": an intention, not a request to be reminded.
     if any(r.kind == "intend" for r in readings):
         readings = [r for r in readings if r.kind != "later"]
-    # "Can't remember if I took it, should I take one?": the safe rule answers both.
+    # "Can't remember if I took it, should I take one?", "I think I took it but I'm not
+    # sure": the safe rule answers it all.
     if any(r.kind == "unsure" for r in readings):
-        readings = [r for r in readings if r.kind != "dose_question"]
+        readings = [r for r in readings if r.kind not in ("dose_question", "taken", "missed")]
     # "Forgot last night, should I take it now?" is the question: its answer covers the miss.
     if any(r.kind == "dose_question" for r in readings):
         readings = [r for r in readings if r.kind != "missed"]
@@ -831,6 +855,13 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         ]  # fmt: skip
         if not any(r.kind == "topic" and r.topics[:1] == ("vomited-dose",) for r in readings):
             readings.append(Reading("topic", words, ("vomited-dose",)))
+    # "Is chest pain a side effect? I've had it all morning": the question was about now.
+    if any(r.kind == "risk_question" for r in readings) and _HAVE_IT.search(" ".join(toks)):
+        urgent = {t.id for t in topics if t.urgency == "urgent"}
+        readings = [
+            replace(r, kind="red_flag") if r.kind == "risk_question" and r.topics[:1]
+            and r.topics[0] in urgent else r for r in readings
+        ]  # fmt: skip
     # A warning sign can take two clauses to say ("it burns when I pee and I feel cold"):
     # the whole text is read for red flags too, so splitting never hides one.
     if len(parts) > 1 and not any(r.kind in ("red_flag", "risk_question") for r in readings):
@@ -838,7 +869,7 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
             if r.kind == "red_flag":
                 readings.insert(0, r)
                 break
-    return Understanding(text, tuple(_settle(readings)), tuple(parts))
+    return Understanding(text, tuple(_settle(readings, text)), tuple(parts))
 
 
 @cache
@@ -859,7 +890,15 @@ def _two_days(missed: Reading, taken: Reading) -> bool:
         "today", "this_morning"}
 
 
-def _settle(readings: list[Reading]) -> list[Reading]:
+def _small_talk(text: str) -> bool:
+    """English words, or a picture (emoji) alone: something said, though nothing to act on."""
+    toks = search.tokens(text)
+    if not toks:
+        return any(not ch.isspace() and not ch.isalnum() and ord(ch) > 0x2000 for ch in text)
+    return sum(1 for t in toks if t in ENGLISH_WORDS) >= min(2, len(toks))
+
+
+def _settle(readings: list[Reading], text: str = "") -> list[Reading]:
     """One reading per kind and topic, most urgent first; chat and unknown only when alone."""
     kept: dict[tuple[str, str | None, tuple[str, ...]], Reading] = {}
     for r in readings:
@@ -880,8 +919,11 @@ def _settle(readings: list[Reading]) -> list[Reading]:
     if not found:
         return [Reading("unknown")]
     # "No temperature, no shivers, all ok here": every sign denied is an all-clear, not a
-    # question lenabot failed to understand.
-    if all(r.kind == "unknown" for r in found) and any(r.negated for r in readings):
+    # question lenabot failed to understand. Likewise English small talk ("hope you're all
+    # keeping well") and a bare emoji: chat. Only words that say nothing stay unknown.
+    if all(r.kind == "unknown" for r in found) and (
+        any(r.negated for r in readings) or _small_talk(text)
+    ):
         return [Reading("chat", found[0].clause)]
     meaningful = [r for r in found if r.kind not in ("chat", "unknown")]
     if meaningful:
