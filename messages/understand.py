@@ -160,6 +160,21 @@ _ENDED = frozenset({"stopped", "gone", "cleared", "settled", "eased"})
 # Words that end a negation's reach ("no fever but a cough": the cough is real).
 _NEGATION_ENDS = frozenset({"but", "just", "only", "except", "apart", "though", "tho", "yet",
                             "however", "still", "now", "and"})  # fmt: skip
+_SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(?:blood|bleed|bleeding|bleeds|bled|bloody|bleedin)\b"), "bruising-bleeding"),
+    (re.compile(r"\b(?:breathless|breathlessness|short of breath|out of breath|cant breathe|"
+                r"cant breath|cannot breathe|struggling to breathe|hard to breathe|difficulty "
+                r"breathing|breathing is (?:hard|difficult|bad|a struggle)|gasping|wheez\w*)\b"),
+     "blood-clots"),
+)
+# Where blood is a sample or a measure, not a bleed: "blood test", "blood pressure".
+_NOT_A_SIGN = re.compile(
+    r"\bblood (?:tests?|test results?|results?|pressure|sugars?|counts?|cells?|levels?|work|"
+    r"donation|donor|type|transfusions?|thinners?|clots?|form|forms|check|checks|taken|sample|"
+    r"samples|appointment|clinic)\b|\bbloods\b|\b(?:give|giving|gave|donate|donating) blood\b|"
+    r"\bblood (?:and|or) (?:urine|wee)\b|\b(?:high|low) blood\b|\bin my blood\b|\bfor my "
+    r"blood\b|\bmy blood (?:was|is|were) (?:low|high|ok|fine|normal)\b"
+)
 _HAVE_IT = re.compile(
     r"\b(?:i ve had it|ive had it|i have it|ive got it|i ve got it|had it all|got it now|"
     r"had it since|i do have|its happening|it s happening|happening now)\b"
@@ -597,6 +612,12 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         urgent += escalations(by_id[topic_id], visible)
     if hot and "fever" in by_id:
         urgent.insert(0, "fever")
+    # A safety net under the topics' phrases: bleeding from anywhere, and breathing trouble,
+    # however they are put ("blood when I blow my nose"), unless denied.
+    shown = " ".join(t for t in visible if t)
+    for sign, topic_id in _SIGNS:
+        if topic_id in by_id and sign.search(shown) and not _NOT_A_SIGN.search(shown):
+            urgent.append(topic_id)
     asked = set().union(*(m.at for m in matches if by_id[m.topic_id].asks_about_dose))
     # The dose words are read whole ("didn't take it" is a miss): dose_report has its own
     # negations. "I thought I took it" takes nothing.
