@@ -12,7 +12,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from bot.alerts import NurseAlerts
@@ -242,7 +242,10 @@ class Conversation:
         if parts is None:  # one question with close topics: the numbered menu
             topics = list(meaning.of("topic")[0].topics)
             return await self._topics(profile, topics, inbound)
-        return _compose(parts, meaning)
+        reply, left = _compose(parts, meaning, profile)
+        if left:  # the rest is one reply away: "For Diarrhoea, reply 1."
+            await self.courses.set_inbound_intent(inbound, "menu:" + ",".join(left))
+        return reply
 
     async def _answers(
         self,
@@ -257,7 +260,10 @@ class Conversation:
         parts: list[_Part] = []
         flags = meaning.of("red_flag")
         if flags:
-            parts.append(_Part(self._red_flag(patient, profile, flags[0], text, alerts)))
+            flag = flags[0]
+            if meaning.language != "en":
+                flag = replace(flag, topics=())  # the instruction alone: they read no English
+            parts.append(_Part(self._red_flag(patient, profile, flag, text, alerts)))
         doses = [r for r in meaning.readings if r.kind in DOSE_READINGS]
         wanted = doses or meaning.has("schedule")
         course: Course | None = None
@@ -330,7 +336,7 @@ class Conversation:
         if channel == "sms" or not parts:
             return Reply("", meaning.readings[0].kind)
         off = reply_fragment("reminders_off", profile)
-        composed = _compose(parts, meaning)
+        composed, _ = _compose(parts, meaning)
         return Reply(f"{composed.text} {off}", composed.intent, extras=composed.extras)
 
     def _plain(self, key: str, profile: Profile) -> Reply:
@@ -426,6 +432,8 @@ class Conversation:
             return Reply(f"{first.text} {second.text}", second.intent, extras=second.extras)
         named = next((r.day for r in doses if r.day), None)
         why = next((r.detail for r in doses if r.kind == "extra" and r.detail), "count")
+        if why == "two_days":
+            named = None  # "yesterday's and today's together": taken today
         late = any(r.kind == "taken" and r.detail == "late" for r in doses)
         decision = _decide(kinds, course, records, now, named, why, late)
         if decision.record and decision.dose_date:
@@ -559,21 +567,36 @@ class _Part:
 REPLY_SEGMENTS = 3
 
 
-def _compose(parts: list[_Part], meaning: Understanding) -> Reply:
+def _compose(
+    parts: list[_Part], meaning: Understanding, profile: Profile | None = None
+) -> tuple[Reply, list[str]]:
     """The answers in order, as many as fit three SMS segments: the first always (it is the
-    most urgent), the others while they fit; what did not fit is asked again."""
+    most urgent), the others while they fit. Leaflet topics that did not fit are offered as a
+    numbered choice ("For Diarrhoea, reply 1."); their ids are returned, for the menu."""
     if not parts:
-        return Reply("", meaning.readings[0].kind)
+        return Reply("", meaning.readings[0].kind), []
     text = parts[0].reply.text
+    left: list[str] = []
     for part in parts[1:]:
         joined = f"{text} {part.reply.text}".strip()
         if segments(joined) <= REPLY_SEGMENTS:
             text = joined
+        elif part.reply.intent == "topic" and part.reply.extras.get("topics"):
+            left.append(str(part.reply.extras["topics"][0]))  # type: ignore[index]
+    if left and profile is not None:
+        options = ", ".join(
+            f"for {topic_by_id(t).title}, reply {i}" for i, t in enumerate(left, 1)
+        )
+        more = render_reply("more", profile, options=options[0].upper() + options[1:])
+        if segments(f"{text} {more}") <= REPLY_SEGMENTS:
+            text = f"{text} {more}"
+        else:
+            left = []
     extras: dict[str, object] = {}
     for part in reversed(parts):
         extras.update(part.reply.extras)
     extras["readings"] = [r.kind for r in meaning.readings]
-    return Reply(text, parts[0].reply.intent, extras=extras)
+    return Reply(text, parts[0].reply.intent, extras=extras), left
 
 
 def _labels(meaning: Understanding) -> str:

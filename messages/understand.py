@@ -853,9 +853,14 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
     # sure": the safe rule answers it all.
     if any(r.kind == "unsure" for r in readings):
         readings = [r for r in readings if r.kind not in ("dose_question", "taken", "missed")]
-    # "Forgot last night, should I take it now?" is the question: its answer covers the miss.
+    # "Forgot last night, should I take it now?" is the question: its answer covers the miss,
+    # and the question is about the dose the miss names.
     if any(r.kind == "dose_question" for r in readings):
-        readings = [r for r in readings if r.kind != "missed"]
+        named = next((r.day for r in readings if r.kind == "missed" and r.day), None)
+        readings = [
+            replace(r, day=named) if r.kind == "dose_question" and named else r
+            for r in readings if r.kind != "missed"
+        ]
     # An extra capsule is the whole story of the dose: "forgot I'd already had one" and
     # "took two" are one event, not a miss and a report.
     if any(r.kind == "extra" for r in readings):
@@ -916,7 +921,7 @@ def _small_talk(text: str) -> bool:
     toks = search.tokens(text)
     if not toks:
         return any(not ch.isspace() and not ch.isalnum() and ord(ch) > 0x2000 for ch in text)
-    return sum(1 for t in toks if t in ENGLISH_WORDS) >= min(2, len(toks))
+    return len(toks) >= 2 and sum(1 for t in toks if t in ENGLISH_WORDS) >= 1
 
 
 def _settle(readings: list[Reading], text: str = "") -> list[Reading]:

@@ -1,0 +1,269 @@
+"""Every example issue 12 names, through the real conversation on SQLite and PostgreSQL: what
+is recorded, what the patient is told (most urgent first) and whether the nurses hear.
+
+The course: 21/28 at 09:00 London from Tue 1 Dec 2026 (GMT: 09:00 local is 09:00 UTC).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from bot.conversation import Reply
+from messages.understand import understand
+from scheduler.model import Patient
+from tests.conftest import TestDb, create_tables
+from tests.integration.clinic import TEAM_PHONE, Clinic
+
+START = date(2026, 12, 1)
+
+
+def day(n: int) -> date:
+    return START + timedelta(days=n - 1)
+
+
+def at(n: int, hh: int, mm: int = 0) -> datetime:
+    return datetime.combine(day(n), time(hh, mm), UTC)
+
+
+@pytest.fixture
+async def clinic(db: TestDb) -> AsyncIterator[Clinic]:
+    engine = db.make_engine()
+    await create_tables(engine)
+    yield Clinic.build(engine, at(0, 8))
+
+
+async def patient_at(clinic: Clinic, when: datetime, **kw: object) -> Patient:
+    p = await clinic.enrol(start=START, **kw)  # type: ignore[arg-type]
+    await clinic.run_until(when)
+    return p
+
+
+async def today(clinic: Clinic, p: Patient) -> str | None:
+    """The record of day 3's dose (days 1 and 2 go unanswered: "unconfirmed")."""
+    return (await clinic.courses.dose_records(p.id, day(3))).get(day(3))
+
+
+async def alerted(clinic: Clinic, p: Patient) -> list[str]:
+    """Alerts about this patient, but the "two missed" the unanswered days 1 and 2 raise."""
+    return [k for k, pid, _ in await clinic.alerts.recent() if pid == p.id and k != "two_missed"]
+
+
+# -- extra doses: urgent, recorded as their own status, the nurses told ---------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Took 3 by accident what do I do",
+        "I took my husband's capsule by mistake as well as my own",
+        "took yesterday's and today's together",
+    ],
+)
+async def test_an_extra_dose_is_urgent_recorded_and_alerted(clinic: Clinic, text: str) -> None:
+    p = await patient_at(clinic, at(3, 10))
+    reply = await clinic.say(p, text)
+    assert reply.text.startswith(f"URGENT: call your treatment team now on {TEAM_PHONE}.")
+    assert "how many capsules were taken" in reply.text
+    assert await today(clinic, p) == "extra"
+    assert "extra_capsule" in await alerted(clinic, p)
+
+
+async def test_another_one_after_a_recorded_dose_is_an_extra_dose(clinic: Clinic) -> None:
+    p = await patient_at(clinic, at(3, 9, 5))
+    await clinic.say(p, "taken")
+    reply = await clinic.say(p, "oh no I think I've just taken another one")
+    assert reply.text.startswith("URGENT: call your treatment team now")
+    assert "extra_capsule" in await alerted(clinic, p)
+
+
+# -- red flags, negations, questions about a risk --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "coughing blood",
+        "my poo is black",
+        "it burns when I pee and I feel cold",
+        "had diarrhoea 8 times today",
+        "fell over and hit my head, got a headache now",
+        "tengo fiebre de 39",
+    ],
+)
+async def test_a_red_flag_is_answered_urgently_and_alerted(clinic: Clinic, text: str) -> None:
+    p = await patient_at(clinic, at(3, 12))
+    reply = await clinic.say(p, text)
+    assert reply.text.startswith("URGENT: call your treatment team now"), reply.text
+    assert "red_flag" in await alerted(clinic, p)
+
+
+async def test_a_red_flag_in_another_language_is_told_in_english_too(clinic: Clinic) -> None:
+    p = await patient_at(clinic, at(3, 12))
+    reply = await clinic.say(p, "tengo fiebre de 39")
+    assert "I can only read English" in reply.text
+
+
+async def test_denied_symptoms_are_not_a_red_flag(clinic: Clinic) -> None:
+    p = await patient_at(clinic, at(3, 12))
+    reply = await clinic.say(p, "no fever, no pain, just tired")
+    assert not reply.text.startswith("URGENT")
+    assert "tired" in reply.text.lower() or "energy" in reply.text.lower()
+    assert await alerted(clinic, p) == []
+
+
+async def test_a_question_about_a_risk_is_answered_with_when_to_call_not_alerted(
+    clinic: Clinic,
+) -> None:
+    p = await patient_at(clinic, at(3, 12))
+    reply = await clinic.say(p, "am I more likely to get blood clots?")
+    assert not reply.text.startswith("URGENT")
+    assert "If you have any of these signs now, call your treatment team now" in reply.text
+    assert await alerted(clinic, p) == []
+
+
+# -- a question is heard, not swallowed by a dose word ---------------------------------------
+
+
+async def test_opening_the_capsule_is_answered_and_records_nothing(clinic: Clinic) -> None:
+    p = await patient_at(clinic, at(3, 12))
+    reply = await clinic.say(p, "can i open the capsule and mix it in yoghurt i cant swallow it")
+    assert "never" in reply.text.lower() and "open" in reply.text.lower()
+    assert "take the dose" not in reply.text
+    assert await today(clinic, p) is None
+
+
+@pytest.mark.parametrize(("hh", "advice"), [(11, "take_now"), (20, "take_now")])
+async def test_forgot_can_i_take_it_now_inside_the_window(
+    clinic: Clinic, hh: int, advice: str
+) -> None:
+    p = await patient_at(clinic, at(3, hh))
+    reply = await clinic.say(p, "forgot, can I take it now?")
+    assert reply.extras["advice"] == advice
+    assert "take the dose for Thu 3 Dec now" in reply.text
+
+
+async def test_thirteen_hours_late_shall_i_take_it_says_skip(clinic: Clinic) -> None:
+    p = await patient_at(clinic, at(3, 22))
+    reply = await clinic.say(p, "just realised I didn't take it today, shall I take it now?")
+    assert reply.extras["advice"] == "skip" and "Never take two" in reply.text
+
+
+async def test_yesterdays_with_todays_says_skip_and_never_two(clinic: Clinic) -> None:
+    p = await patient_at(clinic, at(3, 12))
+    reply = await clinic.say(p, "I forgot yesterday's tablet, should I take it now with today's?")
+    assert reply.extras["advice"] == "skip"
+    assert "skip the dose for Wed 2 Dec" in reply.text and "Never take two" in reply.text
+
+
+async def test_cant_remember_gets_the_safe_rule(clinic: Clinic) -> None:
+    p = await patient_at(clinic, at(3, 12))
+    reply = await clinic.say(p, "did I take it today? can't remember")
+    assert reply.text.startswith("If you are not sure you took the dose for Thu 3 Dec")
+    assert "do not take another" in reply.text
+    assert await today(clinic, p) is None
+
+
+@pytest.mark.parametrize("when", ["break", "hold"])
+async def test_do_i_take_one_today_on_a_break_or_a_hold(clinic: Clinic, when: str) -> None:
+    p = await patient_at(clinic, at(24 if when == "break" else 5, 12))
+    if when == "hold":
+        await clinic.care.pause(p.id, day(5), "counts")
+    reply = await clinic.say(p, "do I take one today?")
+    assert reply.text.startswith("No capsule is due today"), reply.text
+
+
+# -- every clause heard ----------------------------------------------------------------------
+
+
+async def test_taken_but_feel_sick_records_and_answers_the_sickness(clinic: Clinic) -> None:
+    p = await patient_at(clinic, at(3, 9, 30))
+    reply = await clinic.say(p, "took it but feel sick")
+    assert reply.text.startswith("Thanks Ann, your dose for Thu 3 Dec is recorded as taken.")
+    assert "sick" in reply.text.split("recorded as taken.", 1)[1].lower()
+    assert await today(clinic, p) == "taken"
+
+
+async def test_taken_and_a_blood_test_question_answers_both(clinic: Clinic) -> None:
+    p = await patient_at(clinic, at(3, 9, 30))
+    reply = await clinic.say(p, "Taken. When is my next blood test?")
+    assert "recorded as taken" in reply.text and "Your next blood test is due" in reply.text
+
+
+async def test_taken_constipated_tho_answers_both(clinic: Clinic) -> None:
+    p = await patient_at(clinic, at(3, 9, 30))
+    reply = await clinic.say(p, "took it. constipated tho")
+    assert "recorded as taken" in reply.text and "constipat" in reply.text.lower()
+
+
+async def test_forgot_this_morning_just_took_it_now_is_recorded_late(clinic: Clinic) -> None:
+    p = await patient_at(clinic, at(3, 14))
+    reply = await clinic.say(p, "forgot this morning, just took it now")
+    assert "recorded as taken late" in reply.text
+    assert await today(clinic, p) == "late"
+
+
+async def test_about_to_take_it_records_nothing(clinic: Clinic) -> None:
+    p = await patient_at(clinic, at(3, 9, 2))
+    reply = await clinic.say(p, "I'm just about to take it")
+    assert reply.text == "OK. Reply TAKEN once you have taken it."
+    assert await today(clinic, p) is None
+
+
+# -- stray words, common questions -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "reads"),
+    [
+        ("Merry Christmas to all the nurses", {"chat"}),
+        ("cod liver oil", {"topic:other-medicines"}),
+        ("what day of the cycle am I on", {"schedule:cycle_day"}),
+        ("how many capsules are left this cycle", {"schedule:capsules_left"}),
+        ("what time do I take it", {"schedule:dose_time"}),
+        ("when is my week off", {"schedule:break"}),
+        ("can I have a glass of wine", {"topic:alcohol"}),
+        ("can I still have sex", {"topic:sex"}),
+        ("is my hair going to fall out", {"topic:hair"}),
+        ("is it chemo", {"topic:is-it-chemo"}),
+        ("what does lenalidomide do", {"topic:what-it-does"}),
+        ("the capsule broke and there is powder everywhere", {"topic:broken-capsule"}),
+        ("what do I do with leftover capsules", {"topic:leftover-capsules"}),
+        ("I dropped a capsule on the floor", {"topic:dropped-capsule"}),
+        ("my wife pops the capsules out of the pack for me, is that alright",
+         {"topic:carer-handling"}),
+        ("please stop sending me these messages", {"stop_request"}),
+    ],
+)
+def test_what_the_issue_names_is_read_as_it_means(text: str, reads: set[str]) -> None:
+    assert understand(text).labels() == reads
+
+
+async def test_tooth_out_next_week_is_not_a_next_question(clinic: Clinic) -> None:
+    assert not any(x.startswith("schedule") for x in understand("tooth out next week").labels())
+
+
+async def test_please_stop_sending_explains_stop_and_stops_nothing(clinic: Clinic) -> None:
+    p = await patient_at(clinic, at(3, 12))
+    reply = await clinic.say(p, "please stop sending me these messages")
+    assert reply.text.startswith("To stop these messages, reply STOP")
+    assert (await clinic.courses.get(p.id)).opted_out_at is None
+
+
+async def test_schedule_answers_name_the_dates(clinic: Clinic) -> None:
+    p = await patient_at(clinic, at(3, 12))
+    replies: dict[str, Reply] = {}
+    for text in ("what day of the cycle am I on", "how many capsules are left this cycle",
+                 "what time do I take it", "when is my week off"):  # fmt: skip
+        replies[text] = await clinic.say(p, text)
+    assert replies["what day of the cycle am I on"].text == (
+        "Today is cycle 1, day 3: a dose day."
+    )
+    assert replies["how many capsules are left this cycle"].text.startswith(
+        "19 dose days left in cycle 1"
+    )
+    # Today's 09:00 dose is still inside its window at noon: it is the next one to take.
+    assert replies["what time do I take it"].text == "Your dose time is 09:00. Next dose: Thu 3 Dec."
+    assert replies["when is my week off"].text == "Your next break starts Tue 22 Dec."
