@@ -319,3 +319,13 @@ def test_say_stop_opts_out_cancels_pending_and_start_brings_them_back(
     assert lenabot("say", pid, "what's next").out.strip() == ""  # silence while opted out
     assert "back on" in lenabot("say", pid, "START").out
     assert "pending" in lenabot("outbox", pid).out
+
+
+def test_explain_lays_out_clauses_readings_and_what_a_negation_denied(lenabot: Run) -> None:
+    r = lenabot("explain", "no fever, just tired. Taken")
+    assert r.code == 0
+    lines = r.out.strip().splitlines()
+    assert lines[0] == "text: 'no fever, just tired. Taken'"
+    assert "clause: 'no fever'" in lines and "  unknown (denied fever)" in lines
+    assert "clause: 'Taken'" in lines and "  taken" in lines
+    assert lines[-1] == "reading: taken, topic:fatigue"

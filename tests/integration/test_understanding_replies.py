@@ -91,6 +91,7 @@ async def test_another_one_after_a_recorded_dose_is_an_extra_dose(clinic: Clinic
         "had diarrhoea 8 times today",
         "fell over and hit my head, got a headache now",
         "tengo fiebre de 39",
+        "J'ai de la fi\u00e8vre, 38,5",
     ],
 )
 async def test_a_red_flag_is_answered_urgently_and_alerted(clinic: Clinic, text: str) -> None:
