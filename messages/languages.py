@@ -61,12 +61,15 @@ def foreign_language(toks: Sequence[str]) -> str | None:
     """The code of the language a text is written in, if it is not English, else None.
 
     Foreign when words of one language outnumber the common English ones, with at least two
-    of them, or one in a text of no English word at all ("gracias", "merci").
+    of them, or one in a text of no English word at all ("gracias", "merci"). A fever word
+    of five letters or more that is not also English counts as two.
     """
     english = sum(1 for t in toks if t in ENGLISH_WORDS and t not in _SHARED)
     best: tuple[int, str] | None = None
     for lang in languages():
-        n = sum(1 for t in toks if t in lang.words or t in lang.fever)
+        # A fever word that is no English word counts twice: "am febra 39" is Romanian.
+        n = sum(2 if t in lang.fever and len(t) >= 5 and t not in ENGLISH_WORDS else 1
+                for t in toks if t in lang.words or t in lang.fever)  # fmt: skip
         if n and (best is None or n > best[0]):
             best = (n, lang.code)
     if best is None:

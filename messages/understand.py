@@ -115,7 +115,8 @@ _SPEAK = {
     "abt": "about", "bout": "about", "w/": "with", "wiv": "with", "dnt": "dont",
     "cnt": "cant", "rmbr": "remember", "remeber": "remember", "im": "im", "n": "and",
     "caps": "capsules", "tabs": "tablets", "meds": "meds", "temp": "temp", "dr": "doctor",
-    "doc": "doctor", "hosp": "hospital", "appt": "appointment", "xx": "xx",
+    "doc": "doctor", "hosp": "hospital", "appt": "appointment", "xx": "xx", "tuk": "took",
+    "tuck": "took", "tookd": "took",
 }
 _SPEAK_WORD = re.compile(r"(?<![\w'])(" + "|".join(
     re.escape(k) for k in sorted(_SPEAK, key=len, reverse=True) if _SPEAK[k] != k
@@ -197,7 +198,8 @@ _SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:blood|bleed|bleeding|bleeds|bled|bloody|bleedin)\b"), "bruising-bleeding"),
     (re.compile(r"\b(?:breathless|breathlessness|short of breath|out of breath|cant breathe|"
                 r"cant breath|cannot breathe|struggling to breathe|hard to breathe|difficulty "
-                r"breathing|breathing is (?:hard|difficult|bad|a struggle)|gasping|wheez\w*)\b"),
+                r"breathing|breathing is (?:hard|difficult|bad|a struggle)|gasping|wheez\w*|puffed out|out of puff|"
+                r"cant catch my breath|cannot catch my breath)\b"),
      "blood-clots"),
 )
 # Where blood is a sample or a measure, not a bleed: "blood test", "blood pressure".
@@ -241,7 +243,8 @@ def negated_positions(toks: Sequence[str]) -> set[int]:
         if tok not in _NEGATORS:
             continue
         nxt = toks[i + 1] if i + 1 < len(toks) else ""
-        if nxt in ("sure", "idea", "better", "stopping", "stop", "improving", "going", "able"):
+        if nxt in ("sure", "idea", "better", "stopping", "stop", "improving", "going", "able",
+                   "know", "recognise", "recognize", "making", "make"):
             continue
         for j in range(i + 1, min(len(toks), i + 1 + _NEGATION_REACH)):
             if toks[j] in _NEGATION_ENDS:
@@ -329,9 +332,9 @@ _NUMBER_WORDS = {"two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4, "five"
                  "both": 2, "double": 2, "twice": 2, "extra": 2, "another": 2, "second": 2,
                  "couple": 2, "several": 3, "few": 3}  # fmt: skip
 _TAKE_VERBS = frozenset({"took", "taken", "had", "swallowed", "take", "taking", "tooken",
-                         "tkn", "tken", "takn", "tok"})  # fmt: skip
+                         "tkn", "tken", "takn", "tok", "popped"})  # fmt: skip
 _PAST_TAKE = frozenset({"took", "taken", "had", "swallowed", "tooken", "tkn", "tken", "takn",
-                        "tok", "done"})  # fmt: skip
+                        "tok", "done", "popped"})  # fmt: skip
 _PEOPLE = (r"(?:husband|wife|partner|mum|mam|mom|mother|dad|father|son|daughter|sister|brother|"
            r"friend|neighbour|neighbor|nan|nana|gran|grandad|grandpa|grandma|carer|other half|"
            r"hubby|missus|flatmate|lodger|auntie|aunt|uncle|cousin|someone|somebody|someone "
@@ -362,7 +365,9 @@ _EXTRA_PHRASES = re.compile(
     r"taken|had) (?:it |my \w+ |my tablet |my capsule )?again|then again|took both|"
     r"old one and the new one|along with todays|1 at \d+ and 1 at|one at \d+ and (?:then )?"
     r"(?:another|one)|overdose|overdosed|overdone|(?:2nd|second) (?:one|capsule|tablet|dose|"
-    r"pill)|took (?:tomorrows|tomorrow s)|gave me (?:one|a|my)\b.{0,30}\btook)\b"
+    r"pill)|took (?:tomorrows|tomorrow s)|gave me (?:one|a|my)\b.{0,30}\btook|an additional|"
+    r"additional (?:capsule|tablet|pill|dose|one)|(?:two|2|three|3|four|4|several|few) days? "
+    r"(?:worth|worths)|by taking (?:an? )?(?:extra|another|additional|second))\b"
 )
 # A capsule on a day with none due, said in words: "took one on my rest week".
 _NO_DOSE_DAY = re.compile(
@@ -456,7 +461,9 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"\b(?:what|wot|wat|which) time\b|\b(?:change|move|switch) (?:the|my) (?:time|dose time)\b|"
         r"\btime (?:i|do i|should i) take\b|\b(?:tablet|capsule|pill|dose)s? at \d+ or\b|"
         r"\bkeep it at \d+\b|\binstead\b.*\bfrom now on\b|\bfrom now on\b|"
-        r"\b(?:dose|capsule|tablet|pill)s? time\b|\btime (?:for|of) my\b|\bwhat time is my\b")),
+        r"\b(?:dose|capsule|tablet|pill)s? time\b|\btime (?:for|of) my\b|\bwhat time is my\b|"
+        r"\bmorning or (?:evening|night|afternoon)\b|\b(?:evening|night) or morning\b|"
+        r"\b(?:move|change|switch) my time\b")),
     ("capsules_left", re.compile(
         r"\bhow many\b.{0,30}\b(?:left|more|remaining|to go|still)\b|\b(?:capsules?|tablets?|"
         r"pills?|days?|doses?) (?:left|remaining|to go)\b|\bleft (?:in|this|of) (?:this|the|my)?"
@@ -465,7 +472,7 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"cycle\b|\benough (?:capsules|tablets|pills)\b")),
     ("break", re.compile(
         r"\b(?:week off|weeks off|rest week|break week|off week|week of rest|my break|the "
-        r"break|next break|a break|time off|days off|rest days?|no capsules? week|stop for a "
+        r"break|next break|a break|time off|days off|rest days?|rest period|off period|rest weeks|no capsules? week|stop for a "
         r"week|brek|off the (?:tablets|capsules|pills)|week without|days without|restart|"
         r"start again)\b")),
     ("blood_test", re.compile(
@@ -515,7 +522,9 @@ _STOP_REQUEST = re.compile(
     r"\b(?:stop|no more|dont want|don't want|do not want|take me off|remove me|"
     r"opt me out|cancel)\b.{0,40}\b(?:messages?|texts?|reminders?|sms|notifications|"
     r"sending|texting|messaging|contacting|this service|these)\b|\bstop (?:sending|texting|"
-    r"messaging|contacting|bothering)\b|\bleave me alone\b"
+    r"messaging|contacting|bothering)\b|\bleave me alone\b|\btake me off (?:the|your|this|"
+    r"that) list\b|\bopt (?:me )?out\b|\b(?:turn|switch) (?:these|this|them|it|the "
+    r"(?:messages|texts|reminders)) off\b"
 )
 
 
@@ -531,7 +540,8 @@ def _extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
     joined = " ".join(toks)
     if not (_PAST_TAKE & set(toks) or re.search(
         r"\b(?:taken|swallowed|ingested|gone down|gave (?:her|him|them|dad|mum|me)|eaten|ate|"
-        r"double dosed|doubled up|double dose|overdosed|tooktwo|taking \d|taking two)\b", joined
+        r"double dosed|doubled up|double dose|overdosed|tooktwo|taking \d|taking two|by taking "
+        r"(?:an? |my )?(?:extra|another|additional|second|two|2|both))\b", joined
     )):
         return None
     if _TWO_DAYS.search(joined):
@@ -583,6 +593,8 @@ def _schedule(clause: str, toks: Sequence[str]) -> list[str]:
     joined = " ".join(toks)
     asked = (
         is_question(clause, toks) or bool(_WHEN_WORDS & set(toks)) or "how many" in joined
+        or bool(re.search(r"\b(?:please|tell me|i want|i d like|id like|i would like|can you|"
+                          r"could you)\b", joined))
     )
     if not asked:
         return []
@@ -664,6 +676,11 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     if dose == "taken" and re.search(r"\bhad it (?:all|since|for|on and off|every|again)\b",
                                      joined):
         dose = None  # "I've had it all morning": the pain, not the capsule
+    if dose == "taken" and re.search(r"\bhad (?:the|a) (?!capsule|tablet|pill|dose|one|"
+                                     r"lenalidomide|revlimid|med|\d)\w+", joined) and not re.search(
+        r"\b(?:took|taken|swallowed|done|had (?:it|them|my|todays|tonights))\b", joined
+    ):
+        dose = None  # "had the runs all week", "had a fall": a symptom, not the capsule
     if dose == "taken" and _SAMPLE_TAKEN.search(joined) and not re.search(r"\btook\b", joined):
         dose = None  # "my blood taken", "had my temp taken": a sample, not the capsule
     if dose == "taken" and _THOUGHT.search(joined):
@@ -694,7 +711,8 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     # A question a leaflet topic answers about capsules ("can I take an extra one tomorrow?",
     # "sick after taking it") is that question, not a dose to decide on.
     told = bool(re.search(
-        r"\b(?:took|taken|had|swallowed|doubled|double dosed|double dose|taking (?:\d|two))\b",
+        r"\b(?:took|taken|had|swallowed|doubled|double dosed|double dose|taking (?:\d|two)|by "
+        r"taking (?:an? |my )?(?:extra|another|additional|second|two|both|\d))\b",
         joined,
     ))
     extra = None if asked and (question or not told) else _extra_reason(clause, visible, text)
