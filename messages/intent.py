@@ -33,18 +33,21 @@ _TAKEN = ("taken", "took", "done", "swallowed", "had it", "had them", "had my", 
           "remember to take", "remembered to take", "popped it", "popped my", "had me",
           "had her", "had his", "have take", "take it already", "already take", "always take",
           "gave her", "gave him", "gave mum", "gave dad", "had the", "took hers",
-          "took his")  # fmt: skip
+          "took his", "down the hatch", "consumed", "ingested")  # fmt: skip
 _MISSED = ("missed", "forgot", "forgotten", "skipped", "forget to take", "4got", "failed to take",
-           "didnt get to take")
+           "didnt get to take", "refused", "refuses", "wouldnt take", "wouldnt have it",
+           "would not take", "spat it out", "spat out")
 # Not taken (yet): "yet" makes these a "later", on their own they are a miss.
 _NOT_TAKEN = ("didnt take", "did not take", "didnt have", "not taken", "havent taken",
               "have not taken", "not had", "havent had", "not taking", "wont take",
-              "wont be taking", "skipping", "hasnt had", "hasnt taken")  # fmt: skip
+              "wont be taking", "skipping", "hasnt had", "hasnt taken", "havent taken any",
+              "not taken any", "didnt take any", "not had any", "havent had any")  # fmt: skip
 _LATER = ("later", "snooze", "not yet", "remind me", "in a bit", "in an hour", "in a while",
           "in a minute", "shortly", "soon", "will take", "ill take", "going to take",
           "gonna take", "about to take", "text me again", "message me again", "remind me again",
           "nudge me", "set a reminder", "need reminding", "not now", "text me later",
-          "ask me again")  # fmt: skip
+          "ask me again", "send the reminder again", "send me the reminder again",
+          "send it again", "remind me after", "send a reminder")  # fmt: skip
 _NEGATIONS = frozenset({"not", "didnt", "havent", "hasnt", "never", "dont", "no", "wasnt",
                         "cant", "cannot", "havnt", "hadnt"})  # fmt: skip
 # "took my temperature", "missed my appointment": the verb is about something else.
@@ -58,6 +61,8 @@ _OTHER_OBJECTS = frozenset({
     "message", "phone", "mmr", "flu", "covid", "booster", "jabs", "vaccination",
     "injection", "scan", "operation", "op", "hair", "tea", "baby", "cold", "cough", "cuppa",
     "bowel", "bowels", "movement", "poo", "wee", "appetite", "energy", "sleep", "any", "food", "drink",
+    # "took ages to stop", "took half an hour": a time, not a capsule
+    "ages", "forever", "hours", "half", "minutes", "mins", "hrs",
 })  # fmt: skip
 _FILLERS = frozenset({"my", "the", "a", "an", "your", "todays", "this", "to", "some", "of"})
 _EMOJI = {"\U0001f44d": " done ", "\u2705": " done ", "\u2714": " done ", "\u2611": " done ",

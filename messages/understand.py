@@ -201,6 +201,10 @@ _SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
                 r"breathing|breathing is (?:hard|difficult|bad|a struggle)|gasping|wheez\w*|puffed out|out of puff|"
                 r"cant catch my breath|cannot catch my breath)\b"),
      "blood-clots"),
+    # Black or tarry stools however put: "stools have gone very dark, almost black".
+    (re.compile(r"\b(?:poo|poos|stool|stools|poop|faeces|feces|motions?|bowel movements?|number "
+                r"twos?)\b.{0,40}\b(?:black|tarry|like tar|jet black)\b|\b(?:black|tarry)\b.{0,20}"
+                r"\b(?:poo|poos|stool|stools|poop|faeces|feces|motions?)\b"), "bruising-bleeding"),
 )
 # Where blood is a sample or a measure, not a bleed: "blood test", "blood pressure".
 _NOT_A_SIGN = re.compile(
@@ -294,6 +298,8 @@ _SUBJECTS = frozenset({"i", "it", "my", "this", "the", "you", "we", "they", "he"
 def is_question(clause: str, toks: Sequence[str]) -> bool:
     if "?" in clause or _ASKING.search(" ".join(toks)):
         return True
+    if tuple(toks[:1]) == ("if",) or tuple(toks[:2]) == ("what", "if"):
+        return True  # "if my poo goes black, what does it mean": a condition, not a report
     if not toks or toks[0] not in _QUESTION_STARTS:
         return False
     # "Will have it with my tea" tells; "will I lose my hair" asks.
@@ -310,7 +316,8 @@ _HYPOTHETICAL = re.compile(
     r"what does .{1,30} mean|is it dangerous|who do i (?:ring|call|phone)|when "
     r"(?:should|do|would) i (?:call|ring|phone|contact|go|worry)|should i worry|does it (?:make|"
     r"cause|affect|increase)|do i need (?:a|to)|what number|at what|am i at risk|more likely|"
-    r"how long can)\b"
+    r"how long can|can it (?:make|give|cause) (?:you|me|people)|should i be (?:worried|concerned)|"
+    r"(?:worried|worry|concerned) about (?:getting|having|a|bleeding|clots|infections?))\b"
 )
 
 
@@ -332,9 +339,9 @@ _NUMBER_WORDS = {"two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4, "five"
                  "both": 2, "double": 2, "twice": 2, "extra": 2, "another": 2, "second": 2,
                  "couple": 2, "several": 3, "few": 3}  # fmt: skip
 _TAKE_VERBS = frozenset({"took", "taken", "had", "swallowed", "take", "taking", "tooken",
-                         "tkn", "tken", "takn", "tok", "popped"})  # fmt: skip
+                         "tkn", "tken", "takn", "tok", "popped", "consumed", "ingested"})  # fmt: skip
 _PAST_TAKE = frozenset({"took", "taken", "had", "swallowed", "tooken", "tkn", "tken", "takn",
-                        "tok", "done", "popped"})  # fmt: skip
+                        "tok", "done", "popped", "consumed", "ingested"})  # fmt: skip
 _PEOPLE = (r"(?:husband|wife|partner|mum|mam|mom|mother|dad|father|son|daughter|sister|brother|"
            r"friend|neighbour|neighbor|nan|nana|gran|grandad|grandpa|grandma|carer|other half|"
            r"hubby|missus|flatmate|lodger|auntie|aunt|uncle|cousin|someone|somebody|someone "
@@ -348,10 +355,22 @@ _SOMEONE_ELSE = re.compile(
     r"\b(?:someone|somebody) elses\b|\bnot (?:mine|my own|hers|his)\b|\bwasnt mine\b|"
     r"\bthinking (?:it was|they were) mine\b|\bi (?:took|have taken|had|swallowed) "
     r"(?:his|hers|theirs)\b|\btook (?:his|hers|theirs) and (?:then )?(?:took )?mine\b|"
-    r"\btook mine as well\b|\b(?:swallowed|eaten|ate) one of my\b|\bmay have eaten one\b|"
-    r"\b(?:child|grandson|granddaughter|grandchild|kid|little one|toddler|baby|dog)\b.{0,25}"
-    r"\b(?:swallowed|ate|eaten|got into|chewed)\b|\bgave me (?:his|hers|her|their)\b|"
+    r"\btook mine as well\b|\bgave me (?:his|hers|her|their)\b|"
     r"\balong with mine\b"
+)
+# A child or another person who swallowed the patient's capsule: urgent (the too-many answer
+# says to get medical advice for them), and no dose of the patient's to record.
+_OTHER_SWALLOWED = re.compile(
+    r"\b(?:child|children|grandson|granddaughter|grandchild|grandkid|grandkids|kid|kids|little "
+    r"one|toddler|baby|niece|nephew)\b.{0,40}\b(?:swallowed|ate|eaten|chewed|got into|took|had "
+    r"(?:one|it|some)|put (?:one|it) in (?:his|her|their) mouth)\b|\b(?:someone|somebody) "
+    r"(?:else )?(?:has )?(?:swallowed|took|taken|ate|eaten)\b|\b(?:swallowed|eaten|ate) one "
+    r"of my\b|\bmay have eaten one\b|\bthinking (?:it|they) (?:was|were) (?:her|his|their)\b"
+)
+# A pet that ate one: the capsule is lost, the patient took nothing (storage advice).
+_PET_SWALLOWED = re.compile(
+    r"\b(?:dog|dogs|cat|cats|puppy|kitten|pet)\b.{0,40}\b(?:swallowed|ate|eaten|chewed|got into|"
+    r"had)\b"
 )
 _EXTRA_PHRASES = re.compile(
     r"\b(?:double dose|double dosed|double dosing|doubled up|doubled|took (?:an )?extra|"
@@ -367,7 +386,10 @@ _EXTRA_PHRASES = re.compile(
     r"(?:another|one)|overdose|overdosed|overdone|(?:2nd|second) (?:one|capsule|tablet|dose|"
     r"pill)|took (?:tomorrows|tomorrow s)|gave me (?:one|a|my)\b.{0,30}\btook|an additional|"
     r"additional (?:capsule|tablet|pill|dose|one)|(?:two|2|three|3|four|4|several|few) days? "
-    r"(?:worth|worths)|by taking (?:an? )?(?:extra|another|additional|second))\b"
+    r"(?:worth|worths)|by taking (?:an? )?(?:extra|another|additional|second)|took (?:that|that one|it|one) "
+    r"(?:too|as well)|(?:took|had|taken) one\b.{0,40}\b(?:as well|too)|(?:took|had|taken) one "
+    r"from\b.{0,30}\band (?:then )?one from|then (?:took|had) (?:that|another|one)|"
+    r"from (?:yesterdays|tomorrows|another) (?:compartment|slot|day|box|section) as well)\b"
 )
 # A capsule on a day with none due, said in words: "took one on my rest week".
 _NO_DOSE_DAY = re.compile(
@@ -384,7 +406,8 @@ _UNSURE = re.compile(
     r"\b(?:cant|cannot|dont|do not|not) (?:remember|recall|be sure) (?:if|whether|wether|"
     r"weather|wot|what)?|\b(?:cant|cannot|dont|do not|not) (?:know|tell) (?:if|whether|wether|"
     r"weather) i\b|\bnot sure (?:if|whether|wether|i|weather)\b|\bnot sure\b|"
-    r"\bdid i take\b|\bhave i taken\b|\bhave i had\b|\bdid i have\b|\bforgot (?:if|whether) i"
+    r"\b(?:did|have) i (?:already |actually |even |definitely )?(?:take|taken|had|have)\b|"
+    r"\bnot (?:100|a hundred|one hundred)\b|\bforgot (?:if|whether) i"
     r"\b|\bmight have (?:taken|had)\b|\bmight not\b|\buncertain\b|\bunsure\b|"
     r"\bno idea if\b|\bdid i tell you\b|\bor (?:was it|was that) yesterday\b|\btoday or "
     r"yesterday\b|\bmay (?:or may not )?have (?:taken|had)\b|\bi think i (?:took|had|have taken)"
@@ -411,7 +434,11 @@ _DOSE_QUESTION = re.compile(
     rf"\b.{{0,20}}\b(?:take|tk|tak|have|hav|skip|taking|be taking)\s+{_CAPSULE}\b|"
     r"\b(?:too late|still ok|still okay|take it or (?:leave|skip)|take now|still take)\b|"
     r"\bis (?:today|tomorrow) a (?:tablet|capsule|pill|"
-    r"dose|dosing) day\b|^(?!when\b).*\b(?:start|restart) (?:the )?(?:new cycle|again|my "
+    r"dose|dosing) day\b|\b(?:ok|okay|safe|alright|fine|in order) to take(?= (?:it|one|them|now|"
+    r"today|tonight|late|my (?:capsule|tablet|pill|dose|lenalidomide))\b|$)|"
+    r"\btake (?:it |one |them )?now$|\bnow or (?:skip|leave|wait)\b|\b(?:do|should|"
+    r"shall) i (?:just )?(?:leave|skip|miss) (?:it|todays|this one)\b|\bno (?:tablet|capsule|"
+    r"pill|dose) (?:today|tonight)\b|^(?!when\b).*\b(?:start|restart) (?:the )?(?:new cycle|again|my "
     r"tablets|my capsules)\b|\b(?:what|wot) (?:do i do|about) (?:about )?(?:todays|tonights|my dose)\b"
 )
 _VOMITED = re.compile(
@@ -462,7 +489,7 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"\btime (?:i|do i|should i) take\b|\b(?:tablet|capsule|pill|dose)s? at \d+ or\b|"
         r"\bkeep it at \d+\b|\binstead\b.*\bfrom now on\b|\bfrom now on\b|"
         r"\b(?:dose|capsule|tablet|pill)s? time\b|\btime (?:for|of) my\b|\bwhat time is my\b|"
-        r"\bmorning or (?:evening|night|afternoon)\b|\b(?:evening|night) or morning\b|"
+        r"\bmorning or (?:evening|night|afternoon)\b|\bthe hour (?:at which|when|i)\b|\bwhat hour\b|\b(?:evening|night) or morning\b|"
         r"\b(?:move|change|switch) my time\b")),
     ("capsules_left", re.compile(
         r"\bhow many\b.{0,30}\b(?:left|more|remaining|to go|still)\b|\b(?:capsules?|tablets?|"
@@ -490,7 +517,8 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"tablet|pill|one|step|steps|cycle|appointment)\b|\bwhen (?:is|s) (?:the|my) next\b|"
         r"\bwhen do i (?:start|restart)\b|\bwhen (?:does|will) (?:my )?(?:next )?cycle (?:start|"
         r"begin)\b|\banything (?:coming up|on|i need|for)\b|\bwhat (?:have i got|do i need to "
-        r"do)\b|\bwhen do i next\b|\bschedule\b|\bthe plan\b")),
+        r"do)\b|\bwhen do i next\b|\bschedule\b|\bthe plan\b|\bwhat happens (?:after|at the end "
+        r"of) (?:this|the|my) cycle\b")),
 )
 _WHEN_WORDS = frozenset({"when", "wen", "what", "which", "how", "whens", "whats", "date",
                          "due", "next", "wot", "wat", "anything", "where", "hw"})  # fmt: skip
@@ -558,6 +586,11 @@ def _extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
         if count is None or count < 2:
             continue
         rest = toks[k + 1] if k + 1 < len(toks) else ""
+        after = toks[k + 2] if k + 2 < len(toks) else ""
+        if toks[k] == "both" and rest in ("my", "the", "his", "her") and after not in (
+            "capsules", "tablets", "pills", "doses", "lenalidomide", "revlimid", "meds"
+        ):
+            continue  # "taken it. both my ankles are puffy"
         # "took 2 paracetamol" is about something else; "took 3" is capsules.
         if not rest or rest in _DOSE_OBJECTS or rest in (
             "by", "at", "today", "this", "instead", "of", "together", "in", "not", "again",
@@ -681,15 +714,32 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         r"\b(?:took|taken|swallowed|done|had (?:it|them|my|todays|tonights))\b", joined
     ):
         dose = None  # "had the runs all week", "had a fall": a symptom, not the capsule
+    if dose == "taken" and re.search(
+        r"\btook (?:about|around|nearly|over|almost|at least|roughly) (?:half an?|an?|half|\d+|ten|twenty|"
+        r"thirty|forty|fifty|two|three) (?:hour|hours|minutes|mins|min|hrs|hr|half|ages|days)\b",
+        joined,
+    ) and not re.search(r"\b(?:taken|had it|took (?:it|my|mine|todays))\b", joined):
+        dose = None  # "took about half an hour to stop": a time, not the capsule
+    if dose in ("taken", "missed") and re.search(
+        r"\b(?:wont|cant|cannot|can t|unable to|struggl\w* to|hard to|difficult to|trouble|"
+        r"refuses to|not able to) swallow\b", joined
+    ):
+        dose = None  # "won't swallow the capsule": a problem to answer, not a report
     if dose == "taken" and _SAMPLE_TAKEN.search(joined) and not re.search(r"\btook\b", joined):
         dose = None  # "my blood taken", "had my temp taken": a sample, not the capsule
     if dose == "taken" and _THOUGHT.search(joined):
         dose = "missed" if re.search(r"\b(?:forgot|forgotten|missed|didnt)\b", joined) else None
     if asked and dose == "later":
         dose = None
+    not_theirs = _OTHER_SWALLOWED.search(joined) is not None
+    pet = not not_theirs and _PET_SWALLOWED.search(joined) is not None
+    if not_theirs:
+        urgent = ["too-many-other", *urgent]
+    if not_theirs or pet:
+        dose = None
     # Too many capsules is an extra dose, not a sign in the body (its own urgent answer).
     overdose = "too-many" in urgent
-    urgent = [t for t in urgent if t != "too-many"]
+    urgent = ["too-many" if t == "too-many-other" else t for t in urgent if t != "too-many"]
     if urgent or hot:
         topics_found = tuple(dict.fromkeys(urgent + ranked))
         # "If my temp goes to 38, who do I ring?": a reading that might come, not one taken.
@@ -701,7 +751,7 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         inside = any(spots <= m.at for m in matches if m.topic_id in urgent)
         if inside:
             dose = None
-    elif celsius is not None and "infection" in by_id:
+    elif celsius is not None and band(celsius) == "raised" and "infection" in by_id:
         ranked.insert(0, "infection")  # 37.5-37.9: the infection advice
 
     # Dose readings. In a question, only a plain past report counts ("forgot, can I take it
@@ -715,10 +765,17 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         r"taking (?:an? |my )?(?:extra|another|additional|second|two|both|\d))\b",
         joined,
     ))
-    extra = None if asked and (question or not told) else _extra_reason(clause, visible, text)
-    if extra is None and overdose and not asked and not _OTHER_PILLS.search(joined):
+    extra = (
+        None if (asked and (question or not told)) or not_theirs or pet
+        else _extra_reason(clause, visible, text)
+    )
+    if extra is None and overdose and not asked and not _OTHER_PILLS.search(joined) and not (
+        not_theirs or pet
+    ):
         extra = "count"
-    unsure = bool(_UNSURE.search(joined))
+    unsure = bool(_UNSURE.search(joined)) and not re.search(
+        r"\bhow (?:would|will|do|can|could) i (?:know|tell)\b", joined
+    )  # "how would I know if I had a clot" asks about a sign
     intend = (
         not asked
         and not question
@@ -777,7 +834,8 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         ]
         close = [m.topic_id for m in search.closest(routine, TOPIC_LIMIT)]
         kept = tuple(dict.fromkeys([t for t in ranked if t in close] + close))[:TOPIC_LIMIT]
-        if celsius is not None and not hot and "infection" in by_id:
+        # 37.5-37.9, or a normal reading and nothing else: the infection advice (when to call)
+        if celsius is not None and (band(celsius) == "raised" or not kept) and "infection" in by_id:
             kept = tuple(dict.fromkeys(("infection", *kept)))[:TOPIC_LIMIT]  # 37.5-37.9
         if kept and not _only_schedule_words(kept, what):
             risky = kept[0] in _RISK_TOPICS and _risk_question(clause, toks) and (
@@ -794,6 +852,8 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
                               _SECOND_SUBJECT and _apart(first.at, m.at, toks)), None)  # fmt: skip
                 if other is not None:
                     out.append(Reading("topic", clause, (other.topic_id,), score=other.score))
+    if pet and "storage-handling" in by_id and not any(r.kind == "topic" for r in out):
+        out.append(Reading("topic", clause, ("storage-handling",)))  # keep them out of reach
     if not out and _STOP_REQUEST.search(joined):
         out.append(Reading("stop_request", clause))
     if not out and _HELP.search(joined):
