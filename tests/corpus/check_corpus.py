@@ -1,4 +1,4 @@
-"""Validate the labelled corpus of patient texts (tests/corpus/texts-*.jsonl, blind-*.jsonl).
+"""Validate the labelled corpus of patient texts (messages/corpus/texts-*.jsonl, the tuning set; tests/corpus/blind-*.jsonl, held out).
 
 Run: .venv/bin/python tests/corpus/check_corpus.py
 
@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+TUNING = HERE.parents[1] / "messages" / "corpus"  # the tuning set, which the model learns from
 README = HERE / "README.md"
 
 FIELDS = {"text", "intents", "record", "day", "note"}
@@ -108,9 +109,9 @@ def check_row(obj: object, labels: set[str], topics: set[str]) -> list[str]:
 
 def main() -> int:
     labels, topics = readme_labels()
-    files = sorted([*HERE.glob("texts-*.jsonl"), *HERE.glob("blind-*.jsonl")])
+    files = sorted([*TUNING.glob("texts-*.jsonl"), *HERE.glob("blind-*.jsonl")])
     if not files:
-        print("no texts-*.jsonl files", file=sys.stderr)
+        print("no messages/corpus/texts-*.jsonl files", file=sys.stderr)
         return 1
     errors: list[str] = []
     seen: dict[str, str] = {}

@@ -2,7 +2,7 @@
 
 The held-out set (``blind-*.jsonl``: texts written after tuning stopped, by someone who had not
 read lenabot's code or its word lists) is never looked at while tuning:
-``python -m tests.corpus.evaluate`` prints the tuning set (``texts-*.jsonl``) and its misses;
+``python -m tests.corpus.evaluate`` prints the tuning set (``messages/corpus/texts-*.jsonl``) and its misses;
 ``--held-out`` prints the held-out figures, the ones the README reports, and no texts.
 """
 
@@ -17,6 +17,7 @@ from pathlib import Path
 from messages.understand import understand
 
 HERE = Path(__file__).parent
+TUNING = HERE.resolve().parents[1] / "messages" / "corpus"  # the tuning set, which the model learns from
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Example:
 
 def examples() -> list[Example]:
     out = []
-    for path in sorted([*HERE.glob("texts-*.jsonl"), *HERE.glob("blind-*.jsonl")]):
+    for path in sorted([*TUNING.glob("texts-*.jsonl"), *HERE.glob("blind-*.jsonl")]):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 raw = json.loads(line)
@@ -67,6 +68,10 @@ class Score:
     fn: Counter[str] | None = None
     record_ok: int = 0
     record_n: int = 0
+    # Red flags answered at least with when to call: alerted, or a symptom's answer with the
+    # model's "if it is severe ... call now" line (a "warning" reading, no alert).
+    red_n: int = 0
+    red_warned: int = 0
 
     def __post_init__(self) -> None:
         self.tp, self.fp, self.fn = Counter(), Counter(), Counter()
@@ -96,7 +101,11 @@ def score(items: list[Example]) -> tuple[Score, list[tuple[Example, frozenset[st
     misses = []
     assert s.tp is not None and s.fp is not None and s.fn is not None
     for ex in items:
-        got = predicted(ex.text)
+        u = understand(ex.text)
+        got = frozenset(u.labels())
+        if "red_flag" in ex.intents:
+            s.red_n += 1
+            s.red_warned += "red_flag" in got or u.has("warning")
         s.n += 1
         if got == ex.intents:
             s.exact += 1
@@ -126,6 +135,9 @@ def table(s: Score) -> str:
         lines.append(f"{label:<30}{n:>5}{_pct(p):>11}{_pct(r):>8}")
     lines.append(f"exact intent sets: {s.exact}/{s.n} = {s.accuracy:.1%}; dose records right: "
                  f"{s.record_ok}/{s.record_n}")  # fmt: skip
+    if s.red_n:
+        lines.append(f"red flags answered at least with when to call: {s.red_warned}/{s.red_n} = "
+                     f"{s.red_warned / s.red_n:.1%}")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -1,7 +1,7 @@
 """The labelled corpus (tests/corpus/) is well formed, and lenabot's understanding of its
-held-out fifth does not fall below the figures the README reports.
+held-out set does not fall below the figures the README reports.
 
-The held-out texts are never tuned on (tests/corpus/evaluate.py): these floors are what was
+The held-out texts (blind-*.jsonl) are never tuned on (tests/corpus/evaluate.py): these floors are what was
 measured on them, so a change that makes lenabot understand patients worse fails here. The
 issue's targets (red flags and extra doses 100%, exact intent sets 95%) are reported in the
 README beside these figures, met or missed.
@@ -14,10 +14,14 @@ import pytest
 from tests.corpus import check_corpus
 from tests.corpus.evaluate import Score, examples, record_of, score
 
-# Measured on the held-out fifth (README "Understanding patients"): never to go down.
-FLOORS = {"red_flag": 0.0, "extra": 0.0}
-EXACT_FLOOR = 0.0
-RECORDS_FLOOR = 0.0
+# Measured on the held-out set (README "Understanding patients"): never to go down.
+# 2026-12-03, blind-2.jsonl (426 texts), rules with the model: red flags 90/103 (96/103 at
+# least told when to call), extra doses 34/43, exact intent sets 319/426, dose records
+# 177/210. The issue's targets (100%, 100%, 95%) are missed; the README says so.
+FLOORS = {"red_flag": 0.87, "extra": 0.79}
+WARNED_FLOOR = 0.93
+EXACT_FLOOR = 0.74
+RECORDS_FLOOR = 0.84
 
 
 def test_the_corpus_is_well_formed_and_big_enough(capsys: pytest.CaptureFixture[str]) -> None:
@@ -25,7 +29,8 @@ def test_the_corpus_is_well_formed_and_big_enough(capsys: pytest.CaptureFixture[
     all_texts = examples()
     assert len(all_texts) >= 1500
     held = [e for e in all_texts if e.held_out]
-    assert 0.15 < len(held) / len(all_texts) < 0.25  # a fifth, by the text's hash
+    # The blind set: 426 of 2,653 texts (16%; the issue asks for a fifth, see the README).
+    assert len(held) >= 400 and len(held) / len(all_texts) > 0.15
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +43,10 @@ def held_out() -> Score:
 def test_held_out_recall_of_what_must_never_be_missed(held_out: Score, label: str) -> None:
     recall = held_out.recall(label)
     assert recall is not None and recall >= FLOORS[label], f"{label} recall {recall:.1%}"
+
+
+def test_held_out_red_flags_are_at_least_told_when_to_call(held_out: Score) -> None:
+    assert held_out.red_warned / held_out.red_n >= WARNED_FLOOR
 
 
 def test_held_out_exact_intent_sets_and_dose_records(held_out: Score) -> None:
