@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -68,6 +69,12 @@ class Service:
         for gateway in self.gateways.values():
             await gateway.start(inbound=inbound)
         await self.warn_if_no_nurse_hears()
+        if inbound:
+            # The model under the word lists trains once per process (about two seconds):
+            # here, so the first patient's text does not wait for it.
+            from messages import model
+
+            await asyncio.to_thread(model.probabilities, "ready")
 
     async def warn_if_no_nurse_hears(self) -> None:
         """One line at start-up when patients can write in but no nurse chat gets alerts.
