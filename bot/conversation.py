@@ -294,11 +294,15 @@ class Conversation:
             alone = len(meaning.readings) == 1
             if alone and len(topics[0].topics) > 1:
                 return None
-            for r in topics[:2]:
+            for i, r in enumerate(topics[:2]):
                 topic = topic_by_id(r.topics[0])
                 answer = render_reply("topic", profile, answer=topic.answer,
                                       source=cite_source(topic, profile))  # fmt: skip
                 parts.append(_Part(Reply(answer, "topic", extras={"topics": r.topics})))
+                if i == 0 and meaning.has("warning"):
+                    # The symptom might be a bad one (messages.model): when to call, at once.
+                    line = render_reply("possible_signs", profile, team=self._urgent_team(profile))
+                    parts.append(_Part(Reply(line, "warning")))
         simple = {"stop_request": "stop_request", "other_language": "other_language",
                   "help": "help", "chat": "chat", "unknown": "unknown", "empty": "unknown"}
         for kind, key in simple.items():
@@ -379,17 +383,20 @@ class Conversation:
         topic_id = "too-many" if extra else (reading.topics[0] if reading.topics else None)
         topic = topic_by_id(topic_id) if topic_id else None
         answer = topic.answer if topic else ""
-        # "URGENT: call your treatment team now on <TEAM_PHONE>." comes first, then the answer.
+        # "URGENT: call your treatment team now on <TEAM_PHONE>." comes first, then the answer;
+        # a possible warning sign (the model's, not the word lists') says when to call.
+        possible = reading.detail == "possible" and not extra
         reply = render_reply(
-            "urgent", profile, team=self._urgent_team(profile), answer=answer,
-            source=cite_source(topic, profile),
+            "possible_urgent" if possible else "urgent", profile,
+            team=self._urgent_team(profile), answer=answer, source=cite_source(topic, profile),
         )  # fmt: skip
         if not extra:
             t = reading.temperature_c
             temp = f" (temperature {t:.1f}C)" if t else ""
+            what = "possible red flag (please check)" if possible else "red flag"
             alerts.append((
                 "red_flag",
-                f"red flag from patient {patient.id}: {topic.title if topic else 'urgent'}"
+                f"{what} from patient {patient.id}: {topic.title if topic else 'urgent'}"
                 f'{temp}. They wrote: "{text.strip()[:300]}"',
                 patient.id,
             ))  # fmt: skip

@@ -34,7 +34,7 @@ from messages.temperature import band, parse_temperature
 
 ReadingKind = Literal[
     "taken", "missed", "later", "intend", "extra", "unsure", "dose_question", "schedule",
-    "red_flag", "risk_question", "topic", "stop", "start", "help", "stop_request",
+    "red_flag", "risk_question", "topic", "warning", "stop", "start", "help", "stop_request",
     "other_language", "chat", "menu_choice", "unknown", "empty",
 ]  # fmt: skip
 DOSE_KINDS: frozenset[str] = frozenset(
@@ -43,7 +43,7 @@ DOSE_KINDS: frozenset[str] = frozenset(
 # Most urgent first: the order the conversation answers readings in.
 PRIORITY: tuple[str, ...] = (
     "red_flag", "extra", "taken", "missed", "dose_question", "unsure", "intend", "later",
-    "schedule", "risk_question", "topic", "stop_request", "other_language", "help",
+    "schedule", "risk_question", "topic", "warning", "stop_request", "other_language", "help",
     "menu_choice", "stop", "start", "chat", "unknown", "empty",
 )  # fmt: skip
 
@@ -93,7 +93,7 @@ class Understanding:
                 out.add(f"schedule:{r.detail}")
             elif r.kind == "menu_choice":
                 out.add("unknown")
-            elif r.kind != "empty":
+            elif r.kind not in ("empty", "warning"):
                 out.add(r.kind)
         return out
 
@@ -1008,7 +1008,48 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
             if r.kind == "red_flag":
                 readings.insert(0, r)
                 break
+    readings = _second_reader(text, readings, topics)
     return Understanding(text, tuple(_settle(readings, text)), tuple(parts))
+
+
+def _second_reader(text: str, readings: list[Reading], topics: Sequence[Topic]) -> list[Reading]:
+    """The model's net under the rules, for the two things that must never be missed
+    (``messages.model``): a possible red flag where the rules found none (where they read a
+    routine symptom, a line on when to call), and an extra dose where they read one capsule
+    or nothing. Not where the rules read the warning sign and
+    its negation ("no fever"), a question about a risk or about doses ("can I take an extra
+    one tomorrow?"), or the sign or extra dose already."""
+    kinds = {r.kind for r in readings}
+    urgent = {t.id for t in topics if t.urgency == "urgent"}
+    denied = any(urgent.intersection(r.negated) for r in readings)
+    about_doses = any(
+        r.kind == "topic" and r.topics[:1] in (("make-up-dose",), ("sharing-capsules",),
+                                               ("missed-dose",), ("vomited-dose",))
+        for r in readings
+    )  # fmt: skip
+    need_red = not kinds & {"red_flag", "risk_question"} and not denied
+    need_extra = not kinds & {"extra", "dose_question", "unsure", "intend", "risk_question"} and (
+        not about_doses
+    )
+    if not (need_red or need_extra):
+        return readings
+    from messages import model  # scikit-learn loads only when a text needs it
+
+    hit = model.flags(text)
+    if need_red and "red_flag" in hit:
+        if any(r.kind == "topic" for r in readings):
+            # The rules read a routine symptom ("diarrhoea") and no sign of a bad one: the
+            # model cannot tell how bad either (it would flag every diarrhoea), so the answer
+            # says when to call, without an alert.
+            readings.append(Reading("warning", text, ("warning-signs",), detail="possible"))
+        else:
+            readings = [Reading("red_flag", text, ("warning-signs",), detail="possible"),
+                        *readings]  # fmt: skip
+    if need_extra and "extra" in hit:
+        day = next((r.day for r in readings if r.kind in ("taken", "missed") and r.day), None)
+        readings = [r for r in readings if r.kind not in ("taken", "missed", "later")]
+        readings.append(Reading("extra", text, detail="possible", day=day))
+    return readings
 
 
 @cache
@@ -1099,5 +1140,16 @@ def explain(text: str) -> str:
             if r.negated:
                 extra.append("denied " + ", ".join(r.negated))
             lines.append(f"  {r.kind}" + (f" ({'; '.join(extra)})" if extra else ""))
+    if u.language == "en":
+        from messages import model
+
+        p = model.probabilities(text)
+        lines.append("model: " + ", ".join(
+            f"{label} {p[label]:.2f} (threshold {model.THRESHOLDS[label]:.2f})"
+            for label in model.LABELS
+        ))  # fmt: skip
+    possible = [r.kind for r in u.readings if r.detail == "possible"]
+    if possible:
+        lines.append("from the model: " + ", ".join(possible))
     lines.append("reading: " + ", ".join(sorted(u.labels())))
     return "\n".join(lines)

@@ -101,6 +101,34 @@ async def test_a_red_flag_is_answered_urgently_and_alerted(clinic: Clinic, text:
     assert "red_flag" in await alerted(clinic, p)
 
 
+async def test_a_possible_warning_sign_says_when_to_call_and_asks_a_nurse_to_check(
+    clinic: Clinic,
+) -> None:
+    # Words no list knows, caught by the model (messages/model.py): not "URGENT" as if sure,
+    # but the signs, the number and a nurse asked to look; the dose is untouched.
+    p = await patient_at(clinic, at(3, 12))
+    reply = await clinic.say(p, "had a funny turn in the garden and came round on the grass")
+    assert reply.text.startswith(f"If you are unwell now, call your treatment team now on {TEAM_PHONE}.")
+    assert "temperature of 38C or more" in reply.text
+    assert "A nurse will check your message." in reply.text
+    assert "red_flag" in await alerted(clinic, p)
+    assert any("possible red flag (please check)" in t for k, pid, t in await clinic.alerts.recent()
+               if pid == p.id)  # fmt: skip
+    assert await today(clinic, p) is None
+
+
+async def test_a_symptom_the_model_worries_about_says_when_to_call_without_an_alert(
+    clinic: Clinic,
+) -> None:
+    p = await patient_at(clinic, at(3, 12))
+    reply = await clinic.say(p, "constipation and diarrhoea")
+    assert reply.text.startswith("Constipation affects")
+    assert "If it is severe, getting worse or you feel unwell, call your treatment team now" in (
+        reply.text
+    )
+    assert "red_flag" not in await alerted(clinic, p)
+
+
 async def test_a_red_flag_in_another_language_is_told_in_english_too(clinic: Clinic) -> None:
     p = await patient_at(clinic, at(3, 12))
     reply = await clinic.say(p, "tengo fiebre de 39")
