@@ -23,8 +23,8 @@ import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler import tables as t
-from scheduler.db import make_engine
+from scheduler.store import tables as t
+from scheduler.store.db import make_engine
 
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # Wednesday 10 June 2026, 07:00 UTC: far from any DST change, as in the tests.
@@ -155,7 +155,7 @@ async def bulk_enrol(
 async def bulk_outbox(engine: AsyncEngine, n: int, due: datetime) -> None:
     """One pending dose row per patient b0..b(n-1), all due at ``due`` (a burst), each for the
     patient's own local date: enrol them with ``bulk_enrol(..., dose_at=due)``, so that every
-    row is a real dose reminder the dispatcher's last check (``scheduler.safety``) lets go."""
+    row is a real dose reminder the dispatcher's last check (``scheduler.domain.safety``) lets go."""
     async with engine.connect() as conn:
         zones = dict((await conn.execute(select(t.patients.c.id, t.patients.c.tz))).all())
     chunk = 5000

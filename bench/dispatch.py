@@ -21,8 +21,8 @@ from bench.common import (
     loadavg,
     pct,
 )  # fmt: skip
-from scheduler.dispatch import Dispatcher
 from scheduler.ports import Address, Outgoing
+from scheduler.services.dispatch import Dispatcher
 
 DUE = datetime(2026, 6, 10, 9, 0, tzinfo=UTC)
 
@@ -49,9 +49,9 @@ def _worker(url: str, started: float, out: Any, batch: int, concurrency: int) ->
     tune_gc()  # as `lenabot worker` does
 
     async def go() -> dict[str, Any]:
-        from scheduler.db import make_engine
-        from scheduler.outbox import SqlAlchemyOutbox
-        from scheduler.repository import SqlAlchemyCourseRepository
+        from scheduler.store.db import make_engine
+        from scheduler.store.outbox import SqlAlchemyOutbox
+        from scheduler.store.repository import SqlAlchemyCourseRepository
 
         engine = make_engine(url)
         await asyncio.sleep(max(0.0, started - time.time()))  # all start on the same instant

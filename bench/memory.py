@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 from bench.common import T0, bench_db, bulk_enrol, emit, loadavg
-from scheduler.planners import peak_rss_kb
+from scheduler.runtime.planners import peak_rss_kb
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -10,12 +10,12 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bench.common import T0, bench_db, bulk_enrol, emit, loadavg, pid_of
-from scheduler import tables as t
-from scheduler.materialise import Materialiser
-from scheduler.model import PlanSettings
-from scheduler.outbox import SqlAlchemyOutbox
-from scheduler.planners import PlannerProcesses, PlannerSpec
-from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.domain.model import PlanSettings
+from scheduler.runtime.planners import PlannerProcesses, PlannerSpec
+from scheduler.services.materialise import Materialiser
+from scheduler.store import tables as t
+from scheduler.store.outbox import SqlAlchemyOutbox
+from scheduler.store.repository import SqlAlchemyCourseRepository
 
 REPLAN_TRIES = 20
 

@@ -1,5 +1,5 @@
 """``lenabot web`` with the wall clock moved to the benchmarks' T0: the inbound benchmark's
-service process, started as production starts it (``bot.cli``, uvicorn, its event loop and
+service process, started as production starts it (``bot.cli.main``, uvicorn, its event loop and
 HTTP parser), at a known moment of every course (time-machine moves the clock, ticking).
 
     python -m bench.serve      # settings from the environment, as for `lenabot web`
@@ -10,7 +10,7 @@ from __future__ import annotations
 import time_machine
 
 from bench.common import T0
-from bot.cli import main
+from bot.cli.main import main
 
 if __name__ == "__main__":
     with time_machine.travel(T0, tick=True):

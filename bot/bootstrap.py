@@ -12,24 +12,24 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import BaseRoute
 
-from bot.alerts import NurseAlerts
-from bot.console import ConsoleChannel
-from bot.conversation import Conversation
-from bot.gateway import Gateway
-from bot.metrics import Metrics
-from bot.nurse_roster import NurseRoster
+from bot.channels.console import ConsoleChannel
+from bot.channels.gateway import Gateway
+from bot.channels.telegram.roster import NurseRoster
+from bot.conversation.alerts import NurseAlerts
+from bot.conversation.conversation import Conversation
 from bot.settings import Settings
-from scheduler.care import CareTeam
-from scheduler.confirmations import Confirmations
-from scheduler.db import make_engine
-from scheduler.dispatch import Dispatcher
-from scheduler.jobs import Heartbeat, build_scheduler
-from scheduler.materialise import Materialiser
-from scheduler.model import ChannelKind, Patient, PlanSettings
-from scheduler.outbox import SqlAlchemyOutbox
-from scheduler.planners import PlannerProcesses, PlannerSpec
+from bot.web.metrics import Metrics
+from scheduler.domain.model import ChannelKind, Patient, PlanSettings
 from scheduler.ports import Address, Channel, Clock, SystemClock
-from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.runtime.jobs import Heartbeat, build_scheduler
+from scheduler.runtime.planners import PlannerProcesses, PlannerSpec
+from scheduler.services.care import CareTeam
+from scheduler.services.confirmations import Confirmations
+from scheduler.services.dispatch import Dispatcher
+from scheduler.services.materialise import Materialiser
+from scheduler.store.db import make_engine
+from scheduler.store.outbox import SqlAlchemyOutbox
+from scheduler.store.repository import SqlAlchemyCourseRepository
 
 log = logging.getLogger(__name__)
 
@@ -177,11 +177,11 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
     )
     dispatcher.on_result = service.metrics.on_result
     if settings.twilio_enabled:
-        from bot.sms import TwilioGateway
+        from bot.channels.sms.gateway import TwilioGateway
 
         service.gateways[ChannelKind.SMS] = TwilioGateway(service)
     if settings.telegram_enabled:
-        from bot.telegram import TelegramGateway
+        from bot.channels.telegram.gateway import TelegramGateway
 
         telegram = TelegramGateway(service)
         service.gateways[ChannelKind.TELEGRAM] = telegram

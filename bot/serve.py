@@ -8,23 +8,20 @@ import logging
 import signal
 import socket
 import sys
-from typing import Any
 
 import uvicorn
 import uvloop
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import logs
 from bot.bootstrap import Service, build
 from bot.settings import Settings
-from bot.web import create_app
-from scheduler.outage import unreachable
+from bot.web.app import create_app
+from scheduler.runtime.jobs import stop_jobs
 
 log = logging.getLogger(__name__)
 
 # On SIGTERM, how long sends already with a provider may take to finish and be recorded. Well
 # inside the usual 10 s a supervisor (systemd, Kubernetes, Heroku) waits before SIGKILL.
-SHUTDOWN_GRACE_S = 5.0
 # Young-generation threshold of the garbage collector (CPython's default: 700 allocations).
 # A planning pass keeps a page of patients' plans alive while it writes them; with the
 # default, those objects are promoted and trigger ~50 full collections in a 100k-patient
@@ -98,40 +95,8 @@ async def run_worker(service: Service) -> None:
     try:
         await stop.wait()
     finally:
-        await drain(service, sched)
+        await stop_jobs(service.dispatcher, sched)
         await service.close()
         log.info("worker stopped")
 
 
-async def drain(service: Service, sched: AsyncIOScheduler) -> None:
-    """Stop the jobs without dropping a send on the floor or leaving rows claimed.
-
-    Pause first and let running jobs end: ``shutdown`` cancels them, which would cut in-flight
-    sends short, and a job cancelled inside an SQLite transaction can hang the loop's close.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SHUTDOWN_GRACE_S
-    sched.pause()
-    try:
-        await service.dispatcher.drain(SHUTDOWN_GRACE_S)
-        while _running_jobs(sched) and loop.time() < deadline:  # noqa: ASYNC110 (no event to await)
-            await asyncio.sleep(0.02)  # e.g. a re-plan in progress
-    except Exception as exc:  # e.g. the database is down: the claim lease returns the rows later
-        why = unreachable(exc)
-        if why is None:
-            log.exception("could not release claimed rows at shutdown")
-        else:
-            log.error(
-                "could not release claimed rows at shutdown: the database is unreachable (%s); "
-                "they return to pending after CLAIM_LEASE_SECONDS",
-                why,
-            )
-    finally:
-        sched.shutdown(wait=False)
-
-
-def _running_jobs(sched: AsyncIOScheduler) -> int:
-    # APScheduler 3 has no public "is a job running" call; each executor counts the running
-    # instances of every job (what ``max_instances`` is checked against).
-    executors: dict[str, Any] = getattr(sched, "_executors", {})
-    return sum(sum(getattr(ex, "_instances", {}).values()) for ex in executors.values())

@@ -7,7 +7,7 @@ from datetime import time
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from scheduler.db import DEFAULT_URL, DatabaseUrlError, check_url
+from scheduler.store.db import DEFAULT_URL, DatabaseUrlError, check_url
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -136,7 +136,7 @@ class Settings(BaseSettings):
     @classmethod
     def _hhmm(cls, v: object) -> object:
         if isinstance(v, str):
-            from bot.validate import parse_hhmm
+            from bot.conversation.validate import parse_hhmm
 
             return parse_hhmm(v, "NOTICE_TIME")
         return v

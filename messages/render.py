@@ -10,7 +10,7 @@ from importlib import resources
 from typing import Any
 
 from messages.gsm import length, normalise, transliterate
-from scheduler.model import Kind, Reminder
+from scheduler.domain.model import Kind, Reminder
 
 DEFAULT_LANGUAGE = "en-GB"
 NAME_LIMIT = 30

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from scheduler.model import ChannelKind
+from scheduler.domain.model import ChannelKind
 
 
 class SendError(Exception):

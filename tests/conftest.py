@@ -7,7 +7,7 @@
 - ``db``: one isolated database per test. On PostgreSQL that is a fresh schema ``t_<hex>``;
   engines made with ``db.make_engine()`` see only it (asyncpg ``server_settings.search_path``),
   and it is dropped afterwards. A bare ``db_url`` is *not* isolated on PostgreSQL.
-- ``engine``: tables created from ``scheduler.tables.metadata`` (fast); that Alembic produces
+- ``engine``: tables created from ``scheduler.store.tables.metadata`` (fast); that Alembic produces
   the same schema is proved once per backend in ``integration/test_migrations.py``.
 """
 
@@ -29,14 +29,13 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler.db import make_engine, normalise_url
-from scheduler.dispatch import Dispatcher
-from scheduler.materialise import Materialiser
-from scheduler.model import ChannelKind, Patient, PlanSettings, RuleSet
-from scheduler.outbox import SqlAlchemyOutbox
-from scheduler.regimen import Regimen
-from scheduler.repository import SqlAlchemyCourseRepository
-from scheduler.tables import metadata
+from scheduler.domain.model import ChannelKind, Patient, PlanSettings, Regimen, RuleSet
+from scheduler.services.dispatch import Dispatcher
+from scheduler.services.materialise import Materialiser
+from scheduler.store.db import make_engine, normalise_url
+from scheduler.store.outbox import SqlAlchemyOutbox
+from scheduler.store.repository import SqlAlchemyCourseRepository
+from scheduler.store.tables import metadata
 from tests.fakes.channels import RecordingChannel, resolver_for
 from tests.fakes.clock import FakeClock
 

@@ -17,12 +17,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler.dispatch import Dispatcher
-from scheduler.materialise import Materialiser
-from scheduler.model import PlanSettings
-from scheduler.outbox import EXPIRED, SENT, SqlAlchemyOutbox
+from scheduler.domain.model import PlanSettings
 from scheduler.ports import ManualClock
-from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.services.dispatch import Dispatcher
+from scheduler.services.materialise import Materialiser
+from scheduler.store.outbox import EXPIRED, SENT, SqlAlchemyOutbox
+from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import Enrol
 from tests.fakes.channels import RecordingChannel, resolver_for
 

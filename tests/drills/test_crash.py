@@ -26,7 +26,7 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler.outbox import SENDING, SENT
+from scheduler.store.outbox import SENDING, SENT
 from tests.conftest import TestDb, asyncpg_dsn, postgres_only
 from tests.integration.test_dispatch import seed_due_rows, statuses
 
@@ -41,12 +41,12 @@ KILL_AFTER = 1_537  # sends recorded before the kill: mid-batch, well inside the
 WORKER = r"""
 import asyncio, json, os, sys
 from datetime import UTC, datetime, timedelta
-from scheduler.db import make_engine
-from scheduler.dispatch import Dispatcher
-from scheduler.model import ChannelKind
-from scheduler.outbox import SqlAlchemyOutbox
+from scheduler.store.db import make_engine
+from scheduler.services.dispatch import Dispatcher
+from scheduler.domain.model import ChannelKind
+from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.ports import Address
-from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.store.repository import SqlAlchemyCourseRepository
 
 url, schema, name, lease_s, concurrency, sends = sys.argv[1:7]
 

@@ -1,6 +1,6 @@
 """Database drill: PostgreSQL connections killed with ``pg_terminate_backend`` mid-dispatch.
 
-The real APScheduler jobs (``scheduler.jobs.build_scheduler``) run a ``Dispatcher`` on an engine
+The real APScheduler jobs (``scheduler.runtime.jobs.build_scheduler``) run a ``Dispatcher`` on an engine
 with ``pool_pre_ping`` whose sessions carry an ``application_name`` of their own. While a burst
 is being sent, another connection terminates those sessions again and again: each round waits
 for one in the middle of a transaction (a claim, a batch's patients, a group of outcomes being
@@ -22,13 +22,13 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler.dispatch import Dispatcher
-from scheduler.jobs import Heartbeat, build_scheduler
-from scheduler.materialise import Materialiser
-from scheduler.model import PlanSettings
-from scheduler.outbox import SENT, SqlAlchemyOutbox
+from scheduler.domain.model import PlanSettings
 from scheduler.ports import Outgoing, SystemClock
-from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.runtime.jobs import Heartbeat, build_scheduler
+from scheduler.services.dispatch import Dispatcher
+from scheduler.services.materialise import Materialiser
+from scheduler.store.outbox import SENT, SqlAlchemyOutbox
+from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import TestDb, asyncpg_dsn, postgres_only
 from tests.fakes.channels import RecordingChannel, resolver_for
 from tests.integration.test_dispatch import seed_due_rows, statuses
@@ -52,7 +52,7 @@ async def test_killed_connections_mid_dispatch_lose_nothing_and_double_nothing(
     ids = await seed_due_rows(engine, patients=20, per_patient=ROWS // 20, now=clock.now())
     worker_engine = db.make_engine(
         connect_args={"server_settings": db.server_settings(application_name=APP)},
-        pool_pre_ping=True,  # as in production (scheduler.db.make_engine)
+        pool_pre_ping=True,  # as in production (scheduler.store.db.make_engine)
     )
 
     async def provider_latency(message: Outgoing) -> None:
@@ -76,8 +76,8 @@ async def test_killed_connections_mid_dispatch_lose_nothing_and_double_nothing(
     killed: list[int] = []
     caught: list[int] = []  # of those, sessions in the middle of a transaction or a query
     admin = await asyncpg.connect(asyncpg_dsn(db.url))
-    caplog.set_level(logging.ERROR, logger="scheduler.jobs")
-    caplog.set_level(logging.WARNING, logger="scheduler.outbox")
+    caplog.set_level(logging.ERROR, logger="scheduler.runtime.jobs")
+    caplog.set_level(logging.WARNING, logger="scheduler.store.outbox")
     sched.start()
     try:
         loop = asyncio.get_running_loop()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from bot.cli import main
+from bot.cli.main import main
 
 # A fixed "today" for every CLI test: Wednesday 25 November 2026, 08:00 UTC.
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)

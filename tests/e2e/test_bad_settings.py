@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from tests.e2e.conftest import Result
 
 ROOT = Path(__file__).resolve().parents[2]

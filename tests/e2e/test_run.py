@@ -11,12 +11,11 @@ import httpx
 
 from bot.bootstrap import build
 from bot.settings import load_settings
-from bot.web import create_app
-from scheduler.care import Enrolment
-from scheduler.migrate import upgrade_async
-from scheduler.model import ChannelKind
+from bot.web.app import create_app
+from scheduler.domain.model import ChannelKind, Regimen
 from scheduler.ports import ManualClock
-from scheduler.regimen import Regimen
+from scheduler.services.care import Enrolment
+from scheduler.store.migrate import upgrade_async
 from tests.fakes.server import serve_asgi
 
 

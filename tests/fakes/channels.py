@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from scheduler.model import ChannelKind, Patient
+from scheduler.domain.model import ChannelKind, Patient
 from scheduler.ports import Address, Channel, Clock, Outgoing
 
 AfterSend = Callable[[Outgoing], Awaitable[None]]

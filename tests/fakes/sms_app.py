@@ -27,17 +27,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from twilio.request_validator import RequestValidator
 
 from bot.bootstrap import Service, build
+from bot.channels.sms.gateway import TwilioGateway
 from bot.settings import load_settings
-from bot.sms import TwilioGateway
-from bot.web import create_app
-from scheduler import tables as t
-from scheduler.care import Enrolment
-from scheduler.dispatch import DispatchStats
-from scheduler.migrate import upgrade_async
-from scheduler.model import ChannelKind, Patient
-from scheduler.outbox import OutboxRow
+from bot.web.app import create_app
+from scheduler.domain.model import ChannelKind, Patient, Regimen
 from scheduler.ports import ManualClock
-from scheduler.regimen import Regimen
+from scheduler.services.care import Enrolment
+from scheduler.services.dispatch import DispatchStats
+from scheduler.store import tables as t
+from scheduler.store.migrate import upgrade_async
+from scheduler.store.outbox import OutboxRow
 from tests.fakes.server import serve_asgi
 from tests.fakes.twilio_api import API_VERSION, FakeTwilioApi, twilio_error
 

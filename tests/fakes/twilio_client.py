@@ -1,8 +1,8 @@
-"""The async twilio client builder now lives in ``bot/twilio_client.py``; re-exported for tests."""
+"""The async twilio client builder now lives in ``bot/channels/sms/client.py``; re-exported for tests."""
 
 from __future__ import annotations
 
-from bot.twilio_client import (
+from bot.channels.sms.client import (
     DEFAULT_TIMEOUT_S,
     TWILIO_API_BASE_URL,
     LenabotAsyncTwilioHttpClient,

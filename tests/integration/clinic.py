@@ -13,17 +13,16 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.alerts import NurseAlerts
-from bot.conversation import Conversation, Reply
-from scheduler.care import CareTeam, Enrolment
-from scheduler.confirmations import Confirmations
-from scheduler.dispatch import Dispatcher
-from scheduler.materialise import Materialiser
-from scheduler.model import ChannelKind, Patient, PlanSettings, RuleSet
-from scheduler.outbox import OutboxRow, SqlAlchemyOutbox
+from bot.conversation.alerts import NurseAlerts
+from bot.conversation.conversation import Conversation, Reply
+from scheduler.domain.model import ChannelKind, Patient, PlanSettings, Regimen, RuleSet
 from scheduler.ports import ManualClock
-from scheduler.regimen import Regimen
-from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.services.care import CareTeam, Enrolment
+from scheduler.services.confirmations import Confirmations
+from scheduler.services.dispatch import Dispatcher
+from scheduler.services.materialise import Materialiser
+from scheduler.store.outbox import OutboxRow, SqlAlchemyOutbox
+from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.fakes.channels import RecordingChannel, resolver_for
 
 TEAM_PHONE = "+441234567890"
@@ -93,8 +92,7 @@ class Clinic:
     async def link(self, patient: Patient, chat_id: int) -> None:
         from sqlalchemy import update
 
-        from scheduler import tables as t
-
+        from scheduler.store import tables as t
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(t.patients).where(t.patients.c.id == patient.id)

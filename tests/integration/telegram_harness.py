@@ -21,14 +21,13 @@ import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.bootstrap import Service, build
+from bot.channels.telegram.gateway import TelegramGateway
 from bot.settings import load_settings
-from bot.telegram import TelegramGateway
-from bot.web import create_app
-from scheduler.care import Enrolment
-from scheduler.migrate import upgrade_async
-from scheduler.model import ChannelKind, Patient
+from bot.web.app import create_app
+from scheduler.domain.model import ChannelKind, Patient, Regimen
 from scheduler.ports import ManualClock
-from scheduler.regimen import Regimen
+from scheduler.services.care import Enrolment
+from scheduler.store.migrate import upgrade_async
 from tests.fakes.server import serve_asgi
 from tests.fakes.telegram_api import FakeTelegramBotApi, SentTelegramMessage
 from tests.fakes.telegram_updates import make_text_update, post_update

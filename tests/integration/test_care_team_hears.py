@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from bot.bootstrap import Service, build
-from bot.nurse_roster import NurseRoster
+from bot.channels.telegram.roster import NurseRoster
 from bot.settings import load_settings
-from scheduler.migrate import upgrade_async
 from scheduler.ports import ManualClock
+from scheduler.store.migrate import upgrade_async
 from tests.fakes.server import serve_asgi
 from tests.fakes.sms_app import TELEGRAM_TOKEN, sms_world
 from tests.fakes.telegram_api import FakeTelegramBotApi

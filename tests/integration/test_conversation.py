@@ -15,13 +15,12 @@ from bot.bootstrap import Service, build
 from bot.settings import load_settings
 from messages.gsm import is_gsm7, segments
 from messages.render import Profile, catalog, render_reply
-from scheduler.adherence import cycles, percentage
-from scheduler.care import Enrolment
-from scheduler.confirmations import Confirmations
-from scheduler.migrate import upgrade_async
-from scheduler.model import ChannelKind, Patient
+from scheduler.domain.adherence import cycles, percentage
+from scheduler.domain.model import ChannelKind, Patient, Regimen
 from scheduler.ports import ManualClock
-from scheduler.regimen import Regimen
+from scheduler.services.care import Enrolment
+from scheduler.services.confirmations import Confirmations
+from scheduler.store.migrate import upgrade_async
 
 START = date(2026, 12, 1)  # Tuesday; London is on GMT, so 09:00 local is 09:00 UTC
 
@@ -252,7 +251,7 @@ def test_every_reply_is_gsm7_and_fits_three_sms_with_long_values() -> None:
 
 
 def test_every_leaflet_answer_as_sent_names_its_source_and_fits_three_sms() -> None:
-    from bot.conversation import cite_source
+    from bot.conversation.conversation import cite_source
     from messages.leaflet import LEAFLET_SOURCE, load_topics
 
     team = " on +441234567890123"

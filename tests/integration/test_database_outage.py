@@ -26,8 +26,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from scheduler.jobs import DatabaseWatch
-from scheduler.migrate import upgrade
+from scheduler.runtime.jobs import DatabaseWatch
+from scheduler.store.migrate import upgrade
 from tests.conftest import asyncpg_dsn
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.integration.processes import terminate
@@ -113,7 +113,7 @@ def outage_lines(records: list[Record]) -> list[str]:
 def retries(records: list[Record]) -> list[float]:
     """The waits before each next attempt, from the DEBUG lines of the attempts that failed."""
     found = (re.search(r"next try in ([0-9.]+) s", r["msg"]) for r in records
-             if r["level"] == "debug" and r["logger"] == "scheduler.jobs")  # fmt: skip
+             if r["level"] == "debug" and r["logger"] == "scheduler.runtime.jobs")  # fmt: skip
     return [float(m[1]) for m in found if m]
 
 
@@ -225,7 +225,7 @@ class Ticking:
 def test_watch_reports_once_a_minute_and_backs_off_to_its_longest_wait(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level("INFO", logger="scheduler.jobs")
+    caplog.set_level("INFO", logger="scheduler.runtime.jobs")
     clock = Ticking()
     watch = DatabaseWatch(2.0, longest_wait=30.0, report_every=60.0, monotonic=clock)
     waits = []

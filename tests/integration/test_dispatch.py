@@ -22,11 +22,12 @@ import pytest
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler import tables as t
-from scheduler.dispatch import Dispatcher
-from scheduler.materialise import Materialiser
-from scheduler.model import ChannelKind, Kind, Patient, Reminder
-from scheduler.outbox import (
+from scheduler.domain.model import ChannelKind, Kind, Patient, Reminder
+from scheduler.ports import Outgoing, PermanentSendError, TransientSendError
+from scheduler.services.dispatch import Dispatcher
+from scheduler.services.materialise import Materialiser
+from scheduler.store import tables as t
+from scheduler.store.outbox import (
     CANCELLED,
     EXPIRED,
     FAILED,
@@ -37,8 +38,7 @@ from scheduler.outbox import (
     Planned,
     SqlAlchemyOutbox,
 )
-from scheduler.ports import Outgoing, PermanentSendError, TransientSendError
-from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import T0, Enrol, MakeDispatcher, TestDb, asyncpg_dsn, postgres_only
 from tests.fakes.channels import RecordingChannel
 from tests.fakes.clock import FakeClock
@@ -198,12 +198,12 @@ WORKER_SCRIPT = r"""
 import asyncio, json, sys
 from datetime import datetime
 from sqlalchemy import text
-from scheduler.db import make_engine
-from scheduler.dispatch import Dispatcher
-from scheduler.model import ChannelKind
-from scheduler.outbox import SqlAlchemyOutbox
+from scheduler.store.db import make_engine
+from scheduler.services.dispatch import Dispatcher
+from scheduler.domain.model import ChannelKind
+from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.ports import Address
-from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.store.repository import SqlAlchemyCourseRepository
 
 url, schema, now_iso, name, hang_after = sys.argv[1:6]
 hang_after = int(hang_after)

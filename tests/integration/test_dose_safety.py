@@ -12,12 +12,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.preview import preview_items
-from scheduler.materialise import profile_of
-from scheduler.model import ChannelKind
-from scheduler.outbox import CANCELLED, PENDING, SENT
-from scheduler.plan import plan
+from bot.conversation.preview import preview_items
+from scheduler.domain.model import ChannelKind
+from scheduler.domain.plan import plan
 from scheduler.ports import Outgoing
+from scheduler.services.materialise import profile_of
+from scheduler.store.outbox import CANCELLED, PENDING, SENT
 from tests.conftest import TestDb, create_tables
 from tests.integration.clinic import TEAM_PHONE, Clinic
 

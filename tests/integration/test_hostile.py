@@ -1,7 +1,7 @@
 """Hostile input: whatever arrives, never a 500, never a crash, and what a patient wrote is
 stored exactly as received.
 
-The storage rule (``bot.conversation.storable``): text is stored as received, except that NUL
+The storage rule (``bot.conversation.conversation.storable``): text is stored as received, except that NUL
 characters are dropped (PostgreSQL ``text`` cannot hold them) and lone UTF-16 surrogates
 (which no UTF-8 database can hold, and which only a JSON ``\\ud800`` escape can produce) become
 U+FFFD. SMS bodies cannot carry either past the webhook: Twilio's form is decoded as strict
@@ -31,15 +31,14 @@ from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
 from bot.bootstrap import Service, build
-from bot.conversation import storable
+from bot.conversation.conversation import storable
 from bot.settings import load_settings
-from bot.web import create_app
-from scheduler import tables as t
-from scheduler.care import Enrolment
-from scheduler.migrate import upgrade_async
-from scheduler.model import ChannelKind, Patient
+from bot.web.app import create_app
+from scheduler.domain.model import ChannelKind, Patient, Regimen
 from scheduler.ports import ManualClock
-from scheduler.regimen import Regimen
+from scheduler.services.care import Enrolment
+from scheduler.store import tables as t
+from scheduler.store.migrate import upgrade_async
 from tests.conftest import T0, asyncpg_dsn
 from tests.fakes.telegram_updates import make_text_update
 from tests.integration.telegram_harness import SECRET, Bot, running_bot

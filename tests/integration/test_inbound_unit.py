@@ -17,16 +17,15 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.alerts import NurseAlerts
-from bot.conversation import Conversation, Turns
-from scheduler import tables as t
-from scheduler.care import CareTeam, Enrolment
-from scheduler.materialise import Materialiser
-from scheduler.model import ChannelKind, Patient, PlanSettings
-from scheduler.outbox import SqlAlchemyOutbox
+from bot.conversation.alerts import NurseAlerts
+from bot.conversation.conversation import Conversation, Turns
+from scheduler.domain.model import ChannelKind, Patient, PlanSettings, Regimen
 from scheduler.ports import ManualClock
-from scheduler.regimen import Regimen
-from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.services.care import CareTeam, Enrolment
+from scheduler.services.materialise import Materialiser
+from scheduler.store import tables as t
+from scheduler.store.outbox import SqlAlchemyOutbox
+from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import TestDb, create_tables
 from tests.integration.test_conversation import START, World, utc, world
 

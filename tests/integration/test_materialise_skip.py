@@ -14,11 +14,18 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler import tables as t
-from scheduler.materialise import MAX_SKIP, Materialiser
-from scheduler.model import PlanSettings
-from scheduler.outbox import CANCELLED, EXPIRED, PENDING, Planned, SqlAlchemyOutbox, SyncResult
-from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.domain.model import PlanSettings
+from scheduler.services.materialise import MAX_SKIP, Materialiser
+from scheduler.store import tables as t
+from scheduler.store.outbox import (
+    CANCELLED,
+    EXPIRED,
+    PENDING,
+    Planned,
+    SqlAlchemyOutbox,
+    SyncResult,
+)
+from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import Enrol
 from tests.fakes.clock import FakeClock
 

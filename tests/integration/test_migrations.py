@@ -1,6 +1,6 @@
-"""Alembic makes exactly the schema ``scheduler.tables`` describes, on SQLite and PostgreSQL.
+"""Alembic makes exactly the schema ``scheduler.store.tables`` describes, on SQLite and PostgreSQL.
 
-``scheduler/migrations/env.py`` builds its own engine from the URL alone, so it cannot be
+``scheduler/store/migrations/env.py`` builds its own engine from the URL alone, so it cannot be
 pointed at a per-test PostgreSQL *schema*; these tests migrate a fresh, empty PostgreSQL
 *database* instead (the test user needs CREATEDB), dropped afterwards.
 """
@@ -23,15 +23,14 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler.db import make_engine
-from scheduler.dispatch import Dispatcher
-from scheduler.materialise import Materialiser
-from scheduler.migrate import alembic_config, upgrade_async
-from scheduler.model import PlanSettings
-from scheduler.outbox import SENT, SqlAlchemyOutbox
-from scheduler.regimen import Regimen
-from scheduler.repository import SqlAlchemyCourseRepository
-from scheduler.tables import metadata
+from scheduler.domain.model import PlanSettings, Regimen
+from scheduler.services.dispatch import Dispatcher
+from scheduler.services.materialise import Materialiser
+from scheduler.store.db import make_engine
+from scheduler.store.migrate import alembic_config, upgrade_async
+from scheduler.store.outbox import SENT, SqlAlchemyOutbox
+from scheduler.store.repository import SqlAlchemyCourseRepository
+from scheduler.store.tables import metadata
 from tests.conftest import COURSE_START, DOSE_TIME, T0, asyncpg_dsn, make_patient
 from tests.fakes.channels import RecordingChannel, resolver_for
 from tests.fakes.clock import FakeClock

@@ -25,9 +25,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot import logs
 from bot.bootstrap import Service, build
 from bot.settings import load_settings
-from bot.web import STALE_FLOOR_S, create_app
-from scheduler.migrate import upgrade_async
+from bot.web.app import STALE_FLOOR_S, create_app
 from scheduler.ports import ManualClock
+from scheduler.store.migrate import upgrade_async
 from tests.conftest import T0
 from tests.fakes.sms_app import DOSE_AT, PHONE, sms_world
 from tests.integration.processes import terminate
@@ -213,7 +213,7 @@ async def test_metrics_count_outcomes_lag_and_latency(tmp_path: Path) -> None:
 
 
 def test_a_failing_metrics_hook_never_stops_a_send() -> None:
-    from scheduler.dispatch import Dispatcher
+    from scheduler.services.dispatch import Dispatcher
 
     def broken(outcome: str, kind: str, channel: str) -> None:
         raise RuntimeError("boom")

@@ -19,10 +19,10 @@ from sqlalchemy import event, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from scheduler import tables as t
-from scheduler.materialise import Materialiser
-from scheduler.model import Kind, Reminder
-from scheduler.outbox import (
+from scheduler.domain.model import Kind, Reminder
+from scheduler.services.materialise import Materialiser
+from scheduler.store import tables as t
+from scheduler.store.outbox import (
     CANCELLED,
     EXPIRED,
     FAILED,
@@ -36,7 +36,7 @@ from scheduler.outbox import (
     SqlAlchemyOutbox,
     SyncResult,
 )
-from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import COURSE_START, T0, Enrol, TestDb, postgres_only
 from tests.fakes.clock import FakeClock
 

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler import tables as t
-from scheduler.model import Kind, Reminder
-from scheduler.outbox import (
+from scheduler.domain.model import Kind, Reminder
+from scheduler.store import tables as t
+from scheduler.store.outbox import (
     PENDING,
     PRIORITY_REMINDER,
     SENT,

@@ -23,12 +23,12 @@ import pytest
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler import tables as t
-from scheduler.materialise import Materialiser
-from scheduler.model import PlanSettings
-from scheduler.outbox import SqlAlchemyOutbox, SyncResult
-from scheduler.planners import PlannerProcessError, PlannerProcesses, PlannerSpec
-from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.domain.model import PlanSettings
+from scheduler.runtime.planners import PlannerProcessError, PlannerProcesses, PlannerSpec
+from scheduler.services.materialise import Materialiser
+from scheduler.store import tables as t
+from scheduler.store.outbox import SqlAlchemyOutbox, SyncResult
+from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import Enrol, TestDb
 from tests.fakes.clock import FakeClock
 
@@ -212,8 +212,8 @@ ORPHAN = textwrap.dedent(
     """
     import asyncio, sys
     from datetime import timedelta
-    from scheduler.model import PlanSettings
-    from scheduler.planners import PlannerProcesses, PlannerSpec
+    from scheduler.domain.model import PlanSettings
+    from scheduler.runtime.planners import PlannerProcesses, PlannerSpec
 
     async def main():
         spec = PlannerSpec(sys.argv[1], PlanSettings(), timedelta(hours=48))

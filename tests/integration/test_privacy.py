@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import select
 
 from bot import logs
-from bot.cli import main
-from bot.linking import LinkCodes
-from bot.telegram_patient import GENERIC
-from scheduler import tables as t
-from scheduler.outbox import PENDING
+from bot.channels.telegram.patient import GENERIC
+from bot.cli.main import main
+from bot.conversation.linking import LinkCodes
+from scheduler.store import tables as t
+from scheduler.store.outbox import PENDING
 from tests.fakes.sms_app import DOSE_AT, PHONE, SmsWorld, sms_world
 from tests.integration.telegram_harness import running_bot
 from tests.integration.test_ops import free_port, lenabot_process
@@ -295,7 +295,7 @@ async def test_forgetting_a_telegram_patient_unlinks_their_chat(tmp_path: Path) 
         patient = await bot.enrol(name=NAME)
         await bot.link(patient, CHAT)
         await bot.say(CHAT, QUESTION)
-        await bot.gateway.new_link(patient.id)  # an unused link code waits too
+        await bot.channels.gateway.new_link(patient.id)  # an unused link code waits too
         done = await bot.service.courses.forget(patient.id, bot.clock.now())
         assert done["inbound"] >= 1 and done["link_codes"] >= 1
         forgotten = await bot.service.courses.get(patient.id)

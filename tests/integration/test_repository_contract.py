@@ -14,20 +14,20 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler import repository
-from scheduler import tables as t
-from scheduler.db import BY_RANGE_OVER
-from scheduler.model import (
+from scheduler.domain.model import (
     Appointment,
     ChannelKind,
     Course,
     CycleDelay,
     EarlierDoseTime,
     Hold,
+    Regimen,
     RuleSet,
 )
-from scheduler.regimen import Regimen
-from scheduler.repository import SqlAlchemyCourseRepository, UnknownPatientError
+from scheduler.store import repository
+from scheduler.store import tables as t
+from scheduler.store.db import BY_RANGE_OVER
+from scheduler.store.repository import SqlAlchemyCourseRepository, UnknownPatientError
 from tests.conftest import COURSE_START, DOSE_TIME, T0, Enrol, make_patient
 from tests.fakes.clock import FakeClock
 

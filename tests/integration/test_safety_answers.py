@@ -16,11 +16,10 @@ from bot.bootstrap import Service, build
 from bot.settings import load_settings
 from messages.gsm import is_gsm7, segments
 from messages.leaflet import topic_by_id
-from scheduler.care import Enrolment
-from scheduler.migrate import upgrade_async
-from scheduler.model import ChannelKind, Patient
+from scheduler.domain.model import ChannelKind, Patient, Regimen
 from scheduler.ports import ManualClock
-from scheduler.regimen import Regimen
+from scheduler.services.care import Enrolment
+from scheduler.store.migrate import upgrade_async
 
 START = date(2026, 12, 1)  # London is on GMT: 09:00 local is 09:00 UTC
 TEAM_PHONE = "+441234567890"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.model import ChannelKind
-from scheduler.outbox import CANCELLED, EXPIRED, FAILED, PENDING, SENT
+from scheduler.domain.model import ChannelKind
 from scheduler.ports import Address, Outgoing, TransientSendError
+from scheduler.store.outbox import CANCELLED, EXPIRED, FAILED, PENDING, SENT
 from tests.fakes.sms_app import (
     COURSE_START,
     DOSE_AT,

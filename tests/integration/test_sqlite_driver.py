@@ -1,4 +1,4 @@
-"""``scheduler.sqlite_driver``: one trip to aiosqlite's thread a statement, with what
+"""``scheduler.store.sqlite_driver``: one trip to aiosqlite's thread a statement, with what
 SQLAlchemy reads of a cursor (rows, row counts, row ids, errors) intact."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler import tables as t
-from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.store import tables as t
+from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import T0, Enrol, TestDb
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from bot.nurse_roster import NurseRoster
-from scheduler.model import ChannelKind
+from bot.channels.telegram.roster import NurseRoster
+from scheduler.domain.model import ChannelKind
 from tests.integration.telegram_harness import LINK_RE, NURSE, T0, running_bot
 
 PATIENT_CHAT = 5001
@@ -178,7 +178,7 @@ async def test_nurse_alerts_reach_every_nurse_chat(tmp_path: Path) -> None:
         await roster.add(7003, "Nora Nurse", T0)
         bot.fake.block_chat(7004)
         await roster.add(7004, "Never Opened The Chat", T0)
-        reached = await bot.gateway.notify_nurses("ALERT: patient p1 reported a fever")
+        reached = await bot.channels.gateway.notify_nurses("ALERT: patient p1 reported a fever")
         assert reached == 2
         assert {m.chat_id for m in bot.fake.sent} == {NURSE, 7003}
         # A table nurse can use the nurse commands too.

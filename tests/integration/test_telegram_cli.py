@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.linking import LinkCodes, Outcome
-from scheduler.db import make_engine
+from bot.cli.main import main
+from bot.conversation.linking import LinkCodes, Outcome
+from scheduler.store.db import make_engine
 from tests.e2e.conftest import Result
 from tests.fakes.server import serve_asgi
 from tests.fakes.telegram_api import FakeTelegramBotApi

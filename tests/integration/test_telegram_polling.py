@@ -8,9 +8,9 @@ import pytest
 
 from bot.bootstrap import build
 from bot.settings import SettingsError, load_settings
-from scheduler.migrate import upgrade_async
-from scheduler.model import ChannelKind
+from scheduler.domain.model import ChannelKind
 from scheduler.ports import Address, ManualClock, Outgoing, TransientSendError
+from scheduler.store.migrate import upgrade_async
 from tests.fakes.server import serve_asgi
 from tests.fakes.telegram_api import FakeTelegramBotApi
 from tests.integration.telegram_harness import NURSE, T0, TEAM_PHONE, TOKEN, running_bot
@@ -20,7 +20,7 @@ PATIENT_CHAT = 5001
 
 async def test_polling_delivers_a_queued_update_to_the_conversation(tmp_path: Path) -> None:
     async with running_bot(tmp_path, webhook=False) as bot:
-        assert bot.gateway.routes() == []  # no webhook endpoint to forge
+        assert bot.channels.gateway.routes() == []  # no webhook endpoint to forge
         assert bot.fake.webhook is None
         await bot.fake.wait_for_calls("getUpdates")
         patient = await bot.enrol()

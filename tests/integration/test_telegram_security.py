@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.nurse_roster import NurseRoster
+from bot.channels.telegram.roster import NurseRoster
 from tests.fakes.telegram_updates import SECRET_TOKEN_HEADER, make_text_update
 from tests.integration.telegram_harness import LINK_RE, NURSE, Bot, running_bot
 
@@ -17,7 +17,7 @@ STRANGER = 6666
 
 
 async def new_code(bot: Bot, patient_id: str) -> str:
-    found = LINK_RE.search(await bot.gateway.new_link(patient_id))
+    found = LINK_RE.search(await bot.channels.gateway.new_link(patient_id))
     assert found is not None
     return found[1]
 
@@ -84,7 +84,7 @@ async def test_non_nurse_enrol_is_refused_logged_and_changes_nothing(
     async with running_bot(tmp_path) as bot:
         patient = await bot.enrol()
         await bot.link(patient, PATIENT_CHAT)
-        with caplog.at_level(logging.WARNING, logger="bot.telegram_nurse"):
+        with caplog.at_level(logging.WARNING, logger="bot.channels.telegram.nurse"):
             for chat in (STRANGER, PATIENT_CHAT):
                 refusal = (await bot.say(chat, "/enrol"))[-1].text
                 assert refusal == "Sorry, that command is only for the treatment team."

@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.conversation import Reply
+from bot.conversation.conversation import Reply
 from messages.understand import understand
-from scheduler.model import Patient
+from scheduler.domain.model import Patient
 from tests.conftest import TestDb, create_tables
 from tests.integration.clinic import TEAM_PHONE, Clinic
 

@@ -1,4 +1,4 @@
-"""``scheduler.db.unit_of_work`` on SQLite and PostgreSQL: repository calls inside share one
+"""``scheduler.store.db.unit_of_work`` on SQLite and PostgreSQL: repository calls inside share one
 transaction, committed at the end or rolled back as a whole; a task started inside keeps to
 connections of its own."""
 
@@ -11,11 +11,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler import tables as t
-from scheduler.db import reading, unit_of_work
-from scheduler.model import ChannelKind, Patient, RuleSet
-from scheduler.regimen import Regimen
-from scheduler.repository import SqlAlchemyCourseRepository
+from scheduler.domain.model import ChannelKind, Patient, Regimen, RuleSet
+from scheduler.store import tables as t
+from scheduler.store.db import reading, unit_of_work
+from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import T0
 
 

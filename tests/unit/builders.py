@@ -8,9 +8,17 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from scheduler.model import Course, CycleDelay, Hold, Kind, PlanSettings, Reminder, RuleSet
-from scheduler.plan import plan
-from scheduler.regimen import Regimen
+from scheduler.domain.model import (
+    Course,
+    CycleDelay,
+    Hold,
+    Kind,
+    PlanSettings,
+    Regimen,
+    Reminder,
+    RuleSet,
+)
+from scheduler.domain.plan import plan
 
 # Monday 1 June 2026: cycle 1 day 1 of the default course, far from any DST change.
 START = date(2026, 6, 1)

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, time, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.conversation_next import LOOK_AHEAD, STEP, answer, firsts, next_text
+from bot.conversation.next import LOOK_AHEAD, STEP, answer, firsts, next_text
 from messages.render import Profile, fmt_date, render_reply
-from scheduler.localtime import zone
-from scheduler.model import Course, Kind, PlanSettings
-from scheduler.plan import plan
+from scheduler.domain.localtime import zone
+from scheduler.domain.model import Course, Kind, PlanSettings
+from scheduler.domain.plan import plan
 from tests.unit.builders import SETTINGS, START, course, courses
 
 PROFILE = Profile(name="Ann Smith", discreet=False, language="en-GB")

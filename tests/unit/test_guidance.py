@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.guidance import (
+from scheduler.domain.guidance import (
     EXTRA,
     LATE,
     MISSED,
@@ -21,7 +21,7 @@ from scheduler.guidance import (
     on_missed,
     on_taken,
 )
-from scheduler.model import Course, EarlierDoseTime, Hold
+from scheduler.domain.model import Course, EarlierDoseTime, Hold
 from tests.unit.builders import START, course
 
 LONDON = ZoneInfo("Europe/London")

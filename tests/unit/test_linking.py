@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.linking import LinkCodes, Outcome, code_hash, deep_link, new_code
-from scheduler import tables as t
-from scheduler.model import ChannelKind
-from scheduler.repository import SqlAlchemyCourseRepository
+from bot.conversation.linking import LinkCodes, Outcome, code_hash, deep_link, new_code
+from scheduler.domain.model import ChannelKind
+from scheduler.store import tables as t
+from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import T0, Enrol
 
 CHAT, OTHER_CHAT = 5001, 6001

@@ -9,8 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from messages.render import Profile, render
-from scheduler.model import Appointment, CycleDelay, EarlierDoseTime, Hold, Kind, PlanSettings
-from scheduler.plan import add_months, plan, plan_window
+from scheduler.domain.model import (
+    Appointment,
+    CycleDelay,
+    EarlierDoseTime,
+    Hold,
+    Kind,
+    PlanSettings,
+)
+from scheduler.domain.plan import add_months, plan, plan_window
 from tests.unit.builders import (
     SETTINGS,
     START,
@@ -135,7 +142,7 @@ def test_hold_and_resume_are_announced_the_day_before_at_notice_time() -> None:
 
 
 def test_hold_recorded_less_than_a_day_before_its_eve_notice_is_left_to_the_correction() -> None:
-    # The care action tells the patient at once (scheduler.corrections); an eve notice an hour
+    # The care action tells the patient at once (scheduler.domain.corrections); an eve notice an hour
     # or two later would only say it again.
     hold = Hold(
         start=day(14),

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from scheduler.model import Appointment, Kind
-from scheduler.regimen import is_dose_day
+from scheduler.domain.calendar import is_dose_day
+from scheduler.domain.model import Appointment, Kind
 from tests.unit.builders import REGIMENS, ZONES, course, dates, of_kind, plan_days
 
 

@@ -17,9 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from messages.render import Profile, render
-from scheduler.model import Course, CycleDelay, Hold, Kind, Reminder, RuleSet
-from scheduler.plan import plan
-from scheduler.regimen import cycle_start
+from scheduler.domain.calendar import cycle_start
+from scheduler.domain.model import Course, CycleDelay, Hold, Kind, Reminder, RuleSet
+from scheduler.domain.plan import plan
 from tests.unit.builders import SETTINGS, START, course, courses, dates, day, of_kind, plan_days
 
 UK_GAP, REMS_IRREGULAR_GAP = 28, 14
@@ -262,7 +262,7 @@ def any_pregnancy_course(draw: st.DrawFn) -> Course:
 def test_tests_and_contraception_of_a_range_are_those_of_its_days(
     c: Course, offset: int, length: int
 ) -> None:
-    """plan() stays local in dates (bot.conversation_next.firsts relies on it)."""
+    """plan() stays local in dates (bot.conversation.next.firsts relies on it)."""
     first = c.start + timedelta(days=offset)
     last = first + timedelta(days=length - 1)
     kinds = (Kind.PREGNANCY_TEST, Kind.CONTRACEPTION)

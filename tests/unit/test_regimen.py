@@ -9,10 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.model import CycleDelay, Hold
-from scheduler.regimen import (
-    Regimen,
-    RegimenError,
+from scheduler.domain.calendar import (
     cycle_start,
     is_dose_day,
     locate,
@@ -20,6 +17,7 @@ from scheduler.regimen import (
     next_dose_day,
     on_regimen,
 )
+from scheduler.domain.model import CycleDelay, Hold, Regimen, RegimenError
 from tests.unit.builders import START, course, day
 
 starts = st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31))

@@ -12,8 +12,8 @@ from string import Formatter
 import pytest
 from hypothesis import given, settings
 
-from bot.conversation import cite_source
-from bot.validate import NOTE_LIMIT
+from bot.conversation.conversation import cite_source
+from bot.conversation.validate import NOTE_LIMIT
 from messages.gsm import GSM7_SINGLE, is_gsm7, segments
 from messages.leaflet import Topic, load_topics
 from messages.render import (
@@ -26,10 +26,10 @@ from messages.render import (
     reply_fragment,
     template_key,
 )
-from scheduler.corrections import correction
-from scheduler.followup import follow_ups
-from scheduler.model import Appointment, Course, Hold, Kind, Reminder, RuleSet
-from scheduler.plan import plan
+from scheduler.domain.corrections import correction
+from scheduler.domain.followup import follow_ups
+from scheduler.domain.model import Appointment, Course, Hold, Kind, Reminder, RuleSet
+from scheduler.domain.plan import plan
 from tests.unit.builders import SETTINGS, course, courses, of_kind, plan_days
 
 LONGEST_NAME = "Maximilianaelisabethannemarie"[:NAME_LIMIT].ljust(NAME_LIMIT, "x")

@@ -1,0 +1,137 @@
+"""Twilio's webhooks: a signed form in, a patient's answer out as TwiML.
+
+Nothing is read from a request, let alone recorded, before its ``X-Twilio-Signature`` checks
+out against the URL Twilio was given: ``PUBLIC_URL`` + the route's path. Behind a proxy the
+URL the app sees (http, another host, no prefix) is not the one Twilio signed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Final
+from urllib.parse import parse_qsl
+
+from starlette.datastructures import ImmutableMultiDict
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import PlainTextResponse, Response
+from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.conversation.alerts import NurseAlerts
+from bot.conversation.conversation import MessageFailed
+from messages.understand import understand
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Service
+    from scheduler.domain.model import Patient
+
+log = logging.getLogger(__name__)
+
+FORM: Final = "application/x-www-form-urlencoded"
+MAX_FIELDS: Final = 200  # Twilio sends about 20; more is not Twilio
+NOT_ENROLLED: Final = (
+    "This number is not enrolled with a care team. Please contact your treatment centre."
+)
+# The single words Twilio itself treats as opt-out: it confirms them and blocks any reply.
+TWILIO_OPT_OUT: Final = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",
+                                   "REVOKE", "OPTOUT"})  # fmt: skip
+_NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+Form = ImmutableMultiDict[str, str]
+
+
+class SignedForm:
+    """Reads a Twilio webhook's form: size, type and signature checked, in that order."""
+
+    def __init__(self, public_url: str, auth_token: str, max_bytes: int) -> None:
+        self.public_url = public_url.rstrip("/")
+        self.validator = RequestValidator(auth_token)
+        self.max_bytes = max_bytes
+
+    async def read(self, request: Request, path: str) -> Form | Response:
+        """The form, or the refusal to answer with (413, 415, 400 or 403)."""
+        declared = request.headers.get("content-length", "")
+        if declared and (not declared.isdigit() or int(declared) > self.max_bytes):
+            return _refuse(413 if declared.isdigit() else 400, "body too large", path)
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != FORM:
+            return _refuse(415, "expected an urlencoded form", path)
+        body = bytearray()
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > self.max_bytes:
+                    return _refuse(413, "body too large", path)
+            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, encoding="utf-8",
+                              errors="strict", max_num_fields=MAX_FIELDS)
+        except ClientDisconnect:
+            return _refuse(400, "client went away", path)
+        except ValueError:  # UnicodeDecodeError included
+            return _refuse(400, "not a valid form", path)
+        form: Form = ImmutableMultiDict(pairs)
+        signature = request.headers.get("x-twilio-signature", "")
+        url = self.public_url + path + (f"?{request.url.query}" if request.url.query else "")
+        algorithm = get_signature_algorithm(
+            request.headers.get("x-twilio-webhooks-signature-settings"))
+        if not signature or not self.validator.validate(url, form, signature, algorithm):
+            return _refuse(403, "missing or wrong X-Twilio-Signature", path)
+        return form
+
+
+async def safe_alert(alerts: NurseAlerts, kind: str, text: str, patient_id: str | None) -> None:
+    """Alert the nurses; a failing alert must not hide the error being reported."""
+    try:
+        await alerts.alert(kind, text, patient_id)
+    except Exception:
+        log.exception("could not record a %s alert for patient %s", kind, patient_id or "-")
+
+
+def _refuse(status: int, why: str, path: str) -> Response:
+    route = "/twilio/status/*" if path.startswith("/twilio/status/") else path
+    (log.warning if status == 403 else log.info)("refused a request to %s: %s", route, why)
+    return PlainTextResponse(why, status_code=status)
+
+
+def twiml(text: str) -> Response:
+    """A TwiML answer: one <Message>, or an empty <Response/> when there is nothing to say."""
+    reply = MessagingResponse()
+    if text:
+        reply.message(_NOT_XML.sub("", text))
+    return Response(str(reply), media_type="text/xml")
+
+
+async def answer_text(service: Service, form: Form) -> str:
+    """What to text back to one inbound SMS ("" for nothing), with its side effects done."""
+    sender = form.get("From", "")
+    body = form.get("Body", "").replace("\x00", "")  # PostgreSQL text cannot hold NUL
+    told = form.get("OptOutType", "").upper()  # STOP/START/HELP: Twilio already acted on it
+    turns = service.conversation.turns  # database work takes turns (SQLite), alerts do not
+
+    async def sender_patient() -> Patient | None:
+        return await service.courses.find(phone=sender) if sender else None
+
+    try:
+        found = await service.conversation.handle_from(sender_patient, body, channel="sms")
+    except MessageFailed as failed:  # logged, and the nurses told, by the conversation
+        return failed.reply.text
+    if found is None:
+        log.info("inbound SMS from a number that is not enrolled")
+        return "" if told or understand(body).has("stop", "start") else NOT_ENROLLED
+    patient, reply = found
+    now = service.clock.now()
+    if told == "STOP":
+        if reply.intent != "stop":  # a keyword Twilio has and we do not (Advanced Opt-Out)
+            async with turns():
+                await service.care.opt_out(patient.id, now)
+            await safe_alert(service.alerts, "opt_out", f"patient {patient.id} opted out "
+                             "(texted an opt-out keyword set up at Twilio)", patient.id)
+        return ""  # Twilio confirmed it and refuses anything more
+    if told == "START":
+        if reply.intent != "start" and patient.opted_out_at is not None:
+            async with turns():
+                await service.care.opt_in(patient.id)  # a keyword Twilio has and we do not
+        return ""  # Twilio sent its own confirmation
+    if reply.intent == "stop" and body.strip().upper() in TWILIO_OPT_OUT:
+        return ""  # Twilio confirms its own keywords; a reply would be refused (21610)
+    return reply.text

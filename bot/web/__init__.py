@@ -1,0 +1,1 @@
+"""The Starlette app: health, readiness, metrics and the provider webhooks."""

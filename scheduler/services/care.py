@@ -1,0 +1,238 @@
+"""What the care team does to a course: each action checks, writes, re-plans the outbox and
+queues a correction telling the patient what changed, all in one unit of work.
+
+Checks come first so that a refused action changes nothing. Dates are the patient's local dates.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from messages.render import render
+from scheduler.domain.calendar import cycle_start, next_cycle, next_dose_day
+from scheduler.domain.corrections import correction, delay_facts, first_dose_at
+from scheduler.domain.localtime import local_instant, zone
+from scheduler.domain.model import ChannelKind, Course, Kind, Patient, Regimen, RuleSet
+from scheduler.domain.plan import DOSE_WINDOW
+from scheduler.ports import Clock
+from scheduler.services.materialise import Materialiser, profile_of
+from scheduler.store.db import unit_of_work
+from scheduler.store.outbox import CANCELLED, PENDING, PRIORITY_REPLY, Planned, SqlAlchemyOutbox
+from scheduler.store.repository import SqlAlchemyCourseRepository
+
+ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+class CareError(ValueError):
+    """The action does not fit the course as it stands (one sentence, shown to the nurse)."""
+
+
+def new_patient_id() -> str:
+    return "p" + "".join(secrets.choice(ID_ALPHABET) for _ in range(7))
+
+
+def course_state(patient: Patient, course: Course, today: date) -> str:
+    """One word for a nurse's list: opted out, ended, paused, not started or active."""
+    if patient.opted_out_at is not None:
+        return "opted out"
+    if course.end is not None and today > course.end:
+        return "ended"
+    if any(h.covers(today) for h in course.holds):
+        return "paused"
+    return "not started" if today < course.start else "active"
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    name: str
+    tz: str
+    start: date
+    dose_time: time
+    regimen: Regimen
+    channel: ChannelKind
+    phone: str | None = None
+    rules: RuleSet = RuleSet.UK
+    can_become_pregnant: bool = False
+    partner_can_become_pregnant: bool = False
+    discreet: bool = False
+    language: str = "en-GB"
+    irregular_periods: bool = False
+
+
+@dataclass
+class CareTeam:
+    courses: SqlAlchemyCourseRepository
+    outbox: SqlAlchemyOutbox
+    materialiser: Materialiser
+    clock: Clock
+
+    def today(self, patient: Patient | Course) -> date:
+        return self.clock.now().astimezone(zone(patient.tz)).date()
+
+    async def enrol(self, e: Enrolment) -> Patient:
+        if e.channel is ChannelKind.SMS and not e.phone:
+            raise CareError("an SMS patient needs --phone")
+        if e.irregular_periods and not (e.rules is RuleSet.US_REMS and e.can_become_pregnant):
+            raise CareError(
+                "--irregular-periods needs --rules us-rems and --can-become-pregnant"
+            )
+        if e.phone and await self.courses.phone_taken(e.phone):
+            raise CareError("that phone number is already enrolled: see 'lenabot patients list'")
+        now = self.clock.now()
+        patient = Patient(
+            id=new_patient_id(),
+            name=e.name,
+            channel=e.channel,
+            tz=e.tz,
+            language=e.language,
+            rules=e.rules,
+            created_at=now,
+            discreet=e.discreet,
+            can_become_pregnant=e.can_become_pregnant,
+            partner_can_become_pregnant=e.partner_can_become_pregnant,
+            phone=e.phone,
+            irregular_periods=e.irregular_periods,
+        )
+        await self.courses.enrol(
+            patient, start=e.start, dose_time=e.dose_time, regimen=e.regimen, now=now
+        )
+        await self.materialiser.patient(patient.id, now)
+        return patient
+
+    async def _locked(self, patient_id: str) -> tuple[Patient, Course]:
+        """The patient and course, the course row locked for the rest of the unit of work."""
+        return await self.courses.load_one(patient_id, lock=True)
+
+    async def pause(self, patient_id: str, start: date, reason: str) -> None:
+        async with unit_of_work(self.courses.engine):
+            patient, course = await self._locked(patient_id)
+            if any(h.end is None for h in course.holds):
+                raise CareError("this course is already paused: resume it first")
+            if start < course.start:
+                raise CareError(f"pause date {start} is before the course starts ({course.start})")
+            if course.end is not None and start > course.end:
+                raise CareError(f"pause date {start} is after the course ended ({course.end})")
+            if any(h.end is not None and h.start <= start < h.end for h in course.holds):
+                raise CareError(f"the course is already paused on {start}")
+            await self.courses.add_hold(patient_id, start, reason.strip()[:200], self.clock.now())
+            after = await self._replan(patient_id)
+            await self._correct(patient, course, after, "pause", effective=start)
+
+    async def resume(self, patient_id: str, on: date) -> None:
+        async with unit_of_work(self.courses.engine):
+            patient, course = await self._locked(patient_id)
+            open_holds = [h for h in course.holds if h.end is None]
+            if not open_holds:
+                raise CareError("this course is not paused")
+            hold = open_holds[0]
+            if on <= hold.start:
+                raise CareError(f"resume date {on} must be after the pause began ({hold.start})")
+            await self.courses.end_hold(patient_id, hold.start, on, self.clock.now())
+            after = await self._replan(patient_id)
+            # The first real dose day: a restart date in a break must not name the break.
+            restart = next_dose_day(after, on - timedelta(days=1))
+            if restart is None:
+                await self._correct(patient, course, after, "resume_none")
+            else:
+                await self._correct(
+                    patient, course, after, "resume",
+                    restart=restart, dose_time=after.dose_time_on(restart),
+                )  # fmt: skip
+
+    async def delay_cycle(self, patient_id: str, days: int) -> tuple[int, date]:
+        """Move the next cycle's day 1 (and every later cycle) ``days`` later."""
+        async with unit_of_work(self.courses.engine):
+            patient, course = await self._locked(patient_id)
+            today = self.today(course)
+            n = next_cycle(course, today)
+            old = cycle_start(course, n)
+            if course.end is not None and old > course.end:
+                raise CareError("the course has ended: there is no next cycle to delay")
+            await self.courses.add_delay(patient_id, n, days, self.clock.now())
+            after = await self._replan(patient_id)
+            facts = delay_facts(course, after, n, today)
+            await self._correct(
+                patient, course, after, "delay" if facts["last"] is None else "delay_keep", **facts
+            )
+            return n, cycle_start(after, n)
+
+    async def set_dose_time(self, patient_id: str, at: time) -> date:
+        """From today (or tomorrow, when today's reminder went or the dose is recorded) doses
+        are at ``at``; the days before keep their time. Returns the first day it applies."""
+        async with unit_of_work(self.courses.engine):
+            patient, course = await self._locked(patient_id)
+            today = self.today(course)
+            records = await self.courses.dose_records(patient_id, today - timedelta(days=1))
+            status = await self.outbox.status_of(patient_id, f"{Kind.DOSE.value}:{today}")
+            reminded = status not in (None, PENDING, CANCELLED)
+            # Today keeps its time when its reminder went, its dose is recorded, or the new
+            # time's 12-hour window would already have closed (moving it would lose the dose).
+            closed = self.clock.now() >= local_instant(today, at, zone(course.tz)) + DOSE_WINDOW
+            since = today + timedelta(days=1) if reminded or closed or today in records else today
+            if at == course.dose_time:
+                return since
+            await self.courses.set_dose_time(patient_id, at, since, self.clock.now())
+            after = await self._replan(patient_id)
+            sent = frozenset({today} if reminded else ())
+            first = first_dose_at(after, at, records, since, sent)
+            if first is not None:
+                await self._correct(patient, course, after, "dose_time", dose_time=at, first=first)
+            return since
+
+    async def end(self, patient_id: str, on: date) -> None:
+        """The last dose day is ``on``: no capsules after it, after-treatment messages follow
+        (at once for a date already past), and a pause after it is never announced."""
+        async with unit_of_work(self.courses.engine):
+            patient, course = await self._locked(patient_id)
+            if on < course.start:
+                raise CareError(f"end date {on} is before the course starts ({course.start})")
+            await self.courses.update_course(patient_id, self.clock.now(), end_date=on)
+            after = await self._replan(patient_id)
+            past = on < self.today(course)
+            await self._correct(patient, course, after, "end_past" if past else "end", end=on)
+
+    async def appointment(self, patient_id: str, on: date, note: str = "") -> None:
+        async with unit_of_work(self.courses.engine):
+            patient, course = await self._locked(patient_id)
+            note = note.strip()[:120]
+            await self.courses.add_appointment(patient_id, on, note, self.clock.now())
+            after = await self._replan(patient_id)
+            await self._correct(patient, course, after, "appointment", on=on, note=note)
+
+    async def _replan(self, patient_id: str) -> Course:
+        """Re-plan in the caller's unit of work; the course as it now stands."""
+        await self.materialiser.patient(patient_id, self.clock.now())
+        return (await self.courses.load_one(patient_id))[1]
+
+    async def _correct(
+        self, patient: Patient, before: Course, after: Course, change: str, **facts: object
+    ) -> None:
+        """Queue the correction telling the patient what now holds (``scheduler.domain.corrections``).
+
+        Nothing for an opted-out patient (they get nothing until START, which re-plans)."""
+        if patient.opted_out_at is not None:
+            return
+        now = self.clock.now()
+        reminder = correction(change, before, after, now, **facts)
+        prefix = f"{Kind.CHANGE.value}:{reminder.local_date}"
+        n = await self.outbox.count_keys(patient.id, prefix) + 1
+        await self.outbox.add_extra(
+            patient.id,
+            Planned(reminder, render(reminder, profile_of(patient))),
+            f"{prefix}:{n}",
+            now,
+            priority=PRIORITY_REPLY,
+        )
+
+    async def opt_out(self, patient_id: str, when: datetime | None = None) -> None:
+        await self.courses.set_opted_out(patient_id, when or self.clock.now())
+        await self.outbox.cancel_pending(patient_id, self.clock.now(), "the patient opted out")
+
+    async def opt_in(self, patient_id: str) -> None:
+        await self.courses.set_opted_out(patient_id, None)
+        await self.replan(patient_id)
+
+    async def replan(self, patient_id: str) -> None:
+        await self.materialiser.patient(patient_id, self.clock.now())

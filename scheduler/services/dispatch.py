@@ -1,0 +1,425 @@
+"""Dispatch: claim due rows, send each through its channel, record the outcome.
+
+A row is claimed before it is sent and marked right after, so two workers never send the same
+row and a crash can repeat at most the sends that were in flight. Transient errors retry with
+backoff and jitter until the row's expiry; past expiry nothing is sent.
+
+Dose messages (reminder, follow-up, LATER) pass ``scheduler.domain.safety.blocked`` in the very
+transaction that claims them, and again in the one that re-confirms a claim: a dose recorded,
+a pause, an end or a closed window cancels the row (with the reason) instead of sending it,
+however stale the plan that wrote it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from scheduler.domain.localtime import zone
+from scheduler.domain.model import Patient
+from scheduler.domain.safety import DOSE_KINDS, blocked
+from scheduler.ports import (
+    Address,
+    Channel,
+    Clock,
+    Outgoing,
+    PermanentSendError,
+    TransientSendError,
+)
+from scheduler.store.db import unit_of_work
+from scheduler.store.outbox import CANCELLED, EXPIRED, Finish, OutboxRow, SqlAlchemyOutbox
+from scheduler.store.repository import SqlAlchemyCourseRepository
+
+log = logging.getLogger(__name__)
+
+# A claimed dose message is checked again (``scheduler.domain.safety``) before it is sent once its
+# batch's last check is this old: a TAKEN that arrives while a slow batch works through its
+# sends cancels the reminder instead of racing it. Other rows are re-confirmed after a tenth
+# of the lease.
+DOSE_RECHECK_AFTER = timedelta(seconds=2)
+
+# At shutdown, how long a cancelled tick may take to write the outcomes of its finished sends
+# (one short transaction; longer means the database is in trouble, and the lease returns them).
+RECORD_WAIT_S = 2.0
+
+Resolver = Callable[[Patient], tuple[Channel, Address] | None]
+OptOutHook = Callable[[Patient, datetime], Awaitable[None]]
+# Told of every outcome as (outcome, kind, channel): "sent", "retried", "failed", "expired",
+# "cancelled" (a dose message stopped at the last check); for metrics. Rows expired in bulk before any claim are reported with kind "unknown".
+ResultHook = Callable[[str, str, str], None]
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:30]}-{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base: float = 5.0
+    cap: float = 600.0
+
+    def delay(self, attempts: int, retry_after: float | None, rng: random.Random) -> float:
+        """Exponential backoff with full jitter; a provider's retry_after is a floor."""
+        backoff = rng.uniform(0, min(self.cap, self.base * 2 ** max(0, attempts - 1)))
+        return max(backoff, retry_after or 0.0)
+
+
+@dataclass
+class DispatchStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    expired: int = 0
+    cancelled: int = 0
+    released: int = 0
+
+
+@dataclass
+class Dispatcher:
+    outbox: SqlAlchemyOutbox
+    courses: SqlAlchemyCourseRepository
+    resolve: Resolver
+    clock: Clock
+    worker: str = field(default_factory=worker_name)
+    batch: int = 100
+    concurrency: int = 16
+    lease: timedelta = timedelta(minutes=5)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    on_opt_out: OptOutHook | None = None
+    on_result: ResultHook | None = None
+    rng: random.Random = field(default_factory=random.Random)
+    # Shutdown state (see ``drain``): set once, never cleared; the ticks running right now.
+    _stopping: bool = field(default=False, init=False, repr=False)
+    _ticks: set[asyncio.Task[object]] = field(default_factory=set, init=False, repr=False)
+
+    @property
+    def renew_after(self) -> timedelta:
+        """How old a batch's claim confirmation may be before the next send re-confirms it."""
+        return self.lease / 10
+
+    async def tick(self, max_batches: int | None = None) -> DispatchStats:
+        """Send everything due now, batch by batch, until nothing is due (or ``drain``)."""
+        stats = DispatchStats()
+        if self._stopping:
+            return stats
+        task = asyncio.current_task()
+        if task is not None:
+            self._ticks.add(task)
+        try:
+            now = self.clock.now()
+            expired = await self.outbox.expire(now)
+            stats.expired += expired
+            for _ in range(expired):
+                self._report("expired", "unknown", "unknown")
+            stats.released += await self.outbox.release_stale(now - self.lease, now)
+            batches = 0
+            while not self._stopping and (max_batches is None or batches < max_batches):
+                claimed_at = self.clock.now()
+                rows, cancelled = await self._claim(claimed_at)
+                if not rows and not cancelled:
+                    break
+                batches += 1
+                stats.claimed += len(rows) + cancelled
+                stats.cancelled += cancelled
+                if rows:
+                    await self._send_batch(rows, claimed_at, stats)
+        finally:
+            if task is not None:
+                self._ticks.discard(task)
+        return stats
+
+    async def drain(self, grace: float) -> int:
+        """Stop for shutdown; returns how many claimed rows were handed back to pending.
+
+        No new batch is claimed and no claimed row that has not started is sent, but sends
+        already with the provider get up to ``grace`` seconds to finish and be recorded (a
+        send cut off mid-way is the one kind of message that may go twice). Whatever this
+        worker still holds then goes straight back to pending, so the other workers, or this
+        one restarted, need not wait out the lease.
+        """
+        self._stopping = True
+        running = [t for t in self._ticks if t is not asyncio.current_task()]
+        if running:
+            _, late = await asyncio.wait(running, timeout=grace)
+            for task in late:
+                log.warning("dispatch tick still sending after %.1fs: cancelling it", grace)
+                task.cancel()
+            if late:
+                # A cancelled tick still waits for the outcomes of its finished sends to be
+                # written: a sent row handed back as unsent would go twice.
+                await asyncio.wait(late, timeout=RECORD_WAIT_S)
+        released = await self.outbox.release_worker(self.worker, self.clock.now())
+        if released:
+            log.info("released %d claimed rows at shutdown", released)
+        return released
+
+    async def _claim(self, now: datetime) -> tuple[list[OutboxRow], int]:
+        """Claim a batch and, in the same transaction, cancel the dose messages that must not
+        go (see ``_gate``); the rows left to send, and how many were cancelled."""
+        async with unit_of_work(self.outbox.engine):
+            rows = await self.outbox.claim(now, self.batch, self.worker)
+            stopped = await self._gate(rows, now)
+        for row in rows:
+            if row.id in stopped:
+                self._report("cancelled", row.kind, "unknown")
+        return [r for r in rows if r.id not in stopped], len(stopped)
+
+    async def _gate(self, rows: list[OutboxRow], now: datetime) -> dict[int, str]:
+        """Cancel the claimed dose messages among ``rows`` that the course as it stands and the
+        dose records do not allow (``scheduler.domain.safety.blocked``), in the caller's unit of
+        work; their ids, with why. A patient erased since is left to ``_send_one``."""
+        doses = [r for r in rows if r.kind in DOSE_KINDS]
+        if not doses:
+            return {}
+        ids = sorted({r.patient_id for r in doses})
+        loaded = await self.courses.load(ids, scattered=True)
+        since = min(r.local_date for r in doses)
+        records = await self.courses.dose_records_many(ids, since, scattered=True)
+        stopped: dict[int, str] = {}
+        for row in doses:
+            found = loaded.get(row.patient_id)
+            if found is None:
+                continue
+            why = blocked(row.kind, row.local_date, found[1], records[row.patient_id], now)
+            if why is not None:
+                stopped[row.id] = why
+        if stopped:
+            await self.outbox.cancel_claimed(
+                [(row.id, row.claimed_by or "", stopped[row.id]) for row in doses
+                 if row.id in stopped],
+                now,
+            )  # fmt: skip
+            for row in doses:
+                if row.id in stopped:
+                    log.info("cancelled row %s (%s) before sending: %s", row.id, row.kind,
+                             stopped[row.id])  # fmt: skip
+        return stopped
+
+    async def _send_batch(
+        self, rows: list[OutboxRow], claimed_at: datetime, stats: DispatchStats
+    ) -> None:
+        # One query for the batch's patients; one missing here was erased since it was planned.
+        patients: dict[str, Patient | None] = dict(
+            await self.courses.get_many({r.patient_id for r in rows})
+        )
+        claim = _Claim(
+            token=rows[0].claimed_by or "",
+            confirmed_at=claimed_at,
+            unsent={r.id for r in rows},
+            rows={r.id: r for r in rows},
+        )
+        recorder = _Recorder(self.outbox, patience=self.lease.total_seconds() * 0.8)
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(row: OutboxRow) -> None:
+            async with gate:
+                await self._send_one(row, patients.get(row.patient_id), claim, recorder, stats)
+
+        try:
+            await asyncio.gather(*(one(r) for r in rows))
+        finally:
+            # Shielded: a cancelled tick still records the sends that did happen.
+            await recorder.wait()
+
+    def _stale(self, claim: _Claim, row: OutboxRow, now: datetime) -> bool:
+        age = now - claim.confirmed_at
+        return age >= self.renew_after or (row.kind in DOSE_KINDS and age >= DOSE_RECHECK_AFTER)
+
+    async def _still_ours(self, claim: _Claim, row: OutboxRow) -> str | None:
+        """None if this row may be sent: still claimed by this batch, and (a dose message)
+        still allowed, as last confirmed a moment ago; else "lost" or "cancelled".
+
+        Claims are confirmed for the whole batch at once, and only when the last confirmation
+        is older than ``renew_after`` (a tenth of the lease), or ``DOSE_RECHECK_AFTER`` for a
+        dose message: a worker that stalled past its lease finds the rows another worker took
+        back and does not send them, a dose recorded meanwhile cancels its reminder, yet a
+        fast batch costs no extra transaction.
+        """
+        if self._stale(claim, row, self.clock.now()):
+            async with claim.lock:
+                now = self.clock.now()
+                if self._stale(claim, row, now):
+                    async with unit_of_work(self.outbox.engine):
+                        kept = await self.outbox.renew_many(sorted(claim.unsent), claim.token, now)
+                        stopped = await self._gate([claim.rows[i] for i in sorted(kept)], now)
+                    claim.lost |= claim.unsent - kept
+                    claim.cancelled |= set(stopped)
+                    claim.unsent -= set(stopped)
+                    claim.confirmed_at = now
+                    for i in stopped:
+                        self._report("cancelled", claim.rows[i].kind, "unknown")
+        if row.id in claim.lost:
+            return "lost"
+        return "cancelled" if row.id in claim.cancelled else None
+
+    async def _send_one(
+        self,
+        row: OutboxRow,
+        patient: Patient | None,
+        claim: _Claim,
+        recorder: _Recorder,
+        stats: DispatchStats,
+    ) -> None:
+        if self._stopping or recorder.error is not None:
+            # Not started before shutdown (``drain`` hands the row back), or outcomes can no
+            # longer be recorded (the tick fails; the lease brings the row back): not sent.
+            return
+        now = self.clock.now()
+        token = row.claimed_by
+        if now >= row.expires_at:
+            await recorder.record(Finish.ended(row.id, token, EXPIRED, now))
+            stats.expired += 1
+            self._report("expired", row.kind, patient.channel.value if patient else "unknown")
+            return
+        if patient is None or patient.opted_out_at is not None:
+            why = "the patient was erased" if patient is None else "the patient opted out"
+            await recorder.record(Finish.ended(row.id, token, CANCELLED, now, why))
+            stats.cancelled += 1
+            return
+        route = self.resolve(patient)
+        if route is None:
+            # E.g. a Telegram patient who never opened their link: nowhere to send it.
+            why = f"no route: the patient has no linked {patient.channel.value} address"
+            await recorder.record(Finish.failed(row.id, token, why, now))
+            stats.failed += 1
+            self._report("failed", row.kind, patient.channel.value)
+            return
+        channel, address = route
+        verdict = await self._still_ours(claim, row)
+        if verdict == "lost":
+            # This worker stalled past its lease and another took the row back: only a send
+            # already in flight may ever repeat, never a row still waiting in our batch.
+            log.warning("row %s was taken over while this worker stalled; not sending", row.id)
+            return
+        if verdict == "cancelled":  # a dose recorded (or the course changed) meanwhile
+            stats.cancelled += 1
+            return
+        claim.unsent.discard(row.id)
+        local = row.due_at.astimezone(zone(patient.tz))
+        message = Outgoing(
+            ref=str(row.id),
+            patient_id=row.patient_id,
+            address=address,
+            text=row.text,
+            expires_at=row.expires_at,
+            local_label=f"{local:%Y-%m-%d} {row.local_time} {patient.tz}",
+            callback_token=row.callback_token,
+            kind=row.kind,
+        )
+        try:
+            provider_id = await channel.send(message)
+        except TransientSendError as exc:
+            wait = self.retry.delay(row.attempts, exc.retry_after, self.rng)
+            now = self.clock.now()
+            log.warning("send of row %s failed, retrying in %.1fs: %s", row.id, wait, exc.reason)
+            await recorder.record(
+                Finish.retry(row.id, token, now + timedelta(seconds=wait), exc.reason, now)
+            )
+            stats.retried += 1
+            self._report("retried", row.kind, channel.name)
+            return
+        except PermanentSendError as exc:
+            log.warning("send of row %s failed for good (%s): %s", row.id, exc.code, exc.reason)
+            await recorder.record(
+                Finish.failed(row.id, token, f"{exc.code}: {exc.reason}", self.clock.now())
+            )
+            stats.failed += 1
+            self._report("failed", row.kind, channel.name)
+            if exc.opted_out and self.on_opt_out is not None:
+                await self.on_opt_out(patient, self.clock.now())
+            return
+        except Exception as exc:  # a bug or an unknown provider error: retry, never crash the loop
+            log.exception("unexpected error sending row %s", row.id)
+            now = self.clock.now()
+            at = now + timedelta(seconds=self.retry.delay(row.attempts, None, self.rng))
+            await recorder.record(
+                Finish.retry(row.id, token, at, f"unexpected: {type(exc).__name__}", now)
+            )
+            stats.retried += 1
+            self._report("retried", row.kind, channel.name)
+            return
+        await recorder.record(
+            Finish.sent(row.id, token, provider_id, channel.name, self.clock.now())
+        )
+        stats.sent += 1
+        self._report("sent", row.kind, channel.name)
+        log.info("sent row %s (%s) via %s", row.id, row.kind, channel.name)
+
+    def _report(self, outcome: str, kind: str, channel: str) -> None:
+        if self.on_result is not None:
+            try:
+                self.on_result(outcome, kind, channel)
+            except Exception:  # metrics must never break sending
+                log.exception("the dispatch result hook failed")
+
+
+@dataclass
+class _Claim:
+    """One claimed batch: its token, when the claim was last confirmed, rows not yet started."""
+
+    token: str
+    confirmed_at: datetime
+    unsent: set[int]
+    rows: dict[int, OutboxRow] = field(default_factory=dict)
+    lost: set[int] = field(default_factory=set)
+    cancelled: set[int] = field(default_factory=set)  # by a re-check (``Dispatcher._gate``)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class _Recorder:
+    """Group commit of a batch's outcomes: they queue while one transaction writes earlier ones.
+
+    ``record`` returns once the outcome is written, and the dispatcher holds a send's
+    concurrency slot until then: at most ``concurrency`` messages are ever sent but not yet
+    recorded, which bounds what a crash can repeat, while a burst costs one transaction per
+    ``concurrency`` messages instead of two per message. The writing task is not part of the
+    tick: a cancelled tick still waits for it to record what was sent (and ``Dispatcher.drain``
+    waits for the cancelled tick before handing unsent claims back, so a sent row is never
+    released as unsent).
+    """
+
+    def __init__(self, outbox: SqlAlchemyOutbox, patience: float) -> None:
+        self.outbox = outbox
+        # How long a write may keep retrying: well inside the lease, after which the rows
+        # would be released and sent again.
+        self.patience = patience
+        self.queued: list[Finish] = []
+        self.written = asyncio.Event()  # set when the queued outcomes have been written
+        self.task: asyncio.Task[None] | None = None
+        self.error: BaseException | None = None
+
+    async def record(self, outcome: Finish) -> None:
+        self.queued.append(outcome)
+        written = self.written
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._write())
+        await written.wait()
+
+    async def _write(self) -> None:
+        try:
+            while self.queued:
+                outcomes, self.queued = self.queued, []
+                written, self.written = self.written, asyncio.Event()
+                try:
+                    await self.outbox.finish_many(outcomes, self.patience)
+                except Exception as exc:  # raised by ``wait``; the lease brings the rows back
+                    log.error("could not record %d send outcomes: %r", len(outcomes), exc)
+                    self.error = self.error or exc
+                finally:
+                    written.set()
+        finally:
+            self.task = None
+
+    async def wait(self) -> None:
+        """Until everything queued is written; raises the first write error, if any."""
+        while self.task is not None:
+            await asyncio.shield(self.task)
+        if self.error is not None:
+            raise self.error
