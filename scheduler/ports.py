@@ -1,12 +1,20 @@
-"""The ports the core needs from the outside world, named by role."""
+"""The ports the core needs from the outside world, named by role.
+
+Services are typed on these Protocols, never on the SQLAlchemy classes; mypy checks that the
+store's classes satisfy them (the ``_conforms`` function at the end of each store module). Each Protocol lists only what
+one kind of caller uses, so a fake for a test implements a few methods, not the whole store.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
-from scheduler.domain.model import ChannelKind
+from scheduler.domain.model import ChannelKind, Course, Patient, Reminder
+from scheduler.domain.outbox import PRIORITY_REMINDER, Finish, OutboxRow, Planned
 
 
 class SendError(Exception):
@@ -96,3 +104,72 @@ class ManualClock:
         from datetime import timedelta
 
         self.set(self._now + timedelta(**delta))
+
+
+class Renderer(Protocol):
+    """The words of a planned message for this patient (``messages.render.render_for``)."""
+
+    def __call__(self, reminder: Reminder, patient: Patient, /) -> str: ...
+
+
+class UnitOfWork(Protocol):
+    def unit_of_work(self) -> AbstractAsyncContextManager[object]:
+        """One transaction for every store call this task makes inside the block."""
+        ...
+
+
+class OutboxClaims(UnitOfWork, Protocol):
+    """What the dispatcher does to the outbox: claim due rows, record each outcome."""
+
+    async def claim(self, now: datetime, limit: int, worker: str) -> list[OutboxRow]: ...
+    async def cancel_claimed(self, rows: Sequence[tuple[int, str, str]], now: datetime) -> int: ...
+    async def renew_many(self, row_ids: Sequence[int], worker: str, now: datetime) -> set[int]: ...
+    async def finish_many(self, outcomes: Sequence[Finish], patience: float = ...) -> int: ...
+    async def expire(self, now: datetime) -> int: ...
+    async def release_stale(self, claimed_before: datetime, now: datetime) -> int: ...
+    async def release_worker(self, worker: str, now: datetime) -> int: ...
+
+
+class OutboxExtras(Protocol):
+    """Messages outside the plan (corrections, nudges) and cancelling a day's dose messages."""
+
+    async def add_extra(
+        self, patient_id: str, planned: Planned, key: str, now: datetime,
+        priority: int = PRIORITY_REMINDER,
+    ) -> bool: ...  # fmt: skip
+    async def cancel_day(
+        self, patient_id: str, day: date, kinds: Sequence[str], reason: str, now: datetime
+    ) -> int: ...
+    async def count_keys(self, patient_id: str, prefix: str) -> int: ...
+    async def cancel_pending(self, patient_id: str, now: datetime, reason: str) -> int: ...
+
+
+class CourseReader(Protocol):
+    """Patients and their courses as the dispatcher reads them, many at a time."""
+
+    async def get_many(self, patient_ids: Iterable[str]) -> dict[str, Patient]: ...
+    async def load(
+        self, patient_ids: Sequence[str], *, scattered: bool = False
+    ) -> dict[str, tuple[Patient, Course]]: ...
+    async def dose_records_many(
+        self, patient_ids: Sequence[str], since: date, *, scattered: bool = False
+    ) -> dict[str, dict[date, str]]: ...
+
+
+class PatientRecords(UnitOfWork, Protocol):
+    """One patient's course, dose records and texts, as a conversation reads and writes them."""
+
+    async def load_one(self, patient_id: str, *, lock: bool = False) -> tuple[Patient, Course]: ...
+    async def dose_records(self, patient_id: str, since: date) -> dict[date, str]: ...
+    async def record_dose(self, patient_id: str, day: date, status: str, now: datetime) -> None: ...
+    async def record_inbound(
+        self, patient_id: str | None, channel: str, text: str, intent: str | None, now: datetime
+    ) -> int: ...
+    async def set_inbound_intent(self, inbound_id: int, intent: str) -> None: ...
+    async def last_menu(self, patient_id: str, since: datetime) -> list[str]: ...
+
+
+class Alerts(Protocol):
+    """Tell the care team: recorded first, then pushed to every nurse chat there is."""
+
+    async def alert(self, kind: str, text: str, patient_id: str | None = None) -> None: ...

@@ -42,12 +42,13 @@ from scheduler.domain.guidance import (
 )
 from scheduler.domain.localtime import zone
 from scheduler.domain.model import Course, Kind, Patient, PlanSettings, Reminder
+from scheduler.domain.outbox import Planned
 from scheduler.domain.safety import DOSE_KINDS
 from scheduler.ports import Clock
 from scheduler.services.care import CareTeam
 from scheduler.services.materialise import profile_of
 from scheduler.store.db import is_sqlite, unit_of_work
-from scheduler.store.outbox import Planned, SqlAlchemyOutbox
+from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 
 log = logging.getLogger(__name__)

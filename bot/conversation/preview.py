@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from messages.render import Profile, render
 from scheduler.domain.localtime import zone
 from scheduler.domain.model import Course, Kind, Reminder
-from scheduler.store.outbox import OutboxRow, reminder_key
+from scheduler.domain.outbox import OutboxRow, reminder_key
 
 # Outbox rows that are history: their text is what the patient was sent (or was to be).
 _HISTORY = ("sent", "sending", "failed", "expired")

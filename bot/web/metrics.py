@@ -27,8 +27,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from scheduler.domain.outbox import PENDING
 from scheduler.store import tables as t
-from scheduler.store.outbox import PENDING
 
 if TYPE_CHECKING:
     from bot.bootstrap import Service

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import IO, Any
 
 from scheduler.domain.model import PlanSettings
-from scheduler.store.outbox import SyncResult
+from scheduler.domain.outbox import SyncResult
 
 log = logging.getLogger(__name__)
 

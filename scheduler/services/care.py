@@ -15,11 +15,12 @@ from scheduler.domain.calendar import cycle_start, next_cycle, next_dose_day
 from scheduler.domain.corrections import correction, delay_facts, first_dose_at
 from scheduler.domain.localtime import local_instant, zone
 from scheduler.domain.model import ChannelKind, Course, Kind, Patient, Regimen, RuleSet
+from scheduler.domain.outbox import CANCELLED, PENDING, PRIORITY_REPLY, Planned
 from scheduler.domain.plan import DOSE_WINDOW
 from scheduler.ports import Clock
 from scheduler.services.materialise import Materialiser, profile_of
 from scheduler.store.db import unit_of_work
-from scheduler.store.outbox import CANCELLED, PENDING, PRIORITY_REPLY, Planned, SqlAlchemyOutbox
+from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 
 ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"

@@ -15,8 +15,8 @@ from sqlalchemy import and_, exists, select
 from scheduler.domain.adherence import cycles, percentage, previous_dose_day, since
 from scheduler.domain.guidance import MISSED, UNCONFIRMED
 from scheduler.domain.localtime import zone
+from scheduler.domain.outbox import EXPIRED, FAILED, SENT
 from scheduler.store import tables as t
-from scheduler.store.outbox import EXPIRED, FAILED, SENT
 from scheduler.store.repository import SqlAlchemyCourseRepository
 
 Alert = Callable[[str, str, str | None], Awaitable[None]]

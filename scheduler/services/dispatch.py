@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from scheduler.domain.localtime import zone
 from scheduler.domain.model import Patient
+from scheduler.domain.outbox import CANCELLED, EXPIRED, Finish, OutboxRow
 from scheduler.domain.safety import DOSE_KINDS, blocked
 from scheduler.ports import (
     Address,
@@ -33,7 +34,7 @@ from scheduler.ports import (
     TransientSendError,
 )
 from scheduler.store.db import unit_of_work
-from scheduler.store.outbox import CANCELLED, EXPIRED, Finish, OutboxRow, SqlAlchemyOutbox
+from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 
 log = logging.getLogger(__name__)

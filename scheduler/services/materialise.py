@@ -11,9 +11,10 @@ from datetime import date, datetime, timedelta
 from messages.render import Profile, render
 from scheduler.domain.followup import follow_ups
 from scheduler.domain.model import Course, Kind, Patient, PlanSettings
+from scheduler.domain.outbox import Planned, SyncResult
 from scheduler.domain.plan import plan_window_until
 from scheduler.runtime.planners import PlannerProcesses
-from scheduler.store.outbox import Planned, SqlAlchemyOutbox, SyncResult
+from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 
 # Non-dose messages live until the end of their local day, and a local day can be 26 hours

@@ -13,6 +13,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -24,52 +25,31 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from scheduler.domain.model import PLANNED_KINDS, Reminder
+from scheduler.domain.model import PLANNED_KINDS
+from scheduler.domain.outbox import (
+    CANCELLED,
+    EXPIRED,
+    FINAL_DELIVERY,
+    PENDING,
+    PRIORITY_REMINDER,
+    SENDING,
+    Finish,
+    OutboxRow,
+    Planned,
+    SyncResult,
+    reminder_key,
+)
+from scheduler.ports import OutboxClaims, OutboxExtras
 from scheduler.store import tables as t
-from scheduler.store.db import connecting, patients_param, writing
+from scheduler.store.db import connecting, patients_param, unit_of_work, writing
 
 log = logging.getLogger(__name__)
 
-PENDING, SENDING, SENT, FAILED, EXPIRED, CANCELLED = (
-    "pending",
-    "sending",
-    "sent",
-    "failed",
-    "expired",
-    "cancelled",
-)
-PRIORITY_REPLY, PRIORITY_REMINDER = 0, 5
-FINAL_DELIVERY = ("delivered", "undelivered", "failed", "read", "canceled")
 # Recording sends' outcomes keeps trying on fresh connections for this long by default (the
 # dispatcher passes most of its lease): sends that happened but stayed unrecorded would be
 # released after the lease and sent again.
 FINISH_PATIENCE_S = 30.0
 FINISH_BACKOFF_S = (0.05, 0.5)  # first wait between tries, and the longest
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    patient_id: str
-    key: str
-    kind: str
-    local_date: date
-    local_time: str
-    text: str
-    status: str
-    due_at: datetime
-    expires_at: datetime
-    attempts: int
-    priority: int
-    callback_token: str | None = None
-    provider_id: str | None = None
-    delivery_status: str | None = None
-    sent_at: datetime | None = None
-    last_error: str | None = None
-    claimed_by: str | None = None  # this claim's own token: "<worker>#<random>"
-    reason: str | None = None  # why it was cancelled
-    cycle: int | None = None
-    day: int | None = None
 
 
 def _row(r: Row[Any]) -> OutboxRow:
@@ -96,68 +76,6 @@ def _row(r: Row[Any]) -> OutboxRow:
         cycle=r.cycle,
         day=r.day,
     )
-
-
-@dataclass(frozen=True)
-class Finish:
-    """What became of one claimed row: the values to set if it is still claimed by ``worker``.
-
-    ``worker`` None only checks that the row is still being sent; the dispatcher always passes
-    the claim's token.
-    """
-
-    row_id: int
-    worker: str | None
-    values: dict[str, Any]
-
-    @classmethod
-    def sent(
-        cls, row_id: int, worker: str | None, provider_id: str, channel: str, now: datetime
-    ) -> Finish:
-        return cls(row_id, worker, dict(
-            status=SENT, provider_id=provider_id[:64], channel=channel, sent_at=now,
-            updated_at=now, last_error=None,
-        ))  # fmt: skip
-
-    @classmethod
-    def retry(
-        cls, row_id: int, worker: str | None, at: datetime, error: str, now: datetime
-    ) -> Finish:
-        return cls(row_id, worker, dict(
-            status=PENDING, next_attempt_at=at, last_error=error[:300], claimed_by=None,
-            updated_at=now,
-        ))  # fmt: skip
-
-    @classmethod
-    def failed(cls, row_id: int, worker: str | None, error: str, now: datetime) -> Finish:
-        return cls(row_id, worker, dict(status=FAILED, last_error=error[:300], updated_at=now))
-
-    @classmethod
-    def ended(
-        cls, row_id: int, worker: str | None, status: str, now: datetime, reason: str | None = None
-    ) -> Finish:
-        """Expired or cancelled after the claim, before any send."""
-        values: dict[str, Any] = dict(status=status, updated_at=now)
-        if reason is not None:
-            values["reason"] = reason[:200]
-        return cls(row_id, worker, values)
-
-
-def reminder_key(r: Reminder) -> str:
-    return f"{r.kind.value}:{r.local_date.isoformat()}"
-
-
-@dataclass(frozen=True)
-class Planned:
-    reminder: Reminder
-    text: str
-
-
-@dataclass
-class SyncResult:
-    inserted: int = 0
-    updated: int = 0
-    cancelled: int = 0
 
 
 # The columns a new planned row is inserted with (the rest are NULL until it is claimed).
@@ -289,6 +207,9 @@ class SqlAlchemyOutbox:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[object]:
+        return unit_of_work(self.engine)
 
     async def sync(
         self, planned: dict[str, list[Planned]], window_from: datetime, now: datetime
@@ -437,9 +358,7 @@ class SqlAlchemyOutbox:
     @staticmethod
     def _new(pid: str, p: Planned, now: datetime) -> dict[str, Any]:
         r = p.reminder
-        values = SqlAlchemyOutbox._new_values(
-            pid, reminder_key(r), p, now, _callback_tokens(1)[0]
-        )
+        values = SqlAlchemyOutbox._new_values(pid, reminder_key(r), p, now, _callback_tokens(1)[0])
         return dict(zip(_NEW_COLUMNS, values, strict=True))
 
     async def add_extra(
@@ -479,9 +398,7 @@ class SqlAlchemyOutbox:
         c = t.outbox.c
         async with connecting(self.engine) as conn:
             found: str | None = (
-                await conn.execute(
-                    select(c.status).where(c.patient_id == patient_id, c.key == key)
-                )
+                await conn.execute(select(c.status).where(c.patient_id == patient_id, c.key == key))
             ).scalar()
             return found
 
@@ -734,3 +651,8 @@ class SqlAlchemyOutbox:
                 await conn.execute(select(func.min(c.next_attempt_at)).where(c.status == PENDING))
             ).scalar()
             return found
+
+
+def _conforms(store: SqlAlchemyOutbox) -> tuple[OutboxClaims, OutboxExtras]:
+    """Never called: mypy checks here that the class satisfies the ports the services use."""
+    return store, store

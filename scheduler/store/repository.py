@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any
@@ -39,8 +40,9 @@ from scheduler.domain.model import (
     Regimen,
     RuleSet,
 )
+from scheduler.ports import CourseReader, PatientRecords
 from scheduler.store import tables as t
-from scheduler.store.db import connecting, patients_param, reading, writing
+from scheduler.store.db import connecting, patients_param, reading, unit_of_work, writing
 
 FORGOTTEN = "forgotten"
 FORGOTTEN_TEXT = "[forgotten]"
@@ -82,6 +84,9 @@ class SqlAlchemyCourseRepository:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+
+    def unit_of_work(self) -> AbstractAsyncContextManager[object]:
+        return unit_of_work(self.engine)
 
     async def enrol(
         self, patient: Patient, *, start: date, dose_time: time, regimen: Regimen, now: datetime
@@ -627,3 +632,8 @@ async def _load(
             ),
         )
     return out
+
+
+def _conforms(store: SqlAlchemyCourseRepository) -> tuple[CourseReader, PatientRecords]:
+    """Never called: mypy checks here that the class satisfies the ports the services use."""
+    return store, store

@@ -18,10 +18,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler.domain.model import PlanSettings
+from scheduler.domain.outbox import EXPIRED, SENT
 from scheduler.ports import ManualClock
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
-from scheduler.store.outbox import EXPIRED, SENT, SqlAlchemyOutbox
+from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import Enrol
 from tests.fakes.channels import RecordingChannel, resolver_for

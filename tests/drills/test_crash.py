@@ -26,7 +26,7 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler.store.outbox import SENDING, SENT
+from scheduler.domain.outbox import SENDING, SENT
 from tests.conftest import TestDb, asyncpg_dsn, postgres_only
 from tests.integration.test_dispatch import seed_due_rows, statuses
 

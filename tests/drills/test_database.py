@@ -23,11 +23,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler.domain.model import PlanSettings
+from scheduler.domain.outbox import SENT
 from scheduler.ports import Outgoing, SystemClock
 from scheduler.runtime.jobs import Heartbeat, build_scheduler
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
-from scheduler.store.outbox import SENT, SqlAlchemyOutbox
+from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import TestDb, asyncpg_dsn, postgres_only
 from tests.fakes.channels import RecordingChannel, resolver_for

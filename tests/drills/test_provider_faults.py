@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.store.outbox import EXPIRED, SENT
+from scheduler.domain.outbox import EXPIRED, SENT
 from tests.fakes.sms_app import SmsWorld, sms_world
 
 pytestmark = pytest.mark.drill

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from scheduler.domain.outbox import PENDING, SENDING, SENT
 from scheduler.store.db import make_engine
 from scheduler.store.migrate import upgrade_async
-from scheduler.store.outbox import PENDING, SENDING, SENT
 from tests.integration.test_dispatch import seed_due_rows, statuses
 
 pytestmark = pytest.mark.drill

@@ -31,12 +31,12 @@ from bot.channels.sms.gateway import TwilioGateway
 from bot.settings import load_settings
 from bot.web.app import create_app
 from scheduler.domain.model import ChannelKind, Patient, Regimen
+from scheduler.domain.outbox import OutboxRow
 from scheduler.ports import ManualClock
 from scheduler.services.care import Enrolment
 from scheduler.services.dispatch import DispatchStats
 from scheduler.store import tables as t
 from scheduler.store.migrate import upgrade_async
-from scheduler.store.outbox import OutboxRow
 from tests.fakes.server import serve_asgi
 from tests.fakes.twilio_api import API_VERSION, FakeTwilioApi, twilio_error
 

@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.conversation.alerts import NurseAlerts
 from bot.conversation.conversation import Conversation, Reply
 from scheduler.domain.model import ChannelKind, Patient, PlanSettings, Regimen, RuleSet
+from scheduler.domain.outbox import OutboxRow
 from scheduler.ports import ManualClock
 from scheduler.services.care import CareTeam, Enrolment
 from scheduler.services.confirmations import Confirmations
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
-from scheduler.store.outbox import OutboxRow, SqlAlchemyOutbox
+from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.fakes.channels import RecordingChannel, resolver_for
 

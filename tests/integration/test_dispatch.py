@@ -23,11 +23,7 @@ from sqlalchemy import event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler.domain.model import ChannelKind, Kind, Patient, Reminder
-from scheduler.ports import Outgoing, PermanentSendError, TransientSendError
-from scheduler.services.dispatch import Dispatcher
-from scheduler.services.materialise import Materialiser
-from scheduler.store import tables as t
-from scheduler.store.outbox import (
+from scheduler.domain.outbox import (
     CANCELLED,
     EXPIRED,
     FAILED,
@@ -36,8 +32,12 @@ from scheduler.store.outbox import (
     SENT,
     OutboxRow,
     Planned,
-    SqlAlchemyOutbox,
 )
+from scheduler.ports import Outgoing, PermanentSendError, TransientSendError
+from scheduler.services.dispatch import Dispatcher
+from scheduler.services.materialise import Materialiser
+from scheduler.store import tables as t
+from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import T0, Enrol, MakeDispatcher, TestDb, asyncpg_dsn, postgres_only
 from tests.fakes.channels import RecordingChannel

@@ -14,10 +14,10 @@ import pytest
 
 from bot.conversation.preview import preview_items
 from scheduler.domain.model import ChannelKind
+from scheduler.domain.outbox import CANCELLED, PENDING, SENT
 from scheduler.domain.plan import plan
 from scheduler.ports import Outgoing
 from scheduler.services.materialise import profile_of
-from scheduler.store.outbox import CANCELLED, PENDING, SENT
 from tests.conftest import TestDb, create_tables
 from tests.integration.clinic import TEAM_PHONE, Clinic
 

@@ -15,16 +15,10 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler.domain.model import PlanSettings
+from scheduler.domain.outbox import CANCELLED, EXPIRED, PENDING, Planned, SyncResult
 from scheduler.services.materialise import MAX_SKIP, Materialiser
 from scheduler.store import tables as t
-from scheduler.store.outbox import (
-    CANCELLED,
-    EXPIRED,
-    PENDING,
-    Planned,
-    SqlAlchemyOutbox,
-    SyncResult,
-)
+from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import Enrol
 from tests.fakes.clock import FakeClock

@@ -24,11 +24,12 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler.domain.model import PlanSettings, Regimen
+from scheduler.domain.outbox import SENT
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
 from scheduler.store.db import make_engine
 from scheduler.store.migrate import alembic_config, upgrade_async
-from scheduler.store.outbox import SENT, SqlAlchemyOutbox
+from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from scheduler.store.tables import metadata
 from tests.conftest import COURSE_START, DOSE_TIME, T0, asyncpg_dsn, make_patient

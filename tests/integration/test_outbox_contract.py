@@ -20,22 +20,21 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from scheduler.domain.model import Kind, Reminder
-from scheduler.services.materialise import Materialiser
-from scheduler.store import tables as t
-from scheduler.store.outbox import (
+from scheduler.domain.outbox import (
     CANCELLED,
     EXPIRED,
     FAILED,
-    NOT_PLANNED,
     PENDING,
     SENDING,
     SENT,
     Finish,
     OutboxRow,
     Planned,
-    SqlAlchemyOutbox,
     SyncResult,
 )
+from scheduler.services.materialise import Materialiser
+from scheduler.store import tables as t
+from scheduler.store.outbox import NOT_PLANNED, SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import COURSE_START, T0, Enrol, TestDb, postgres_only
 from tests.fakes.clock import FakeClock

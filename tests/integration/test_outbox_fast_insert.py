@@ -17,17 +17,16 @@ from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler.domain.model import Kind, Reminder
-from scheduler.store import tables as t
-from scheduler.store.outbox import (
+from scheduler.domain.outbox import (
     PENDING,
     PRIORITY_REMINDER,
     SENT,
     OutboxRow,
     Planned,
-    SqlAlchemyOutbox,
-    _callback_tokens,
     reminder_key,
 )
+from scheduler.store import tables as t
+from scheduler.store.outbox import SqlAlchemyOutbox, _callback_tokens
 from tests.conftest import T0, Enrol
 
 LONDON = ZoneInfo("Europe/London")

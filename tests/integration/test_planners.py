@@ -24,10 +24,11 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler.domain.model import PlanSettings
+from scheduler.domain.outbox import SyncResult
 from scheduler.runtime.planners import PlannerProcessError, PlannerProcesses, PlannerSpec
 from scheduler.services.materialise import Materialiser
 from scheduler.store import tables as t
-from scheduler.store.outbox import SqlAlchemyOutbox, SyncResult
+from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import Enrol, TestDb
 from tests.fakes.clock import FakeClock

@@ -19,8 +19,8 @@ from bot import logs
 from bot.channels.telegram.patient import GENERIC
 from bot.cli.main import main
 from bot.conversation.linking import LinkCodes
+from scheduler.domain.outbox import PENDING
 from scheduler.store import tables as t
-from scheduler.store.outbox import PENDING
 from tests.fakes.sms_app import DOSE_AT, PHONE, SmsWorld, sms_world
 from tests.integration.telegram_harness import running_bot
 from tests.integration.test_ops import free_port, lenabot_process

@@ -56,11 +56,11 @@ from scheduler.domain.calendar import is_dose_day
 from scheduler.domain.guidance import DONE, TAKE_NOW, window_closes
 from scheduler.domain.localtime import QUIET_FROM, QUIET_UNTIL, after_quiet_hours, zone
 from scheduler.domain.model import ChannelKind, Course, Patient
+from scheduler.domain.outbox import OutboxRow
 from scheduler.domain.plan import plan
 from scheduler.services.care import CareError
 from scheduler.services.materialise import profile_of
 from scheduler.store.db import make_engine
-from scheduler.store.outbox import OutboxRow
 from tests.conftest import create_tables
 from tests.integration.clinic import Clinic
 

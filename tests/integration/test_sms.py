@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from scheduler.domain.model import ChannelKind
+from scheduler.domain.outbox import CANCELLED, EXPIRED, FAILED, PENDING, SENT
 from scheduler.ports import Address, Outgoing, TransientSendError
-from scheduler.store.outbox import CANCELLED, EXPIRED, FAILED, PENDING, SENT
 from tests.fakes.sms_app import (
     COURSE_START,
     DOSE_AT,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from scheduler.domain.model import ChannelKind, Patient
+from scheduler.domain.outbox import OutboxRow
 from scheduler.ports import Address, Outgoing, PermanentSendError, TransientSendError
-from scheduler.store.outbox import OutboxRow
 from tests.integration.telegram_harness import NURSE, Bot, running_bot
 
 PATIENT_CHAT = 5001

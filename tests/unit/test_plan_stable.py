@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scheduler.domain.model import ChannelKind, Course, Hold, Patient, PlanSettings, RuleSet
+from scheduler.domain.outbox import Planned
 from scheduler.domain.plan import plan_window, plan_window_until
 from scheduler.services.materialise import LOOKBACK, plan_for
-from scheduler.store.outbox import Planned
 from tests.unit.builders import course, courses
 
 HORIZON = timedelta(hours=48)
