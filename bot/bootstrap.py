@@ -191,10 +191,7 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
 
 async def _opted_out_by_provider(service: Service, patient: Patient, when: datetime) -> None:
     """The provider refused because the person opted out (Twilio 21610): stop and tell nurses."""
-    await service.care.opt_out(patient.id, when)
-    await service.alerts.alert(
-        "opt_out",
-        f"patient {patient.id} has opted out at their carrier (STOP); "
-        "no more messages will be sent",
-        patient.id,
+    alert = await service.care.opt_out(
+        patient.id, when, "at their carrier, STOP; no more messages will be sent"
     )
+    await service.alerts.alert(alert.kind, alert.text, alert.patient_id)

@@ -169,6 +169,15 @@ class PatientRecords(UnitOfWork, Protocol):
     async def last_menu(self, patient_id: str, since: datetime) -> list[str]: ...
 
 
+@dataclass(frozen=True)
+class Alert:
+    """Something the care team must hear: a red flag, an opt-out, a failed delivery."""
+
+    kind: str
+    text: str
+    patient_id: str | None = None
+
+
 class Alerts(Protocol):
     """Tell the care team: recorded first, then pushed to every nurse chat there is."""
 

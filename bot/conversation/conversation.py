@@ -224,10 +224,8 @@ class Conversation:
         log.info("inbound from %s read as %s", patient.id, labels)
         kinds = {r.kind for r in meaning.readings}
         if "stop" in kinds:
-            await self.care.opt_out(patient.id, now)
-            alerts.append(
-                ("opt_out", f"patient {patient.id} opted out (texted a STOP word)", patient.id)
-            )
+            alert = await self.care.opt_out(patient.id, now, "texted a STOP word")
+            alerts.append((alert.kind, alert.text, alert.patient_id))
             return Reply(render_reply("stopped", profile), "stop")
         if patient.opted_out_at is not None:
             return await self._opted_out(patient, profile, text, meaning, channel, alerts, now)

@@ -17,7 +17,7 @@ from scheduler.domain.localtime import local_instant, zone
 from scheduler.domain.model import ChannelKind, Course, Kind, Patient, Regimen, RuleSet
 from scheduler.domain.outbox import CANCELLED, PENDING, PRIORITY_REPLY, Planned
 from scheduler.domain.plan import DOSE_WINDOW
-from scheduler.ports import Clock
+from scheduler.ports import Alert, Clock
 from scheduler.services.materialise import Materialiser, profile_of
 from scheduler.store.db import unit_of_work
 from scheduler.store.outbox import SqlAlchemyOutbox
@@ -227,9 +227,15 @@ class CareTeam:
             priority=PRIORITY_REPLY,
         )
 
-    async def opt_out(self, patient_id: str, when: datetime | None = None) -> None:
-        await self.courses.set_opted_out(patient_id, when or self.clock.now())
+    async def opt_out(self, patient_id: str, when: datetime, how: str) -> Alert:
+        """The one way a patient stops: remembered, every pending message cancelled, in the
+        caller's unit of work. ``how`` ends the nurses' alert, e.g. "texted a STOP word".
+
+        Returns the alert for the caller to raise once the unit of work has committed (it may
+        wait on Telegram, which must not hold a database turn)."""
+        await self.courses.set_opted_out(patient_id, when)
         await self.outbox.cancel_pending(patient_id, self.clock.now(), "the patient opted out")
+        return Alert("opt_out", f"patient {patient_id} opted out ({how})", patient_id)
 
     async def opt_in(self, patient_id: str) -> None:
         await self.courses.set_opted_out(patient_id, None)

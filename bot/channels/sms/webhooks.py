@@ -123,9 +123,10 @@ async def answer_text(service: Service, form: Form) -> str:
     if told == "STOP":
         if reply.intent != "stop":  # a keyword Twilio has and we do not (Advanced Opt-Out)
             async with turns():
-                await service.care.opt_out(patient.id, now)
-            await safe_alert(service.alerts, "opt_out", f"patient {patient.id} opted out "
-                             "(texted an opt-out keyword set up at Twilio)", patient.id)
+                alert = await service.care.opt_out(
+                    patient.id, now, "texted an opt-out keyword set up at Twilio"
+                )
+            await safe_alert(service.alerts, alert.kind, alert.text, alert.patient_id)
         return ""  # Twilio confirmed it and refuses anything more
     if told == "START":
         if reply.intent != "start" and patient.opted_out_at is not None:
