@@ -38,7 +38,7 @@ async def limits(n: int) -> None:
             calls0 = sum(1 for c in bot.fake.calls if c.method == "sendMessage")
             sent0, tmr0 = len(bot.fake.sent), bot.fake.too_many_requests
             started = time.monotonic()
-            burst = asyncio.gather(*(bot.channels.gateway.channel.send(bulk(100_000 + i, i))
+            burst = asyncio.gather(*(bot.gateway.channel.send(bulk(100_000 + i, i))
                                      for i in range(n)), return_exceptions=True)  # fmt: skip
             latencies: list[float] = []
             spacing = max(0.2, (n / 30.0) / (len(chats) + 1))

@@ -295,7 +295,7 @@ async def test_forgetting_a_telegram_patient_unlinks_their_chat(tmp_path: Path) 
         patient = await bot.enrol(name=NAME)
         await bot.link(patient, CHAT)
         await bot.say(CHAT, QUESTION)
-        await bot.channels.gateway.new_link(patient.id)  # an unused link code waits too
+        await bot.gateway.new_link(patient.id)  # an unused link code waits too
         done = await bot.service.courses.forget(patient.id, bot.clock.now())
         assert done["inbound"] >= 1 and done["link_codes"] >= 1
         forgotten = await bot.service.courses.get(patient.id)

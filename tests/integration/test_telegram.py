@@ -178,7 +178,7 @@ async def test_nurse_alerts_reach_every_nurse_chat(tmp_path: Path) -> None:
         await roster.add(7003, "Nora Nurse", T0)
         bot.fake.block_chat(7004)
         await roster.add(7004, "Never Opened The Chat", T0)
-        reached = await bot.channels.gateway.notify_nurses("ALERT: patient p1 reported a fever")
+        reached = await bot.gateway.notify_nurses("ALERT: patient p1 reported a fever")
         assert reached == 2
         assert {m.chat_id for m in bot.fake.sent} == {NURSE, 7003}
         # A table nurse can use the nurse commands too.

@@ -58,12 +58,12 @@ async def test_429_is_transient_with_retry_after(
     async with running_bot(tmp_path) as bot:
         bot.fake.fail_next(429, retry_after=30)
         with pytest.raises(TransientSendError) as caught:
-            await bot.channels.gateway.channel.send(outgoing())
+            await bot.gateway.channel.send(outgoing())
         assert caught.value.retry_after == 30.0 and caught.value.code == "429"
         # Until the wait is over, bulk sends fail fast without asking Telegram again.
         calls = len(bot.fake.calls)
         with pytest.raises(TransientSendError) as again:
-            await bot.channels.gateway.channel.send(outgoing())
+            await bot.gateway.channel.send(outgoing())
         assert again.value.retry_after is not None and 0 < again.value.retry_after <= 30
         assert len(bot.fake.calls) == calls
 
@@ -119,7 +119,7 @@ async def test_chat_not_found_fails_for_good_and_alerts_nurses_once(tmp_path: Pa
         patient = await linked_patient(bot)
         bot.fake.fail_next(400, description="Bad Request: chat not found")
         with pytest.raises(PermanentSendError):
-            await bot.channels.gateway.channel.send(outgoing_for(patient))
+            await bot.gateway.channel.send(outgoing_for(patient))
         # The dispatcher meets the same failure: a second alert the same day would be noise.
         bot.fake.fail_next(400, description="Bad Request: chat not found")
         bot.clock.set(DOSE_TIME_UTC)
@@ -159,7 +159,7 @@ async def test_unanswered_dose_reminder_is_not_sent_twice(tmp_path: Path) -> Non
     """Telegram got the request but answered too late: it usually delivered it anyway."""
     async with running_bot(tmp_path) as bot:
         patient = await linked_patient(bot)
-        bot.channels.gateway.sender.read_timeout = 0.2
+        bot.gateway.sender.read_timeout = 0.2
         bot.fake.fail_next(None, hang_s=0.6)  # then delivers, like Telegram often does
         bot.clock.set(DOSE_TIME_UTC)
         stats = await bot.service.dispatcher.tick()
@@ -174,8 +174,8 @@ async def test_unanswered_dose_reminder_is_not_sent_twice(tmp_path: Path) -> Non
 
 async def test_other_messages_are_retried_after_a_timeout(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
-        bot.channels.gateway.sender.read_timeout = 0.2
+        bot.gateway.sender.read_timeout = 0.2
         bot.fake.fail_next(None, hang_s=0.6)
         with pytest.raises(TransientSendError) as caught:
-            await bot.channels.gateway.channel.send(outgoing("blood_test"))
+            await bot.gateway.channel.send(outgoing("blood_test"))
         assert caught.value.code == "timeout"

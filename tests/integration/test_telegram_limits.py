@@ -35,7 +35,7 @@ async def test_a_reply_to_a_patient_goes_ahead_of_a_bulk_burst(tmp_path: Path) -
         bot.fake.enforce_limits(30, 1)
         chats = range(10_000, 10_060)
         started = time.monotonic()
-        burst = asyncio.gather(*(bot.channels.gateway.channel.send(bulk(c, i)) for i, c in enumerate(chats)))
+        burst = asyncio.gather(*(bot.gateway.channel.send(bulk(c, i)) for i, c in enumerate(chats)))
         await asyncio.sleep(0.2)
         assert (await bot.post(make_text_update(PATIENT_CHAT, "/next"))).status_code == 200
         ids = await burst
@@ -51,7 +51,7 @@ async def test_one_chat_gets_at_most_one_message_a_second(tmp_path: Path) -> Non
     async with running_bot(tmp_path, fast_chats=False) as bot:
         bot.fake.enforce_limits(30, 1)
         started = time.monotonic()
-        await asyncio.gather(*(bot.channels.gateway.channel.send(bulk(PATIENT_CHAT, i)) for i in range(3)))
+        await asyncio.gather(*(bot.gateway.channel.send(bulk(PATIENT_CHAT, i)) for i in range(3)))
         assert time.monotonic() - started >= 2.0
         assert bot.fake.too_many_requests == 0
         assert [m.text for m in bot.sent_to(PATIENT_CHAT)] == [

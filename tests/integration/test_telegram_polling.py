@@ -20,7 +20,7 @@ PATIENT_CHAT = 5001
 
 async def test_polling_delivers_a_queued_update_to_the_conversation(tmp_path: Path) -> None:
     async with running_bot(tmp_path, webhook=False) as bot:
-        assert bot.channels.gateway.routes() == []  # no webhook endpoint to forge
+        assert bot.gateway.routes() == []  # no webhook endpoint to forge
         assert bot.fake.webhook is None
         await bot.fake.wait_for_calls("getUpdates")
         patient = await bot.enrol()

@@ -17,7 +17,7 @@ STRANGER = 6666
 
 
 async def new_code(bot: Bot, patient_id: str) -> str:
-    found = LINK_RE.search(await bot.channels.gateway.new_link(patient_id))
+    found = LINK_RE.search(await bot.gateway.new_link(patient_id))
     assert found is not None
     return found[1]
 
