@@ -43,7 +43,7 @@ async def child(url: str, burst: int) -> dict[str, Any]:
     settings = load_settings(_env_file=None, database_url=url, telegram_bot_token=None,
                              log_level="WARNING")  # fmt: skip
     service = build(settings, clock=clock, out=io.StringIO())
-    service.resolve = lambda p: (null, Address(p.channel, p.phone or ""))  # type: ignore[method-assign]
+    service.dispatcher.resolve = lambda p: (null, Address(p.channel, p.phone or ""))
     after_build = _rss_mb()
     t0 = time.perf_counter()
     planned = await service.materialiser.everyone(clock.now())

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bench.common import T0, bench_db, bulk_enrol, emit, loadavg, pid_of
+from messages.render import render_for
 from scheduler.domain.model import PlanSettings
 from scheduler.runtime.planners import PlannerProcesses, PlannerSpec
 from scheduler.services.materialise import Materialiser
@@ -45,7 +46,7 @@ async def _run(backend: str, n: int, processes: int, run: int, *, full: bool) ->
             insert_s = time.perf_counter() - t_ins
             courses = SqlAlchemyCourseRepository(engine)
             outbox = SqlAlchemyOutbox(engine)
-            mat = Materialiser(courses, outbox, PlanSettings(), horizon=horizon, planners=planners)
+            mat = Materialiser(courses, outbox, PlanSettings(), horizon=horizon, planners=planners, render=render_for)
             cpu0, t0 = time.process_time(), time.perf_counter()
             res = await mat.everyone(T0)
             secs = time.perf_counter() - t0

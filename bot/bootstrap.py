@@ -1,4 +1,10 @@
-"""Composition root: settings -> engine, repositories, channels, dispatcher, scheduler."""
+"""Composition root: settings -> engine, repositories, services, channels, scheduler.
+
+The only place that knows every part. Each part is built with the few collaborators it uses
+(gateways get a ``Desk``, the metrics their engine, clock and heartbeat); the ``Service`` it
+returns owns the lifecycle (start, the scheduler, close) and is what the CLI and the web
+process hold. Nothing imports this module but those entry points.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.routing import BaseRoute
 
 from bot.channels.console import ConsoleChannel
+from bot.channels.desk import Desk
 from bot.channels.gateway import Gateway
 from bot.channels.telegram.roster import NurseRoster
 from bot.conversation.alerts import NurseAlerts
 from bot.conversation.conversation import Conversation
 from bot.settings import Settings
 from bot.web.metrics import Metrics
+from messages.render import render_for
 from scheduler.domain.model import ChannelKind, Patient, PlanSettings
 from scheduler.ports import Address, Channel, Clock, SystemClock
 from scheduler.runtime.jobs import Heartbeat, build_scheduler
@@ -34,6 +42,28 @@ from scheduler.store.repository import SqlAlchemyCourseRepository
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Routes:
+    """Where a patient's messages go: their channel's gateway, or the console when no provider
+    is configured at all (the embedded default)."""
+
+    gateways: dict[ChannelKind, Gateway]
+    console: ConsoleChannel
+
+    def resolve(self, patient: Patient) -> tuple[Channel, Address] | None:
+        if not self.gateways:
+            to = patient.phone or str(patient.telegram_chat_id or "")
+            return self.console, Address(patient.channel, to)
+        gateway = self.gateways.get(patient.channel)
+        if gateway is None:
+            return None
+        if patient.channel is ChannelKind.SMS and patient.phone:
+            return gateway.channel, Address(ChannelKind.SMS, patient.phone)
+        if patient.channel is ChannelKind.TELEGRAM and patient.telegram_chat_id:
+            return gateway.channel, Address(ChannelKind.TELEGRAM, str(patient.telegram_chat_id))
+        return None  # e.g. a Telegram patient who has not opened their link yet
+
+
 @dataclass
 class Service:
     settings: Settings
@@ -47,23 +77,9 @@ class Service:
     console: ConsoleChannel
     conversation: Conversation
     alerts: NurseAlerts
-    beat: Heartbeat = field(default_factory=Heartbeat)
+    beat: Heartbeat
+    metrics: Metrics
     gateways: dict[ChannelKind, Gateway] = field(default_factory=dict)
-    metrics: Metrics = field(default_factory=Metrics)
-
-    def resolve(self, patient: Patient) -> tuple[Channel, Address] | None:
-        """Where a patient's messages go. With no provider configured at all, the console."""
-        if not self.gateways:
-            to = patient.phone or str(patient.telegram_chat_id or "")
-            return self.console, Address(patient.channel, to)
-        gateway = self.gateways.get(patient.channel)
-        if gateway is None:
-            return None
-        if patient.channel is ChannelKind.SMS and patient.phone:
-            return gateway.channel, Address(ChannelKind.SMS, patient.phone)
-        if patient.channel is ChannelKind.TELEGRAM and patient.telegram_chat_id:
-            return gateway.channel, Address(ChannelKind.TELEGRAM, str(patient.telegram_chat_id))
-        return None  # e.g. a Telegram patient who has not opened their link yet
 
     async def start(self, *, inbound: bool) -> None:
         for gateway in self.gateways.values():
@@ -142,56 +158,52 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
         spec = PlannerSpec(settings.database_url, plan_settings(settings), horizon)
         planners = PlannerProcesses(spec, settings.plan_processes)
     materialiser = Materialiser(
-        courses, outbox, plan_settings(settings), horizon=horizon, planners=planners
+        courses, outbox, plan_settings(settings), horizon=horizon, planners=planners, render=render_for
     )
     care = CareTeam(courses, outbox, materialiser, clock)
     console = ConsoleChannel(out)
-    service: Service
-    dispatcher = Dispatcher(
-        outbox,
-        courses,
-        resolve=lambda p: service.resolve(p),
-        clock=clock,
-        batch=settings.dispatch_batch,
-        concurrency=settings.dispatch_concurrency,
-        lease=timedelta(seconds=settings.claim_lease_seconds),
-        on_opt_out=lambda p, when: _opted_out_by_provider(service, p, when),
-    )
     alerts = NurseAlerts(engine, clock, out=out)
     conversation = Conversation(
         courses, care, clock, plan_settings(settings), alerts, outbox,
         team_phone=settings.team_phone,
-    )
-    service = Service(
-        settings,
-        engine,
-        clock,
-        courses,
+    )  # fmt: skip
+    beat = Heartbeat()
+    metrics = Metrics(engine, clock, beat)
+    gateways: dict[ChannelKind, Gateway] = {}
+
+    async def provider_opt_out(patient: Patient, when: datetime) -> None:
+        """The provider refused because the person opted out (Twilio 21610)."""
+        alert = await care.opt_out(
+            patient.id, when, "at their carrier, STOP; no more messages will be sent"
+        )
+        await alerts.alert(alert.kind, alert.text, alert.patient_id)
+
+    dispatcher = Dispatcher(
         outbox,
-        materialiser,
-        dispatcher,
-        care,
-        console,
-        conversation,
-        alerts,
+        courses,
+        resolve=Routes(gateways, console).resolve,
+        clock=clock,
+        batch=settings.dispatch_batch,
+        concurrency=settings.dispatch_concurrency,
+        lease=timedelta(seconds=settings.claim_lease_seconds),
+        on_opt_out=provider_opt_out,
+        on_result=metrics.on_result,
     )
-    dispatcher.on_result = service.metrics.on_result
+    desk = Desk(
+        settings, clock, engine, courses, outbox, care, conversation, alerts,
+        plan_settings(settings), provider_opt_out,
+    )  # fmt: skip
     if settings.twilio_enabled:
         from bot.channels.sms.gateway import TwilioGateway
 
-        service.gateways[ChannelKind.SMS] = TwilioGateway(service)
+        gateways[ChannelKind.SMS] = TwilioGateway(desk)
     if settings.telegram_enabled:
         from bot.channels.telegram.gateway import TelegramGateway
 
-        telegram = TelegramGateway(service)
-        service.gateways[ChannelKind.TELEGRAM] = telegram
+        telegram = TelegramGateway(desk)
+        gateways[ChannelKind.TELEGRAM] = telegram
         alerts.notifiers.append(telegram)
-    return service
-
-
-async def _opted_out_by_provider(service: Service, patient: Patient, when: datetime) -> None:
-    """The provider refused because the person opted out (Twilio 21610): stop and tell nurses."""
-    alert = await service.care.opt_out(
-        patient.id, when, "at their carrier, STOP; no more messages will be sent"
-    )
-    await service.alerts.alert(alert.kind, alert.text, alert.patient_id)
+    return Service(
+        settings, engine, clock, courses, outbox, materialiser, dispatcher, care, console,
+        conversation, alerts, beat, metrics, gateways,
+    )  # fmt: skip

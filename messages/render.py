@@ -10,7 +10,7 @@ from importlib import resources
 from typing import Any
 
 from messages.gsm import length, normalise, transliterate
-from scheduler.domain.model import Kind, Reminder
+from scheduler.domain.model import Kind, Patient, Reminder
 
 DEFAULT_LANGUAGE = "en-GB"
 NAME_LIMIT = 30
@@ -177,3 +177,13 @@ def _for_channel(text: str, profile: Profile) -> str:
 
 def reply_fragment(key: str, profile: Profile, **values: Any) -> str:
     return _fill(catalog(profile.language)["reply"]["fragment"][key], values)
+
+
+def profile_of(patient: Patient) -> Profile:
+    return Profile(name=patient.name, discreet=patient.discreet, language=patient.language,
+                   gsm=patient.channel != "telegram")  # fmt: skip
+
+
+def render_for(reminder: Reminder, patient: Patient) -> str:
+    """The renderer port (``scheduler.ports.Renderer``): this reminder in this patient's words."""
+    return render(reminder, profile_of(patient))

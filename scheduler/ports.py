@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Protocol
 
 from scheduler.domain.model import ChannelKind, Course, Patient, Reminder
-from scheduler.domain.outbox import PRIORITY_REMINDER, Finish, OutboxRow, Planned
+from scheduler.domain.outbox import PRIORITY_REMINDER, Finish, OutboxRow, Planned, SyncResult
 
 
 class SendError(Exception):
@@ -182,3 +182,13 @@ class Alerts(Protocol):
     """Tell the care team: recorded first, then pushed to every nurse chat there is."""
 
     async def alert(self, kind: str, text: str, patient_id: str | None = None) -> None: ...
+
+
+class Planners(Protocol):
+    """Planner processes that plan pages of patients each in a memory of its own
+    (``scheduler.runtime.planners.PlannerProcesses``)."""
+
+    count: int
+
+    async def plan(self, page: int, patient_ids: list[str], now: datetime) -> SyncResult: ...
+    async def close(self) -> None: ...

@@ -29,6 +29,7 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from messages.render import render_for
 from scheduler.domain.model import ChannelKind, Patient, PlanSettings, Regimen, RuleSet
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
@@ -224,7 +225,7 @@ def outbox(engine: AsyncEngine) -> SqlAlchemyOutbox:
 @pytest.fixture
 def materialiser(repo: SqlAlchemyCourseRepository, outbox: SqlAlchemyOutbox) -> Materialiser:
     # Outbox mechanics only: follow-ups (tested in test_conversation.py) would add rows.
-    return Materialiser(repo, outbox, PlanSettings(follow_up_after=timedelta(0)))
+    return Materialiser(repo, outbox, PlanSettings(follow_up_after=timedelta(0)), render=render_for)
 
 
 MakeDispatcher = Callable[..., Dispatcher]

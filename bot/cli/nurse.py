@@ -10,13 +10,12 @@ from bot.bootstrap import Service
 from bot.cli.common import dump, with_service
 from bot.conversation import validate as v
 from bot.conversation.preview import preview_items
-from messages.render import check_language
+from messages.render import check_language, profile_of
 from scheduler.domain.guidance import first_reminder
 from scheduler.domain.localtime import zone
 from scheduler.domain.model import ChannelKind, Course, RuleSet
 from scheduler.domain.plan import plan
 from scheduler.services.care import Enrolment, course_state
-from scheduler.services.materialise import profile_of
 
 
 def _today(service: Service, tz: str) -> date:

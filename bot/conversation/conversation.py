@@ -20,7 +20,15 @@ from bot.conversation.answers import schedule_answer
 from bot.conversation.next import next_text
 from messages.gsm import segments
 from messages.leaflet import LEAFLET_SOURCE, Topic, topic_by_id
-from messages.render import Profile, fmt_date, fmt_time, render, render_reply, reply_fragment
+from messages.render import (
+    Profile,
+    fmt_date,
+    fmt_time,
+    profile_of,
+    render,
+    render_reply,
+    reply_fragment,
+)
 from messages.understand import DOSE_KINDS as DOSE_READINGS
 from messages.understand import Reading, Understanding, understand
 from scheduler.domain.adherence import previous_dose_day
@@ -46,7 +54,6 @@ from scheduler.domain.outbox import Planned
 from scheduler.domain.safety import DOSE_KINDS
 from scheduler.ports import Clock
 from scheduler.services.care import CareTeam
-from scheduler.services.materialise import profile_of
 from scheduler.store.db import is_sqlite, unit_of_work
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository

@@ -88,7 +88,7 @@ def create_app(service: Service, *, worker: bool) -> Starlette:
         return JSONResponse(body, status_code=200 if ok else 503)
 
     async def metrics(request: Request) -> Response:
-        return await service.metrics.endpoint(service, request)
+        return await service.metrics.endpoint(request)
 
     running: dict[str, Any] = {"scheduler": None}
     return Starlette(

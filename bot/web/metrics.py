@@ -18,24 +18,24 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scheduler.domain.outbox import PENDING
+from scheduler.ports import Clock
+from scheduler.runtime.jobs import Heartbeat
 from scheduler.store import tables as t
-
-if TYPE_CHECKING:
-    from bot.bootstrap import Service
 
 
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock, beat: Heartbeat) -> None:
+        self.engine, self.clock, self.beat = engine, clock, beat
         self.registry = CollectorRegistry(auto_describe=True)
         self.messages = Counter(
             "lenabot_messages",
@@ -72,14 +72,14 @@ class Metrics:
         """The Dispatcher's ``on_result`` hook."""
         self.messages.labels(outcome, kind, channel).inc()
 
-    async def refresh(self, service: Service) -> None:
+    async def refresh(self) -> None:
         """Values read from the database and the heartbeat, just before a scrape."""
-        now = service.clock.now()
-        for job, at in service.beat.last.items():
+        now = self.clock.now()
+        for job, at in self.beat.last.items():
             self.tick_age.labels(job).set(max(0.0, (now - at).total_seconds()))
         c = t.outbox.c
         try:
-            async with service.engine.connect() as conn:
+            async with self.engine.connect() as conn:
                 oldest = (
                     await conn.execute(
                         select(func.min(c.next_attempt_at)).where(
@@ -104,8 +104,8 @@ class Metrics:
         encode, content_type = choose_encoder(accept)
         return Response(encode(self.registry), headers={"Content-Type": content_type})
 
-    async def endpoint(self, service: Service, request: Request) -> Response:
-        await self.refresh(service)
+    async def endpoint(self, request: Request) -> Response:
+        await self.refresh()
         return self.exposition(request.headers.get("accept", ""))
 
     def middleware(self, app: ASGIApp) -> ASGIApp:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any
 
+from messages.render import render_for
 from scheduler.domain.model import PlanSettings
 from scheduler.domain.outbox import SyncResult
 
@@ -124,7 +125,7 @@ def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
     engine = make_engine(spec.database_url, **spec.engine_options)
     mat = Materialiser(
         SqlAlchemyCourseRepository(engine), SqlAlchemyOutbox(engine), spec.settings,
-        horizon=spec.horizon,
+        horizon=spec.horizon,render=render_for
     )  # fmt: skip
     loop = asyncio.new_event_loop()
     try:

@@ -10,7 +10,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from messages.render import render
 from scheduler.domain.calendar import cycle_start, next_cycle, next_dose_day
 from scheduler.domain.corrections import correction, delay_facts, first_dose_at
 from scheduler.domain.localtime import local_instant, zone
@@ -18,7 +17,7 @@ from scheduler.domain.model import ChannelKind, Course, Kind, Patient, Regimen, 
 from scheduler.domain.outbox import CANCELLED, PENDING, PRIORITY_REPLY, Planned
 from scheduler.domain.plan import DOSE_WINDOW
 from scheduler.ports import Alert, Clock
-from scheduler.services.materialise import Materialiser, profile_of
+from scheduler.services.materialise import Materialiser
 from scheduler.store.db import unit_of_work
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
@@ -221,7 +220,7 @@ class CareTeam:
         n = await self.outbox.count_keys(patient.id, prefix) + 1
         await self.outbox.add_extra(
             patient.id,
-            Planned(reminder, render(reminder, profile_of(patient))),
+            Planned(reminder, self.materialiser.render(reminder, patient)),
             f"{prefix}:{n}",
             now,
             priority=PRIORITY_REPLY,

@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from messages.render import Profile, render
 from scheduler.domain.followup import follow_ups
 from scheduler.domain.model import Course, Kind, Patient, PlanSettings
 from scheduler.domain.outbox import Planned, SyncResult
 from scheduler.domain.plan import plan_window_until
-from scheduler.runtime.planners import PlannerProcesses
+from scheduler.ports import Planners, Renderer
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 
@@ -35,11 +34,6 @@ PIPELINE_PAGES = 2
 PLANNER_PAGES = 4
 
 
-def profile_of(patient: Patient) -> Profile:
-    return Profile(name=patient.name, discreet=patient.discreet, language=patient.language,
-                   gsm=patient.channel != "telegram")  # fmt: skip
-
-
 def plan_for(
     patient: Patient,
     course: Course,
@@ -47,6 +41,8 @@ def plan_for(
     now: datetime,
     horizon: timedelta,
     records: Mapping[date, str] | None = None,
+    *,
+    render: Renderer,
 ) -> tuple[list[Planned], datetime]:
     """What should be in the outbox for this patient now (unexpired, due within the horizon),
     and until when (exclusive) it stays the answer for a later ``now``.
@@ -55,7 +51,6 @@ def plan_for(
     enters the horizon, one expires, or one falls out of the look-back window. The bound is the
     first of those moments; the caller must still check that ``now`` did not go backwards.
     """
-    profile = profile_of(patient)
     reminders, entering = plan_window_until(course, settings, now - LOOKBACK, now + horizon)
     until = entering - horizon
     for r in reminders:
@@ -69,7 +64,7 @@ def plan_for(
     kept = []
     for r in reminders:
         if r.expires_at > now:
-            kept.append(Planned(r, render(r, profile)))
+            kept.append(Planned(r, render(r, patient)))
             until = min(until, r.expires_at)
     return kept, until
 
@@ -109,7 +104,8 @@ class Materialiser:
     settings: PlanSettings
     horizon: timedelta = timedelta(hours=48)
     page: int = 2000
-    planners: PlannerProcesses | None = None
+    planners: Planners | None = None
+    render: Renderer = field(kw_only=True)  # the words of each message (messages.render)
     _fresh: dict[str, _Fresh] = field(default_factory=dict, init=False, repr=False)
     # Patients some call of this process is planning right now, and those two calls planned at
     # once: who synced last is unknown then, so neither may vouch for the outbox afterwards.
@@ -235,7 +231,9 @@ class Materialiser:
                     and known[1] <= now < known[2]
                 ):
                     continue
-                planned[pid], until = plan_for(p, c, self.settings, now, self.horizon, records[pid])
+                planned[pid], until = plan_for(
+                    p, c, self.settings, now, self.horizon, records[pid], render=self.render
+                )
                 cap = now + MAX_SKIP * (0.5 + (zlib.crc32(pid.encode()) % 1000) / 2000)
                 fresh[pid] = (fp, now, min(until, cap))
             for pid in planned:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from messages.render import render_for
 from scheduler.domain.model import PlanSettings
 from scheduler.domain.outbox import EXPIRED, SENT
 from scheduler.ports import ManualClock
@@ -48,7 +49,7 @@ async def test_a_dose_missed_while_stopped_is_expired_and_the_next_day_is_sent(
         """A fresh process: new objects, the same database."""
         channel = RecordingChannel("sms", clock=clock)
         return (
-            Materialiser(courses, outbox, PlanSettings(follow_up_after=timedelta(0))),
+            Materialiser(courses, outbox, PlanSettings(follow_up_after=timedelta(0)), render=render_for),
             Dispatcher(outbox, courses, resolver_for(channel), clock, worker="drill"),
             channel,
         )

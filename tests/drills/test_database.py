@@ -22,6 +22,7 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from messages.render import render_for
 from scheduler.domain.model import PlanSettings
 from scheduler.domain.outbox import SENT
 from scheduler.ports import Outgoing, SystemClock
@@ -70,7 +71,7 @@ async def test_killed_connections_mid_dispatch_lose_nothing_and_double_nothing(
     )  # fmt: skip
     beat = Heartbeat()
     sched = build_scheduler(
-        Materialiser(courses, outbox, PlanSettings()), dispatcher, clock,
+        Materialiser(courses, outbox, PlanSettings(), render=render_for), dispatcher, clock,
         plan_every=3600, dispatch_every=0.05, beat=beat,
     )  # fmt: skip
 

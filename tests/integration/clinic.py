@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.conversation.alerts import NurseAlerts
 from bot.conversation.conversation import Conversation, Reply
+from messages.render import render_for
 from scheduler.domain.model import ChannelKind, Patient, PlanSettings, Regimen, RuleSet
 from scheduler.domain.outbox import OutboxRow
 from scheduler.ports import ManualClock
@@ -55,7 +56,7 @@ class Clinic:
         clock = ManualClock(now)
         courses, outbox = SqlAlchemyCourseRepository(engine), SqlAlchemyOutbox(engine)
         settings = PlanSettings()
-        materialiser = Materialiser(courses, outbox, settings)
+        materialiser = Materialiser(courses, outbox, settings, render=render_for)
         care = CareTeam(courses, outbox, materialiser, clock)
         out = io.StringIO()
         alerts = NurseAlerts(engine, clock, out=out)

@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from bot.conversation.preview import preview_items
+from messages.render import profile_of
 from scheduler.domain.model import ChannelKind
 from scheduler.domain.outbox import CANCELLED, PENDING, SENT
 from scheduler.domain.plan import plan
 from scheduler.ports import Outgoing
-from scheduler.services.materialise import profile_of
 from tests.conftest import TestDb, create_tables
 from tests.integration.clinic import TEAM_PHONE, Clinic
 

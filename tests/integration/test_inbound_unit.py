@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.conversation.alerts import NurseAlerts
 from bot.conversation.conversation import Conversation, Turns
+from messages.render import render_for
 from scheduler.domain.model import ChannelKind, Patient, PlanSettings, Regimen
 from scheduler.ports import ManualClock
 from scheduler.services.care import CareTeam, Enrolment
@@ -69,7 +70,7 @@ async def clinic(db: TestDb) -> AsyncIterator[Clinic]:
     await create_tables(engine)
     clock = ManualClock(utc(START - timedelta(days=1), 8))
     courses, outbox = SqlAlchemyCourseRepository(engine), SqlAlchemyOutbox(engine)
-    materialiser = Materialiser(courses, outbox, PlanSettings())
+    materialiser = Materialiser(courses, outbox, PlanSettings(), render=render_for)
     care = CareTeam(courses, outbox, materialiser, clock)
     alerts = NurseAlerts(engine, clock, out=io.StringIO())
     conversation = Conversation(courses, care, clock, PlanSettings(), alerts, outbox)

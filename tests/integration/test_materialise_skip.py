@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from messages.render import render_for
 from scheduler.domain.model import PlanSettings
 from scheduler.domain.outbox import CANCELLED, EXPIRED, PENDING, Planned, SyncResult
 from scheduler.services.materialise import MAX_SKIP, Materialiser
@@ -47,7 +48,7 @@ def materialiser(
     repo: SqlAlchemyCourseRepository, engine: AsyncEngine, **settings: Any
 ) -> tuple[Materialiser, CountingOutbox]:
     box = CountingOutbox(engine)
-    return Materialiser(repo, box, PlanSettings(**settings)), box
+    return Materialiser(repo, box, PlanSettings(**settings), render=render_for), box
 
 
 async def statuses(outbox: SqlAlchemyOutbox, pid: str) -> dict[str, str]:
@@ -245,7 +246,7 @@ async def test_a_pass_with_pages_in_flight_plans_everyone_once(
 
     assert sorted(len(s) for s in box.synced) == [1, 2, 2, 2]
     assert set().union(*box.synced) == set(pids)
-    reference = Materialiser(repo, SqlAlchemyOutbox(engine), PlanSettings())
+    reference = Materialiser(repo, SqlAlchemyOutbox(engine), PlanSettings(), render=render_for)
     for pid in pids:  # the same rows as one patient planned on its own (nothing to change)
         again = await reference.patient(pid, clock.now())
         assert (again.inserted, again.updated, again.cancelled) == (0, 0, 0)
@@ -273,7 +274,7 @@ async def test_a_failed_page_fails_the_pass_and_stops_the_page_beside_it(
             await started.wait()
             raise RuntimeError("database gone")
 
-    mat = Materialiser(repo, FailingSecondPage(engine), PlanSettings())
+    mat = Materialiser(repo, FailingSecondPage(engine), PlanSettings(), render=render_for)
     mat.page = 3
 
     try:

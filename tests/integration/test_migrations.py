@@ -23,6 +23,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from messages.render import render_for
 from scheduler.domain.model import PlanSettings, Regimen
 from scheduler.domain.outbox import SENT
 from scheduler.services.dispatch import Dispatcher
@@ -135,7 +136,7 @@ async def test_the_store_works_on_a_migrated_database(empty_db_url: str) -> None
             now=clock.now(),
         )
         await repo.add_hold("p1", COURSE_START + timedelta(days=20), "", clock.now())
-        await Materialiser(repo, outbox, PlanSettings()).everyone(clock.now())
+        await Materialiser(repo, outbox, PlanSettings(), render=render_for).everyone(clock.now())
         channel = RecordingChannel()
         clock.advance(hours=1)
         await Dispatcher(outbox, repo, resolver_for(channel), clock, worker="w").tick()

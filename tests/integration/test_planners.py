@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from messages.render import render_for
 from scheduler.domain.model import PlanSettings
 from scheduler.domain.outbox import SyncResult
 from scheduler.runtime.planners import PlannerProcessError, PlannerProcesses, PlannerSpec
@@ -78,7 +79,7 @@ async def rows(engine: AsyncEngine) -> set[tuple[Any, ...]]:
 def materialiser(engine: AsyncEngine, planners: PlannerProcesses | None) -> Materialiser:
     repo = SqlAlchemyCourseRepository(engine)
     return Materialiser(
-        repo, SqlAlchemyOutbox(engine), SETTINGS, horizon=HORIZON, page=PAGE, planners=planners
+        repo, SqlAlchemyOutbox(engine), SETTINGS, horizon=HORIZON, page=PAGE, planners=planners, render=render_for
     )
 
 

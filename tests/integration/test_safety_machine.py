@@ -52,6 +52,7 @@ from hypothesis.stateful import (
 
 from bot.conversation.conversation import Reply
 from bot.conversation.preview import preview_items
+from messages.render import profile_of
 from scheduler.domain.calendar import is_dose_day
 from scheduler.domain.guidance import DONE, TAKE_NOW, window_closes
 from scheduler.domain.localtime import QUIET_FROM, QUIET_UNTIL, after_quiet_hours, zone
@@ -59,7 +60,6 @@ from scheduler.domain.model import ChannelKind, Course, Patient
 from scheduler.domain.outbox import OutboxRow
 from scheduler.domain.plan import plan
 from scheduler.services.care import CareError
-from scheduler.services.materialise import profile_of
 from scheduler.store.db import make_engine
 from tests.conftest import create_tables
 from tests.integration.clinic import Clinic

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from messages.render import render_for
 from scheduler.domain.model import ChannelKind, Course, Hold, Patient, PlanSettings, RuleSet
 from scheduler.domain.outbox import Planned
 from scheduler.domain.plan import plan_window, plan_window_until
@@ -73,7 +74,7 @@ def test_the_plan_is_the_same_at_any_instant_before_its_bound(
 ) -> None:
     records = {now.date() + timedelta(days=d): "taken" for d in taken}
     p = patient(c)
-    planned, until = plan_for(p, c, SETTINGS, now, HORIZON, records)
+    planned, until = plan_for(p, c, SETTINGS, now, HORIZON, records, render=render_for)
     assert until >= now  # equal: something changes right after now, so never skip
     for f in [0.0, *fractions]:
         later = now + (until - now) * f
@@ -81,14 +82,14 @@ def test_the_plan_is_the_same_at_any_instant_before_its_bound(
             later = until - timedelta(microseconds=1)
         if later < now:
             continue
-        assert view(plan_for(p, c, SETTINGS, later, HORIZON, records)[0]) == view(planned)
+        assert view(plan_for(p, c, SETTINGS, later, HORIZON, records, render=render_for)[0]) == view(planned)
 
 
 def test_the_bound_is_the_next_dose_entering_the_horizon() -> None:
     # 21/28 from Mon 1 June 2026, 09:00 London (08:00 UTC); Wed 10 June 07:00 UTC.
     c = course()
     now = datetime(2026, 6, 10, 7, 0, tzinfo=UTC)
-    planned, until = plan_for(patient(c, follow_ups=False), c, SETTINGS, now, HORIZON, {})
+    planned, until = plan_for(patient(c, follow_ups=False), c, SETTINGS, now, HORIZON, {}, render=render_for)
     assert [p.reminder.local_date for p in planned] == [date(2026, 6, 10), date(2026, 6, 11)]
     # Friday's 08:00 UTC dose enters the 48 h horizon on Wednesday at 08:00 UTC, which is
     # also when Tuesday's dose (due Tue 08:00, 12 h window) has long expired.
@@ -98,7 +99,7 @@ def test_the_bound_is_the_next_dose_entering_the_horizon() -> None:
 def test_the_bound_is_an_expiry_when_that_comes_first() -> None:
     c = course()
     now = datetime(2026, 6, 10, 8, 30, tzinfo=UTC)  # Wednesday's dose due 08:00, expires 20:00
-    planned, until = plan_for(patient(c, follow_ups=False), c, SETTINGS, now, HORIZON, {})
+    planned, until = plan_for(patient(c, follow_ups=False), c, SETTINGS, now, HORIZON, {}, render=render_for)
     assert planned[0].reminder.local_date == date(2026, 6, 10)
     # Friday's dose entered at 08:00; Saturday's enters Thursday 08:00; Wednesday's expires first.
     assert until == datetime(2026, 6, 10, 20, 0, tzinfo=UTC)
@@ -108,7 +109,7 @@ def test_an_open_hold_far_ahead_still_bounds_the_plan() -> None:
     """No reminder at all for weeks: the bound stays within the planned dates."""
     c = course(holds=(Hold(start=date(2026, 6, 1)),))
     now = datetime(2026, 6, 10, 7, 0, tzinfo=UTC)
-    planned, until = plan_for(patient(c), c, SETTINGS, now, HORIZON, {})
+    planned, until = plan_for(patient(c), c, SETTINGS, now, HORIZON, {}, render=render_for)
     assert planned == []
     assert now < until <= now + timedelta(days=3)
     assert datetime.combine(date(2026, 6, 10), time(0), UTC) < until

@@ -42,7 +42,7 @@ from scheduler.ports import (
 if TYPE_CHECKING:
     from starlette.requests import Request
 
-    from bot.bootstrap import Service
+    from bot.channels.desk import Desk
 
 log = logging.getLogger(__name__)
 
@@ -183,18 +183,18 @@ class TwilioGateway:
 
     kind = ChannelKind.SMS
 
-    def __init__(self, service: Service, *, request_timeout: float | None = None) -> None:
-        self.service = service
+    def __init__(self, desk: Desk, *, request_timeout: float | None = None) -> None:
+        self.desk = desk
         self.request_timeout = (
             request_timeout if request_timeout is not None
-            else service.settings.twilio_timeout_seconds
+            else desk.settings.twilio_timeout_seconds
         )
-        self.sender = TwilioChannel(service.settings, service.clock, service.alerts)
+        self.sender = TwilioChannel(desk.settings, desk.clock, desk.alerts)
         self.channel: Channel = self.sender
-        token = service.settings.twilio_auth_token
-        self.form = SignedForm(service.settings.public_url,
+        token = desk.settings.twilio_auth_token
+        self.form = SignedForm(desk.settings.public_url,
                                token.get_secret_value() if token else "",
-                               service.settings.max_body_bytes)
+                               desk.settings.max_body_bytes)
         # MessageSid -> reply, so a webhook Twilio repeats is answered again, not re-handled.
         self._answered: OrderedDict[str, str] = OrderedDict()
 
@@ -215,7 +215,7 @@ class TwilioGateway:
         sid = form.get("MessageSid", "")
         text = self._answered.get(sid) if sid else None
         if text is None:
-            text = await answer_text(self.service, form)
+            text = await answer_text(self.desk, form)
             if sid:
                 self._answered[sid] = text
                 while len(self._answered) > 1000:
@@ -228,7 +228,7 @@ class TwilioGateway:
         if isinstance(form, Response):
             return form
         state = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
-        s = self.service
+        s = self.desk
         known = "\x00" not in token and len(token) <= 43  # ours: 43 URL-safe characters
         if known and state in DELIVERY_STATES and await s.outbox.set_delivery(
             token, state, s.clock.now()
@@ -238,12 +238,12 @@ class TwilioGateway:
         return Response(status_code=200)  # even for unknown tokens: Twilio has nothing to fix
 
     async def _not_delivered(self, state: str, code: str, to: str) -> None:
-        s = self.service
+        s = self.desk
         patient = await s.courses.find(phone=to) if to else None
         pid = patient.id if patient else None
         log.warning("SMS %s (Twilio error %s) for patient %s", state, code or "-", pid or "-")
-        if patient is not None and code == str(OPTED_OUT) and s.dispatcher.on_opt_out:
-            await s.dispatcher.on_opt_out(patient, s.clock.now())
+        if patient is not None and code == str(OPTED_OUT):
+            await s.provider_opt_out(patient, s.clock.now())
             return
         await safe_alert(s.alerts, "delivery_failed",
                          f"an SMS for patient {pid or '(not found)'} was {state} (Twilio error "

@@ -23,7 +23,7 @@ from bot.conversation.conversation import MessageFailed
 from messages.understand import understand
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Service
+    from bot.channels.desk import Desk
     from scheduler.domain.model import Patient
 
 log = logging.getLogger(__name__)
@@ -101,37 +101,37 @@ def twiml(text: str) -> Response:
     return Response(str(reply), media_type="text/xml")
 
 
-async def answer_text(service: Service, form: Form) -> str:
+async def answer_text(desk: Desk, form: Form) -> str:
     """What to text back to one inbound SMS ("" for nothing), with its side effects done."""
     sender = form.get("From", "")
     body = form.get("Body", "").replace("\x00", "")  # PostgreSQL text cannot hold NUL
     told = form.get("OptOutType", "").upper()  # STOP/START/HELP: Twilio already acted on it
-    turns = service.conversation.turns  # database work takes turns (SQLite), alerts do not
+    turns = desk.conversation.turns  # database work takes turns (SQLite), alerts do not
 
     async def sender_patient() -> Patient | None:
-        return await service.courses.find(phone=sender) if sender else None
+        return await desk.courses.find(phone=sender) if sender else None
 
     try:
-        found = await service.conversation.handle_from(sender_patient, body, channel="sms")
+        found = await desk.conversation.handle_from(sender_patient, body, channel="sms")
     except MessageFailed as failed:  # logged, and the nurses told, by the conversation
         return failed.reply.text
     if found is None:
         log.info("inbound SMS from a number that is not enrolled")
         return "" if told or understand(body).has("stop", "start") else NOT_ENROLLED
     patient, reply = found
-    now = service.clock.now()
+    now = desk.clock.now()
     if told == "STOP":
         if reply.intent != "stop":  # a keyword Twilio has and we do not (Advanced Opt-Out)
             async with turns():
-                alert = await service.care.opt_out(
+                alert = await desk.care.opt_out(
                     patient.id, now, "texted an opt-out keyword set up at Twilio"
                 )
-            await safe_alert(service.alerts, alert.kind, alert.text, alert.patient_id)
+            await safe_alert(desk.alerts, alert.kind, alert.text, alert.patient_id)
         return ""  # Twilio confirmed it and refuses anything more
     if told == "START":
         if reply.intent != "start" and patient.opted_out_at is not None:
             async with turns():
-                await service.care.opt_in(patient.id)  # a keyword Twilio has and we do not
+                await desk.care.opt_in(patient.id)  # a keyword Twilio has and we do not
         return ""  # Twilio sent its own confirmation
     if reply.intent == "stop" and body.strip().upper() in TWILIO_OPT_OUT:
         return ""  # Twilio confirms its own keywords; a reply would be refused (21610)

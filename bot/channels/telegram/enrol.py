@@ -30,7 +30,7 @@ from scheduler.domain.model import ChannelKind, RuleSet
 from scheduler.services.care import CareError, Enrolment
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Service
+    from bot.channels.desk import Desk
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,8 @@ def _keyboard(q: Question) -> ReplyKeyboardMarkup | ReplyKeyboardRemove:
 
 
 class Enrolling:
-    def __init__(self, service: Service, guard: NurseGuard, link_for: LinkMaker) -> None:
-        self.service = service
+    def __init__(self, desk: Desk, guard: NurseGuard, link_for: LinkMaker) -> None:
+        self.desk = desk
         self.guard = guard
         self.link_for = link_for
 
@@ -110,7 +110,7 @@ class Enrolling:
         )
 
     async def begin(self, update: Update, context: Context) -> int:
-        _data(context)["enrol"] = {"at": self.service.clock.now()}
+        _data(context)["enrol"] = {"at": self.desk.clock.now()}
         await self._ask(update, context, 0)
         return 0
 
@@ -124,7 +124,7 @@ class Enrolling:
     def _answer(self, i: int) -> Callback:
         async def answer(update: Update, context: Context) -> int:
             draft: dict[str, Any] | None = _data(context).get("enrol")
-            if draft is None or self.service.clock.now() - draft["at"] > TIMEOUT:
+            if draft is None or self.desk.clock.now() - draft["at"] > TIMEOUT:
                 _data(context).pop("enrol", None)
                 await _say(
                     update,
@@ -151,7 +151,7 @@ class Enrolling:
         return answer
 
     async def _parse(self, key: str, text: str) -> Any:
-        today = self.service.clock.now().date()
+        today = self.desk.clock.now().date()
         match key:
             case "name":
                 return v.parse_name(text)
@@ -159,7 +159,7 @@ class Enrolling:
                 if text.strip().lower() == "telegram":
                     return None
                 phone = v.parse_phone(text)
-                if await self.service.courses.phone_taken(phone):
+                if await self.desk.courses.phone_taken(phone):
                     raise v.InvalidInput(f"phone {phone} is already enrolled: see /patients")
                 return phone
             case "start":
@@ -228,13 +228,13 @@ class Enrolling:
             discreet=d["discreet"],
         )
         try:
-            patient = await self.service.care.enrol(e)
+            patient = await self.desk.care.enrol(e)
         except CareError as exc:
             await _say(update, context, f"Not enrolled: {exc}", ReplyKeyboardRemove())
             return ConversationHandler.END
         log.info("Telegram user %s enrolled patient %s", user.id if user else "?", patient.id)
-        _, course = await self.service.courses.load_one(patient.id)
-        found = first_reminder(course, self.service.clock.now())
+        _, course = await self.desk.courses.load_one(patient.id)
+        found = first_reminder(course, self.desk.clock.now())
         first = f"next dose {found[0]} at {found[1]:%H:%M}" if found else "no dose days ahead"
         done = f"Enrolled {patient.name} as {patient.id} ({patient.channel.value}), {first}."
         if patient.channel is ChannelKind.TELEGRAM:

@@ -1,4 +1,4 @@
-"""The Telegram gateway: one python-telegram-bot Application inside the service.
+"""The Telegram gateway: one python-telegram-bot Application inside the desk.
 
 - Sending: ``channel`` (a TelegramChannel) for the dispatcher; replies, welcomes and nurse
   alerts go through the same bot, whose rate limiter puts them ahead of bulk reminders.
@@ -38,7 +38,7 @@ from scheduler.domain.model import ChannelKind
 from scheduler.ports import Channel
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Service
+    from bot.channels.desk import Desk
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,10 @@ _RETRY_CONNECT = (5.0, 300.0)  # first and longest wait between start-up attempt
 class TelegramGateway:
     kind = ChannelKind.TELEGRAM
 
-    def __init__(self, service: Service) -> None:
-        s = service.settings
+    def __init__(self, desk: Desk) -> None:
+        s = desk.settings
         assert s.telegram_bot_token is not None
-        self.service = service
+        self.desk = desk
         self.webhook = bool(s.public_url)
         self.limiter = PriorityRateLimiter()
         builder = (
@@ -78,18 +78,18 @@ class TelegramGateway:
         if self.webhook:
             builder = builder.updater(None)
         self.app = builder.build()
-        self.roster = NurseRoster(service.engine, s.nurse_ids)
-        self.links = LinkCodes(service.engine)
-        self.sender = TelegramChannel(self.app.bot, service.clock, self._unreachable)
+        self.roster = NurseRoster(desk.engine, s.nurse_ids)
+        self.links = LinkCodes(desk.engine)
+        self.sender = TelegramChannel(self.app.bot, desk.clock, self._unreachable)
         self.channel: Channel = self.sender
         self.running = False
         self._connecting: asyncio.Task[None] | None = None
         self._reported: dict[str, datetime] = {}
         guard = NurseGuard(self.roster)
-        self.app.add_handler(Enrolling(service, guard, self.new_link).handler())
-        self.app.add_handlers(NurseCommands(service, guard, self.new_link).handlers())
+        self.app.add_handler(Enrolling(desk, guard, self.new_link).handler())
+        self.app.add_handlers(NurseCommands(desk, guard, self.new_link).handlers())
         self.app.add_handlers(
-            PatientSide(service, self.links, self.roster, lambda: NURSE_HELP).handlers()
+            PatientSide(desk, self.links, self.roster, lambda: NURSE_HELP).handlers()
         )
         self.app.add_error_handler(self._on_error)
 
@@ -120,7 +120,7 @@ class TelegramGateway:
             return
         with contextlib.suppress(TelegramError):  # a nicety: the menu of patient commands
             await self.app.bot.set_my_commands(COMMANDS)
-        s = self.service.settings
+        s = self.desk.settings
         if self.webhook:
             assert s.telegram_webhook_secret is not None
             url = f"{s.public_url}{WEBHOOK_PATH}"
@@ -178,7 +178,7 @@ class TelegramGateway:
     def routes(self) -> list[BaseRoute]:
         if not self.webhook:
             return []  # polling: no endpoint at all, so none to forge
-        s = self.service.settings
+        s = self.desk.settings
         assert s.telegram_webhook_secret is not None
         endpoint = TelegramWebhook(
             self.app,
@@ -197,11 +197,11 @@ class TelegramGateway:
 
     async def new_link(self, patient_id: str) -> str:
         """A new one-time deep link for a Telegram patient; their older unused link dies."""
-        patient = await self.service.courses.get(patient_id)
+        patient = await self.desk.courses.get(patient_id)
         if patient.channel is not ChannelKind.TELEGRAM:
             raise v.InvalidInput(f"patient {patient_id} gets SMS, not Telegram: no link needed")
         username = await self.username()
-        code = await self.links.issue(patient.id, self.service.clock.now())
+        code = await self.links.issue(patient.id, self.desk.clock.now())
         return deep_link(username, code)
 
     async def username(self) -> str:
@@ -224,14 +224,14 @@ class TelegramGateway:
 
     async def _unreachable(self, patient_id: str, blocked: bool) -> None:
         """Tell the nurses (once a day per patient) that Telegram refused a patient's chat."""
-        now = self.service.clock.now()
+        now = self.desk.clock.now()
         last = self._reported.get(patient_id)
         if last is not None and now - last < timedelta(hours=24):
             return
         self._reported[patient_id] = now
         if blocked:
             # Like STOP: no more reminders; unblocking and sending /start turns them back on.
-            await self.service.care.opt_out(patient_id, now, "blocked the Telegram bot")
+            await self.desk.care.opt_out(patient_id, now, "blocked the Telegram bot")
             text = (
                 f"patient {patient_id} has blocked the Telegram bot: their reminders are "
                 "stopped (opted out) until they unblock it and send /start"
@@ -241,4 +241,4 @@ class TelegramGateway:
                 f"Telegram cannot find the chat of patient {patient_id}: reminders are not "
                 f"reaching them; give them a new link (lenabot link {patient_id})"
             )
-        await self.service.alerts.alert("unreachable", text, patient_id)
+        await self.desk.alerts.alert("unreachable", text, patient_id)

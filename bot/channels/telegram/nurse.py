@@ -18,15 +18,14 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, Conversation
 
 from bot.channels.telegram.roster import NurseRoster
 from bot.conversation import validate as v
-from messages.render import render
+from messages.render import profile_of, render
 from scheduler.domain.model import ChannelKind, Patient
 from scheduler.domain.plan import plan
 from scheduler.services.care import CareError, course_state
-from scheduler.services.materialise import profile_of
 from scheduler.store.repository import UnknownPatientError
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Service
+    from bot.channels.desk import Desk
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +86,8 @@ class NurseGuard:
 
 
 class NurseCommands:
-    def __init__(self, service: Service, guard: NurseGuard, link_for: LinkMaker) -> None:
-        self.service = service
+    def __init__(self, desk: Desk, guard: NurseGuard, link_for: LinkMaker) -> None:
+        self.desk = desk
         self.guard = guard
         self.link_for = link_for
 
@@ -127,10 +126,10 @@ class NurseCommands:
         return run
 
     def _today(self, patient: Patient) -> date:
-        return self.service.care.today(patient)
+        return self.desk.care.today(patient)
 
     async def patients(self, args: list[str]) -> list[str]:
-        courses = self.service.courses
+        courses = self.desk.courses
         everyone = await courses.all_patients()
         if not everyone:
             return ["No patients yet: enrol one with /enrol."]
@@ -151,11 +150,11 @@ class NurseCommands:
         if not args:
             raise UsageError("usage: /preview PATIENT [DAYS]")
         days = v.parse_days(args[1], "days", 1, 35) if len(args) > 1 else 7
-        patient, course = await self.service.courses.load_one(args[0])
+        patient, course = await self.desk.courses.load_one(args[0])
         first = self._today(patient)
         last = first + timedelta(days=days - 1)
         profile = profile_of(patient)
-        items = plan(course, self.service.materialiser.settings, first, last)
+        items = plan(course, self.desk.plan, first, last)
         if not items:
             return [f"Nothing planned for {patient.id} from {first} to {last}."]
         return [
@@ -166,32 +165,32 @@ class NurseCommands:
     async def pause(self, args: list[str]) -> list[str]:
         if not args:
             raise UsageError("usage: /pause PATIENT [YYYY-MM-DD] [reason]")
-        patient = await self.service.courses.get(args[0])
+        patient = await self.desk.courses.get(args[0])
         rest, start = args[1:], self._today(patient)
         if rest and _DATE_LIKE.fullmatch(rest[0]):
             start = v.check_near(v.parse_date(rest[0], "pause date"), start, "pause date")
             rest = rest[1:]
-        await self.service.care.pause(patient.id, start, " ".join(rest))
+        await self.desk.care.pause(patient.id, start, " ".join(rest))
         log.info("nurse paused patient %s from %s", patient.id, start)
         return [f"Paused {patient.id} from {start}: no dose reminders until /resume."]
 
     async def resume(self, args: list[str]) -> list[str]:
         if not args or len(args) > 2:
             raise UsageError("usage: /resume PATIENT [YYYY-MM-DD]")
-        patient = await self.service.courses.get(args[0])
+        patient = await self.desk.courses.get(args[0])
         on = self._today(patient)
         if len(args) == 2:
             on = v.check_near(v.parse_date(args[1], "resume date"), on, "resume date")
-        await self.service.care.resume(patient.id, on)
+        await self.desk.care.resume(patient.id, on)
         log.info("nurse resumed patient %s on %s", patient.id, on)
         return [f"Resumed {patient.id}: capsules restart on {on}."]
 
     async def end(self, args: list[str]) -> list[str]:
         if len(args) != 2:
             raise UsageError("usage: /end PATIENT YYYY-MM-DD (the last dose day)")
-        patient = await self.service.courses.get(args[0])
+        patient = await self.desk.courses.get(args[0])
         on = v.check_near(v.parse_date(args[1], "end date"), self._today(patient), "end date")
-        await self.service.care.end(patient.id, on)
+        await self.desk.care.end(patient.id, on)
         log.info("nurse ended the course of patient %s on %s", patient.id, on)
         return [f"The course of {patient.id} ends after {on}; after-treatment messages follow."]
 

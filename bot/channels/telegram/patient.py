@@ -21,7 +21,7 @@ from messages.render import fmt_time, short_name
 from scheduler.domain.model import Course, Patient, Regimen
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Service
+    from bot.channels.desk import Desk
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +77,12 @@ def welcome(patient: Patient, course: Course, summary: str) -> str:
 class PatientSide:
     def __init__(
         self,
-        service: Service,
+        desk: Desk,
         links: LinkCodes,
         roster: NurseRoster,
         nurse_help: Callable[[], str],
     ) -> None:
-        self.service = service
+        self.desk = desk
         self.links = links
         self.roster = roster
         self.nurse_help = nurse_help
@@ -133,18 +133,18 @@ class PatientSide:
 
     async def _find(self, chat_id: int) -> Patient | None:
         # In a database turn (see bot.conversation.conversation.Turns); the reply is sent outside it.
-        async with self.service.conversation.turns():
-            return await self.service.courses.find(chat_id=chat_id)
+        async with self.desk.conversation.turns():
+            return await self.desk.courses.find(chat_id=chat_id)
 
     async def _with_patient(self, update: Update, context: Context, text: str) -> None:
         chat_id = _chat(update)
 
         async def chat_patient() -> Patient | None:
-            return await self.service.courses.find(chat_id=chat_id)
+            return await self.desk.courses.find(chat_id=chat_id)
 
         # The lookup is part of the message's one transaction (Conversation.handle_from).
         try:
-            found = await self.service.conversation.handle_from(chat_patient, text, "telegram")
+            found = await self.desk.conversation.handle_from(chat_patient, text, "telegram")
         except MessageFailed as failed:  # logged, and the nurses told, by the conversation
             found = failed.patient, failed.reply
         if found is None:
@@ -153,7 +153,7 @@ class PatientSide:
             await self._answer(context, *found)
 
     async def _converse(self, context: Context, patient: Patient, text: str) -> None:
-        reply = await self.service.conversation.handle(patient, text, channel="telegram")
+        reply = await self.desk.conversation.handle(patient, text, channel="telegram")
         await self._answer(context, patient, reply)
 
     async def _answer(self, context: Context, patient: Patient, reply: Reply) -> None:
@@ -172,8 +172,8 @@ class PatientSide:
         return GENERIC
 
     async def _link(self, context: Context, chat_id: int, code: str) -> None:
-        now = self.service.clock.now()
-        async with self.service.conversation.turns():
+        now = self.desk.clock.now()
+        async with self.desk.conversation.turns():
             result = await self.links.redeem(code, chat_id, now)
         if not result.linked:
             log.warning("link code refused for Telegram chat %s: %s", chat_id, result.outcome)
@@ -181,10 +181,10 @@ class PatientSide:
             return
         assert result.patient_id is not None
         log.info("Telegram chat linked to patient %s", result.patient_id)
-        async with self.service.conversation.turns():
-            await self.service.care.replan(result.patient_id)
-            patient, course = await self.service.courses.load_one(result.patient_id)
-        summary = await self.service.conversation.summary(patient)
+        async with self.desk.conversation.turns():
+            await self.desk.care.replan(result.patient_id)
+            patient, course = await self.desk.courses.load_one(result.patient_id)
+        summary = await self.desk.conversation.summary(patient)
         await self._say(context, chat_id, welcome(patient, course, summary))
 
     @staticmethod
