@@ -25,8 +25,8 @@ def bulk(chat_id: int, n: int) -> Outgoing:
 
 
 async def limits(n: int) -> None:
+    from tests.fakes.telegram_bot import running_bot
     from tests.fakes.telegram_updates import make_text_update
-    from tests.integration.telegram_harness import running_bot
 
     with tempfile.TemporaryDirectory(prefix="lenabench-tg-") as d:
         async with running_bot(Path(d), fast_chats=False) as bot:

@@ -40,8 +40,8 @@ from scheduler.services.care import Enrolment
 from scheduler.store import tables as t
 from scheduler.store.migrate import upgrade_async
 from tests.conftest import T0, asyncpg_dsn
+from tests.fakes.telegram_bot import SECRET, Bot, running_bot
 from tests.fakes.telegram_updates import make_text_update
-from tests.integration.telegram_harness import SECRET, Bot, running_bot
 
 PUBLIC_URL = "https://lenabot.example/clinic"
 TOKEN = "hostile-auth-token"

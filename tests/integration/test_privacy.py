@@ -22,7 +22,7 @@ from bot.conversation.linking import LinkCodes
 from scheduler.domain.outbox import PENDING
 from scheduler.store import tables as t
 from tests.fakes.sms_app import DOSE_AT, PHONE, SmsWorld, sms_world
-from tests.integration.telegram_harness import running_bot
+from tests.fakes.telegram_bot import running_bot
 from tests.integration.test_ops import free_port, lenabot_process
 
 NAME = "Zelda Quintrell"

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.fakes.server import serve_asgi
 from tests.fakes.sms_app import PHONE, TELEGRAM_TOKEN, sms_world
 from tests.fakes.telegram_api import FakeTelegramBotApi
-from tests.integration.telegram_harness import running_bot
+from tests.fakes.telegram_bot import running_bot
 
 NURSES = (7001, 7002)
 

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from tests.fakes.sms_app import sms_world
-from tests.integration.telegram_harness import running_bot
+from tests.fakes.telegram_bot import running_bot
 
 TEXTS = (
     "took it but feel sick",

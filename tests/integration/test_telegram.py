@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.channels.telegram.roster import NurseRoster
 from scheduler.domain.model import ChannelKind
-from tests.integration.telegram_harness import LINK_RE, NURSE, T0, running_bot
+from tests.fakes.telegram_bot import LINK_RE, NURSE, T0, running_bot
 
 PATIENT_CHAT = 5001
 ENROL_ANSWERS = [

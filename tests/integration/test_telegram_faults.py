@@ -10,7 +10,7 @@ import pytest
 from scheduler.domain.model import ChannelKind, Patient
 from scheduler.domain.outbox import OutboxRow
 from scheduler.ports import Address, Outgoing, PermanentSendError, TransientSendError
-from tests.integration.telegram_harness import NURSE, Bot, running_bot
+from tests.fakes.telegram_bot import NURSE, Bot, running_bot
 
 PATIENT_CHAT = 5001
 DOSE_TIME_UTC = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)  # 09:00 in London

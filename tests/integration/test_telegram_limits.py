@@ -9,8 +9,8 @@ from pathlib import Path
 
 from scheduler.domain.model import ChannelKind
 from scheduler.ports import Address, Outgoing
+from tests.fakes.telegram_bot import running_bot
 from tests.fakes.telegram_updates import make_text_update
-from tests.integration.telegram_harness import running_bot
 
 PATIENT_CHAT = 5001
 

@@ -13,7 +13,7 @@ from scheduler.ports import Address, ManualClock, Outgoing, TransientSendError
 from scheduler.store.migrate import upgrade_async
 from tests.fakes.server import serve_asgi
 from tests.fakes.telegram_api import FakeTelegramBotApi
-from tests.integration.telegram_harness import NURSE, T0, TEAM_PHONE, TOKEN, running_bot
+from tests.fakes.telegram_bot import NURSE, T0, TEAM_PHONE, TOKEN, running_bot
 
 PATIENT_CHAT = 5001
 

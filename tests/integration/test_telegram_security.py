@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from bot.channels.telegram.roster import NurseRoster
+from tests.fakes.telegram_bot import LINK_RE, NURSE, Bot, running_bot
 from tests.fakes.telegram_updates import SECRET_TOKEN_HEADER, make_text_update
-from tests.integration.telegram_harness import LINK_RE, NURSE, Bot, running_bot
 
 PATIENT_CHAT = 5001
 STRANGER = 6666

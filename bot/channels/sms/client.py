@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -136,24 +136,6 @@ def build_async_twilio_client(
         client.edge = None
         client.region = None
     return client
-
-
-@contextlib.asynccontextmanager
-async def open_async_twilio_client(
-    account_sid: str,
-    auth_token: str,
-    *,
-    api_base_url: str = TWILIO_API_BASE_URL,
-    request_timeout: float = DEFAULT_TIMEOUT_S,
-) -> AsyncIterator[Client]:
-    """`build_async_twilio_client` whose aiohttp session is closed on exit."""
-    client = build_async_twilio_client(
-        account_sid, auth_token, api_base_url=api_base_url, request_timeout=request_timeout
-    )
-    try:
-        yield client
-    finally:
-        await client.http_client.close()
 
 
 # --- what Twilio's answers mean for a send --------------------------------------------------
