@@ -26,7 +26,8 @@ from scheduler.domain.outbox import (
     reminder_key,
 )
 from scheduler.store import tables as t
-from scheduler.store.outbox import SqlAlchemyOutbox, _callback_tokens
+from scheduler.store.outbox import SqlAlchemyOutbox
+from scheduler.store.outbox.inserts import _callback_tokens
 from tests.conftest import T0, Enrol
 
 LONDON = ZoneInfo("Europe/London")
@@ -175,7 +176,9 @@ async def test_sync_stores_new_rows_exactly_as_sqlalchemy_did(
     assert fold1 - fold0 == timedelta(hours=1)
     tokens = [r.callback_token for r in rows.values()]
     assert len(set(tokens)) == len(tokens)
-    assert all(tok is not None and re.fullmatch(r"[0-9a-f]{11}[A-Za-z0-9_-]{32}", tok) for tok in tokens)
+    assert all(
+        tok is not None and re.fullmatch(r"[0-9a-f]{11}[A-Za-z0-9_-]{32}", tok) for tok in tokens
+    )
 
 
 async def test_a_key_already_stored_is_not_overwritten_nor_counted(

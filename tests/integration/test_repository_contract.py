@@ -24,10 +24,9 @@ from scheduler.domain.model import (
     Regimen,
     RuleSet,
 )
-from scheduler.store import repository
 from scheduler.store import tables as t
 from scheduler.store.db import BY_RANGE_OVER
-from scheduler.store.repository import SqlAlchemyCourseRepository, UnknownPatientError
+from scheduler.store.repository import SqlAlchemyCourseRepository, UnknownPatientError, patients
 from tests.conftest import COURSE_START, DOSE_TIME, T0, Enrol, make_patient
 from tests.fakes.clock import FakeClock
 
@@ -296,7 +295,10 @@ async def test_load_returns_full_courses_for_a_batch(
         ),
     )
     assert [cb.dose_time_on(date(2026, 6, d)) for d in (19, 20, 24, 25)] == [
-        time(20, 15), time(21, 0), time(21, 0), time(7, 30)
+        time(20, 15),
+        time(21, 0),
+        time(21, 0),
+        time(7, 30),
     ]
     pc, cc = loaded["c"]
     assert cc.opted_out and pc.opted_out_at == now
@@ -335,7 +337,7 @@ async def test_load_uses_a_fixed_number_of_queries_whatever_the_batch_size(
 
     # More patients than a statement may bind: loaded in chunks, two queries each.
     statements.clear()
-    monkeypatch.setattr(repository, "LOAD_CHUNK", 25)
+    monkeypatch.setattr(patients, "LOAD_CHUNK", 25)
     event.listen(engine.sync_engine, "before_cursor_execute", count)
     try:
         chunked = await repo.load(ids)
