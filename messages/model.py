@@ -37,6 +37,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from messages import search
+from messages.intent import emoji_to_words
+from messages.plain import plain_words
+
 CORPUS = Path(__file__).parent / "corpus"
 LABELS = ("red_flag", "extra")
 THRESHOLDS = {"red_flag": 0.5, "extra": 0.7}
@@ -56,10 +60,6 @@ def corpus(paths: Sequence[Path] | None = None) -> list[tuple[str, frozenset[str
 
 def normalise(text: str) -> str:
     """The text as the rules read it: emoji and text speak spelt out, accents folded."""
-    from messages import search
-    from messages.intent import emoji_to_words
-    from messages.understand import plain_words
-
     return " ".join(search.tokens(plain_words(emoji_to_words(text[:1000]))))
 
 
@@ -71,8 +71,9 @@ def train(rows: Sequence[tuple[str, frozenset[str]]]) -> tuple[Any, dict[str, An
 
     features = make_union(
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True),
-        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
-                        token_pattern=r"(?u)\b\w+\b"),
+        TfidfVectorizer(
+            analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b"
+        ),
     )
     x = features.fit_transform([normalise(t) for t, _ in rows])
     models = {}

@@ -1,0 +1,84 @@
+"""The words of dose readings beyond taken / missed / later: unsure, intending, asking, sick."""
+
+from __future__ import annotations
+
+import re
+
+UNSURE = re.compile(
+    r"\b(?:cant|cannot|dont|do not|not) (?:remember|recall|be sure) (?:if|whether|wether|"
+    r"weather|wot|what)?|\b(?:cant|cannot|dont|do not|not) (?:know|tell) (?:if|whether|wether|"
+    r"weather) i\b|\bnot sure (?:if|whether|wether|i|weather)\b|\bnot sure\b|"
+    r"\b(?:did|have) i (?:already |actually |even |definitely )?(?:take|taken|had|have)\b|"
+    r"\bnot (?:100|a hundred|one hundred)\b|\bforgot (?:if|whether) i"
+    r"\b|\bmight have (?:taken|had)\b|\bmight not\b|\buncertain\b|\bunsure\b|"
+    r"\bno idea if\b|\bdid i tell you\b|\bor (?:was it|was that) yesterday\b|\btoday or "
+    r"yesterday\b|\bmay (?:or may not )?have (?:taken|had)\b|\bi think i (?:took|had|have taken)"
+    r" (?:it|one|my \w+) but\b|\ball at sea\b|\bblank\b|\brmbr\b|\brmember\b|"
+    r"\b(?:tell|check|see|know) (?:me )?(?:if|whether) i(?:ve| have)? (?:taken|took|had)\b"
+)
+INTEND = re.compile(
+    r"\bgetting (?:my water|it out|them out|a glass|ready)\b|\bplan to take\b|\babout 2 take\b|"
+    r"^will do\b|^in a (?:minute|min|mo|sec|second)\b|"
+    r"\b(?:about to|bout to|abt to|going to|gonna|gna|will|ill|i'll|i will|shall|off to|"
+    r"just going to|"
+    r"fixing to|getting ready to|on my way to|after (?:dinner|tea|breakfast|lunch)|in a (?:mo|"
+    r"minute|min|sec|second|bit)|later on|shortly|soon)\b.{0,20}\b(?:take|tk|have)\b|"
+    r"\b(?:take|taking|have) (?:it|them|my \w+) (?:in a (?:bit|minute|min|mo|sec|second|"
+    r"while)|shortly|soon|later|after)\b|\babout to\b"
+)
+_CAPSULE = (
+    r"(?:it|one(?!\s+(?:small|glass|drink|cup|pint|of|more|large|big))|them|my\s+(?:capsule|capsules|tablet|tablets|pill|pills|dose|meds|"
+    r"medication|medicine|lenalidomide|revlimid|revlamid)|the\s+(?:capsule|tablet|pill|"
+    r"dose)|a\s+(?:capsule|tablet|pill|dose)|todays|tonights|this\s+mornings|"
+    r"lenalidomide|revlimid|last\s+nights|yesterdays|the\s+old\s+ones|now)"
+)
+DOSE_QUESTION = re.compile(
+    r"\b(?:can|could|should|shall|shud|shld|do|must|may|ok to|okay to|safe to|too late to|"
+    r"still|late to|supposed to|meant to|cn|allowed to)"
+    rf"\b.{{0,20}}\b(?:take|tk|tak|have|hav|skip|taking|be taking)\s+{_CAPSULE}\b|"
+    r"\b(?:too late|still ok|still okay|take it or (?:leave|skip)|take now|still take)\b|"
+    r"\bis (?:today|tomorrow) a (?:tablet|capsule|pill|"
+    r"dose|dosing) day\b|\b(?:ok|okay|safe|alright|fine|in order) to take(?= (?:it|one|them|now|"
+    r"today|tonight|late|my (?:capsule|tablet|pill|dose|lenalidomide))\b|$)|"
+    r"\btake (?:it |one |them )?now$|\bnow or (?:skip|leave|wait)\b|\b(?:do|should|"
+    r"shall) i (?:just )?(?:leave|skip|miss) (?:it|todays|this one)\b|\bno (?:tablet|capsule|"
+    r"pill|dose) (?:today|tonight)\b|^(?!when\b).*\b(?:start|restart) (?:the )?(?:new cycle|again|my "
+    r"tablets|my capsules)\b|\b(?:what|wot) (?:do i do|about) (?:about )?(?:todays|tonights|my dose)\b"
+)
+VOMITED = re.compile(
+    r"\b(?:threw up|thrown up|throw up|vomited|vomit|vomiting|was sick|been sick|brought it "
+    r"(?:back )?up|came back up|puked|sick it up|spewed)\b"
+)
+# "Sick 10 minutes later": a story, not a request to be reminded.
+PAST_STORY = re.compile(r"\b(?:was|were|been|threw|brought|came|had|took|taken|went|got)\b")
+# Asking to take two now: "can I take it today as well as today's?", "double up?".
+TWO_NOW = re.compile(
+    r"\b(?:as well as|with todays|both|two|2|double|extra|catch up|make up)\b.*\?|"
+    r"\b(?:can|should|could|shall) i\b.*\b(?:as well as|both|two|2|double|extra|catch up|"
+    r"make up)\b"
+)
+SAMPLE_TAKEN = re.compile(
+    r"\b(?:blood|bloods|temp|temperature|pressure|sample|samples|test|tests|swab|weight|"
+    r"photo|picture|x ray|xray)s? (?:was |were |being |been )?taken\b"
+)
+THOUGHT = re.compile(r"\b(?:thought|assumed) i (?:had|took|taken|d taken|d had)\b")
+# Pills that are not lenalidomide: "took two paracetamol" is about those.
+OTHER_PILLS = re.compile(
+    r"\b(?:paracetamol|ibuprofen|aspirin|co codamol|cocodamol|codeine|painkillers?|"
+    r"antibiotics?|laxatives?|senna|vitamins?|folic|steroids?|dex|dexamethasone|antacids?|"
+    r"rennies|gaviscon|piriton|antihistamines?|sleeping pills?|omeprazole|lansoprazole|"
+    r"aciclovir|co trimoxazole|allopurinol|warfarin|apixaban|rivaroxaban|statins?)\b"
+)
+# "Can I take it with food?" asks how, not whether or when.
+HOW_TO = re.compile(
+    r"\b(?:take|have) (?:it|them|one|my \w+) (?:with|alongside|after (?:food|a meal|eating|"
+    r"breakfast|dinner)|before (?:food|a meal|eating|breakfast|bed)|on an empty|without)\b"
+)
+TIMING = re.compile(
+    r"\b(?:now|today|tonight|late|later|still|yet|tomorrow|this morning|this evening|at \d|"
+    r"instead|skip|missed|forgot|too late)\b"
+)
+PAST_REPORT = re.compile(
+    r"\b(?:forgot|forgotten|forget|missed|skipped|took|taken|had|swallowed|didnt take|"
+    r"didnt have|havent taken|not taken|did not take)\b"
+)

@@ -1,0 +1,140 @@
+"""Extra doses: more than one capsule, or someone else's; and a capsule someone else swallowed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_NUMBER_WORDS = {"two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4, "five": 5, "5": 5,
+                 "both": 2, "double": 2, "twice": 2, "extra": 2, "another": 2, "second": 2,
+                 "couple": 2, "several": 3, "few": 3}  # fmt: skip
+_TAKE_VERBS = frozenset({"took", "taken", "had", "swallowed", "take", "taking", "tooken",
+                         "tkn", "tken", "takn", "tok", "popped", "consumed", "ingested"})  # fmt: skip
+_PAST_TAKE = frozenset({"took", "taken", "had", "swallowed", "tooken", "tkn", "tken", "takn",
+                        "tok", "done", "popped", "consumed", "ingested"})  # fmt: skip
+_PEOPLE = (
+    r"(?:husband|wife|partner|mum|mam|mom|mother|dad|father|son|daughter|sister|brother|"
+    r"friend|neighbour|neighbor|nan|nana|gran|grandad|grandpa|grandma|carer|other half|"
+    r"hubby|missus|flatmate|lodger|auntie|aunt|uncle|cousin|someone|somebody|someone "
+    r"else|somebody else)"
+)
+# Someone else's capsule: "my husband's tablet", "someone else's", "I took his by mistake",
+# "thinking it was mine", "took mine as well" (a carer writing about another person).
+_SOMEONE_ELSE = re.compile(
+    rf"\b{_PEOPLE}s\s+(?:capsule|capsules|tablet|tablets|pill|pills|meds|medication|medicine|"
+    r"dose|one|ones|lenalidomide|revlimid|by mistake|as well|too|instead)\b|"
+    r"\bone of (?:my|his|her|their) (?:husbands|wifes|partners|mums|dads|\w+s)\b|"
+    r"\b(?:someone|somebody) elses\b|\bnot (?:mine|my own|hers|his)\b|\bwasnt mine\b|"
+    r"\bthinking (?:it was|they were) mine\b|\bi (?:took|have taken|had|swallowed) "
+    r"(?:his|hers|theirs)\b|\btook (?:his|hers|theirs) and (?:then )?(?:took )?mine\b|"
+    r"\btook mine as well\b|\bgave me (?:his|hers|her|their)\b|"
+    r"\balong with mine\b"
+)
+# A child or another person who swallowed the patient's capsule: urgent (the too-many answer
+# says to get medical advice for them), and no dose of the patient's to record.
+OTHER_SWALLOWED = re.compile(
+    r"\b(?:child|children|grandson|granddaughter|grandchild|grandkid|grandkids|kid|kids|little "
+    r"one|toddler|baby|niece|nephew)\b.{0,40}\b(?:swallowed|ate|eaten|chewed|got into|took|had "
+    r"(?:one|it|some)|put (?:one|it) in (?:his|her|their) mouth)\b|\b(?:someone|somebody) "
+    r"(?:else )?(?:has )?(?:swallowed|took|taken|ate|eaten)\b|\b(?:swallowed|eaten|ate) one "
+    r"of my\b|\bmay have eaten one\b|\bthinking (?:it|they) (?:was|were) (?:her|his|their)\b"
+)
+# A pet that ate one: the capsule is lost, the patient took nothing (storage advice).
+PET_SWALLOWED = re.compile(
+    r"\b(?:dog|dogs|cat|cats|puppy|kitten|pet)\b.{0,40}\b(?:swallowed|ate|eaten|chewed|got into|"
+    r"had)\b"
+)
+_EXTRA_PHRASES = re.compile(
+    r"\b(?:double dose|double dosed|double dosing|doubled up|doubled|took (?:an )?extra|"
+    r"taken (?:an )?extra|had (?:an )?extra|another one|another capsule|another tablet|another "
+    r"pill|another at|and then another|one more|extra (?:dose|capsule|one|tablet) (?:taken|by "
+    r"accident|by mistake)|gave (?:him|her|dad|mum|me|them) (?:two|2|3|three|both)|took (?:it |"
+    r"them |my \w+ )?twice|taken (?:it )?"
+    r"twice|had (?:it )?twice|as well as my own|and my own|on top of|too many|"
+    r"two at once|2 at once|both at once|tooktwo|took2|ingested two|ingested 2|instead of (?:1|"
+    r"one)|insted of (?:1|one)|insteada (?:1|one)|2 capsules gone|two capsules gone|(?:took|"
+    r"taken|had) (?:it |my \w+ |my tablet |my capsule )?again|then again|took both|"
+    r"old one and the new one|along with todays|1 at \d+ and 1 at|one at \d+ and (?:then )?"
+    r"(?:another|one)|overdose|overdosed|overdone|(?:2nd|second) (?:one|capsule|tablet|dose|"
+    r"pill)|took (?:tomorrows|tomorrow s)|gave me (?:one|a|my)\b.{0,30}\btook|an additional|"
+    r"additional (?:capsule|tablet|pill|dose|one)|(?:two|2|three|3|four|4|several|few) days? "
+    r"(?:worth|worths)|by taking (?:an? )?(?:extra|another|additional|second)|took (?:that|that one|it|one) "
+    r"(?:too|as well)|(?:took|had|taken) one\b.{0,40}\b(?:as well|too)|(?:took|had|taken) one "
+    r"from\b.{0,30}\band (?:then )?one from|then (?:took|had) (?:that|another|one)|"
+    r"from (?:yesterdays|tomorrows|another) (?:compartment|slot|day|box|section) as well)\b"
+)
+# A capsule on a day with none due, said in words: "took one on my rest week".
+_NO_DOSE_DAY = re.compile(
+    r"\b(?:(?:on|in|during) (?:my|the) (?:rest week|break week|week off|off week|break)|"
+    r"supposed to be (?:on|off)|meant to be (?:on|off)|told me to stop|stopped them|paused|"
+    r"on hold|not supposed to|shouldnt have)\b"
+)
+_TWO_DAYS = re.compile(
+    r"\b(?:yesterdays?|last nights?)\b.{0,30}\b(?:and|with|plus|then|\+|&)\b.{0,18}\b(?:todays?|"
+    r"this mornings?|tonights?)\b|\b(?:todays?)\b.{0,20}\b(?:and|with|plus)\b.{0,12}"
+    r"\b(?:yesterdays?|tomorrows?)\b"
+)
+_DOSE_OBJECTS = frozenset({"it", "one", "them", "capsule", "capsules", "tablet", "tablets", "pill",
+                           "pills", "dose", "doses", "lenalidomide", "revlimid", "medication",
+                           "medicine", "meds", "todays", "tonights", "yesterdays", "mine",
+                           "my"})  # fmt: skip
+
+
+def extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
+    """Why a report of a capsule taken is about more than one (or not theirs), or None."""
+    joined = " ".join(toks)
+    if not (
+        _PAST_TAKE & set(toks)
+        or re.search(
+            r"\b(?:taken|swallowed|ingested|gone down|gave (?:her|him|them|dad|mum|me)|eaten|ate|"
+            r"double dosed|doubled up|double dose|overdosed|tooktwo|taking \d|taking two|by taking "
+            r"(?:an? |my )?(?:extra|another|additional|second|two|2|both))\b",
+            joined,
+        )
+    ):
+        return None
+    if _TWO_DAYS.search(joined):
+        return "two_days"
+    for i, tok in enumerate(toks):
+        if tok not in _TAKE_VERBS:
+            continue
+        # The count right after the verb ("took 2", "took it twice", "had 3 of them").
+        k = (
+            i + 2
+            if i + 2 < len(toks)
+            and toks[i + 1] in ("it", "them", "like", "about", "maybe", "all", "an", "a")
+            else i + 1
+        )
+        if k >= len(toks):
+            continue
+        count = _NUMBER_WORDS.get(toks[k])
+        if count is None or count < 2:
+            continue
+        rest = toks[k + 1] if k + 1 < len(toks) else ""
+        after = toks[k + 2] if k + 2 < len(toks) else ""
+        if (
+            toks[k] == "both"
+            and rest in ("my", "the", "his", "her")
+            and after
+            not in ("capsules", "tablets", "pills", "doses", "lenalidomide", "revlimid", "meds")
+        ):
+            continue  # "taken it. both my ankles are puffy"
+        # "took 2 paracetamol" is about something else; "took 3" is capsules.
+        if not rest or rest in _DOSE_OBJECTS or rest in (
+            "by", "at", "today", "this", "instead", "of", "together", "in", "not", "again",
+            "accidentally", "accidently", "yesterday", "last", "lenalidomide", "doses",
+            "caps", "x", "times", "tonight", "tonite", "2day", "on", "because", "cos", "so",
+            "yday", "yest", "yesterday", "yesterdays", "last", "earlier", "this", "tonight", "to",
+            "and", "dose", "insted", "insteada", "thinking", "the", "i", "but", "then", "when",
+            "as", "which", "with", "after", "before",
+        ):  # fmt: skip
+            return "count"
+    if _SOMEONE_ELSE.search(joined):
+        return "someone_else"
+    if _EXTRA_PHRASES.search(joined):
+        if re.search(r"\banother\b|\bone more\b|\bextra\b|\btwice\b|\bagain\b", joined):
+            return "another"
+        return "count"
+    if _NO_DOSE_DAY.search(joined):
+        return "no_dose"
+    return None

@@ -1,0 +1,81 @@
+"""Whether a clause asks, and whether it asks about a risk in general, not a sign happening now."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_QUESTION_STARTS = frozenset({"can", "could", "should", "shall", "do", "does", "is", "are", "am",
+                              "will", "would", "what", "when", "how", "why", "which", "where",
+                              "did", "may", "must", "any", "wat", "wot", "whats", "hows",
+                              "wen", "cn", "shud", "shld", "r"})  # fmt: skip
+# Routine topics that are about a serious risk: a general question about them is a question
+# about warning signs ("should I worry about infections?").
+RISK_TOPICS = frozenset({"infection", "warning-signs"})
+# Words that make a question about infection one about its warning signs.
+RISKY = re.compile(
+    r"\b(?:signs?|symptoms?|watch|look out|worry|worried|at risk|risk|risks|danger|dangerous|"
+    r"when (?:do|should) i (?:call|ring)|what does .{1,30} mean|feel like|temp|temperature|"
+    r"thermometer|sepsis|neutropenic|neutrophils|white cell)\b"
+)
+_RISK_WORDS = ("likely", "more easily", "counts as", "what is a", "how high", "how do i tell",
+               "what temperature", "should i watch", "risk", "risks", "chance", "chances", "signs", "sign", "symptoms",
+               "symptom", "cause", "causes", "side effect", "side effects", "watch out",
+               "look out", "what happens if", "what if", "how do i know", "how would i know",
+               "how will i know", "what are", "prone", "increase", "danger", "dangerous")  # fmt: skip
+# "I have ...", "my leg is ...": a symptom happening now, even in a question.
+_HAPPENING = re.compile(
+    r"\b(?:i\s+(?:have|ve|got|am|m|feel|felt|keep|cant|can't|been|woke|noticed|just)\b|"
+    r"ive\s+(?:got|been|had|noticed)|im\s+(?:having|getting|feeling|coughing|bleeding|"
+    r"shaking|shivering|burning|being)|my\s+\w+\s+(?:is|are|has|have|feels|keeps|wont|"
+    r"won't)|i\s+m\b|there\s+is\s+blood|theres\s+blood|since\s|today|tonight|this\s+morning|"
+    r"now|at\s+the\s+moment|currently|all\s+day|last\s+night|keep\s+getting)",
+    re.IGNORECASE,
+)
+
+
+_ASKING = re.compile(
+    r"\b(?:can|could|should|shall|do|may|must|am) i\b|\bis it (?:ok|okay|safe|alright|"
+    r"too late)\b|\bam i (?:allowed|ok|okay|supposed)\b"
+)
+
+
+_SUBJECTS = frozenset({"i", "it", "my", "this", "the", "you", "we", "they", "he", "she", "that"})
+
+
+def is_question(clause: str, toks: Sequence[str]) -> bool:
+    if "?" in clause or _ASKING.search(" ".join(toks)):
+        return True
+    if tuple(toks[:1]) == ("if",) or tuple(toks[:2]) == ("what", "if"):
+        return True  # "if my poo goes black, what does it mean": a condition, not a report
+    if not toks or toks[0] not in _QUESTION_STARTS:
+        return False
+    # "Will have it with my tea" tells; "will I lose my hair" asks.
+    if toks[0] in ("will", "would", "shall") and len(toks) > 1:
+        return toks[1] in _SUBJECTS or toks[1] in _QUESTION_STARTS
+    return True
+
+
+# "If I get a temperature...", "how will I know...", "what does a clot feel like": about a
+# sign that might come, not one that has.
+HYPOTHETICAL = re.compile(
+    r"\b(?:if i|if my|if it|if you|if the|what if|in case|could i|could that|could it|can i get|"
+    r"will i|would i|how will i|how would i|how do i know|what does .{1,30} (?:feel|look) like|"
+    r"what does .{1,30} mean|is it dangerous|who do i (?:ring|call|phone)|when "
+    r"(?:should|do|would) i (?:call|ring|phone|contact|go|worry)|should i worry|does it (?:make|"
+    r"cause|affect|increase)|do i need (?:a|to)|what number|at what|am i at risk|more likely|"
+    r"how long can|can it (?:make|give|cause) (?:you|me|people)|should i be (?:worried|concerned)|"
+    r"(?:worried|worry|concerned) about (?:getting|having|a|bleeding|clots|infections?))\b"
+)
+
+
+def risk_question(clause: str, toks: Sequence[str]) -> bool:
+    """A question about a risk in general, not a sign happening now."""
+    if not is_question(clause, toks):
+        return False
+    joined = " ".join(toks)
+    if HYPOTHETICAL.search(joined):
+        return True
+    if _HAPPENING.search(clause):
+        return False
+    return any(re.search(rf"\b{re.escape(w)}\b", joined) for w in _RISK_WORDS)

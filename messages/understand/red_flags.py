@@ -1,0 +1,39 @@
+"""The net of warning signs however put (bleeding, breathing, black stools), and "I've had it"."""
+
+from __future__ import annotations
+
+import re
+
+SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\b(?:blood|bleed|bleeding|bleeds|bled|bloody|bleedin)\b"), "bruising-bleeding"),
+    (
+        re.compile(
+            r"\b(?:breathless|breathlessness|short of breath|out of breath|cant breathe|"
+            r"cant breath|cannot breathe|struggling to breathe|hard to breathe|difficulty "
+            r"breathing|breathing is (?:hard|difficult|bad|a struggle)|gasping|wheez\w*|puffed out|out of puff|"
+            r"cant catch my breath|cannot catch my breath)\b"
+        ),
+        "blood-clots",
+    ),
+    # Black or tarry stools however put: "stools have gone very dark, almost black".
+    (
+        re.compile(
+            r"\b(?:poo|poos|stool|stools|poop|faeces|feces|motions?|bowel movements?|number "
+            r"twos?)\b.{0,40}\b(?:black|tarry|like tar|jet black)\b|\b(?:black|tarry)\b.{0,20}"
+            r"\b(?:poo|poos|stool|stools|poop|faeces|feces|motions?)\b"
+        ),
+        "bruising-bleeding",
+    ),
+)
+# Where blood is a sample or a measure, not a bleed: "blood test", "blood pressure".
+NOT_A_SIGN = re.compile(
+    r"\bblood (?:tests?|test results?|results?|pressure|sugars?|counts?|cells?|levels?|work|"
+    r"donation|donor|type|transfusions?|thinners?|clots?|form|forms|check|checks|taken|sample|"
+    r"samples|appointment|clinic)\b|\bbloods\b|\b(?:give|giving|gave|donate|donating) blood\b|"
+    r"\bblood (?:and|or) (?:urine|wee)\b|\b(?:high|low) blood\b|\bin my blood\b|\bfor my "
+    r"blood\b|\bmy blood (?:was|is|were) (?:low|high|ok|fine|normal)\b"
+)
+HAVE_IT = re.compile(
+    r"\b(?:i ve had it|ive had it|i have it|ive got it|i ve got it|had it all|got it now|"
+    r"had it since|i do have|its happening|it s happening|happening now)\b"
+)

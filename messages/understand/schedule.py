@@ -1,0 +1,111 @@
+"""Questions about the schedule: cycle day, capsules left, dose time, break, tests, what next."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from messages.understand.questions import is_question
+
+_SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "dose_time",
+        re.compile(
+            r"\b(?:what|wot|wat|which) time\b|\b(?:change|move|switch) (?:the|my) (?:time|dose time)\b|"
+            r"\btime (?:i|do i|should i) take\b|\b(?:tablet|capsule|pill|dose)s? at \d+ or\b|"
+            r"\bkeep it at \d+\b|\binstead\b.*\bfrom now on\b|\bfrom now on\b|"
+            r"\b(?:dose|capsule|tablet|pill)s? time\b|\btime (?:for|of) my\b|\bwhat time is my\b|"
+            r"\bmorning or (?:evening|night|afternoon)\b|\bthe hour (?:at which|when|i)\b|\bwhat hour\b|\b(?:evening|night) or morning\b|"
+            r"\b(?:move|change|switch) my time\b"
+        ),
+    ),
+    (
+        "capsules_left",
+        re.compile(
+            r"\bhow many\b.{0,30}\b(?:left|more|remaining|to go|still)\b|\b(?:capsules?|tablets?|"
+            r"pills?|days?|doses?) (?:left|remaining|to go)\b|\bleft (?:in|this|of) (?:this|the|my)?"
+            r"\s*(?:cycle|pack|box|course)\b|\bhow many (?:days|more days)\b|\bhave \d+ left\b|"
+            r"\bgot \d+ left\b|\bhw mny\b|\blast (?:capsule|tablet|pill|one|dose) of (?:the|this) "
+            r"cycle\b|\benough (?:capsules|tablets|pills)\b"
+        ),
+    ),
+    (
+        "break",
+        re.compile(
+            r"\b(?:week off|weeks off|rest week|break week|off week|week of rest|my break|the "
+            r"break|next break|a break|time off|days off|rest days?|rest period|off period|rest weeks|no capsules? week|stop for a "
+            r"week|brek|off the (?:tablets|capsules|pills)|week without|days without|restart|"
+            r"start again)\b"
+        ),
+    ),
+    (
+        "blood_test",
+        re.compile(
+            r"\b(?:blood tests?|bloods|blood test|blood work|bloodwork|fbc|blood check|blood count|"
+            r"my blood taken|for my blood)\b"
+        ),
+    ),
+    ("pregnancy_test", re.compile(r"\bpregnancy tests?\b|\bpreg tests?\b")),
+    (
+        "cycle_day",
+        re.compile(
+            r"\b(?:what|which|wat|wot)\s+(?:day|cycle|week)\b|\bday of (?:the|my) cycle\b|"
+            r"\bwhere am i\b|\bwhat day (?:am i|are we|is it)\b|\bwhich day\b|\bcycle (?:am i|"
+            r"are we)\b|\bday \d+\b|\bcycle \d+ or\b|\bday number\b|\bday what\b|\bhow many "
+            r"cycles\b|\blost (?:track|count)\b|\bweek of the cycle\b"
+        ),
+    ),
+    (
+        "next",
+        re.compile(
+            r"^next\b|\b(?:whats|what is|what s|wats|wots|what)\s+(?:next|coming up|coming|"
+            r"happening|planned|happens next|on the schedule|the plan)\b|\bnext (?:dose|capsule|"
+            r"tablet|pill|one|step|steps|cycle|appointment)\b|\bwhen (?:is|s) (?:the|my) next\b|"
+            r"\bwhen do i (?:start|restart)\b|\bwhen (?:does|will) (?:my )?(?:next )?cycle (?:start|"
+            r"begin)\b|\banything (?:coming up|on|i need|for)\b|\bwhat (?:have i got|do i need to "
+            r"do)\b|\bwhen do i next\b|\bschedule\b|\bthe plan\b|\bwhat happens (?:after|at the end "
+            r"of) (?:this|the|my) cycle\b"
+        ),
+    ),
+)
+_WHEN_WORDS = frozenset({"when", "wen", "what", "which", "how", "whens", "whats", "date",
+                         "due", "next", "wot", "wat", "anything", "where", "hw"})  # fmt: skip
+
+
+# A question about when, not why or what: "when's my blood test?" is the schedule, "why do
+# I need blood tests?" a topic.
+_WHEN = re.compile(
+    r"\b(?:when|wen|whens|next|date|due|day|this week|next week|tomorrow|today|on (?:monday|"
+    r"tuesday|wednesday|thursday|friday|saturday|sunday)|have i got|do i have|is my|is it|"
+    r"am i|how long|what day|or|is this|this week|is that)\b"
+)
+
+
+def schedule(clause: str, toks: Sequence[str]) -> list[str]:
+    """What schedule questions a clause asks ("what day am I on and how many left?": two)."""
+    joined = " ".join(toks)
+    asked = (
+        is_question(clause, toks)
+        or bool(_WHEN_WORDS & set(toks))
+        or "how many" in joined
+        or bool(
+            re.search(
+                r"\b(?:please|tell me|i want|i d like|id like|i would like|can you|"
+                r"could you)\b",
+                joined,
+            )
+        )
+    )
+    if not asked:
+        return []
+    found = []
+    for what, pattern in _SCHEDULE:
+        if pattern.search(joined):
+            if what in ("blood_test", "pregnancy_test", "break") and not _WHEN.search(joined):
+                continue
+            found.append(what)
+    if "cycle_day" in found and {"break", "blood_test", "pregnancy_test"} & set(found):
+        found.remove("cycle_day")  # "what day is my week off?"
+    if len(found) > 1 and "next" in found:
+        found.remove("next")
+    return found[:2]

@@ -1,0 +1,48 @@
+"""The model's net under the rules (``messages.model``), for red flags and extra doses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from messages.leaflet import Topic
+from messages.understand.readings import Reading
+
+
+def second_reader(text: str, readings: list[Reading], topics: Sequence[Topic]) -> list[Reading]:
+    """The model's net under the rules, for the two things that must never be missed
+    (``messages.model``): a possible red flag where the rules found none (where they read a
+    routine symptom, a line on when to call), and an extra dose where they read one capsule
+    or nothing. Not where the rules read the warning sign and
+    its negation ("no fever"), a question about a risk or about doses ("can I take an extra
+    one tomorrow?"), or the sign or extra dose already."""
+    kinds = {r.kind for r in readings}
+    urgent = {t.id for t in topics if t.urgency == "urgent"}
+    denied = any(urgent.intersection(r.negated) for r in readings)
+    about_doses = any(
+        r.kind == "topic" and r.topics[:1] in (("make-up-dose",), ("sharing-capsules",),
+                                               ("missed-dose",), ("vomited-dose",))
+        for r in readings
+    )  # fmt: skip
+    need_red = not kinds & {"red_flag", "risk_question"} and not denied
+    need_extra = not kinds & {"extra", "dose_question", "unsure", "intend", "risk_question"} and (
+        not about_doses
+    )
+    if not (need_red or need_extra):
+        return readings
+    from messages import model  # scikit-learn loads only when a text needs it
+
+    hit = model.flags(text)
+    if need_red and "red_flag" in hit:
+        if any(r.kind == "topic" for r in readings):
+            # The rules read a routine symptom ("diarrhoea") and no sign of a bad one: the
+            # model cannot tell how bad either (it would flag every diarrhoea), so the answer
+            # says when to call, without an alert.
+            readings.append(Reading("warning", text, ("warning-signs",), detail="possible"))
+        else:
+            readings = [Reading("red_flag", text, ("warning-signs",), detail="possible"),
+                        *readings]  # fmt: skip
+    if need_extra and "extra" in hit:
+        day = next((r.day for r in readings if r.kind in ("taken", "missed") and r.day), None)
+        readings = [r for r in readings if r.kind not in ("taken", "missed", "later")]
+        readings.append(Reading("extra", text, detail="possible", day=day))
+    return readings

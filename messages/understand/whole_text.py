@@ -1,0 +1,143 @@
+"""Understanding a whole text: its language, its clauses read one by one, then read together."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from messages import search
+from messages.intent import MAX_CHARS, day_named, emoji_to_words
+from messages.languages import foreign_fever, foreign_language, foreign_red_flag
+from messages.leaflet import Topic, load_topics
+from messages.plain import plain_words
+from messages.understand.chat import whole_message
+from messages.understand.clauses import clauses
+from messages.understand.doses import TWO_NOW, VOMITED
+from messages.understand.extra_doses import extra_reason
+from messages.understand.one_clause import read_clause
+from messages.understand.questions import is_question
+from messages.understand.readings import DOSE_KINDS, Reading, Understanding
+from messages.understand.red_flags import HAVE_IT
+from messages.understand.second_reader import second_reader
+from messages.understand.settle import settle
+
+
+def understand(text: str, topics: Sequence[Topic] | None = None) -> Understanding:
+    """The readings of a text, most urgent first. Only the first 1,000 characters count."""
+    topics = load_topics() if topics is None else topics
+    text = text[:MAX_CHARS]
+    words = emoji_to_words(text)
+    toks = search.tokens(words)
+    if not toks and not words.replace("\u200b", "").strip():
+        return Understanding(text, (Reading("empty"),))
+    if not toks and any(ch.isalpha() for ch in words):
+        # Letters, but none a-z: another script (Chinese, Arabic, Bengali...).
+        return Understanding(text, (Reading("other_language", text, detail="script"),), (text,),
+                             "script")  # fmt: skip
+    whole = whole_message(words, toks)
+    words = plain_words(words)
+    toks = search.tokens(words)
+    if whole is not None:
+        return Understanding(text, (whole,), (text,))
+    language = foreign_language(toks)
+    readings: list[Reading] = []
+    if language is not None:
+        fever, celsius = foreign_fever(words, toks)
+        sign = foreign_red_flag(toks)
+        if fever:
+            readings.append(Reading("red_flag", text, ("fever",), temperature_c=celsius))
+        elif sign is not None:
+            readings.append(Reading("red_flag", text, (sign,)))
+        readings.append(Reading("other_language", text, detail=language))
+        return Understanding(text, tuple(readings), (text,), language)
+    parts = clauses(words)
+    for part in parts:
+        readings += read_clause(part, topics)
+    # The dose answer covers how to take a capsule, and a missed one: those topics add
+    # nothing to a dose or schedule reading (but "can I take two to catch up?" is its own).
+    dosing = {r.clause for r in readings if r.kind in DOSE_KINDS or r.kind == "schedule"}
+    asks_when = any(r.kind in ("dose_question", "schedule") for r in readings)
+    if dosing:
+        readings = [
+            r for r in readings
+            if not (r.kind == "topic" and r.topics[:1] in (("how-to-take",), ("missed-dose",))
+                    and (r.clause in dosing or asks_when
+                         or not is_question(r.clause, search.tokens(r.clause))))
+            and not (r.kind == "topic" and r.topics[:1] == ("make-up-dose",)
+                     and not TWO_NOW.search(" ".join(toks)))
+        ]  # fmt: skip
+    # "Forgot this morning, just took it now": one capsule, taken late. "Forgot yesterday's,
+    # took today's" is two doses, two days: both stay.
+    missed = [r for r in readings if r.kind == "missed"]
+    taken = [r for r in readings if r.kind == "taken"]
+    if missed and taken and not _two_days(missed[0], taken[0]):
+        readings = [r for r in readings if r.kind != "missed"]
+        readings = [
+            replace(r, detail="late", day=r.day or missed[0].day) if r.kind == "taken" else r
+            for r in readings
+        ]
+    # "Not yet, will take it at lunch": an intention, not a request to be reminded.
+    if any(r.kind == "intend" for r in readings):
+        readings = [r for r in readings if r.kind != "later"]
+    # "Can't remember if I took it, should I take one?", "I think I took it but I'm not
+    # sure": the safe rule answers it all.
+    if any(r.kind == "unsure" for r in readings):
+        readings = [r for r in readings if r.kind not in ("dose_question", "taken", "missed")]
+    # "Forgot last night, should I take it now?" is the question: its answer covers the miss,
+    # and the question is about the dose the miss names.
+    if any(r.kind == "dose_question" for r in readings):
+        named = next((r.day for r in readings if r.kind == "missed" and r.day), None)
+        readings = [
+            replace(r, day=named) if r.kind == "dose_question" and named else r
+            for r in readings
+            if r.kind != "missed"
+        ]
+    # An extra capsule is the whole story of the dose: "forgot I'd already had one" and
+    # "took two" are one event, not a miss and a report.
+    if any(r.kind == "extra" for r in readings):
+        readings = [
+            r for r in readings if r.kind not in ("taken", "missed", "intend", "later", "unsure")
+        ]
+    # A capsule someone else's, or one more than their own, is often said across clauses
+    # ("I took mine, then my husband's by mistake"): the whole text decides that too.
+    if any(r.kind == "taken" for r in readings):
+        why = extra_reason(words, search.tokens(words), words)
+        if why is not None:
+            readings = [r for r in readings if r.kind not in ("taken", "extra")]
+            readings.append(Reading("extra", words, detail=why, day=day_named(toks)))
+    # Sick after taking it: being sick with the capsule in you is its own question.
+    if any(r.kind == "taken" for r in readings) and VOMITED.search(" ".join(toks)):
+        readings = [
+            replace(r, topics=("vomited-dose",)) if r.kind == "topic" and r.topics[:1] ==
+            ("sickness",) else r for r in readings
+        ]  # fmt: skip
+        if not any(r.kind == "topic" and r.topics[:1] == ("vomited-dose",) for r in readings):
+            readings.append(Reading("topic", words, ("vomited-dose",)))
+    # "Is chest pain a side effect? I've had it all morning": the question was about now.
+    if any(r.kind == "risk_question" for r in readings) and HAVE_IT.search(" ".join(toks)):
+        urgent = {t.id for t in topics if t.urgency == "urgent"}
+        readings = [
+            replace(r, kind="red_flag") if r.kind == "risk_question" and r.topics[:1]
+            and r.topics[0] in urgent else r for r in readings
+        ]  # fmt: skip
+    # A warning sign can take two clauses to say ("it burns when I pee and I feel cold"):
+    # the whole text is read for red flags too, so splitting never hides one.
+    if len(parts) > 1 and not any(r.kind in ("red_flag", "risk_question") for r in readings):
+        for r in read_clause(words, topics):
+            if r.kind == "red_flag":
+                readings.insert(0, r)
+                break
+    readings = second_reader(text, readings, topics)
+    return Understanding(text, tuple(settle(readings, text)), tuple(parts))
+
+
+def _two_days(missed: Reading, taken: Reading) -> bool:
+    """A miss and a report about different doses ("forgot yesterday's, took today's"). A
+    report that names no day is the missed dose, taken late ("forgot last night, took it at
+    2am")."""
+    if taken.day is None:
+        return False
+    return (missed.day or "today") != taken.day and {missed.day, taken.day} != {
+        "today",
+        "this_morning",
+    }
