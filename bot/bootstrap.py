@@ -9,6 +9,7 @@ process hold. Nothing imports this module but those entry points.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -80,17 +81,19 @@ class Service:
     beat: Heartbeat
     metrics: Metrics
     gateways: dict[ChannelKind, Gateway] = field(default_factory=dict)
+    _warming: asyncio.Task[object] | None = field(default=None, init=False, repr=False)
 
     async def start(self, *, inbound: bool) -> None:
         for gateway in self.gateways.values():
             await gateway.start(inbound=inbound)
         await self.warn_if_no_nurse_hears()
         if inbound:
-            # The model under the word lists trains once per process (about two seconds):
-            # here, so the first patient's text does not wait for it.
+            # The model under the word lists trains once per process (about two seconds of
+            # CPU): in a thread, so the service is ready at once; a text that arrives sooner
+            # waits for it (``messages.model`` trains under a lock).
             from messages import model
 
-            await asyncio.to_thread(model.probabilities, "ready")
+            self._warming = asyncio.create_task(asyncio.to_thread(model.probabilities, "ready"))
 
     async def warn_if_no_nurse_hears(self) -> None:
         """One line at start-up when patients can write in but no nurse chat gets alerts.
@@ -129,6 +132,9 @@ class Service:
         )
 
     async def close(self) -> None:
+        if self._warming is not None:
+            with contextlib.suppress(Exception):  # a thread cannot be cancelled: let it end
+                await self._warming
         for gateway in self.gateways.values():
             try:
                 await gateway.stop()

@@ -32,6 +32,7 @@ for many more false alarms. The model is not asked about extra doses in texts un
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -83,9 +84,17 @@ def train(rows: Sequence[tuple[str, frozenset[str]]]) -> tuple[Any, dict[str, An
     return features, models
 
 
+_TRAINING = threading.Lock()  # a warm-up thread and the first text must not both train
+
+
 @cache
-def _trained() -> tuple[Any, dict[str, Any]]:
+def _trained_once() -> tuple[Any, dict[str, Any]]:
     return train(corpus())
+
+
+def _trained() -> tuple[Any, dict[str, Any]]:
+    with _TRAINING:
+        return _trained_once()
 
 
 def probabilities(text: str) -> dict[str, float]:
