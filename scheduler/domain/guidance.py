@@ -19,7 +19,7 @@ from typing import Any
 from scheduler.domain.calendar import is_dose_day, next_dose_day
 from scheduler.domain.localtime import local_instant, zone
 from scheduler.domain.model import Course
-from scheduler.domain.plan import DOSE_WINDOW
+from scheduler.domain.timing import DOSE_WINDOW
 
 # Dose record statuses. TAKE_NOW marks "told to take it late"; TAKEN then becomes LATE.
 # EXTRA: a capsule taken when none was due (a break or hold day, after the end, before the
@@ -206,9 +206,7 @@ def _missed_on(course: Course, records: Mapping[date, str], day: date, now: date
         return Decision(Advice.ALREADY_TAKEN, day, facts=_next(course, records, day, now))
     due, closes = dose_due(course, day), window_closes(course, day)
     if now < due:
-        return Decision(
-            Advice.NOT_DUE_YET, day, facts={"dose_time": course.dose_time_on(day)}
-        )
+        return Decision(Advice.NOT_DUE_YET, day, facts={"dose_time": course.dose_time_on(day)})
     if now < closes:
         left = closes - now
         return Decision(
@@ -247,9 +245,7 @@ def on_taken(
         return _extra(course, records, day, now)  # told to skip it: a capsule not due
     rest = {**records, day: TAKEN}
     if status == TAKE_NOW:
-        return Decision(
-            Advice.RECORDED_LATE, day, record=LATE, facts=_next(course, rest, day, now)
-        )
+        return Decision(Advice.RECORDED_LATE, day, record=LATE, facts=_next(course, rest, day, now))
     return Decision(Advice.RECORDED, day, record=TAKEN, facts=_next(course, rest, day, now))
 
 
@@ -273,7 +269,7 @@ def on_later(course: Course, records: Mapping[date, str], now: datetime) -> Deci
 def on_question(
     course: Course, records: Mapping[date, str], now: datetime, named: str | None = None
 ) -> Decision:
-    """"Can I take it now?", "do I take one today?": the missed-dose rule for the right day,
+    """ "Can I take it now?", "do I take one today?": the missed-dose rule for the right day,
     answered without recording anything (the patient asked; they did not report)."""
     return replace(on_missed(course, records, now, named), record=None)
 
@@ -290,7 +286,7 @@ def _current(course: Course, records: Mapping[date, str], now: datetime) -> Deci
 
 
 def on_unsure(course: Course, records: Mapping[date, str], now: datetime) -> Decision:
-    """"Can't remember if I took it": the safe rule. Never take another to be sure: the next
+    """ "Can't remember if I took it": the safe rule. Never take another to be sure: the next
     one at the usual time, and tell the team if it keeps happening. Nothing is recorded."""
     found = _current(course, records, now)
     if found is not None:
@@ -303,7 +299,7 @@ def on_unsure(course: Course, records: Mapping[date, str], now: datetime) -> Dec
 
 
 def on_intend(course: Course, records: Mapping[date, str], now: datetime) -> Decision:
-    """"About to take it": not a report. Reply TAKEN once done, unless it is taken already,
+    """ "About to take it": not a report. Reply TAKEN once done, unless it is taken already,
     not due today, or its 12-hour window has closed (then: skip it)."""
     found = _current(course, records, now)
     if found is not None:
@@ -332,11 +328,13 @@ def on_extra(
 def on_late_taken(
     course: Course, records: Mapping[date, str], now: datetime, named: str | None = None
 ) -> Decision:
-    """"Forgot this morning, just took it now": one capsule, taken late, for the day's dose.
+    """ "Forgot this morning, just took it now": one capsule, taken late, for the day's dose.
     Recorded as taken late (not as an extra capsule: nobody told them to skip it)."""
     d = on_taken(course, records, now, named)
-    if d.advice is Advice.RECORDED and d.dose_date is not None and dose_due(
-        course, d.dose_date
-    ) <= now:
+    if (
+        d.advice is Advice.RECORDED
+        and d.dose_date is not None
+        and dose_due(course, d.dose_date) <= now
+    ):
         return replace(d, advice=Advice.RECORDED_LATE, record=LATE)
     return d

@@ -15,7 +15,7 @@ from scheduler.domain.corrections import correction, delay_facts, first_dose_at
 from scheduler.domain.localtime import local_instant, zone
 from scheduler.domain.model import ChannelKind, Course, Kind, Patient, Regimen, RuleSet
 from scheduler.domain.outbox import CANCELLED, PENDING, PRIORITY_REPLY, Planned
-from scheduler.domain.plan import DOSE_WINDOW
+from scheduler.domain.timing import DOSE_WINDOW
 from scheduler.ports import Alert, Clock
 from scheduler.services.materialise import Materialiser
 from scheduler.store.db import unit_of_work
@@ -75,9 +75,7 @@ class CareTeam:
         if e.channel is ChannelKind.SMS and not e.phone:
             raise CareError("an SMS patient needs --phone")
         if e.irregular_periods and not (e.rules is RuleSet.US_REMS and e.can_become_pregnant):
-            raise CareError(
-                "--irregular-periods needs --rules us-rems and --can-become-pregnant"
-            )
+            raise CareError("--irregular-periods needs --rules us-rems and --can-become-pregnant")
         if e.phone and await self.courses.phone_taken(e.phone):
             raise CareError("that phone number is already enrolled: see 'lenabot patients list'")
         now = self.clock.now()

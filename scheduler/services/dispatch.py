@@ -15,35 +15,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import socket
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from scheduler.domain.localtime import zone
 from scheduler.domain.model import Patient
 from scheduler.domain.outbox import CANCELLED, EXPIRED, Finish, OutboxRow
-from scheduler.domain.safety import DOSE_KINDS, blocked
 from scheduler.ports import (
     Address,
     Channel,
     Clock,
-    Outgoing,
+    CourseReader,
+    OutboxClaims,
     PermanentSendError,
     TransientSendError,
 )
-from scheduler.store.db import unit_of_work
-from scheduler.store.outbox import SqlAlchemyOutbox
-from scheduler.store.repository import SqlAlchemyCourseRepository
+from scheduler.services.sending import (
+    Claim,
+    Recorder,
+    RetryPolicy,
+    cancel_blocked,
+    outgoing,
+    worker_name,
+)
 
 log = logging.getLogger(__name__)
-
-# A claimed dose message is checked again (``scheduler.domain.safety``) before it is sent once its
-# batch's last check is this old: a TAKEN that arrives while a slow batch works through its
-# sends cancels the reminder instead of racing it. Other rows are re-confirmed after a tenth
-# of the lease.
-DOSE_RECHECK_AFTER = timedelta(seconds=2)
 
 # At shutdown, how long a cancelled tick may take to write the outcomes of its finished sends
 # (one short transaction; longer means the database is in trouble, and the lease returns them).
@@ -54,21 +50,6 @@ OptOutHook = Callable[[Patient, datetime], Awaitable[None]]
 # Told of every outcome as (outcome, kind, channel): "sent", "retried", "failed", "expired",
 # "cancelled" (a dose message stopped at the last check); for metrics. Rows expired in bulk before any claim are reported with kind "unknown".
 ResultHook = Callable[[str, str, str], None]
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()[:30]}-{uuid.uuid4().hex[:8]}"
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    base: float = 5.0
-    cap: float = 600.0
-
-    def delay(self, attempts: int, retry_after: float | None, rng: random.Random) -> float:
-        """Exponential backoff with full jitter; a provider's retry_after is a floor."""
-        backoff = rng.uniform(0, min(self.cap, self.base * 2 ** max(0, attempts - 1)))
-        return max(backoff, retry_after or 0.0)
 
 
 @dataclass
@@ -84,8 +65,8 @@ class DispatchStats:
 
 @dataclass
 class Dispatcher:
-    outbox: SqlAlchemyOutbox
-    courses: SqlAlchemyCourseRepository
+    outbox: OutboxClaims
+    courses: CourseReader
     resolve: Resolver
     clock: Clock
     worker: str = field(default_factory=worker_name)
@@ -163,45 +144,14 @@ class Dispatcher:
 
     async def _claim(self, now: datetime) -> tuple[list[OutboxRow], int]:
         """Claim a batch and, in the same transaction, cancel the dose messages that must not
-        go (see ``_gate``); the rows left to send, and how many were cancelled."""
-        async with unit_of_work(self.outbox.engine):
+        go (see ``cancel_blocked``); the rows left to send, and how many were cancelled."""
+        async with self.outbox.unit_of_work():
             rows = await self.outbox.claim(now, self.batch, self.worker)
-            stopped = await self._gate(rows, now)
+            stopped = await cancel_blocked(self.outbox, self.courses, rows, now)
         for row in rows:
             if row.id in stopped:
                 self._report("cancelled", row.kind, "unknown")
         return [r for r in rows if r.id not in stopped], len(stopped)
-
-    async def _gate(self, rows: list[OutboxRow], now: datetime) -> dict[int, str]:
-        """Cancel the claimed dose messages among ``rows`` that the course as it stands and the
-        dose records do not allow (``scheduler.domain.safety.blocked``), in the caller's unit of
-        work; their ids, with why. A patient erased since is left to ``_send_one``."""
-        doses = [r for r in rows if r.kind in DOSE_KINDS]
-        if not doses:
-            return {}
-        ids = sorted({r.patient_id for r in doses})
-        loaded = await self.courses.load(ids, scattered=True)
-        since = min(r.local_date for r in doses)
-        records = await self.courses.dose_records_many(ids, since, scattered=True)
-        stopped: dict[int, str] = {}
-        for row in doses:
-            found = loaded.get(row.patient_id)
-            if found is None:
-                continue
-            why = blocked(row.kind, row.local_date, found[1], records[row.patient_id], now)
-            if why is not None:
-                stopped[row.id] = why
-        if stopped:
-            await self.outbox.cancel_claimed(
-                [(row.id, row.claimed_by or "", stopped[row.id]) for row in doses
-                 if row.id in stopped],
-                now,
-            )  # fmt: skip
-            for row in doses:
-                if row.id in stopped:
-                    log.info("cancelled row %s (%s) before sending: %s", row.id, row.kind,
-                             stopped[row.id])  # fmt: skip
-        return stopped
 
     async def _send_batch(
         self, rows: list[OutboxRow], claimed_at: datetime, stats: DispatchStats
@@ -210,13 +160,13 @@ class Dispatcher:
         patients: dict[str, Patient | None] = dict(
             await self.courses.get_many({r.patient_id for r in rows})
         )
-        claim = _Claim(
+        claim = Claim(
             token=rows[0].claimed_by or "",
             confirmed_at=claimed_at,
             unsent={r.id for r in rows},
             rows={r.id: r for r in rows},
         )
-        recorder = _Recorder(self.outbox, patience=self.lease.total_seconds() * 0.8)
+        recorder = Recorder(self.outbox, patience=self.lease.total_seconds() * 0.8)
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(row: OutboxRow) -> None:
@@ -229,27 +179,24 @@ class Dispatcher:
             # Shielded: a cancelled tick still records the sends that did happen.
             await recorder.wait()
 
-    def _stale(self, claim: _Claim, row: OutboxRow, now: datetime) -> bool:
-        age = now - claim.confirmed_at
-        return age >= self.renew_after or (row.kind in DOSE_KINDS and age >= DOSE_RECHECK_AFTER)
-
-    async def _still_ours(self, claim: _Claim, row: OutboxRow) -> str | None:
+    async def _still_ours(self, claim: Claim, row: OutboxRow) -> str | None:
         """None if this row may be sent: still claimed by this batch, and (a dose message)
         still allowed, as last confirmed a moment ago; else "lost" or "cancelled".
 
         Claims are confirmed for the whole batch at once, and only when the last confirmation
-        is older than ``renew_after`` (a tenth of the lease), or ``DOSE_RECHECK_AFTER`` for a
-        dose message: a worker that stalled past its lease finds the rows another worker took
-        back and does not send them, a dose recorded meanwhile cancels its reminder, yet a
+        is older than ``renew_after`` (a tenth of the lease), or ``sending.DOSE_RECHECK_AFTER``
+        for a dose message: a worker that stalled past its lease finds the rows another worker
+        took back and does not send them, a dose recorded meanwhile cancels its reminder, yet a
         fast batch costs no extra transaction.
         """
-        if self._stale(claim, row, self.clock.now()):
+        if claim.stale(row, self.clock.now(), self.renew_after):
             async with claim.lock:
                 now = self.clock.now()
-                if self._stale(claim, row, now):
-                    async with unit_of_work(self.outbox.engine):
+                if claim.stale(row, now, self.renew_after):
+                    async with self.outbox.unit_of_work():
                         kept = await self.outbox.renew_many(sorted(claim.unsent), claim.token, now)
-                        stopped = await self._gate([claim.rows[i] for i in sorted(kept)], now)
+                        kept_rows = [claim.rows[i] for i in sorted(kept)]
+                        stopped = await cancel_blocked(self.outbox, self.courses, kept_rows, now)
                     claim.lost |= claim.unsent - kept
                     claim.cancelled |= set(stopped)
                     claim.unsent -= set(stopped)
@@ -264,8 +211,8 @@ class Dispatcher:
         self,
         row: OutboxRow,
         patient: Patient | None,
-        claim: _Claim,
-        recorder: _Recorder,
+        claim: Claim,
+        recorder: Recorder,
         stats: DispatchStats,
     ) -> None:
         if self._stopping or recorder.error is not None:
@@ -303,19 +250,8 @@ class Dispatcher:
             stats.cancelled += 1
             return
         claim.unsent.discard(row.id)
-        local = row.due_at.astimezone(zone(patient.tz))
-        message = Outgoing(
-            ref=str(row.id),
-            patient_id=row.patient_id,
-            address=address,
-            text=row.text,
-            expires_at=row.expires_at,
-            local_label=f"{local:%Y-%m-%d} {row.local_time} {patient.tz}",
-            callback_token=row.callback_token,
-            kind=row.kind,
-        )
         try:
-            provider_id = await channel.send(message)
+            provider_id = await channel.send(outgoing(row, patient, address))
         except TransientSendError as exc:
             wait = self.retry.delay(row.attempts, exc.retry_after, self.rng)
             now = self.clock.now()
@@ -359,68 +295,3 @@ class Dispatcher:
                 self.on_result(outcome, kind, channel)
             except Exception:  # metrics must never break sending
                 log.exception("the dispatch result hook failed")
-
-
-@dataclass
-class _Claim:
-    """One claimed batch: its token, when the claim was last confirmed, rows not yet started."""
-
-    token: str
-    confirmed_at: datetime
-    unsent: set[int]
-    rows: dict[int, OutboxRow] = field(default_factory=dict)
-    lost: set[int] = field(default_factory=set)
-    cancelled: set[int] = field(default_factory=set)  # by a re-check (``Dispatcher._gate``)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
-class _Recorder:
-    """Group commit of a batch's outcomes: they queue while one transaction writes earlier ones.
-
-    ``record`` returns once the outcome is written, and the dispatcher holds a send's
-    concurrency slot until then: at most ``concurrency`` messages are ever sent but not yet
-    recorded, which bounds what a crash can repeat, while a burst costs one transaction per
-    ``concurrency`` messages instead of two per message. The writing task is not part of the
-    tick: a cancelled tick still waits for it to record what was sent (and ``Dispatcher.drain``
-    waits for the cancelled tick before handing unsent claims back, so a sent row is never
-    released as unsent).
-    """
-
-    def __init__(self, outbox: SqlAlchemyOutbox, patience: float) -> None:
-        self.outbox = outbox
-        # How long a write may keep retrying: well inside the lease, after which the rows
-        # would be released and sent again.
-        self.patience = patience
-        self.queued: list[Finish] = []
-        self.written = asyncio.Event()  # set when the queued outcomes have been written
-        self.task: asyncio.Task[None] | None = None
-        self.error: BaseException | None = None
-
-    async def record(self, outcome: Finish) -> None:
-        self.queued.append(outcome)
-        written = self.written
-        if self.task is None:
-            self.task = asyncio.get_running_loop().create_task(self._write())
-        await written.wait()
-
-    async def _write(self) -> None:
-        try:
-            while self.queued:
-                outcomes, self.queued = self.queued, []
-                written, self.written = self.written, asyncio.Event()
-                try:
-                    await self.outbox.finish_many(outcomes, self.patience)
-                except Exception as exc:  # raised by ``wait``; the lease brings the rows back
-                    log.error("could not record %d send outcomes: %r", len(outcomes), exc)
-                    self.error = self.error or exc
-                finally:
-                    written.set()
-        finally:
-            self.task = None
-
-    async def wait(self) -> None:
-        """Until everything queued is written; raises the first write error, if any."""
-        while self.task is not None:
-            await asyncio.shield(self.task)
-        if self.error is not None:
-            raise self.error
