@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from scheduler.domain.model import ChannelKind, Course, Patient, Reminder
@@ -85,25 +85,34 @@ class SystemClock:
 
 
 class ManualClock:
-    """A clock that moves only when told: the demo's fast-forward, and tests."""
+    """A clock that moves only when told, never backwards: the demo's fast-forward, and tests."""
 
     def __init__(self, now: datetime) -> None:
-        if now.tzinfo is None:
+        self._now = self._aware(now)
+
+    @staticmethod
+    def _aware(when: datetime) -> datetime:
+        if when.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
-        self._now = now.astimezone(UTC)
+        return when.astimezone(UTC)
 
     def now(self) -> datetime:
         return self._now
 
-    def set(self, when: datetime) -> None:
+    def set(self, when: datetime) -> datetime:
+        """Jump to ``when`` (not before the current time); the new time."""
+        when = self._aware(when)
         if when < self._now:
             raise ValueError("ManualClock cannot go backwards")
-        self._now = when.astimezone(UTC)
+        self._now = when
+        return when
 
-    def advance(self, **delta: float) -> None:
-        from datetime import timedelta
+    def advance(self, delta: timedelta | None = None, **parts: float) -> datetime:
+        """Move on by ``delta`` or ``timedelta(**parts)``; the new time."""
+        return self.set(self._now + (delta if delta is not None else timedelta(**parts)))
 
-        self.set(self._now + timedelta(**delta))
+    def __repr__(self) -> str:
+        return f"ManualClock({self._now.isoformat()})"
 
 
 class Renderer(Protocol):

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from messages.render import render_for
 from scheduler.domain.model import ChannelKind, Patient, PlanSettings, Regimen, RuleSet
+from scheduler.ports import ManualClock
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
 from scheduler.store.db import make_engine, normalise_url
@@ -38,7 +39,6 @@ from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from scheduler.store.tables import metadata
 from tests.fakes.channels import RecordingChannel, resolver_for
-from tests.fakes.clock import FakeClock
 
 PG_DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -203,12 +203,12 @@ async def engine(db: TestDb) -> AsyncEngine:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(T0)
+def clock() -> ManualClock:
+    return ManualClock(T0)
 
 
 @pytest.fixture
-def channel(clock: FakeClock) -> RecordingChannel:
+def channel(clock: ManualClock) -> RecordingChannel:
     return RecordingChannel("sms", clock=clock)
 
 
@@ -235,7 +235,7 @@ MakeDispatcher = Callable[..., Dispatcher]
 def make_dispatcher(
     repo: SqlAlchemyCourseRepository,
     outbox: SqlAlchemyOutbox,
-    clock: FakeClock,
+    clock: ManualClock,
     channel: RecordingChannel,
 ) -> MakeDispatcher:
     """``make_dispatcher(**overrides)``: a Dispatcher on the test's store, clock and channel.
@@ -287,7 +287,7 @@ Enrol = Callable[..., Awaitable[Patient]]
 
 
 @pytest.fixture
-def enrol(repo: SqlAlchemyCourseRepository, clock: FakeClock) -> Enrol:
+def enrol(repo: SqlAlchemyCourseRepository, clock: ManualClock) -> Enrol:
     """``await enrol("p1", start=..., dose_time=..., regimen="21/28", now=..., **patient)``."""
 
     async def enrol_(

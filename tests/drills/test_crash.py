@@ -7,7 +7,7 @@ started and, once the dead worker's claims are older than the (short) lease, tak
 
 Proves: nothing is lost, and the only messages sent twice are those in flight at the kill, at
 most one batch's worth of concurrent sends. The number of such duplicates is printed.
-(``tests/integration/test_dispatch.py`` covers the exact-once and killed-process mechanics at a
+(``tests/integration/dispatch/test_dispatch.py`` covers the exact-once and killed-process mechanics at a
 small size; this is the same fault at burst scale with a restart through the lease.)
 """
 
@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler.domain.outbox import SENDING, SENT
 from tests.conftest import TestDb, asyncpg_dsn, postgres_only
-from tests.integration.test_dispatch import seed_due_rows, statuses
+from tests.integration.dispatch.test_dispatch import seed_due_rows, statuses
 
 pytestmark = pytest.mark.drill
 

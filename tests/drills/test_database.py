@@ -33,7 +33,7 @@ from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import TestDb, asyncpg_dsn, postgres_only
 from tests.fakes.channels import RecordingChannel, resolver_for
-from tests.integration.test_dispatch import seed_due_rows, statuses
+from tests.integration.dispatch.test_dispatch import seed_due_rows, statuses
 
 pytestmark = pytest.mark.drill
 

@@ -26,7 +26,7 @@ import pytest
 from scheduler.domain.outbox import PENDING, SENDING, SENT
 from scheduler.store.db import make_engine
 from scheduler.store.migrate import upgrade_async
-from tests.integration.test_dispatch import seed_due_rows, statuses
+from tests.integration.dispatch.test_dispatch import seed_due_rows, statuses
 
 pytestmark = pytest.mark.drill
 

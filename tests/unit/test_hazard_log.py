@@ -94,7 +94,7 @@ def test_every_test_the_hazard_log_names_exists() -> None:
 
 def test_a_renamed_or_missing_test_is_reported_by_name() -> None:
     real = "tests/unit/test_guidance.py::test_second_taken_says_already_recorded"
-    machine = "tests/integration/test_safety_machine.py::TestSafetyMachine"
+    machine = "tests/integration/dispatch/test_safety_machine.py::TestSafetyMachine"
     assert missing(f"`{real}` and `{machine}`") == []
     bogus = [
         real + "_renamed",

@@ -32,12 +32,12 @@ from scheduler.domain.outbox import (
     Planned,
     SyncResult,
 )
+from scheduler.ports import ManualClock
 from scheduler.services.materialise import Materialiser
 from scheduler.store import tables as t
 from scheduler.store.outbox import NOT_PLANNED, SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import COURSE_START, T0, Enrol, TestDb, postgres_only
-from tests.fakes.clock import FakeClock
 
 JUNE = date(2026, 6, 1)
 
@@ -109,7 +109,7 @@ async def test_sync_is_idempotent(
     outbox: SqlAlchemyOutbox,
     engine: AsyncEngine,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     for pid in ("p1", "p2", "p3"):
         await enrol(pid)
@@ -132,7 +132,7 @@ async def test_sync_is_idempotent(
 
 
 async def test_sync_later_adds_only_the_new_horizon(
-    materialiser: Materialiser, outbox: SqlAlchemyOutbox, enrol: Enrol, clock: FakeClock
+    materialiser: Materialiser, outbox: SqlAlchemyOutbox, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     await materialiser.patient("p1", clock.now())
@@ -153,7 +153,7 @@ async def test_sync_later_adds_only_the_new_horizon(
 
 
 async def test_replanning_records_an_unsent_past_row_as_expired_not_cancelled(
-    materialiser: Materialiser, outbox: SqlAlchemyOutbox, enrol: Enrol, clock: FakeClock
+    materialiser: Materialiser, outbox: SqlAlchemyOutbox, enrol: Enrol, clock: ManualClock
 ) -> None:
     """If no dispatch tick ran (worker down), a reminder whose window passed was *missed*.
 
@@ -174,7 +174,7 @@ async def test_a_hold_cancels_stale_pending_rows_and_ending_it_replans_them(
     outbox: SqlAlchemyOutbox,
     repo: SqlAlchemyCourseRepository,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     await enrol("p1")
     await materialiser.patient("p1", clock.now())
@@ -210,7 +210,7 @@ async def test_a_dose_time_change_moves_pending_rows(
     outbox: SqlAlchemyOutbox,
     repo: SqlAlchemyCourseRepository,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     await enrol("p1")
     await materialiser.patient("p1", clock.now())
@@ -238,7 +238,7 @@ async def test_ending_the_course_cancels_later_doses_and_plans_aftercare(
     outbox: SqlAlchemyOutbox,
     repo: SqlAlchemyCourseRepository,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     await enrol("p1")
     await materialiser.patient("p1", clock.now())
@@ -258,7 +258,7 @@ async def test_opting_out_cancels_every_pending_row(
     outbox: SqlAlchemyOutbox,
     repo: SqlAlchemyCourseRepository,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     await enrol("p1")
     await materialiser.patient("p1", clock.now())
@@ -271,7 +271,7 @@ async def test_opting_out_cancels_every_pending_row(
 
 
 async def test_replanning_never_touches_rows_that_left_pending(
-    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     now = clock.now()
@@ -333,7 +333,7 @@ async def test_replanning_never_touches_rows_that_left_pending(
 
 
 async def test_one_row_per_patient_and_key(
-    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     await enrol("p2")
@@ -346,7 +346,7 @@ async def test_one_row_per_patient_and_key(
 
 
 async def test_callback_tokens_are_unique(
-    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     await raw_row(engine, "p1", "a", clock.now(), callback_token="tok")
@@ -356,7 +356,7 @@ async def test_callback_tokens_are_unique(
 
 @postgres_only
 async def test_concurrent_replanning_of_the_same_patient_does_not_fail(
-    db: TestDb, enrol: Enrol, clock: FakeClock, engine: AsyncEngine
+    db: TestDb, enrol: Enrol, clock: ManualClock, engine: AsyncEngine
 ) -> None:
     """Two processes re-plan the same patient at once (the periodic job and a nurse's change).
 
@@ -423,7 +423,7 @@ class _SignallingConnection:
 
 
 async def test_claim_takes_only_due_unexpired_pending_rows_once(
-    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     now = clock.now()
@@ -450,7 +450,7 @@ async def test_claim_takes_only_due_unexpired_pending_rows_once(
 
 
 async def test_claim_honours_priority_then_time_and_the_limit(
-    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     now = clock.now()
@@ -467,7 +467,7 @@ async def test_claim_honours_priority_then_time_and_the_limit(
 
 @postgres_only
 async def test_rows_claimed_but_not_yet_committed_are_skipped_by_other_workers(
-    db: TestDb, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    db: TestDb, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     """Claims are atomic: forced interleaving, no timing luck.
 
@@ -499,7 +499,7 @@ async def test_rows_claimed_but_not_yet_committed_are_skipped_by_other_workers(
 
 
 async def test_claim_never_returns_more_than_the_limit(
-    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     """PostgreSQL pitfall: ``id IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`` may be
     planned as a nested-loop semi-join that rescans the subquery for every outer row; each
@@ -521,7 +521,7 @@ async def test_claim_never_returns_more_than_the_limit(
 
 
 async def test_expire_marks_only_pending_rows_past_expiry(
-    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     now = clock.now()
@@ -546,7 +546,7 @@ async def test_expire_marks_only_pending_rows_past_expiry(
 
 
 async def test_release_stale_returns_only_old_claims(
-    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     now = clock.now()
@@ -568,7 +568,7 @@ async def test_release_stale_returns_only_old_claims(
 
 
 async def test_marks_need_the_claiming_worker_and_a_sending_row(
-    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     now = clock.now()
@@ -614,7 +614,7 @@ async def _one_claimed(
 
 
 async def test_sent_outcomes_are_recorded_through_many_lost_connections(
-    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     """The send happened: giving up after a few tries would leave the row claimed, and the
     lease would send it again."""
@@ -627,7 +627,7 @@ async def test_sent_outcomes_are_recorded_through_many_lost_connections(
 
 
 async def test_recording_outcomes_gives_up_after_its_patience(
-    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     now = clock.now()
     rid, claimed = await _one_claimed(outbox, engine, enrol, now)
@@ -639,7 +639,7 @@ async def test_recording_outcomes_gives_up_after_its_patience(
 
 
 async def test_set_delivery_by_callback_token(
-    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     await raw_row(engine, "p1", "k", clock.now(), callback_token="tok-1")
@@ -650,7 +650,7 @@ async def test_set_delivery_by_callback_token(
 
 
 async def test_next_due_and_counts(
-    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     assert await outbox.next_due() is None
@@ -703,7 +703,7 @@ async def test_a_sparse_batch_never_touches_patients_outside_it(
     materialiser: Materialiser,
     outbox: SqlAlchemyOutbox,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
     repo: SqlAlchemyCourseRepository,
 ) -> None:
     ids = [f"p{n:02d}" for n in range(50)]

@@ -33,7 +33,7 @@ from scheduler.domain.outbox import (
     OutboxRow,
     Planned,
 )
-from scheduler.ports import Outgoing, PermanentSendError, TransientSendError
+from scheduler.ports import ManualClock, Outgoing, PermanentSendError, TransientSendError
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
 from scheduler.store import tables as t
@@ -41,9 +41,8 @@ from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import T0, Enrol, MakeDispatcher, TestDb, asyncpg_dsn, postgres_only
 from tests.fakes.channels import RecordingChannel
-from tests.fakes.clock import FakeClock
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LEASE = timedelta(minutes=5)
 
 
@@ -114,7 +113,7 @@ def refs(ids: Any) -> set[str]:
 async def run_jobs(
     materialiser: Materialiser,
     dispatcher: Dispatcher,
-    clock: FakeClock,
+    clock: ManualClock,
     until: datetime,
     replan_every: timedelta = timedelta(hours=4),
 ) -> None:
@@ -140,7 +139,7 @@ async def test_a_tick_can_be_bounded_to_a_number_of_batches(
     engine: AsyncEngine,
     make_dispatcher: MakeDispatcher,
     channel: RecordingChannel,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     await seed_due_rows(engine, patients=1, per_patient=25, now=clock.now())
     dispatcher = make_dispatcher(batch=10)
@@ -162,7 +161,7 @@ async def test_two_workers_send_each_due_row_exactly_once(
     engine: AsyncEngine,
     make_dispatcher: MakeDispatcher,
     channel: RecordingChannel,
-    clock: FakeClock,
+    clock: ManualClock,
     rows_per_backend: dict[str, int],
 ) -> None:
     n = rows_per_backend[db.backend]
@@ -323,7 +322,7 @@ async def recorded_sends(engine: AsyncEngine) -> Counter[str]:
 
 @postgres_only
 async def test_two_worker_processes_send_each_due_row_exactly_once(
-    db: TestDb, engine: AsyncEngine, clock: FakeClock
+    db: TestDb, engine: AsyncEngine, clock: ManualClock
 ) -> None:
     # Fewer rows than in-process (5,000): each process pays its own start-up and imports.
     ids = await seed_due_rows(engine, patients=100, per_patient=20, now=clock.now())
@@ -351,7 +350,7 @@ async def test_two_worker_processes_send_each_due_row_exactly_once(
 async def test_a_killed_worker_process_loses_nothing_and_repeats_only_its_in_flight_sends(
     db: TestDb,
     engine: AsyncEngine,
-    clock: FakeClock,
+    clock: ManualClock,
     make_dispatcher: MakeDispatcher,
     channel: RecordingChannel,
 ) -> None:
@@ -404,7 +403,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_only_in_fligh
     db: TestDb,
     engine: AsyncEngine,
     make_dispatcher: MakeDispatcher,
-    clock: FakeClock,
+    clock: ManualClock,
     concurrency: int,
 ) -> None:
     ids = await seed_due_rows(engine, patients=3, per_patient=10, now=clock.now())
@@ -453,7 +452,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_only_in_fligh
 
 
 async def test_a_worker_that_outlives_its_lease_does_not_send_rows_taken_over(
-    db: TestDb, engine: AsyncEngine, make_dispatcher: MakeDispatcher, clock: FakeClock
+    db: TestDb, engine: AsyncEngine, make_dispatcher: MakeDispatcher, clock: ManualClock
 ) -> None:
     """Not a crash: worker A stalls (slow provider, loop stall, lock wait) past the lease.
 
@@ -494,7 +493,7 @@ async def test_a_row_past_its_expiry_is_never_sent(
     outbox: SqlAlchemyOutbox,
     channel: RecordingChannel,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     await enrol("p1")
     await materialiser.patient("p1", clock.now())
@@ -511,7 +510,7 @@ async def test_a_row_past_its_expiry_is_never_sent(
 
 
 async def test_a_claimed_row_that_expires_before_its_turn_is_not_sent(
-    engine: AsyncEngine, make_dispatcher: MakeDispatcher, clock: FakeClock
+    engine: AsyncEngine, make_dispatcher: MakeDispatcher, clock: ManualClock
 ) -> None:
     ids = await seed_due_rows(
         engine, patients=1, per_patient=2, now=clock.now(), expires=timedelta(minutes=10)
@@ -536,7 +535,7 @@ async def test_a_transient_error_is_retried_later_with_backoff_and_sent_once(
     dispatcher: Dispatcher,
     outbox: SqlAlchemyOutbox,
     channel: RecordingChannel,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     (rid,) = await seed_due_rows(engine, patients=1, per_patient=1, now=clock.now())
     ref = str(rid)
@@ -571,7 +570,7 @@ async def test_retry_after_from_the_provider_is_honoured(
     dispatcher: Dispatcher,
     outbox: SqlAlchemyOutbox,
     channel: RecordingChannel,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     (rid,) = await seed_due_rows(engine, patients=1, per_patient=1, now=clock.now())
     channel.fail(TransientSendError("429", code="429", retry_after=120))
@@ -594,7 +593,7 @@ async def test_a_row_that_keeps_failing_is_retried_only_until_its_expiry(
     dispatcher: Dispatcher,
     outbox: SqlAlchemyOutbox,
     channel: RecordingChannel,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     (rid,) = await seed_due_rows(
         engine, patients=1, per_patient=1, now=clock.now(), expires=timedelta(minutes=30)
@@ -627,7 +626,7 @@ async def test_a_permanent_error_fails_the_row_for_good(
     make_dispatcher: MakeDispatcher,
     outbox: SqlAlchemyOutbox,
     channel: RecordingChannel,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     (rid,) = await seed_due_rows(engine, patients=1, per_patient=1, now=clock.now())
     opted_out: list[Any] = []
@@ -657,7 +656,7 @@ async def test_an_opt_out_error_calls_the_hook_and_nothing_more_is_sent(
     repo: SqlAlchemyCourseRepository,
     channel: RecordingChannel,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     await enrol("p1")
     calls: list[tuple[str, datetime]] = []
@@ -688,7 +687,7 @@ async def test_rows_of_an_opted_out_or_unreachable_patient_are_never_sent(
     repo: SqlAlchemyCourseRepository,
     channel: RecordingChannel,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     await enrol("stop")
     await enrol("tg", channel=ChannelKind.TELEGRAM, phone=None)  # never linked a chat
@@ -716,7 +715,7 @@ async def test_a_hold_cancels_the_doses_it_covers_so_they_are_never_sent(
     repo: SqlAlchemyCourseRepository,
     channel: RecordingChannel,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     await enrol("p1")
     await materialiser.everyone(clock.now())  # today's and tomorrow's doses are queued
@@ -741,7 +740,7 @@ async def test_a_dose_time_change_sends_at_the_new_time_only_and_never_resends(
     repo: SqlAlchemyCourseRepository,
     channel: RecordingChannel,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     await enrol("p1")
     await materialiser.everyone(clock.now())
@@ -766,7 +765,7 @@ async def test_mid_course_enrolment_sends_nothing_due_before_enrolment(
     outbox: SqlAlchemyOutbox,
     channel: RecordingChannel,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     # Enrolled at 09:01 London on cycle 1 day 10, a minute after the dose time: today's dose
     # is still within its 12-hour window, but it was due before this patient was ours.
@@ -818,7 +817,7 @@ async def test_dst_changes_send_each_dose_once_at_the_right_instant(
     outbox: SqlAlchemyOutbox,
     channel: RecordingChannel,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
     days: tuple[date, date],
     expected: list[datetime],
 ) -> None:
@@ -894,7 +893,7 @@ async def test_a_burst_is_recorded_in_a_few_transactions_not_two_per_message(
 
 
 async def test_a_batch_paused_for_less_than_the_lease_confirms_its_claim_and_sends_it_all(
-    engine: AsyncEngine, make_dispatcher: MakeDispatcher, clock: FakeClock
+    engine: AsyncEngine, make_dispatcher: MakeDispatcher, clock: ManualClock
 ) -> None:
     ids = await seed_due_rows(engine, patients=1, per_patient=3, now=clock.now())
     paused = False

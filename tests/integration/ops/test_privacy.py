@@ -23,7 +23,7 @@ from scheduler.domain.outbox import PENDING
 from scheduler.store import tables as t
 from tests.fakes.sms_app import DOSE_AT, PHONE, SmsWorld, sms_world
 from tests.fakes.telegram_bot import running_bot
-from tests.integration.test_ops import free_port, lenabot_process
+from tests.integration.ops.test_ops import free_port, lenabot_process
 
 NAME = "Zelda Quintrell"
 OTHER = "+447700900999"

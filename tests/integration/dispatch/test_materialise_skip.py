@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from messages.render import render_for
 from scheduler.domain.model import PlanSettings
 from scheduler.domain.outbox import CANCELLED, EXPIRED, PENDING, Planned, SyncResult
+from scheduler.ports import ManualClock
 from scheduler.services.materialise import MAX_SKIP, Materialiser
 from scheduler.store import tables as t
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import Enrol
-from tests.fakes.clock import FakeClock
 
 
 class CountingOutbox(SqlAlchemyOutbox):
@@ -56,7 +56,7 @@ async def statuses(outbox: SqlAlchemyOutbox, pid: str) -> dict[str, str]:
 
 
 async def test_an_unchanged_patient_is_skipped_until_something_enters_the_horizon(
-    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     for pid in ("p1", "p2"):
         await enrol(pid)
@@ -77,7 +77,7 @@ async def test_an_unchanged_patient_is_skipped_until_something_enters_the_horizo
 
 
 async def test_a_row_expires_at_the_first_pass_after_its_window(
-    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     mat, box = materialiser(repo, engine, follow_up_after=timedelta(0))
@@ -93,7 +93,7 @@ async def test_a_row_expires_at_the_first_pass_after_its_window(
 
 
 async def test_a_course_changed_without_a_replan_is_replanned_at_the_next_pass(
-    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     """E.g. another process changed it and died before re-planning."""
     for pid in ("p1", "p2"):
@@ -112,7 +112,7 @@ async def test_a_course_changed_without_a_replan_is_replanned_at_the_next_pass(
 
 
 async def test_patient_row_and_dose_record_changes_are_seen_by_the_next_pass(
-    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     for pid in ("p1", "p2", "p3"):
         await enrol(pid)
@@ -132,7 +132,7 @@ async def test_patient_row_and_dose_record_changes_are_seen_by_the_next_pass(
 
 
 async def test_a_new_process_converges_and_patient_replans_whatever_was_remembered(
-    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     mat, box = materialiser(repo, engine, follow_up_after=timedelta(0))
@@ -157,7 +157,7 @@ async def test_a_new_process_converges_and_patient_replans_whatever_was_remember
 
 
 async def test_nothing_is_trusted_longer_than_max_skip_or_when_the_clock_goes_back(
-    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1", regimen="continuous")
     mat, box = materialiser(repo, engine, follow_up_after=timedelta(0))
@@ -178,7 +178,7 @@ async def test_nothing_is_trusted_longer_than_max_skip_or_when_the_clock_goes_ba
 
 
 async def test_a_change_made_while_patient_runs_is_planned_before_it_returns(
-    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     """Another process changes the course between our read and our write: plan again."""
     await enrol("p1")
@@ -203,7 +203,7 @@ async def test_a_change_made_while_patient_runs_is_planned_before_it_returns(
 
 
 async def test_two_plans_of_one_patient_at_once_leave_nothing_remembered(
-    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     """Which of two overlapping syncs wrote last is unknown: the next pass plans again."""
     await enrol("p1")
@@ -234,7 +234,7 @@ async def test_two_plans_of_one_patient_at_once_leave_nothing_remembered(
 
 
 async def test_a_pass_with_pages_in_flight_plans_everyone_once(
-    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     pids = [f"p{i}" for i in range(7)]
     for pid in pids:
@@ -254,7 +254,7 @@ async def test_a_pass_with_pages_in_flight_plans_everyone_once(
 
 
 async def test_a_failed_page_fails_the_pass_and_stops_the_page_beside_it(
-    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     for i in range(6):
         await enrol(f"p{i}")

@@ -26,13 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from messages.render import render_for
 from scheduler.domain.model import PlanSettings
 from scheduler.domain.outbox import SyncResult
+from scheduler.ports import ManualClock
 from scheduler.runtime.planners import PlannerProcessError, PlannerProcesses, PlannerSpec
 from scheduler.services.materialise import Materialiser
 from scheduler.store import tables as t
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import Enrol, TestDb
-from tests.fakes.clock import FakeClock
 
 PAGE = 5
 SETTINGS = PlanSettings()
@@ -84,7 +84,7 @@ def materialiser(engine: AsyncEngine, planners: PlannerProcesses | None) -> Mate
 
 
 async def test_a_pass_in_planner_processes_writes_what_one_process_writes(
-    engine: AsyncEngine, enrol: Enrol, clock: FakeClock, planners: PlannerProcesses
+    engine: AsyncEngine, enrol: Enrol, clock: ManualClock, planners: PlannerProcesses
 ) -> None:
     await enrol_clinic(enrol, 23)  # 5 pages, the last one short
     alone = await materialiser(engine, None).everyone(clock.now())
@@ -108,7 +108,7 @@ async def test_planners_remember_what_they_synced_and_replan_what_changed(
     engine: AsyncEngine,
     repo: SqlAlchemyCourseRepository,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
     planners: PlannerProcesses,
 ) -> None:
     await enrol_clinic(enrol, 12)
@@ -127,7 +127,7 @@ async def test_planners_remember_what_they_synced_and_replan_what_changed(
 
 
 async def test_a_clinic_of_one_page_is_planned_in_the_service_process(
-    engine: AsyncEngine, enrol: Enrol, clock: FakeClock, planners: PlannerProcesses
+    engine: AsyncEngine, enrol: Enrol, clock: ManualClock, planners: PlannerProcesses
 ) -> None:
     await enrol_clinic(enrol, PAGE)
     mat = materialiser(engine, planners)
@@ -145,7 +145,7 @@ async def test_a_clinic_of_one_page_is_planned_in_the_service_process(
 
 
 async def planned_clinic(
-    engine: AsyncEngine, enrol: Enrol, clock: FakeClock, planners: PlannerProcesses
+    engine: AsyncEngine, enrol: Enrol, clock: ManualClock, planners: PlannerProcesses
 ) -> tuple[Materialiser, set[tuple[Any, ...]], tuple[int, int]]:
     """12 patients planned by two planners: the materialiser, the rows, the planners' pids."""
     await enrol_clinic(enrol, 12)
@@ -156,7 +156,7 @@ async def planned_clinic(
 
 
 async def test_a_planner_found_dead_is_replaced_before_the_next_pass(
-    engine: AsyncEngine, enrol: Enrol, clock: FakeClock, planners: PlannerProcesses
+    engine: AsyncEngine, enrol: Enrol, clock: ManualClock, planners: PlannerProcesses
 ) -> None:
     mat, expected, (dead, alive) = await planned_clinic(engine, enrol, clock, planners)
     os.kill(dead, signal.SIGKILL)
@@ -174,7 +174,7 @@ async def test_a_planner_found_dead_is_replaced_before_the_next_pass(
 
 
 async def test_a_planner_that_dies_mid_pass_fails_that_pass_only(
-    db: TestDb, engine: AsyncEngine, enrol: Enrol, clock: FakeClock, planners: PlannerProcesses
+    db: TestDb, engine: AsyncEngine, enrol: Enrol, clock: ManualClock, planners: PlannerProcesses
 ) -> None:
     mat, expected, (dead, alive) = await planned_clinic(engine, enrol, clock, planners)
     # New patients on each planner's first page, so both have rows to write there and cannot:

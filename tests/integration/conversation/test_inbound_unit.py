@@ -28,7 +28,7 @@ from scheduler.store import tables as t
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import TestDb, create_tables
-from tests.integration.test_conversation import START, World, utc, world
+from tests.integration.conversation.test_conversation import START, World, utc, world
 
 __all__ = ["world"]  # the fixture, shared with test_conversation
 

@@ -24,11 +24,11 @@ from scheduler.domain.model import (
     Regimen,
     RuleSet,
 )
+from scheduler.ports import ManualClock
 from scheduler.store import tables as t
 from scheduler.store.db import BY_RANGE_OVER
 from scheduler.store.repository import SqlAlchemyCourseRepository, UnknownPatientError, patients
 from tests.conftest import COURSE_START, DOSE_TIME, T0, Enrol, make_patient
-from tests.fakes.clock import FakeClock
 
 
 async def course_row(engine: AsyncEngine, pid: str) -> Any:
@@ -45,7 +45,7 @@ def assert_utc(value: datetime | None) -> None:
 
 
 async def test_enrol_then_get_returns_the_same_patient(
-    repo: SqlAlchemyCourseRepository, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, clock: ManualClock
 ) -> None:
     p = make_patient(
         "p1",
@@ -97,14 +97,14 @@ async def test_unknown_patient_is_a_clear_error(repo: SqlAlchemyCourseRepository
     ids=["update_course", "add_hold", "end_hold", "add_delay", "add_appointment"],
 )
 async def test_changing_an_unknown_patients_course_is_a_clear_error(
-    repo: SqlAlchemyCourseRepository, clock: FakeClock, change: Any
+    repo: SqlAlchemyCourseRepository, clock: ManualClock, change: Any
 ) -> None:
     with pytest.raises(UnknownPatientError):
         await change(repo, clock.now())
 
 
 async def test_all_patients_in_enrolment_order_and_ids_in_pages(
-    repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: ManualClock
 ) -> None:
     for pid in ("p3", "p1", "p2"):
         await enrol(pid, now=clock.now())
@@ -168,7 +168,7 @@ async def test_the_store_rejects_a_second_patient_with_the_same_id_phone_or_chat
 
 
 async def test_every_course_change_bumps_the_version_and_updated_at(
-    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     row = await course_row(engine, "p1")
@@ -193,7 +193,7 @@ async def test_every_course_change_bumps_the_version_and_updated_at(
 
 
 async def test_holds_delays_and_appointments_come_back_in_the_course(
-    repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     t_hold = clock.advance(hours=1)
@@ -220,7 +220,7 @@ async def test_holds_delays_and_appointments_come_back_in_the_course(
 
 
 async def test_end_hold_only_ends_the_open_hold_it_names(
-    repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: ManualClock
 ) -> None:
     await enrol("p1")
     await repo.add_hold("p1", date(2026, 6, 12), "first", clock.now())
@@ -240,7 +240,7 @@ async def test_end_hold_only_ends_the_open_hold_it_names(
 
 
 async def test_load_returns_full_courses_for_a_batch(
-    repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: ManualClock
 ) -> None:
     now = clock.now()
     await enrol("a", regimen="21/28", dose_time=time(9, 0))
@@ -312,7 +312,7 @@ async def test_load_uses_a_fixed_number_of_queries_whatever_the_batch_size(
     repo: SqlAlchemyCourseRepository,
     engine: AsyncEngine,
     enrol: Enrol,
-    clock: FakeClock,
+    clock: ManualClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ids = [f"p{i:03d}" for i in range(60)]
@@ -348,7 +348,7 @@ async def test_load_uses_a_fixed_number_of_queries_whatever_the_batch_size(
 
 
 async def test_many_ids_read_as_a_range_bring_only_those_patients(
-    repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: ManualClock
 ) -> None:
     """Past ``BY_RANGE_OVER`` ids, patients, their extras and dose records are read by the
     range the ids span: the others in that range must not come along."""
@@ -374,7 +374,7 @@ async def test_many_ids_read_as_a_range_bring_only_those_patients(
 
 
 async def test_load_brings_each_courses_holds_delays_and_appointments_and_no_others(
-    repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: FakeClock
+    repo: SqlAlchemyCourseRepository, enrol: Enrol, clock: ManualClock
 ) -> None:
     for pid in ("p1", "p2", "p3"):
         await enrol(pid)

@@ -22,7 +22,7 @@ from scheduler.store.migrate import upgrade_async
 from tests.fakes.server import serve_asgi
 from tests.fakes.sms_app import TELEGRAM_TOKEN, sms_world
 from tests.fakes.telegram_api import FakeTelegramBotApi
-from tests.integration.test_ops import free_port, lenabot_process
+from tests.integration.ops.test_ops import free_port, lenabot_process
 
 T0 = datetime(2026, 6, 10, 7, 0, tzinfo=UTC)
 WORDS = "temp of 38.7 and shivery"

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from messages.render import render_for
 from scheduler.domain.model import PlanSettings, Regimen
 from scheduler.domain.outbox import SENT
+from scheduler.ports import ManualClock
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
 from scheduler.store.db import make_engine
@@ -35,7 +36,6 @@ from scheduler.store.repository import SqlAlchemyCourseRepository
 from scheduler.store.tables import metadata
 from tests.conftest import COURSE_START, DOSE_TIME, T0, asyncpg_dsn, make_patient
 from tests.fakes.channels import RecordingChannel, resolver_for
-from tests.fakes.clock import FakeClock
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ async def test_the_store_works_on_a_migrated_database(empty_db_url: str) -> None
     await upgrade_async(empty_db_url)
     engine = make_engine(empty_db_url)
     try:
-        clock = FakeClock(T0)
+        clock = ManualClock(T0)
         repo, outbox = SqlAlchemyCourseRepository(engine), SqlAlchemyOutbox(engine)
         await repo.enrol(
             make_patient("p1"),

@@ -32,7 +32,7 @@ from tests.conftest import asyncpg_dsn
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.integration.processes import terminate
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEADLINE_S = 30.0
 Record = dict[str, Any]
 

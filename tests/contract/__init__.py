@@ -1,0 +1,1 @@
+"""Contract tests: the store's adapters against SQLite and PostgreSQL alike."""

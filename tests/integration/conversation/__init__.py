@@ -1,0 +1,1 @@
+"""A patient's text to its reply, record and alerts, on real databases."""

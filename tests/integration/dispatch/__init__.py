@@ -1,0 +1,1 @@
+"""Planning and sending: the outbox, the dispatcher, the dose-safety invariants."""

@@ -1,0 +1,1 @@
+"""Running the service: health, outages, privacy of logs, hostile input, benchmarks' smoke."""

@@ -1,0 +1,1 @@
+"""SMS through the real twilio client against the fake Twilio API."""

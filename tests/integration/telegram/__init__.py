@@ -1,0 +1,1 @@
+"""Telegram through real python-telegram-bot against the fake Bot API."""
