@@ -46,7 +46,7 @@ from scheduler.store.db import connecting, patients_param, reading, unit_of_work
 
 FORGOTTEN = "forgotten"
 FORGOTTEN_TEXT = "[forgotten]"
-# What a red-flag alert quotes of the patient's own words (bot.conversation.conversation._red_flag).
+# What a red-flag alert quotes of the patient's own words (bot.conversation.decide.red_flag).
 _QUOTED = re.compile(r'They wrote: ".*', re.DOTALL)
 # Patients loaded a statement: the holds, delays and appointments query binds three ids a
 # course, and PostgreSQL (asyncpg) and SQLite take at most 32,766 parameters a statement.
