@@ -36,7 +36,7 @@ from scheduler.services.care import CareTeam
 from scheduler.services.confirmations import Confirmations
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
-from scheduler.store.db import make_engine
+from scheduler.store.db import is_sqlite, make_engine
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 
@@ -170,7 +170,13 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
     console = ConsoleChannel(out)
     alerts = NurseAlerts(engine, clock, out=out)
     conversation = Conversation(
-        courses, care, clock, plan_settings(settings), alerts, outbox,
+        courses,
+        care,
+        clock,
+        plan_settings(settings),
+        alerts,
+        outbox,
+        serial=is_sqlite(engine),
         team_phone=settings.team_phone,
     )  # fmt: skip
     beat = Heartbeat()

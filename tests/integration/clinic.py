@@ -23,6 +23,7 @@ from scheduler.services.care import CareTeam, Enrolment
 from scheduler.services.confirmations import Confirmations
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
+from scheduler.store.db import is_sqlite
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.fakes.channels import RecordingChannel, resolver_for
@@ -61,7 +62,14 @@ class Clinic:
         out = io.StringIO()
         alerts = NurseAlerts(engine, clock, out=out)
         conversation = Conversation(
-            courses, care, clock, settings, alerts, outbox, team_phone=TEAM_PHONE
+            courses,
+            care,
+            clock,
+            settings,
+            alerts,
+            outbox,
+            serial=is_sqlite(engine),
+            team_phone=TEAM_PHONE,
         )
         channel = RecordingChannel("sms", clock=clock)
         dispatcher = Dispatcher(outbox, courses, resolve=resolver_for(channel), clock=clock)
@@ -95,6 +103,7 @@ class Clinic:
         from sqlalchemy import update
 
         from scheduler.store import tables as t
+
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(t.patients).where(t.patients.c.id == patient.id)

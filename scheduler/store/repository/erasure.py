@@ -13,7 +13,7 @@ from scheduler.store.repository.rows import RepositoryBase, UnknownPatientError
 
 FORGOTTEN = "forgotten"
 FORGOTTEN_TEXT = "[forgotten]"
-# What a red-flag alert quotes of the patient's own words (bot.conversation.conversation._red_flag).
+# What a red-flag alert quotes of the patient's own words (bot.conversation.decide.red_flag).
 _QUOTED = re.compile(r'They wrote: ".*', re.DOTALL)
 
 

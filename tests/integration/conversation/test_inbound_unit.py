@@ -25,6 +25,7 @@ from scheduler.ports import ManualClock
 from scheduler.services.care import CareTeam, Enrolment
 from scheduler.services.materialise import Materialiser
 from scheduler.store import tables as t
+from scheduler.store.db import is_sqlite
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 from tests.conftest import TestDb, create_tables
@@ -73,7 +74,9 @@ async def clinic(db: TestDb) -> AsyncIterator[Clinic]:
     materialiser = Materialiser(courses, outbox, PlanSettings(), render=render_for)
     care = CareTeam(courses, outbox, materialiser, clock)
     alerts = NurseAlerts(engine, clock, out=io.StringIO())
-    conversation = Conversation(courses, care, clock, PlanSettings(), alerts, outbox)
+    conversation = Conversation(
+        courses, care, clock, PlanSettings(), alerts, outbox, serial=is_sqlite(engine)
+    )
     yield Clinic(engine, clock, conversation, care)
 
 
