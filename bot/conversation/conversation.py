@@ -197,7 +197,12 @@ class Conversation:
         flags = meaning.of("red_flag") + meaning.of("extra")
         if flags:
             reply, alerts = red_flag(patient.id, voice, flags[0], text)
-            kind, what, _ = alerts[0]
+            if alerts:
+                kind, what, _ = alerts[0]
+            else:  # an extra capsule: its usual alert needs the dose record, which failed
+                kind = "extra_capsule"
+                what = (f"patient {patient.id} may have taken a capsule when none was due (their "
+                        "message could not be handled; they were told to call the team now)")
         else:
             reply = Reply(voice.says("fallback"), "failed")
             kind = "inbound_failed"

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.conversation.alerts import NurseAlerts
-from bot.conversation.conversation import Conversation, Turns
+from bot.conversation.conversation import Conversation, MessageFailed, Turns
 from messages.render import render_for
 from scheduler.domain.model import ChannelKind, Patient, PlanSettings, Regimen
 from scheduler.ports import ManualClock
@@ -117,6 +117,34 @@ async def test_a_message_that_fails_half_way_keeps_only_the_patients_words(
     assert "recorded as taken" in await clinic.say(p, "taken")
     assert (await clinic.count("dose_records", p), await clinic.count("inbound", p)) == (1, 2)
     assert await clinic.follow_up(p) == "cancelled"
+
+
+async def test_an_extra_capsule_whose_message_fails_is_still_urgent_and_alerted(
+    clinic: Clinic,
+) -> None:
+    """Found by reading the pipeline: the failure path took the alert of a red flag only, and
+    an extra capsule (whose alert comes from its dose record) raised IndexError instead."""
+    p = await clinic.enrol("+447700900005")
+    await at_half_past_nine(clinic)
+
+    def lose_the_connection(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "dose_records" in statement and statement.lstrip().upper().startswith("INSERT"):
+            raise OperationalError(statement, {}, ConnectionResetError("connection lost"))
+
+    async def given() -> Patient:
+        return p
+
+    event.listen(clinic.engine.sync_engine, "before_cursor_execute", lose_the_connection)
+    try:
+        with pytest.raises(MessageFailed) as failed:
+            await clinic.conversation.handle_from(given, "I took 2 by mistake", "sms")
+    finally:
+        event.remove(clinic.engine.sync_engine, "before_cursor_execute", lose_the_connection)
+    assert "call" in failed.value.reply.text.lower()
+    alerts = await clinic.conversation.alerts.recent()  # type: ignore[attr-defined]
+    assert [(kind, pid) for kind, pid, _ in alerts] == [("extra_capsule", p.id)]
+    assert "I took 2" not in alerts[0][2]  # the nurses' line names no words of the patient
+    assert await clinic.count("inbound", p) == 1  # their words are kept
 
 
 async def test_the_same_dose_reported_twice_at_once_is_recorded_once(clinic: Clinic) -> None:
