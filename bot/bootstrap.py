@@ -36,6 +36,7 @@ from scheduler.services.care import CareTeam
 from scheduler.services.confirmations import Confirmations
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
+from scheduler.store.audit import SqlAlchemyAudit
 from scheduler.store.db import make_engine
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
@@ -80,6 +81,7 @@ class Service:
     alerts: NurseAlerts
     beat: Heartbeat
     metrics: Metrics
+    audit: SqlAlchemyAudit
     gateways: dict[ChannelKind, Gateway] = field(default_factory=dict)
     _warming: asyncio.Task[object] | None = field(default=None, init=False, repr=False)
 
@@ -166,7 +168,8 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
     materialiser = Materialiser(
         courses, outbox, plan_settings(settings), horizon=horizon, planners=planners, render=render_for
     )
-    care = CareTeam(courses, outbox, materialiser, clock)
+    audit = SqlAlchemyAudit(engine)
+    care = CareTeam(courses, outbox, materialiser, clock, audit)
     console = ConsoleChannel(out)
     alerts = NurseAlerts(engine, clock, out=out)
     conversation = Conversation(
@@ -180,7 +183,8 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
     async def provider_opt_out(patient: Patient, when: datetime) -> None:
         """The provider refused because the person opted out (Twilio 21610)."""
         alert = await care.opt_out(
-            patient.id, when, "at their carrier, STOP; no more messages will be sent"
+            patient.id, when, "at their carrier, STOP; no more messages will be sent",
+            actor="system",
         )
         await alerts.alert(alert.kind, alert.text, alert.patient_id)
 
@@ -211,5 +215,5 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
         alerts.notifiers.append(telegram)
     return Service(
         settings, engine, clock, courses, outbox, materialiser, dispatcher, care, console,
-        conversation, alerts, beat, metrics, gateways,
+        conversation, alerts, beat, metrics, audit, gateways,
     )  # fmt: skip

@@ -7,7 +7,7 @@ from datetime import timedelta
 import click
 
 from bot.bootstrap import Service
-from bot.cli.common import dump, with_service
+from bot.cli.common import cli_actor, dump, with_service
 from scheduler.domain.adherence import MARKS, cycles, percentage
 from scheduler.domain.localtime import zone
 
@@ -66,8 +66,7 @@ def follow_ups(patient_id: str, state: str) -> None:
     """Turn the "no reply yet" nudge after an unanswered dose on or off for one patient."""
 
     async def go(service: Service) -> None:
-        await service.courses.set_follow_ups(patient_id, state == "on")
-        await service.care.replan(patient_id)
+        await service.care.follow_ups(patient_id, state == "on", actor=cli_actor())
         click.echo(f"follow-ups for {patient_id} are {state}")
 
     with_service(go)
