@@ -89,6 +89,7 @@ class Service:
         for gateway in self.gateways.values():
             await gateway.start(inbound=inbound)
         await self.warn_if_no_nurse_hears()
+        self.warn_if_no_sms_alerts()
         if inbound:
             # The model under the word lists trains once per process (about two seconds of
             # CPU): in a thread, so the service is ready at once; a text that arrives sooner
@@ -119,6 +120,25 @@ class Service:
             "'lenabot alerts'"
         )
 
+    def warn_if_no_sms_alerts(self) -> None:
+        """One line at start-up when urgent alerts cannot go by SMS to the team's phones."""
+        s = self.settings
+        if s.alert_sms_to and not s.twilio_enabled:
+            log.warning(
+                "ALERT_SMS_TO is set but no Twilio is configured (TWILIO_ACCOUNT_SID...): "
+                "urgent alerts go to nurse chats and 'lenabot alerts' only, never by SMS"
+            )
+        elif not s.twilio_enabled and self.gateways:
+            log.warning(
+                "no Twilio is configured: urgent alerts (red flags, extra capsules) are not "
+                "sent by SMS to the team, only to nurse chats and 'lenabot alerts'"
+            )
+        elif s.twilio_enabled and not s.alert_sms_to:
+            log.warning(
+                "ALERT_SMS_TO is empty: urgent alerts (red flags, extra capsules) are not sent "
+                "by SMS to the team, only to nurse chats and 'lenabot alerts'"
+            )
+
     def routes(self) -> list[BaseRoute]:
         return [r for g in self.gateways.values() for r in g.routes()]
 
@@ -131,6 +151,7 @@ class Service:
             dispatch_every=self.settings.dispatch_interval_seconds,
             beat=self.beat,
             confirmations=Confirmations(self.courses, self.alerts.alert),
+            escalate=self.alerts.escalate,
         )
 
     async def close(self) -> None:
@@ -171,7 +192,10 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
     audit = SqlAlchemyAudit(engine)
     care = CareTeam(courses, outbox, materialiser, clock, audit)
     console = ConsoleChannel(out)
-    alerts = NurseAlerts(engine, clock, out=out)
+    alerts = NurseAlerts(
+        engine, clock, out=out, public_url=settings.public_url, audit=audit,
+        escalate_after=timedelta(minutes=settings.alert_escalate_minutes),
+    )  # fmt: skip
     conversation = Conversation(
         courses, care, clock, plan_settings(settings), alerts, outbox,
         team_phone=settings.team_phone,
@@ -205,8 +229,12 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
     )  # fmt: skip
     if settings.twilio_enabled:
         from bot.channels.sms.gateway import TwilioGateway
+        from bot.channels.sms.pager import SmsPager
 
-        gateways[ChannelKind.SMS] = TwilioGateway(desk)
+        sms = TwilioGateway(desk)
+        gateways[ChannelKind.SMS] = sms
+        if settings.alert_numbers:
+            alerts.pagers.append(SmsPager(sms.sender, settings.alert_numbers))
     if settings.telegram_enabled:
         from bot.channels.telegram.gateway import TelegramGateway
 

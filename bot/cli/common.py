@@ -20,6 +20,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from messages.render import UnknownLanguageError
 from scheduler.domain.audit import ActorError
 from scheduler.services.care import CareError
+from scheduler.store.alerts import AlertError
 from scheduler.store.db import make_engine
 from scheduler.store.outage import unreachable
 from scheduler.store.repository import UnknownPatientError
@@ -27,7 +28,7 @@ from scheduler.store.repository import UnknownPatientError
 T = TypeVar("T")
 USER_ERRORS = (
     v.InvalidInput, CareError, UnknownPatientError, SettingsError, UnknownLanguageError,
-    ActorError,
+    AlertError, ActorError,
 )  # fmt: skip
 
 
