@@ -207,7 +207,9 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
     async def provider_opt_out(patient: Patient, when: datetime) -> None:
         """The provider refused because the person opted out (Twilio 21610)."""
         alert = await care.opt_out(
-            patient.id, when, "at their carrier, STOP; no more messages will be sent",
+            patient.id,
+            when,
+            "at their carrier, STOP; no more messages will be sent",
             actor="system",
         )
         await alerts.alert(alert.kind, alert.text, alert.patient_id)

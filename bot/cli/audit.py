@@ -51,7 +51,10 @@ def as_json(entry: AuditEntry) -> dict[str, Any]:
 
 @click.command()
 @click.option("--patient", "patient_id", help="one patient's changes")
-@click.option("--actor", help="one actor (cli:ann, telegram:123, staff:7) or a family (cli, telegram, staff, system)")
+@click.option(
+    "--actor",
+    help="one actor (cli:ann, telegram:123, staff:7) or a family (cli, telegram, staff, system)",
+)
 @click.option("--action", help="enrol, pause, resume, delay_cycle, set_dose_time, end, ...")
 @click.option("--since", "since_text", help="from this UTC day, YYYY-MM-DD")
 @click.option("--until", "until_text", help="before this UTC day, YYYY-MM-DD")

@@ -32,7 +32,6 @@ from messages.render import (
 from messages.understand import DOSE_KINDS as DOSE_READINGS
 from messages.understand import Reading, Understanding, understand
 from scheduler.domain.adherence import previous_dose_day
-from scheduler.domain.audit import SYSTEM
 from scheduler.domain.calendar import locate
 from scheduler.domain.guidance import (
     EXTRA,
@@ -232,7 +231,7 @@ class Conversation:
         log.info("inbound from %s read as %s", patient.id, labels)
         kinds = {r.kind for r in meaning.readings}
         if "stop" in kinds:
-            alert = await self.care.opt_out(patient.id, now, "texted a STOP word", actor=SYSTEM)
+            alert = await self.care.opt_out(patient.id, now, "texted a STOP word", actor="system")
             alerts.append((alert.kind, alert.text, alert.patient_id))
             return Reply(render_reply("stopped", profile), "stop")
         if patient.opted_out_at is not None:
@@ -332,7 +331,7 @@ class Conversation:
         still alerted). They are answered on Telegram; an SMS number that said STOP gets
         nothing: carriers block it, and expect silence."""
         if meaning.has("start") or text.strip().strip(".!").upper() == "YES":
-            await self.care.opt_in(patient.id, actor=SYSTEM)
+            await self.care.opt_in(patient.id, actor="system")
             return Reply(render_reply("started", profile), "start")
         parts: list[_Part] = []
         flags = meaning.of("red_flag")

@@ -34,14 +34,15 @@ def check_actor(actor: str) -> str:
 
 def identifiers(name: str, phone: str | None, chat_id: int | None) -> list[str]:
     """What names a patient in free text: their name (whole and each part of 3 letters or
-    more), their phone number (with and without +) and their Telegram chat id."""
+    more), their phone number (E.164: ``redact`` finds it however it is written) and their
+    Telegram chat id."""
     found: list[str] = []
     name = name.strip()
     if len(name) >= 3:
         found.append(name)
         found += [part for part in re.split(r"[\s,.'-]+", name) if len(part) >= 3]
     if phone:
-        found += [phone, phone.lstrip("+")]
+        found.append(phone)
     if chat_id is not None:
         found.append(str(chat_id))
     return found
@@ -51,10 +52,24 @@ def of_patient(patient: Patient) -> list[str]:
     return identifiers(patient.name, patient.phone, patient.telegram_chat_id)
 
 
+_NUMBER = re.compile(r"\+?\d[\d\s().-]*\d")
+_E164 = re.compile(r"\+\d{7,15}")
+
+
 def redact(text: str, personal: Iterable[str], replacement: str = REDACTED) -> str:
-    """``text`` with every one of ``personal`` (whole words, any case) replaced."""
+    """``text`` with every one of ``personal`` (whole words, any case) replaced; a phone
+    number (E.164) in any form that ends in its last 9 digits ("07700 900123",
+    "+44 7700-900123")."""
     for value in sorted(set(personal), key=len, reverse=True):
-        text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", replacement, text, flags=re.I)
+        if _E164.fullmatch(value):
+            tail = value[-9:]
+
+            def number(m: re.Match[str], tail: str = tail) -> str:
+                return replacement if tail in re.sub(r"\D", "", m.group()) else m.group()
+
+            text = _NUMBER.sub(number, text)
+        else:
+            text = re.sub(rf"(?<!\w){re.escape(value)}(?!\w)", replacement, text, flags=re.I)
     return text
 
 

@@ -44,9 +44,7 @@ class SqlAlchemyAlerts:
         self.engine = engine
         self.audit = audit if audit is not None else SqlAlchemyAudit(engine)
 
-    async def add(
-        self, kind: str, text: str, patient_id: str | None, at: datetime
-    ) -> AlertRecord:
+    async def add(self, kind: str, text: str, patient_id: str | None, at: datetime) -> AlertRecord:
         """Record an alert (urgent by its kind, ``scheduler.domain.alerts``), on its own."""
         urgent = is_urgent(kind)
         values = {"patient_id": patient_id, "kind": kind, "text": text, "created_at": at,

@@ -151,11 +151,13 @@ class TwilioChannel:
         try:
             created = await self.client.messages.create_async(**fields)
         except TwilioRestException as exc:
-            raise PermanentSendError(describe(int(exc.status), exc.code),
-                                     code=str(exc.code or exc.status)) from None
+            raise PermanentSendError(
+                describe(int(exc.status), exc.code), code=str(exc.code or exc.status)
+            ) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
-            raise TransientSendError(f"Twilio did not answer ({type(exc).__name__})",
-                                     code="network") from None
+            raise TransientSendError(
+                f"Twilio did not answer ({type(exc).__name__})", code="network"
+            ) from None
         return str(created.sid)
 
     def _rest_error(

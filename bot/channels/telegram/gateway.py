@@ -233,9 +233,7 @@ class TelegramGateway:
         self._reported[patient_id] = now
         if blocked:
             # Like STOP: no more reminders; unblocking and sending /start turns them back on.
-            await self.desk.care.opt_out(
-                patient_id, now, "blocked the Telegram bot", actor=SYSTEM
-            )
+            await self.desk.care.opt_out(patient_id, now, "blocked the Telegram bot", actor=SYSTEM)
             text = (
                 f"patient {patient_id} has blocked the Telegram bot: their reminders are "
                 "stopped (opted out) until they unblock it and send /start"

@@ -45,9 +45,7 @@ class NurseRoster:
             ).first()
         return row is not None
 
-    async def add(
-        self, telegram_id: int, name: str, now: datetime, *, actor: str = SYSTEM
-    ) -> bool:
+    async def add(self, telegram_id: int, name: str, now: datetime, *, actor: str = SYSTEM) -> bool:
         """Add a nurse (True) or rename one already listed (False)."""
         n = t.nurses.c
         async with unit_of_work(self.engine) as conn:
