@@ -36,6 +36,7 @@ from scheduler.services.care import CareTeam
 from scheduler.services.confirmations import Confirmations
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
+from scheduler.store.audit import SqlAlchemyAudit
 from scheduler.store.db import is_sqlite, make_engine
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
@@ -80,6 +81,7 @@ class Service:
     alerts: NurseAlerts
     beat: Heartbeat
     metrics: Metrics
+    audit: SqlAlchemyAudit
     gateways: dict[ChannelKind, Gateway] = field(default_factory=dict)
     _warming: asyncio.Task[object] | None = field(default=None, init=False, repr=False)
 
@@ -87,6 +89,7 @@ class Service:
         for gateway in self.gateways.values():
             await gateway.start(inbound=inbound)
         await self.warn_if_no_nurse_hears()
+        self.warn_if_no_sms_alerts()
         if inbound:
             # The model under the word lists trains once per process (about two seconds of
             # CPU): in a thread, so the service is ready at once; a text that arrives sooner
@@ -117,6 +120,25 @@ class Service:
             "'lenabot alerts'"
         )
 
+    def warn_if_no_sms_alerts(self) -> None:
+        """One line at start-up when urgent alerts cannot go by SMS to the team's phones."""
+        s = self.settings
+        if s.alert_sms_to and not s.twilio_enabled:
+            log.warning(
+                "ALERT_SMS_TO is set but no Twilio is configured (TWILIO_ACCOUNT_SID...): "
+                "urgent alerts go to nurse chats and 'lenabot alerts' only, never by SMS"
+            )
+        elif not s.twilio_enabled and self.gateways:
+            log.warning(
+                "no Twilio is configured: urgent alerts (red flags, extra capsules) are not "
+                "sent by SMS to the team, only to nurse chats and 'lenabot alerts'"
+            )
+        elif s.twilio_enabled and not s.alert_sms_to:
+            log.warning(
+                "ALERT_SMS_TO is empty: urgent alerts (red flags, extra capsules) are not sent "
+                "by SMS to the team, only to nurse chats and 'lenabot alerts'"
+            )
+
     def routes(self) -> list[BaseRoute]:
         return [r for g in self.gateways.values() for r in g.routes()]
 
@@ -129,6 +151,7 @@ class Service:
             dispatch_every=self.settings.dispatch_interval_seconds,
             beat=self.beat,
             confirmations=Confirmations(self.courses, self.alerts.alert),
+            escalate=self.alerts.escalate,
         )
 
     async def close(self) -> None:
@@ -166,9 +189,13 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
     materialiser = Materialiser(
         courses, outbox, plan_settings(settings), horizon=horizon, planners=planners, render=render_for
     )
-    care = CareTeam(courses, outbox, materialiser, clock)
+    audit = SqlAlchemyAudit(engine)
+    care = CareTeam(courses, outbox, materialiser, clock, audit)
     console = ConsoleChannel(out)
-    alerts = NurseAlerts(engine, clock, out=out)
+    alerts = NurseAlerts(
+        engine, clock, out=out, public_url=settings.public_url, audit=audit,
+        escalate_after=timedelta(minutes=settings.alert_escalate_minutes),
+    )  # fmt: skip
     conversation = Conversation(
         courses,
         care,
@@ -186,7 +213,10 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
     async def provider_opt_out(patient: Patient, when: datetime) -> None:
         """The provider refused because the person opted out (Twilio 21610)."""
         alert = await care.opt_out(
-            patient.id, when, "at their carrier, STOP; no more messages will be sent"
+            patient.id,
+            when,
+            "at their carrier, STOP; no more messages will be sent",
+            actor="system",
         )
         await alerts.alert(alert.kind, alert.text, alert.patient_id)
 
@@ -207,8 +237,12 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
     )  # fmt: skip
     if settings.twilio_enabled:
         from bot.channels.sms.gateway import TwilioGateway
+        from bot.channels.sms.pager import SmsPager
 
-        gateways[ChannelKind.SMS] = TwilioGateway(desk)
+        sms = TwilioGateway(desk)
+        gateways[ChannelKind.SMS] = sms
+        if settings.alert_numbers:
+            alerts.pagers.append(SmsPager(sms.sender, settings.alert_numbers))
     if settings.telegram_enabled:
         from bot.channels.telegram.gateway import TelegramGateway
 
@@ -217,5 +251,5 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
         alerts.notifiers.append(telegram)
     return Service(
         settings, engine, clock, courses, outbox, materialiser, dispatcher, care, console,
-        conversation, alerts, beat, metrics, gateways,
+        conversation, alerts, beat, metrics, audit, gateways,
     )  # fmt: skip

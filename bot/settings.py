@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     twilio_api_base: str = "https://api.twilio.com"
     twilio_timeout_seconds: float = Field(10.0, gt=0, le=120)
     nurse_telegram_ids: str = Field("", description="comma-separated Telegram user ids")
+    # Urgent alerts (red flags, extra capsules) also go by SMS to these numbers, and again,
+    # once, to them and every nurse chat when nobody acknowledged them in time.
+    alert_sms_to: str = Field("", description="comma-separated E.164 numbers of the team")
+    alert_escalate_minutes: int = Field(15, ge=1, le=24 * 60)
 
     @property
     def telegram_enabled(self) -> bool:
@@ -64,6 +68,27 @@ class Settings(BaseSettings):
     @property
     def nurse_ids(self) -> set[int]:
         return {int(x) for x in self.nurse_telegram_ids.replace(" ", "").split(",") if x}
+
+    @property
+    def alert_numbers(self) -> list[str]:
+        """ALERT_SMS_TO as E.164 numbers (checked at start-up), each once."""
+        from bot.conversation.validate import parse_phone
+
+        found = [parse_phone(x) for x in self.alert_sms_to.replace(" ", "").split(",") if x]
+        return list(dict.fromkeys(found))
+
+    @field_validator("alert_sms_to")
+    @classmethod
+    def _alert_numbers(cls, v: str) -> str:
+        from bot.conversation.validate import InvalidInput, parse_phone
+
+        for part in v.replace(" ", "").split(","):
+            try:
+                if part:
+                    parse_phone(part)
+            except InvalidInput as exc:
+                raise SettingsError(f"setting ALERT_SMS_TO: {exc}") from None
+        return v
 
     @field_validator("nurse_telegram_ids")
     @classmethod

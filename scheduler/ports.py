@@ -7,11 +7,11 @@ one kind of caller uses, so a fake for a test implements a few methods, not the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from scheduler.domain.model import ChannelKind, Course, Patient, Reminder
 from scheduler.domain.outbox import PRIORITY_REMINDER, Finish, OutboxRow, Planned, SyncResult
@@ -191,6 +191,49 @@ class Alerts(Protocol):
     """Tell the care team: recorded first, then pushed to every nurse chat there is."""
 
     async def alert(self, kind: str, text: str, patient_id: str | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One line of the audit trail: who did what to whom, and the values before and after."""
+
+    id: int
+    at: datetime
+    actor: str  # staff:<id>, cli:<os user>, telegram:<user id> or system
+    action: str  # enrol, pause, resume, delay_cycle, set_dose_time, end, appointment, ...
+    patient_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditLog(Protocol):
+    """The append-only audit trail (``scheduler.store.audit.SqlAlchemyAudit``).
+
+    ``record`` joins the caller's unit of work, so the row commits with the change it
+    describes or not at all. Nothing personal goes in (``scheduler.domain.audit``)."""
+
+    async def record(
+        self,
+        action: str,
+        *,
+        actor: str,
+        at: datetime,
+        patient_id: str | None = None,
+        before: Mapping[str, Any] | None = None,
+        after: Mapping[str, Any] | None = None,
+    ) -> int: ...
+
+    async def entries(
+        self,
+        *,
+        patient_id: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[AuditEntry]: ...
 
 
 class Planners(Protocol):

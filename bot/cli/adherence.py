@@ -7,7 +7,7 @@ from datetime import timedelta
 import click
 
 from bot.bootstrap import Service
-from bot.cli.common import dump, with_service
+from bot.cli.common import cli_actor, dump, with_service
 from scheduler.domain.adherence import MARKS, cycles, percentage
 from scheduler.domain.localtime import zone
 
@@ -66,8 +66,7 @@ def follow_ups(patient_id: str, state: str) -> None:
     """Turn the "no reply yet" nudge after an unanswered dose on or off for one patient."""
 
     async def go(service: Service) -> None:
-        await service.courses.set_follow_ups(patient_id, state == "on")
-        await service.care.replan(patient_id)
+        await service.care.follow_ups(patient_id, state == "on", actor=cli_actor())
         click.echo(f"follow-ups for {patient_id} are {state}")
 
     with_service(go)
@@ -75,10 +74,22 @@ def follow_ups(patient_id: str, state: str) -> None:
 
 @click.command()
 @click.option("--limit", default=20, show_default=True)
-def alerts(limit: int) -> None:
+@click.option("--open", "only_open", is_flag=True,
+              help="only those nobody acknowledged, urgent first, with their ids")  # fmt: skip
+def alerts(limit: int, only_open: bool) -> None:
     """The latest nurse alerts (red flags, opt-outs, missed doses, failed deliveries)."""
 
     async def go(service: Service) -> None:
+        if only_open:
+            found = await service.alerts.open_alerts(limit)
+            if not found:
+                click.echo("no open alerts")
+            for a in found:
+                flag = "URGENT" if a.urgent else ""
+                to = f" [assigned to {a.assigned_to}]" if a.assigned_to else ""
+                click.echo(f"{a.id:<6}{flag:<7}{a.created_at:%Y-%m-%d %H:%M}Z  {a.kind:<16}"
+                           f"{a.patient_id or '-':<10}{a.text}{to}")  # fmt: skip
+            return
         rows = await service.alerts.recent(limit)
         if not rows:
             click.echo("no alerts")
@@ -87,4 +98,33 @@ def alerts(limit: int) -> None:
 
     with_service(go)
 
-COMMANDS: list[click.Command] = [adherence, follow_ups, alerts]
+
+@click.command()
+@click.argument("alert_id", type=int)
+@click.option("--note", default="", help="what was done, for the team (up to 500 characters)")
+def ack(alert_id: int, note: str) -> None:
+    """Acknowledge an alert (see 'lenabot alerts --open'): it is in hand, and an urgent one
+    is not sent again."""
+
+    async def go(service: Service) -> None:
+        a = await service.alerts.acknowledge(alert_id, cli_actor(), note)
+        click.echo(f"alert {a.id} ({a.kind}, patient {a.patient_id or '-'}) acknowledged by "
+                   f"{a.acknowledged_by}")  # fmt: skip
+
+    with_service(go)
+
+
+@click.command()
+@click.argument("alert_id", type=int)
+@click.argument("to")
+def assign(alert_id: int, to: str) -> None:
+    """Give an open alert to someone: staff:<id>, telegram:<user id> or cli:<user>."""
+
+    async def go(service: Service) -> None:
+        a = await service.alerts.assign(alert_id, to, by=cli_actor())
+        click.echo(f"alert {a.id} ({a.kind}, patient {a.patient_id or '-'}) assigned to {to}")
+
+    with_service(go)
+
+
+COMMANDS: list[click.Command] = [adherence, follow_ups, alerts, ack, assign]

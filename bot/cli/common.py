@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
+import os
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -16,13 +18,18 @@ from bot.bootstrap import Service, build
 from bot.conversation import validate as v
 from bot.settings import Settings, SettingsError, load_settings
 from messages.render import UnknownLanguageError
+from scheduler.domain.audit import ActorError
 from scheduler.services.care import CareError
+from scheduler.store.alerts import AlertError
 from scheduler.store.db import make_engine
 from scheduler.store.outage import unreachable
 from scheduler.store.repository import UnknownPatientError
 
 T = TypeVar("T")
-USER_ERRORS = (v.InvalidInput, CareError, UnknownPatientError, SettingsError, UnknownLanguageError)
+USER_ERRORS = (
+    v.InvalidInput, CareError, UnknownPatientError, SettingsError, UnknownLanguageError,
+    AlertError, ActorError,
+)  # fmt: skip
 
 
 # A command waits this long for the database to answer before it gives up.
@@ -55,6 +62,15 @@ async def reachable(engine: AsyncEngine) -> None:
         raise DatabaseUnreachableError(
             f"setting DATABASE_URL: cannot connect to {where} ({why})"
         ) from None
+
+
+def cli_actor() -> str:
+    """Who is acting from the command line, for the audit trail: ``cli:<os user>``."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no USER/LOGNAME and no passwd entry (a bare container)
+        user = f"uid-{os.getuid()}"
+    return "cli:" + ("".join(user.split())[:64] or f"uid-{os.getuid()}")
 
 
 def settings_from_env() -> Settings:

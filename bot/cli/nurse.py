@@ -7,7 +7,7 @@ from datetime import date, datetime
 import click
 
 from bot.bootstrap import Service
-from bot.cli.common import dump, with_service
+from bot.cli.common import cli_actor, dump, with_service
 from bot.conversation import validate as v
 from bot.conversation.preview import preview_items
 from messages.render import check_language, profile_of
@@ -84,7 +84,7 @@ def enrol(
 
     async def go(service: Service) -> None:
         v.check_start(e.start, _today(service, tz_name))
-        patient = await service.care.enrol(e)
+        patient = await service.care.enrol(e, actor=cli_actor())
         _, course = await service.courses.load_one(patient.id)
         click.echo(
             f"enrolled {patient.name} ({patient.channel.value}), {course.regimen} "
@@ -206,7 +206,7 @@ def pause(patient_id: str, from_text: str | None, reason: str) -> None:
         start = (
             v.check_near(v.parse_date(from_text, "--from"), today, "--from") if from_text else today
         )
-        await service.care.pause(patient_id, start, reason)
+        await service.care.pause(patient_id, start, reason, actor=cli_actor())
         click.echo(f"paused {patient_id} from {start}: no dose reminders until resumed")
 
     with_service(go)
@@ -222,7 +222,7 @@ def resume(patient_id: str, on_text: str | None) -> None:
         patient = await service.courses.get(patient_id)
         today = _today(service, patient.tz)
         on = v.check_near(v.parse_date(on_text, "--on"), today, "--on") if on_text else today
-        await service.care.resume(patient_id, on)
+        await service.care.resume(patient_id, on, actor=cli_actor())
         click.echo(f"resumed {patient_id}: capsules restart on {on}")
 
     with_service(go)
@@ -236,7 +236,7 @@ def delay_cycle(patient_id: str, days_text: str) -> None:
     days = v.parse_days(days_text, "--days")
 
     async def go(service: Service) -> None:
-        n, start = await service.care.delay_cycle(patient_id, days)
+        n, start = await service.care.delay_cycle(patient_id, days, actor=cli_actor())
         click.echo(f"cycle {n} of {patient_id} now starts {start}")
 
     with_service(go)
@@ -250,7 +250,7 @@ def set_dose_time(patient_id: str, dose_time: str) -> None:
     at = v.parse_hhmm(dose_time)
 
     async def go(service: Service) -> None:
-        since = await service.care.set_dose_time(patient_id, at)
+        since = await service.care.set_dose_time(patient_id, at, actor=cli_actor())
         click.echo(
             f"dose time of {patient_id} is {at:%H:%M} from {since}; a dose already "
             "reminded or recorded is never reminded again, and the patient is told"
@@ -268,7 +268,7 @@ def end(patient_id: str, on_text: str) -> None:
     async def go(service: Service) -> None:
         patient = await service.courses.get(patient_id)
         on = v.check_near(v.parse_date(on_text, "--on"), _today(service, patient.tz), "--on")
-        await service.care.end(patient_id, on)
+        await service.care.end(patient_id, on, actor=cli_actor())
         click.echo(f"course of {patient_id} ends after {on}; after-treatment messages follow")
 
     with_service(go)
@@ -288,7 +288,7 @@ def appointment(patient_id: str, blood_text: str, note: str) -> None:
         on = v.check_near(
             v.parse_date(blood_text, "--blood-test"), _today(service, patient.tz), "--blood-test"
         )
-        await service.care.appointment(patient_id, on, note)
+        await service.care.appointment(patient_id, on, note, actor=cli_actor())
         click.echo(f"blood test for {patient_id} on {on} added")
 
     with_service(go)

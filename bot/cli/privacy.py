@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from bot.bootstrap import Service
-from bot.cli.common import with_service
+from bot.cli.common import cli_actor, with_service
 from bot.cli.nurse import patients
 
 
@@ -17,7 +17,8 @@ def patients_forget(patient_id: str, yes: bool) -> None:
 
     Name, phone number and Telegram chat go; what they wrote and what was sent to them is
     replaced by "[forgotten]"; alerts lose their words; pending messages are cancelled. The
-    course, dose records and an audit line "patient X forgotten at T" stay.
+    course, dose records and the audit trail (which holds nothing personal) stay, and the
+    erasure is added to it.
     """
     if not yes:
         click.confirm(
@@ -26,7 +27,7 @@ def patients_forget(patient_id: str, yes: bool) -> None:
         )
 
     async def go(service: Service) -> None:
-        done = await service.courses.forget(patient_id, service.clock.now())
+        done = await service.care.forget(patient_id, actor=cli_actor())
         click.echo(
             f"patient {patient_id} forgotten: {done['inbound']} inbound texts and "
             f"{done['messages']} messages erased, {done['cancelled']} pending messages "

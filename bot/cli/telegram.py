@@ -7,7 +7,7 @@ from telegram.error import TelegramError
 
 from bot.bootstrap import Service
 from bot.channels.telegram.roster import NurseRoster
-from bot.cli.common import with_service
+from bot.cli.common import cli_actor, with_service
 from bot.conversation import validate as v
 from bot.settings import SettingsError
 from scheduler.domain.model import ChannelKind
@@ -27,7 +27,7 @@ async def new_link(service: Service, patient_id: str) -> str:
 
     assert isinstance(gateway, TelegramGateway)
     try:
-        return await gateway.new_link(patient_id)
+        return await gateway.new_link(patient_id, actor=cli_actor())
     except TelegramError as exc:
         raise SettingsError(
             f"could not reach Telegram ({exc.message}): check "
@@ -102,7 +102,7 @@ def nurses_add(telegram_id: int, name: str) -> None:
 
     async def go(service: Service) -> None:
         roster = NurseRoster(service.engine, service.settings.nurse_ids)
-        added = await roster.add(tid, clean, service.clock.now())
+        added = await roster.add(tid, clean, service.clock.now(), actor=cli_actor())
         click.echo(
             f"{'added' if added else 'renamed'} nurse {clean} ({tid}); they must "
             "open a chat with the bot (send it /start) to receive alerts"
@@ -137,7 +137,8 @@ def nurses_remove(telegram_id: int) -> None:
 
     async def go(service: Service) -> None:
         in_settings = telegram_id in service.settings.nurse_ids
-        if not await NurseRoster(service.engine).remove(telegram_id):
+        roster = NurseRoster(service.engine)
+        if not await roster.remove(telegram_id, service.clock.now(), actor=cli_actor()):
             where = (
                 "is only allowed by NURSE_TELEGRAM_IDS: remove it from that setting"
                 if in_settings

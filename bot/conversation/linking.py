@@ -19,7 +19,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from scheduler.domain.audit import SYSTEM
+from scheduler.ports import AuditLog
 from scheduler.store import tables as t
+from scheduler.store.audit import SqlAlchemyAudit
+from scheduler.store.db import unit_of_work
 
 CODE_TTL = timedelta(days=7)
 MAX_FAILURES = 5
@@ -61,7 +65,11 @@ def deep_link(bot_username: str, code: str) -> str:
 
 
 class LinkCodes:
-    """The ``link_codes`` and ``link_failures`` tables, and ``patients.telegram_chat_id``."""
+    """The ``link_codes`` and ``link_failures`` tables, and ``patients.telegram_chat_id``.
+
+    Issuing a link (by a nurse) and a chat being linked (by the patient opening it: actor
+    ``system``, never the chat id) each append an audit row ``link`` in their transaction.
+    """
 
     def __init__(
         self,
@@ -70,16 +78,18 @@ class LinkCodes:
         ttl: timedelta = CODE_TTL,
         max_failures: int = MAX_FAILURES,
         window: timedelta = FAILURE_WINDOW,
+        audit: AuditLog | None = None,
     ) -> None:
         self.engine = engine
         self.ttl = ttl
         self.max_failures = max_failures
         self.window = window
+        self.audit = audit if audit is not None else SqlAlchemyAudit(engine)
 
-    async def issue(self, patient_id: str, now: datetime) -> str:
+    async def issue(self, patient_id: str, now: datetime, *, actor: str = SYSTEM) -> str:
         """A new code for the patient; any unused older code stops working."""
         code = new_code()
-        async with self.engine.begin() as conn:
+        async with unit_of_work(self.engine) as conn:
             await conn.execute(
                 delete(t.link_codes).where(
                     t.link_codes.c.patient_id == patient_id, t.link_codes.c.used_at.is_(None)
@@ -95,11 +105,15 @@ class LinkCodes:
                     used_by_chat=None,
                 )
             )
+            await self.audit.record(
+                "link", actor=actor, at=now, patient_id=patient_id,
+                after={"link": "issued", "expires_at": now + self.ttl},
+            )  # fmt: skip
         return code
 
     async def redeem(self, code: str, chat_id: int, now: datetime) -> Redemption:
         """Link ``chat_id`` to the code's patient, or say why not (nothing changes then)."""
-        async with self.engine.begin() as conn:
+        async with unit_of_work(self.engine) as conn:
             if await self._failures(conn, chat_id, now) >= self.max_failures:
                 return Redemption(Outcome.THROTTLED)
             result = await self._redeem(conn, code.strip(), chat_id, now)
@@ -142,9 +156,17 @@ class LinkCodes:
         )
         if claimed.rowcount != 1:
             return Redemption(Outcome.USED)
+        before = (
+            await conn.execute(select(p.telegram_chat_id).where(p.id == row.patient_id))
+        ).scalar()
         await conn.execute(
             update(t.patients).where(p.id == row.patient_id).values(telegram_chat_id=chat_id)
         )
+        await self.audit.record(
+            "link", actor=SYSTEM, at=now, patient_id=row.patient_id,
+            before={"telegram": "linked" if before is not None else "not linked"},
+            after={"telegram": "linked", "by": "the patient opened their link"},
+        )  # fmt: skip
         return Redemption(Outcome.LINKED, row.patient_id)
 
     async def _failures(self, conn: AsyncConnection, chat_id: int, now: datetime) -> int:

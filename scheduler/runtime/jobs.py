@@ -30,6 +30,7 @@ from scheduler.store.outage import unreachable
 
 log = logging.getLogger(__name__)
 
+ESCALATE_EVERY_S = 30.0  # how often unacknowledged urgent alerts are looked for
 LONGEST_WAIT_S = 30.0  # between attempts while the database is away: how soon work resumes
 SHUTDOWN_GRACE_S = 5.0  # in-flight sends finish within this at shutdown
 REPORT_EVERY_S = 60.0  # "still unreachable" lines, at most this often
@@ -142,7 +143,11 @@ def build_scheduler(
     beat: Heartbeat,
     confirmations: Confirmations | None = None,
     watch: DatabaseWatch | None = None,
+    escalate: Callable[[datetime], Awaitable[object]] | None = None,
 ) -> AsyncIOScheduler:
+    """The jobs: plan, dispatch, and with ``confirmations`` the unanswered-dose sweep and the
+    weekly digest; with ``escalate`` (``NurseAlerts.escalate``), urgent alerts nobody
+    acknowledged are sent again. Every job takes ``now`` from ``clock``."""
     watch = watch or DatabaseWatch(first_wait=min(plan_every, dispatch_every))
     sched = AsyncIOScheduler(timezone="UTC")
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
@@ -173,6 +178,13 @@ def build_scheduler(
             _guarded("digest", lambda: confirmations.digest(clock.now()), clock, beat, watch),
             CronTrigger(day_of_week="mon", hour=7, minute=0, timezone="UTC"),
             id="digest",
+            **common,
+        )
+    if escalate is not None:
+        sched.add_job(
+            _guarded("escalate", lambda: escalate(clock.now()), clock, beat, watch),
+            IntervalTrigger(seconds=ESCALATE_EVERY_S),
+            id="escalate",
             **common,
         )
     return sched

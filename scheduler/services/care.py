@@ -1,7 +1,10 @@
-"""What the care team does to a course: each action checks, writes, re-plans the outbox and
-queues a correction telling the patient what changed, all in one unit of work.
+"""What the care team does to a course: each action checks, writes, re-plans the outbox,
+queues a correction telling the patient what changed and appends an audit row (who did it,
+the course's values before and after), all in one unit of work.
 
 Checks come first so that a refused action changes nothing. Dates are the patient's local dates.
+Every action takes ``actor`` (``scheduler.domain.audit``): ``cli:<user>``, ``telegram:<user
+id>``, ``staff:<id>``, or ``system`` (the default: a patient's STOP, a provider's opt-out).
 """
 
 from __future__ import annotations
@@ -9,14 +12,16 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
+from scheduler.domain.audit import SYSTEM, changes, course_values
 from scheduler.domain.calendar import cycle_start, next_cycle, next_dose_day
 from scheduler.domain.corrections import correction, delay_facts, first_dose_at
 from scheduler.domain.localtime import local_instant, zone
 from scheduler.domain.model import ChannelKind, Course, Kind, Patient, Regimen, RuleSet
 from scheduler.domain.outbox import CANCELLED, PENDING, PRIORITY_REPLY, Planned
 from scheduler.domain.timing import DOSE_WINDOW
-from scheduler.ports import Alert, Clock
+from scheduler.ports import Alert, AuditLog, Clock
 from scheduler.services.materialise import Materialiser
 from scheduler.store.db import unit_of_work
 from scheduler.store.outbox import SqlAlchemyOutbox
@@ -67,15 +72,22 @@ class CareTeam:
     outbox: SqlAlchemyOutbox
     materialiser: Materialiser
     clock: Clock
+    audit: AuditLog
 
     def today(self, patient: Patient | Course) -> date:
         return self.clock.now().astimezone(zone(patient.tz)).date()
 
-    async def enrol(self, e: Enrolment) -> Patient:
+    async def enrol(self, e: Enrolment, *, actor: str = SYSTEM) -> Patient:
         if e.channel is ChannelKind.SMS and not e.phone:
             raise CareError("an SMS patient needs --phone")
         if e.irregular_periods and not (e.rules is RuleSet.US_REMS and e.can_become_pregnant):
-            raise CareError("--irregular-periods needs --rules us-rems and --can-become-pregnant")
+            raise CareError(
+                "--irregular-periods needs --rules us-rems and --can-become-pregnant"
+            )
+        async with unit_of_work(self.courses.engine):
+            return await self._enrol(e, actor)
+
+    async def _enrol(self, e: Enrolment, actor: str) -> Patient:
         if e.phone and await self.courses.phone_taken(e.phone):
             raise CareError("that phone number is already enrolled: see 'lenabot patients list'")
         now = self.clock.now()
@@ -97,13 +109,37 @@ class CareTeam:
             patient, start=e.start, dose_time=e.dose_time, regimen=e.regimen, now=now
         )
         await self.materialiser.patient(patient.id, now)
+        patient, course = await self.courses.load_one(patient.id)
+        await self._audit("enrol", actor, patient.id, None, course_values(patient, course))
         return patient
+
+    async def _audit(
+        self,
+        action: str,
+        actor: str,
+        patient_id: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any],
+        **facts: object,
+    ) -> None:
+        """The audit row of a change: the values that changed, before and after (``facts``,
+        e.g. the day a dose time applies from, go with the after). Nothing changed: no row."""
+        if before is not None:
+            before, after = changes(before, after)
+            if not after:
+                return
+        await self.audit.record(
+            action, actor=actor, at=self.clock.now(), patient_id=patient_id,
+            before=before, after={**after, **facts},
+        )  # fmt: skip
 
     async def _locked(self, patient_id: str) -> tuple[Patient, Course]:
         """The patient and course, the course row locked for the rest of the unit of work."""
         return await self.courses.load_one(patient_id, lock=True)
 
-    async def pause(self, patient_id: str, start: date, reason: str) -> None:
+    async def pause(
+        self, patient_id: str, start: date, reason: str, *, actor: str = SYSTEM
+    ) -> None:
         async with unit_of_work(self.courses.engine):
             patient, course = await self._locked(patient_id)
             if any(h.end is None for h in course.holds):
@@ -117,8 +153,9 @@ class CareTeam:
             await self.courses.add_hold(patient_id, start, reason.strip()[:200], self.clock.now())
             after = await self._replan(patient_id)
             await self._correct(patient, course, after, "pause", effective=start)
+            await self._changed("pause", actor, patient, course, after)
 
-    async def resume(self, patient_id: str, on: date) -> None:
+    async def resume(self, patient_id: str, on: date, *, actor: str = SYSTEM) -> None:
         async with unit_of_work(self.courses.engine):
             patient, course = await self._locked(patient_id)
             open_holds = [h for h in course.holds if h.end is None]
@@ -138,8 +175,11 @@ class CareTeam:
                     patient, course, after, "resume",
                     restart=restart, dose_time=after.dose_time_on(restart),
                 )  # fmt: skip
+            await self._changed("resume", actor, patient, course, after)
 
-    async def delay_cycle(self, patient_id: str, days: int) -> tuple[int, date]:
+    async def delay_cycle(
+        self, patient_id: str, days: int, *, actor: str = SYSTEM
+    ) -> tuple[int, date]:
         """Move the next cycle's day 1 (and every later cycle) ``days`` later."""
         async with unit_of_work(self.courses.engine):
             patient, course = await self._locked(patient_id)
@@ -154,9 +194,13 @@ class CareTeam:
             await self._correct(
                 patient, course, after, "delay" if facts["last"] is None else "delay_keep", **facts
             )
+            await self._changed(
+                "delay_cycle", actor, patient, course, after,
+                cycle=n, cycle_start_was=old, cycle_start=cycle_start(after, n),
+            )  # fmt: skip
             return n, cycle_start(after, n)
 
-    async def set_dose_time(self, patient_id: str, at: time) -> date:
+    async def set_dose_time(self, patient_id: str, at: time, *, actor: str = SYSTEM) -> date:
         """From today (or tomorrow, when today's reminder went or the dose is recorded) doses
         are at ``at``; the days before keep their time. Returns the first day it applies."""
         async with unit_of_work(self.courses.engine):
@@ -177,9 +221,10 @@ class CareTeam:
             first = first_dose_at(after, at, records, since, sent)
             if first is not None:
                 await self._correct(patient, course, after, "dose_time", dose_time=at, first=first)
+            await self._changed("set_dose_time", actor, patient, course, after, since=since)
             return since
 
-    async def end(self, patient_id: str, on: date) -> None:
+    async def end(self, patient_id: str, on: date, *, actor: str = SYSTEM) -> None:
         """The last dose day is ``on``: no capsules after it, after-treatment messages follow
         (at once for a date already past), and a pause after it is never announced."""
         async with unit_of_work(self.courses.engine):
@@ -190,14 +235,27 @@ class CareTeam:
             after = await self._replan(patient_id)
             past = on < self.today(course)
             await self._correct(patient, course, after, "end_past" if past else "end", end=on)
+            await self._changed("end", actor, patient, course, after)
 
-    async def appointment(self, patient_id: str, on: date, note: str = "") -> None:
+    async def appointment(
+        self, patient_id: str, on: date, note: str = "", *, actor: str = SYSTEM
+    ) -> None:
         async with unit_of_work(self.courses.engine):
             patient, course = await self._locked(patient_id)
             note = note.strip()[:120]
             await self.courses.add_appointment(patient_id, on, note, self.clock.now())
             after = await self._replan(patient_id)
             await self._correct(patient, course, after, "appointment", on=on, note=note)
+            await self._changed("appointment", actor, patient, course, after)
+
+    async def _changed(
+        self, action: str, actor: str, patient: Patient, before: Course, after: Course,
+        **facts: object,
+    ) -> None:  # fmt: skip
+        await self._audit(
+            action, actor, patient.id,
+            course_values(patient, before), course_values(patient, after), **facts,
+        )  # fmt: skip
 
     async def _replan(self, patient_id: str) -> Course:
         """Re-plan in the caller's unit of work; the course as it now stands."""
@@ -224,19 +282,51 @@ class CareTeam:
             priority=PRIORITY_REPLY,
         )
 
-    async def opt_out(self, patient_id: str, when: datetime, how: str) -> Alert:
+    async def opt_out(
+        self, patient_id: str, when: datetime, how: str, *, actor: str = SYSTEM
+    ) -> Alert:
         """The one way a patient stops: remembered, every pending message cancelled, in the
-        caller's unit of work. ``how`` ends the nurses' alert, e.g. "texted a STOP word".
+        caller's unit of work (or one of its own). ``how`` ends the nurses' alert, e.g.
+        "texted a STOP word", and goes in the audit row.
 
         Returns the alert for the caller to raise once the unit of work has committed (it may
         wait on Telegram, which must not hold a database turn)."""
-        await self.courses.set_opted_out(patient_id, when)
-        await self.outbox.cancel_pending(patient_id, self.clock.now(), "the patient opted out")
+        async with unit_of_work(self.courses.engine):
+            was = (await self.courses.get(patient_id)).opted_out_at is not None
+            await self.courses.set_opted_out(patient_id, when)
+            await self.outbox.cancel_pending(patient_id, self.clock.now(), "the patient opted out")
+            await self._audit(
+                "opt_out", actor, patient_id, {"opted_out": was}, {"opted_out": True}, how=how
+            )
         return Alert("opt_out", f"patient {patient_id} opted out ({how})", patient_id)
 
-    async def opt_in(self, patient_id: str) -> None:
-        await self.courses.set_opted_out(patient_id, None)
-        await self.replan(patient_id)
+    async def opt_in(self, patient_id: str, *, actor: str = SYSTEM) -> None:
+        async with unit_of_work(self.courses.engine):
+            was = (await self.courses.get(patient_id)).opted_out_at is not None
+            await self.courses.set_opted_out(patient_id, None)
+            await self.replan(patient_id)
+            await self._audit("opt_in", actor, patient_id, {"opted_out": was}, {"opted_out": False})
+
+    async def follow_ups(self, patient_id: str, on: bool, *, actor: str = SYSTEM) -> None:
+        """Turn the "no reply yet" nudge after an unanswered dose on or off for one patient."""
+        async with unit_of_work(self.courses.engine):
+            was = (await self.courses.get(patient_id)).follow_ups
+            await self.courses.set_follow_ups(patient_id, on)
+            await self.replan(patient_id)
+            await self._audit("follow_ups", actor, patient_id, {"follow_ups": was},
+                              {"follow_ups": on})  # fmt: skip
+
+    async def forget(self, patient_id: str, *, actor: str = SYSTEM) -> dict[str, int]:
+        """Erase the patient's personal data (``SqlAlchemyCourseRepository.forget``) and record
+        the erasure in the audit trail, which keeps its earlier rows: they hold nothing
+        personal. What was erased, counted."""
+        async with unit_of_work(self.courses.engine):
+            done = await self.courses.forget(patient_id, self.clock.now())
+            await self.audit.record(
+                "forget", actor=actor, at=self.clock.now(), patient_id=patient_id,
+                after={"erased": done, "opted_out": True},
+            )  # fmt: skip
+        return done
 
     async def replan(self, patient_id: str) -> None:
         await self.materialiser.patient(patient_id, self.clock.now())

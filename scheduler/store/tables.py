@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Boolean,
     Column,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    event,
     false,
     true,
 )
@@ -240,7 +242,9 @@ inbound = Table(
 )
 
 # Alerts for the nurses (red flags, opt-outs, failed deliveries): a record even if no nurse
-# chat is configured, and the source of what is sent to nurse chats.
+# chat is configured, and the source of what is sent to nurse chats. An urgent one (a red
+# flag, an extra capsule: scheduler.domain.alerts) also goes by SMS to ALERT_SMS_TO and is
+# sent again, once, if nobody acknowledged it in time (``escalated_at``).
 alerts = Table(
     "alerts",
     metadata,
@@ -249,4 +253,51 @@ alerts = Table(
     Column("kind", String(20), nullable=False),
     Column("text", Text, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("urgent", Boolean, nullable=False, default=False, server_default=false()),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("acknowledged_by", String(80), nullable=True),
+    Column("ack_note", String(500), nullable=True),
+    Column("assigned_to", String(80), nullable=True),
+    Column("escalated_at", UTCDateTime, nullable=True),
+    # The open ones, newest first: the console's list and the escalation job.
+    Index("ix_alerts_open", "acknowledged_at", "created_at"),
 )
+
+# Who changed what, and the values before and after (JSON text). Append-only: triggers refuse
+# UPDATE and DELETE (and TRUNCATE on PostgreSQL). No foreign key, so nothing cascades into it,
+# and no personal data (scheduler.domain.audit), so erasing a patient leaves it as it is.
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    # staff:<id>, cli:<os user>, telegram:<user id> or system
+    Column("actor", String(80), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("patient_id", String(16), nullable=True),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+    Index("ix_audit_patient_id", "patient_id", "id"),
+    Index("ix_audit_at", "at"),
+)
+
+APPEND_ONLY = "audit rows are append-only"
+# The same statements make the triggers in migration 0007 and in ``metadata.create_all``.
+AUDIT_TRIGGERS_SQLITE = tuple(
+    f"CREATE TRIGGER audit_no_{what} BEFORE {what.upper()} ON audit "
+    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
+    for what in ("update", "delete")
+)
+AUDIT_TRIGGERS_POSTGRESQL = (
+    "CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$fn$ BEGIN RAISE EXCEPTION '{APPEND_ONLY}' "
+    "USING ERRCODE = 'integrity_constraint_violation'; END $fn$",
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()",
+)
+for _dialect, _statements in (
+    ("sqlite", AUDIT_TRIGGERS_SQLITE), ("postgresql", AUDIT_TRIGGERS_POSTGRESQL)
+):  # fmt: skip
+    for _statement in _statements:
+        _ddl = DDL(_statement)  # type: ignore[no-untyped-call]
+        event.listen(audit, "after_create", _ddl.execute_if(dialect=_dialect))

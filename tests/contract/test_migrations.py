@@ -19,8 +19,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from messages.render import render_for
@@ -29,6 +30,8 @@ from scheduler.domain.outbox import SENT
 from scheduler.ports import ManualClock
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
+from scheduler.store import tables as t
+from scheduler.store.audit import SqlAlchemyAudit
 from scheduler.store.db import make_engine
 from scheduler.store.migrate import alembic_config, upgrade_async
 from scheduler.store.outbox import SqlAlchemyOutbox
@@ -143,5 +146,41 @@ async def test_the_store_works_on_a_migrated_database(empty_db_url: str) -> None
 
         assert len(channel.sent) == 1
         assert [r.status for r in await outbox.rows("p1")][:1] == [SENT]
+    finally:
+        await engine.dispose()
+
+
+async def test_0007_marks_earlier_alerts_urgent_by_kind_and_the_audit_is_append_only(
+    empty_db_url: str,
+) -> None:
+    await upgrade_async(empty_db_url, "0006")
+    engine = make_engine(empty_db_url)
+    try:
+        kinds = ["red_flag", "opt_out", "extra_capsule", "two_missed"]
+        async with engine.begin() as conn:
+            for kind in kinds:
+                await conn.execute(text(
+                    "INSERT INTO alerts (patient_id, kind, text, created_at) "
+                    "VALUES (NULL, :kind, 'x', :at)"
+                ), {"kind": kind, "at": T0})  # fmt: skip
+        await engine.dispose()
+        await upgrade_async(empty_db_url)
+
+        async with engine.connect() as conn:
+            rows = (await conn.execute(
+                select(t.alerts.c.kind, t.alerts.c.urgent, t.alerts.c.acknowledged_at)
+                .order_by(t.alerts.c.id)
+            )).all()  # fmt: skip
+        assert [tuple(r) for r in rows] == [
+            ("red_flag", True, None), ("opt_out", False, None), ("extra_capsule", True, None),
+            ("two_missed", False, None),
+        ]  # fmt: skip
+        await SqlAlchemyAudit(engine).record("end", actor="cli:nora", at=T0, patient_id="p1")
+        for statement in ("UPDATE audit SET actor = 'system'", "DELETE FROM audit"):
+            with pytest.raises(IntegrityError, match="audit rows are append-only"):
+                async with engine.begin() as conn:
+                    await conn.execute(text(statement))
+        async with engine.begin() as conn:  # appending still works, as the store does it
+            await conn.execute(insert(t.audit).values(at=T0, actor="system", action="end"))
     finally:
         await engine.dispose()

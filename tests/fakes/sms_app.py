@@ -187,6 +187,7 @@ class SmsWorld:
 async def sms_world(
     tmp_path: Path, *, request_timeout: float = 2.0, messaging_service_sid: str = "",
     team_phone: str = TEAM_PHONE, telegram_api: str | None = None, nurse_ids: str = "",
+    alert_sms_to: str = "",
 ) -> AsyncIterator[SmsWorld]:
     """Fake Twilio on one port, lenabot's app on another, a migrated SQLite file, clock at T0."""
     url = f"sqlite+aiosqlite:///{tmp_path / f'sms-{secrets.token_hex(4)}.db'}"
@@ -206,6 +207,7 @@ async def sms_world(
             telegram_webhook_secret="s3cret" if telegram_api else None,
             telegram_api_base=telegram_api or "https://api.telegram.org",
             nurse_telegram_ids=nurse_ids,
+            alert_sms_to=alert_sms_to,  # the team's phones for urgent alerts
         )
         service = build(settings, clock=clock, out=io.StringIO())
         gateway = service.gateways[ChannelKind.SMS]

@@ -23,6 +23,7 @@ from scheduler.services.care import CareTeam, Enrolment
 from scheduler.services.confirmations import Confirmations
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
+from scheduler.store.audit import SqlAlchemyAudit
 from scheduler.store.db import is_sqlite
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
@@ -58,7 +59,7 @@ class Clinic:
         courses, outbox = SqlAlchemyCourseRepository(engine), SqlAlchemyOutbox(engine)
         settings = PlanSettings()
         materialiser = Materialiser(courses, outbox, settings, render=render_for)
-        care = CareTeam(courses, outbox, materialiser, clock)
+        care = CareTeam(courses, outbox, materialiser, clock, SqlAlchemyAudit(engine))
         out = io.StringIO()
         alerts = NurseAlerts(engine, clock, out=out)
         conversation = Conversation(

@@ -100,3 +100,33 @@ def test_an_unknown_log_level_is_one_sentence(tmp_path: Path, level: str) -> Non
 
 def test_log_level_is_read_in_any_case(tmp_path: Path) -> None:
     assert settings(tmp_path, log_level=" warning ").log_level == "WARNING"
+
+
+def test_alert_numbers_are_e164_numbers_each_once(tmp_path: Path) -> None:
+    s = settings(tmp_path, alert_sms_to=" +447700900501, +15005550006 ,+447700900501,")
+    assert s.alert_numbers == ["+447700900501", "+15005550006"]
+    assert (s.alert_escalate_minutes, settings(tmp_path).alert_numbers) == (15, [])
+
+
+@pytest.mark.parametrize(
+    ("value", "sentence"),
+    [
+        ("07700900501", "setting ALERT_SMS_TO: phone '07700900501' is not in E.164 form: use + "
+                        "then country code and number, e.g. +447700900123"),
+        ("+447700900501;+447700900502", "setting ALERT_SMS_TO: phone '+447700900501;"
+                                        "+447700900502' is not in E.164 form: use + then "
+                                        "country code and number, e.g. +447700900123"),
+    ],
+)  # fmt: skip
+def test_a_wrong_alert_number_is_refused_in_one_sentence(
+    tmp_path: Path, value: str, sentence: str
+) -> None:
+    with pytest.raises(SettingsError) as err:
+        settings(tmp_path, alert_sms_to=value)
+    assert str(err.value) == sentence
+
+
+@pytest.mark.parametrize("minutes", [0, 24 * 60 + 1])
+def test_escalation_minutes_are_bounded(tmp_path: Path, minutes: int) -> None:
+    with pytest.raises(SettingsError, match=r"^setting ALERT_ESCALATE_MINUTES is invalid"):
+        settings(tmp_path, alert_escalate_minutes=minutes)

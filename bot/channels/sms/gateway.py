@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_VALIDITY_S: Final = 36000  # Twilio accepts ValidityPeriod 1..36000 seconds
+PAGE_VALIDITY_S: Final = 3600  # an urgent page an hour late is not worth delivering
 LOOKBACK_S: Final = 120  # clock skew allowed when matching an earlier attempt at Twilio
 FORGET_AFTER_S: Final = MAX_VALIDITY_S + 3600
 FINAL_FAILURES: Final = frozenset({"undelivered", "failed"})
@@ -104,10 +105,7 @@ class TwilioChannel:
             # Twilio drops it unsent once the reminder's moment has passed.
             "validity_period": max(1, min(MAX_VALIDITY_S, int(left))),
         }
-        if self.settings.twilio_messaging_service_sid:
-            fields["messaging_service_sid"] = self.settings.twilio_messaging_service_sid
-        else:
-            fields["from_"] = self.settings.twilio_from
+        fields.update(self._sender())
         if message.callback_token:
             fields["status_callback"] = (
                 f"{self.settings.public_url}/twilio/status/{message.callback_token}"
@@ -136,6 +134,31 @@ class TwilioChannel:
                                  f"({error.reason}); please contact them another way",
                                  message.patient_id)
         raise error
+
+    def _sender(self) -> dict[str, object]:
+        if self.settings.twilio_messaging_service_sid:
+            return {"messaging_service_sid": self.settings.twilio_messaging_service_sid}
+        return {"from_": self.settings.twilio_from}
+
+    async def page(self, to: str, text: str) -> str:
+        """One SMS to the care team (an ALERT_SMS_TO number), outside the outbox: no status
+        callback, one attempt (an urgent alert still unacknowledged is sent again later), and
+        a failure never becomes an alert about a patient. The provider's id, or SendError."""
+        if self.client is None:  # e.g. `lenabot say` from the CLI: the service closes it
+            await self.open(self.settings.twilio_timeout_seconds)
+        assert self.client is not None
+        fields = {"to": to, "body": text, "validity_period": PAGE_VALIDITY_S, **self._sender()}
+        try:
+            created = await self.client.messages.create_async(**fields)
+        except TwilioRestException as exc:
+            raise PermanentSendError(
+                describe(int(exc.status), exc.code), code=str(exc.code or exc.status)
+            ) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise TransientSendError(
+                f"Twilio did not answer ({type(exc).__name__})", code="network"
+            ) from None
+        return str(created.sid)
 
     def _rest_error(
         self, exc: TwilioRestException, headers: dict[str, str], ref: str, started: float

@@ -21,6 +21,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot.conversation.alerts import NurseAlerts
 from bot.conversation.conversation import MessageFailed
 from messages.understand import understand
+from scheduler.domain.audit import SYSTEM
 
 if TYPE_CHECKING:
     from bot.channels.desk import Desk
@@ -124,14 +125,15 @@ async def answer_text(desk: Desk, form: Form) -> str:
         if reply.intent != "stop":  # a keyword Twilio has and we do not (Advanced Opt-Out)
             async with turns():
                 alert = await desk.care.opt_out(
-                    patient.id, now, "texted an opt-out keyword set up at Twilio"
+                    patient.id, now, "texted an opt-out keyword set up at Twilio", actor=SYSTEM
                 )
             await safe_alert(desk.alerts, alert.kind, alert.text, alert.patient_id)
         return ""  # Twilio confirmed it and refuses anything more
     if told == "START":
         if reply.intent != "start" and patient.opted_out_at is not None:
             async with turns():
-                await desk.care.opt_in(patient.id)  # a keyword Twilio has and we do not
+                # a keyword Twilio has and we do not
+                await desk.care.opt_in(patient.id, actor=SYSTEM)
         return ""  # Twilio sent its own confirmation
     if reply.intent == "stop" and body.strip().upper() in TWILIO_OPT_OUT:
         return ""  # Twilio confirms its own keywords; a reply would be refused (21610)

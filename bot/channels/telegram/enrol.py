@@ -23,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels.telegram.nurse import Callback, LinkMaker, NurseGuard
+from bot.channels.telegram.nurse import Callback, LinkMaker, NurseGuard, actor_of
 from bot.conversation import validate as v
 from scheduler.domain.guidance import first_reminder
 from scheduler.domain.model import ChannelKind, RuleSet
@@ -228,7 +228,7 @@ class Enrolling:
             discreet=d["discreet"],
         )
         try:
-            patient = await self.desk.care.enrol(e)
+            patient = await self.desk.care.enrol(e, actor=actor_of(update))
         except CareError as exc:
             await _say(update, context, f"Not enrolled: {exc}", ReplyKeyboardRemove())
             return ConversationHandler.END
@@ -241,7 +241,7 @@ class Enrolling:
             done += (
                 "\nSend the patient this one-time link (valid 7 days, single use). "
                 "Whoever opens it gets the reminders, so give it to the patient only:\n"
-                + await self.link_for(patient.id)
+                + await self.link_for(patient.id, actor=actor_of(update))
             )
         else:
             done += " Reminders go by SMS."

@@ -34,6 +34,7 @@ from bot.channels.telegram.webhook import WEBHOOK_PATH, TelegramWebhook
 from bot.conversation import validate as v
 from bot.conversation.linking import LinkCodes, deep_link
 from bot.settings import SettingsError
+from scheduler.domain.audit import SYSTEM
 from scheduler.domain.model import ChannelKind
 from scheduler.ports import Channel
 
@@ -195,13 +196,14 @@ class TelegramGateway:
 
     # --- for nurses and the CLI ------------------------------------------------------------
 
-    async def new_link(self, patient_id: str) -> str:
-        """A new one-time deep link for a Telegram patient; their older unused link dies."""
+    async def new_link(self, patient_id: str, *, actor: str = SYSTEM) -> str:
+        """A new one-time deep link for a Telegram patient; their older unused link dies.
+        ``actor`` (who asked for it) goes in the audit trail."""
         patient = await self.desk.courses.get(patient_id)
         if patient.channel is not ChannelKind.TELEGRAM:
             raise v.InvalidInput(f"patient {patient_id} gets SMS, not Telegram: no link needed")
         username = await self.username()
-        code = await self.links.issue(patient.id, self.desk.clock.now())
+        code = await self.links.issue(patient.id, self.desk.clock.now(), actor=actor)
         return deep_link(username, code)
 
     async def username(self) -> str:
@@ -231,7 +233,7 @@ class TelegramGateway:
         self._reported[patient_id] = now
         if blocked:
             # Like STOP: no more reminders; unblocking and sending /start turns them back on.
-            await self.desk.care.opt_out(patient_id, now, "blocked the Telegram bot")
+            await self.desk.care.opt_out(patient_id, now, "blocked the Telegram bot", actor=SYSTEM)
             text = (
                 f"patient {patient_id} has blocked the Telegram bot: their reminders are "
                 "stopped (opted out) until they unblock it and send /start"

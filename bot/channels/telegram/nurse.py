@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, ConversationHandler, filters
@@ -31,7 +31,14 @@ log = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 Callback = Callable[[Update, Context], Coroutine[Any, Any, Any]]
-LinkMaker = Callable[[str], Awaitable[str]]
+
+
+class LinkMaker(Protocol):
+    """``TelegramGateway.new_link``: a one-time link for a patient, asked for by ``actor``."""
+
+    def __call__(self, patient_id: str, *, actor: str) -> Awaitable[str]: ...
+
+
 MAX_CHARS = 4000  # Telegram takes 4096 per message
 _DATE_LIKE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 
@@ -49,6 +56,13 @@ NURSE_HELP = """Nurse commands:
 
 class UsageError(ValueError):
     pass
+
+
+def actor_of(update: Update) -> str:
+    """The audit trail's name for the Telegram user who sent ``update``."""
+    user = update.effective_user
+    assert user is not None  # the guard let them in: there is a user
+    return f"telegram:{user.id}"
 
 
 def chunks(lines: list[str], limit: int = MAX_CHARS) -> list[str]:
@@ -108,14 +122,15 @@ class NurseCommands:
             for name, fn in commands.items()
         ]
 
-    def _run(self, fn: Callable[[list[str]], Awaitable[list[str]]]) -> Callback:
-        """Call ``fn(args)`` and send its lines, or the one sentence saying what was wrong."""
+    def _run(self, fn: Callable[[list[str], str], Awaitable[list[str]]]) -> Callback:
+        """Call ``fn(args, actor)`` and send its lines, or the one sentence saying what was
+        wrong; ``actor`` (``telegram:<user id>``) is who the audit trail says acted."""
 
         async def run(update: Update, context: Context) -> None:
             chat = update.effective_chat
             assert chat is not None
             try:
-                lines = await fn(list(context.args or []))
+                lines = await fn(list(context.args or []), actor_of(update))
             except UnknownPatientError as exc:
                 lines = [f"unknown patient {exc.patient_id!r}: see /patients"]
             except (UsageError, v.InvalidInput, CareError) as exc:
@@ -128,7 +143,7 @@ class NurseCommands:
     def _today(self, patient: Patient) -> date:
         return self.desk.care.today(patient)
 
-    async def patients(self, args: list[str]) -> list[str]:
+    async def patients(self, args: list[str], actor: str) -> list[str]:
         courses = self.desk.courses
         everyone = await courses.all_patients()
         if not everyone:
@@ -146,7 +161,7 @@ class NurseCommands:
             )
         return lines
 
-    async def preview(self, args: list[str]) -> list[str]:
+    async def preview(self, args: list[str], actor: str) -> list[str]:
         if not args:
             raise UsageError("usage: /preview PATIENT [DAYS]")
         days = v.parse_days(args[1], "days", 1, 35) if len(args) > 1 else 7
@@ -162,7 +177,7 @@ class NurseCommands:
             for r in items
         ]
 
-    async def pause(self, args: list[str]) -> list[str]:
+    async def pause(self, args: list[str], actor: str) -> list[str]:
         if not args:
             raise UsageError("usage: /pause PATIENT [YYYY-MM-DD] [reason]")
         patient = await self.desk.courses.get(args[0])
@@ -170,39 +185,39 @@ class NurseCommands:
         if rest and _DATE_LIKE.fullmatch(rest[0]):
             start = v.check_near(v.parse_date(rest[0], "pause date"), start, "pause date")
             rest = rest[1:]
-        await self.desk.care.pause(patient.id, start, " ".join(rest))
+        await self.desk.care.pause(patient.id, start, " ".join(rest), actor=actor)
         log.info("nurse paused patient %s from %s", patient.id, start)
         return [f"Paused {patient.id} from {start}: no dose reminders until /resume."]
 
-    async def resume(self, args: list[str]) -> list[str]:
+    async def resume(self, args: list[str], actor: str) -> list[str]:
         if not args or len(args) > 2:
             raise UsageError("usage: /resume PATIENT [YYYY-MM-DD]")
         patient = await self.desk.courses.get(args[0])
         on = self._today(patient)
         if len(args) == 2:
             on = v.check_near(v.parse_date(args[1], "resume date"), on, "resume date")
-        await self.desk.care.resume(patient.id, on)
+        await self.desk.care.resume(patient.id, on, actor=actor)
         log.info("nurse resumed patient %s on %s", patient.id, on)
         return [f"Resumed {patient.id}: capsules restart on {on}."]
 
-    async def end(self, args: list[str]) -> list[str]:
+    async def end(self, args: list[str], actor: str) -> list[str]:
         if len(args) != 2:
             raise UsageError("usage: /end PATIENT YYYY-MM-DD (the last dose day)")
         patient = await self.desk.courses.get(args[0])
         on = v.check_near(v.parse_date(args[1], "end date"), self._today(patient), "end date")
-        await self.desk.care.end(patient.id, on)
+        await self.desk.care.end(patient.id, on, actor=actor)
         log.info("nurse ended the course of patient %s on %s", patient.id, on)
         return [f"The course of {patient.id} ends after {on}; after-treatment messages follow."]
 
-    async def link(self, args: list[str]) -> list[str]:
+    async def link(self, args: list[str], actor: str) -> list[str]:
         if len(args) != 1:
             raise UsageError("usage: /link PATIENT")
-        url = await self.link_for(args[0])
+        url = await self.link_for(args[0], actor=actor)
         return [
             f"New one-time link for {args[0]} (valid 7 days; the old one no longer "
             f"works). Give it to the patient only:",
             url,
         ]
 
-    async def cancel(self, args: list[str]) -> list[str]:
+    async def cancel(self, args: list[str], actor: str) -> list[str]:
         return ["Nothing to cancel."]

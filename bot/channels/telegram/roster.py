@@ -1,4 +1,8 @@
-"""Who may use the nurse commands on Telegram: the ``nurses`` table plus NURSE_TELEGRAM_IDS."""
+"""Who may use the nurse commands on Telegram: the ``nurses`` table plus NURSE_TELEGRAM_IDS.
+
+Adding, renaming and removing a nurse each append an audit row (``nurse_add``,
+``nurse_remove``) in the same transaction.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,10 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from scheduler.domain.audit import SYSTEM
 from scheduler.store import tables as t
+from scheduler.store.audit import SqlAlchemyAudit
+from scheduler.store.db import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,7 @@ class NurseRoster:
     def __init__(self, engine: AsyncEngine, configured: Iterable[int] = ()) -> None:
         self.engine = engine
         self.configured = frozenset(configured)
+        self.audit = SqlAlchemyAudit(engine)
 
     async def is_nurse(self, telegram_id: int | None) -> bool:
         if telegram_id is None:
@@ -37,23 +45,38 @@ class NurseRoster:
             ).first()
         return row is not None
 
-    async def add(self, telegram_id: int, name: str, now: datetime) -> bool:
+    async def add(self, telegram_id: int, name: str, now: datetime, *, actor: str = SYSTEM) -> bool:
         """Add a nurse (True) or rename one already listed (False)."""
-        async with self.engine.begin() as conn:
-            res = await conn.execute(
-                update(t.nurses).where(t.nurses.c.telegram_id == telegram_id).values(name=name)
-            )
-            if res.rowcount:
-                return False
-            await conn.execute(
-                insert(t.nurses).values(telegram_id=telegram_id, name=name, created_at=now)
-            )
-            return True
+        n = t.nurses.c
+        async with unit_of_work(self.engine) as conn:
+            old = (await conn.execute(select(n.name).where(n.telegram_id == telegram_id))).first()
+            if old is not None:
+                await conn.execute(update(t.nurses).where(n.telegram_id == telegram_id)
+                                   .values(name=name))  # fmt: skip
+            else:
+                await conn.execute(
+                    insert(t.nurses).values(telegram_id=telegram_id, name=name, created_at=now)
+                )
+            if old is None or old.name != name:
+                await self.audit.record(
+                    "nurse_add", actor=actor, at=now,
+                    before=None if old is None else {"telegram_id": telegram_id, "name": old.name},
+                    after={"telegram_id": telegram_id, "name": name},
+                )  # fmt: skip
+            return old is None
 
-    async def remove(self, telegram_id: int) -> bool:
-        async with self.engine.begin() as conn:
-            res = await conn.execute(delete(t.nurses).where(t.nurses.c.telegram_id == telegram_id))
-            return bool(res.rowcount)
+    async def remove(self, telegram_id: int, now: datetime, *, actor: str = SYSTEM) -> bool:
+        n = t.nurses.c
+        async with unit_of_work(self.engine) as conn:
+            old = (await conn.execute(select(n.name).where(n.telegram_id == telegram_id))).first()
+            if old is None:
+                return False
+            await conn.execute(delete(t.nurses).where(n.telegram_id == telegram_id))
+            await self.audit.record(
+                "nurse_remove", actor=actor, at=now,
+                before={"telegram_id": telegram_id, "name": old.name}, after=None,
+            )  # fmt: skip
+            return True
 
     async def everyone(self) -> list[Nurse]:
         """Nurses in the table, then those only named in NURSE_TELEGRAM_IDS."""

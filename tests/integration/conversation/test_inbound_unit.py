@@ -25,6 +25,7 @@ from scheduler.ports import ManualClock
 from scheduler.services.care import CareTeam, Enrolment
 from scheduler.services.materialise import Materialiser
 from scheduler.store import tables as t
+from scheduler.store.audit import SqlAlchemyAudit
 from scheduler.store.db import is_sqlite
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
@@ -72,7 +73,7 @@ async def clinic(db: TestDb) -> AsyncIterator[Clinic]:
     clock = ManualClock(utc(START - timedelta(days=1), 8))
     courses, outbox = SqlAlchemyCourseRepository(engine), SqlAlchemyOutbox(engine)
     materialiser = Materialiser(courses, outbox, PlanSettings(), render=render_for)
-    care = CareTeam(courses, outbox, materialiser, clock)
+    care = CareTeam(courses, outbox, materialiser, clock, SqlAlchemyAudit(engine))
     alerts = NurseAlerts(engine, clock, out=io.StringIO())
     conversation = Conversation(
         courses, care, clock, PlanSettings(), alerts, outbox, serial=is_sqlite(engine)

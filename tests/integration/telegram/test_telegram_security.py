@@ -170,7 +170,7 @@ async def test_nurses_removed_from_the_list_lose_access(tmp_path: Path) -> None:
         roster = NurseRoster(bot.service.engine)
         await roster.add(NURSE, "Nora", bot.clock.now())
         assert "No patients yet" in (await bot.say(NURSE, "/patients"))[-1].text
-        await roster.remove(NURSE)
+        await roster.remove(NURSE, bot.clock.now())
         assert "only for the treatment team" in (await bot.say(NURSE, "/patients"))[-1].text
 
 
