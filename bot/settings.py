@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     twilio_api_base: str = "https://api.twilio.com"
     twilio_timeout_seconds: float = Field(10.0, gt=0, le=120)
     nurse_telegram_ids: str = Field("", description="comma-separated Telegram user ids")
+    # The care-team console: every account needs an authenticator code (admins always do).
+    console_require_totp: bool = False
 
     @property
     def telegram_enabled(self) -> bool:
