@@ -13,7 +13,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -26,6 +26,7 @@ from bot.channels.telegram.roster import NurseRoster
 from bot.conversation.alerts import NurseAlerts
 from bot.conversation.conversation import Conversation
 from bot.settings import Settings
+from bot.web.console.desk import ConsoleDesk, LinkMaker
 from bot.web.metrics import Metrics
 from messages.render import render_for
 from scheduler.domain.model import ChannelKind, Patient, PlanSettings
@@ -40,6 +41,9 @@ from scheduler.store.audit import SqlAlchemyAudit
 from scheduler.store.db import is_sqlite, make_engine
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
+
+if TYPE_CHECKING:
+    from bot.channels.telegram.gateway import TelegramGateway
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +86,7 @@ class Service:
     beat: Heartbeat
     metrics: Metrics
     audit: SqlAlchemyAudit
+    console_desk: ConsoleDesk  # what the care-team console's pages may use
     gateways: dict[ChannelKind, Gateway] = field(default_factory=dict)
     _warming: asyncio.Task[object] | None = field(default=None, init=False, repr=False)
 
@@ -187,7 +192,12 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
         spec = PlannerSpec(settings.database_url, plan_settings(settings), horizon)
         planners = PlannerProcesses(spec, settings.plan_processes)
     materialiser = Materialiser(
-        courses, outbox, plan_settings(settings), horizon=horizon, planners=planners, render=render_for
+        courses,
+        outbox,
+        plan_settings(settings),
+        horizon=horizon,
+        planners=planners,
+        render=render_for,
     )
     audit = SqlAlchemyAudit(engine)
     care = CareTeam(courses, outbox, materialiser, clock, audit)
@@ -243,13 +253,35 @@ def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = N
         gateways[ChannelKind.SMS] = sms
         if settings.alert_numbers:
             alerts.pagers.append(SmsPager(sms.sender, settings.alert_numbers))
+    link_for: LinkMaker | None = None
     if settings.telegram_enabled:
         from bot.channels.telegram.gateway import TelegramGateway
 
         telegram = TelegramGateway(desk)
         gateways[ChannelKind.TELEGRAM] = telegram
         alerts.notifiers.append(telegram)
+        link_for = _link_maker(telegram)
+    console_desk = ConsoleDesk(
+        settings, clock, engine, courses, outbox, care, alerts, plan_settings(settings), link_for
+    )
     return Service(
         settings, engine, clock, courses, outbox, materialiser, dispatcher, care, console,
-        conversation, alerts, beat, metrics, audit, gateways,
+        conversation, alerts, beat, metrics, audit, console_desk, gateways,
     )  # fmt: skip
+
+
+def _link_maker(telegram: TelegramGateway) -> LinkMaker:
+    """The console's "make a Telegram link": Telegram unreachable is one sentence, not a 500."""
+    from telegram.error import TelegramError
+
+    from bot.conversation.validate import InvalidInput
+
+    async def link_for(patient_id: str) -> str:
+        try:
+            return await telegram.new_link(patient_id)
+        except TelegramError as exc:
+            raise InvalidInput(
+                f"could not reach Telegram ({exc.message}): try again in a minute"
+            ) from None
+
+    return link_for

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # once, to them and every nurse chat when nobody acknowledged them in time.
     alert_sms_to: str = Field("", description="comma-separated E.164 numbers of the team")
     alert_escalate_minutes: int = Field(15, ge=1, le=24 * 60)
+    # The care-team console: every account needs an authenticator code (admins always do).
+    console_require_totp: bool = False
 
     @property
     def telegram_enabled(self) -> bool:

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from bot.cli import adherence, audit, demo, nurse, privacy, service, telegram
+from bot.cli import adherence, audit, demo, nurse, privacy, service, staff, telegram
 from bot.cli.common import USER_ERRORS, DatabaseUnreachableError, NotMigratedError
 
 
@@ -18,7 +18,7 @@ def cli() -> None:
     """lenabot: lenalidomide reminders by SMS and Telegram."""
 
 
-for _family in (service, nurse, adherence, audit, privacy, telegram, demo):
+for _family in (service, nurse, adherence, audit, privacy, telegram, staff, demo):
     for _command in _family.COMMANDS:
         cli.add_command(_command)
 

@@ -6,6 +6,7 @@
   intervals, with a floor): 503 otherwise. It logs nothing: while the database is away the
   jobs say so, once (``scheduler.runtime.jobs.DatabaseWatch``).
 - ``/metrics``: Prometheus text format (see ``bot.web.metrics``).
+- the care-team console's pages (``bot.web.console``), behind staff sign-in.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.bootstrap import Service
+from bot.web.console.routes import console_routes
 from bot.web.metrics import Metrics
 from scheduler.runtime.jobs import stop_jobs
 from scheduler.store.db import is_sqlite
@@ -56,7 +58,9 @@ def create_app(service: Service, *, worker: bool) -> Starlette:
         finally:
             running["scheduler"] = None
             if sched is not None:
-                await stop_jobs(service.dispatcher, sched)  # finish in-flight sends, release the rest
+                await stop_jobs(
+                    service.dispatcher, sched
+                )  # finish in-flight sends, release the rest
             await service.close()
 
     async def healthz(request: Request) -> PlainTextResponse:
@@ -97,6 +101,7 @@ def create_app(service: Service, *, worker: bool) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics),
             *service.routes(),
+            *console_routes(service.console_desk),
         ],
         lifespan=lifespan,
         middleware=[Middleware(_Timed, metrics=service.metrics)],

@@ -301,3 +301,42 @@ for _dialect, _statements in (
     for _statement in _statements:
         _ddl = DDL(_statement)  # type: ignore[no-untyped-call]
         event.listen(audit, "after_create", _ddl.execute_if(dialect=_dialect))
+
+# The care-team console (bot/web/console/): staff accounts, their sessions and one-time
+# set-password links. Emails are stored lower-cased; a session id and a link token are stored
+# only as their SHA-256, so a database leak opens no session and sets no password.
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("role", String(10), nullable=False),  # nurse | admin
+    Column("password_hash", String(200), nullable=True),  # None until a password is set
+    Column("totp_secret", String(64), nullable=True),
+    # The last 30-second step a code was accepted for: a code is never accepted twice.
+    Column("totp_last_step", BigInteger, nullable=True),
+    Column("disabled_at", UTCDateTime, nullable=True),
+    Column("failed_attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the cookie's token
+    Column("staff_id", ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("csrf", String(64), nullable=False),
+)
+
+set_password_tokens = Table(
+    "set_password_tokens",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("staff_id", ForeignKey("staff.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)

@@ -1,0 +1,81 @@
+"""Who may see a console page: the session cookie, the role, and the CSRF token of a POST.
+
+``Guard.page`` wraps an endpoint. Without a live session the answer is 303 to ``/login``
+(nothing of the page is computed, so nothing about a patient leaks); a nurse asking for an
+admin page gets 403; a POST whose ``csrf`` field is missing or not the session's own gets 403
+before the endpoint runs, so it changes nothing. The endpoint finds the staff member in
+``request.state.staff`` and the form already read in ``request.state.form``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from bot.web.console.forms import BadForm, read_form
+from bot.web.console.sessions import ABSOLUTE, Session, SessionStore
+from bot.web.console.views import Views, redirect, secured
+from scheduler.ports import Clock
+
+COOKIE = "lenabot_console"
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def local_path(target: str) -> str:
+    """``target`` if it is a path on this site, else ``/`` (never a redirect elsewhere)."""
+    if target.startswith("/") and not target.startswith(("//", "/\\")) and "\n" not in target:
+        return target
+    return "/"
+
+
+class Guard:
+    def __init__(self, sessions: SessionStore, clock: Clock, views: Views, *, secure: bool):
+        self.sessions, self.clock, self.views, self.secure = sessions, clock, views, secure
+
+    async def session(self, request: Request) -> Session | None:
+        return await self.sessions.find(request.cookies.get(COOKIE, ""), self.clock.now())
+
+    def set_cookie(self, response: Response, token: str) -> None:
+        response.set_cookie(
+            COOKIE, token, max_age=int(ABSOLUTE.total_seconds()), path="/",
+            secure=self.secure, httponly=True, samesite="lax",
+        )  # fmt: skip
+
+    def clear_cookie(self, response: Response) -> None:
+        response.delete_cookie(COOKIE, path="/", secure=self.secure, httponly=True, samesite="lax")
+
+    def page(self, endpoint: Endpoint, *, admin: bool = False) -> Endpoint:
+        async def guarded(request: Request) -> Response:
+            session = await self.session(request)
+            if session is None:
+                back = request.url.path if request.method == "GET" else "/"
+                response = redirect("/login" + ("" if back == "/" else f"?next={quote(back)}"))
+                if COOKIE in request.cookies:
+                    self.clear_cookie(response)  # an expired or ended session: forget it
+                return response
+            request.state.staff = session.staff
+            request.state.csrf = session.csrf
+            if admin and not session.staff.is_admin:
+                return self.views.forbidden(request, "This page is for admins only.")
+            if request.method == "POST":
+                try:
+                    form = await read_form(request)
+                except BadForm as exc:
+                    return secured(PlainTextResponse("not a form", status_code=exc.status))
+                if not hmac.compare_digest(form.get("csrf", "").encode(), session.csrf.encode()):
+                    return self.views.forbidden(
+                        request,
+                        "This form has expired or did not come from this page: nothing was "
+                        "changed. Go back, reload the page and try again.",
+                    )
+                request.state.form = form
+            return secured(await endpoint(request))
+
+        return guarded
+
+    def admin(self, endpoint: Endpoint) -> Endpoint:
+        return self.page(endpoint, admin=True)

@@ -1,0 +1,219 @@
+"""``/patients/{id}``: one patient's course, conversation and upcoming messages, and the
+nurse's actions on the course.
+
+Each action reads the form with the CLI's parsers (``bot/conversation/validate.py``) and calls
+the same ``CareTeam`` method as ``bot/cli/nurse.py``, so the checks, the re-plan and the
+correction the patient is sent are the same. A refused action changes nothing and shows the
+page again with the sentence beside the field; a done one redirects back (303) with a notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot.conversation import validate as v
+from bot.conversation.preview import preview_items
+from bot.web.console.desk import ConsoleDesk
+from bot.web.console.forms import Errors, Form
+from bot.web.console.patient_list import local_time, today_in_course
+from bot.web.console.views import Views, redirect
+from messages.render import profile_of
+from scheduler.domain.localtime import zone
+from scheduler.domain.model import ChannelKind
+from scheduler.domain.plan import plan
+from scheduler.services.care import course_state
+from scheduler.store import tables as t
+from scheduler.store.repository import UnknownPatientError
+
+THREAD = 100  # the latest messages either way
+UPCOMING_DAYS = 14
+_LEFT = ("sent", "sending", "failed", "expired")  # outbox rows the patient was (to be) sent
+
+DONE = {
+    "enrolled": (
+        "Enrolled: reminders are planned from today. A Telegram patient needs their one-time "
+        "link before anything is sent."
+    ),
+    "pause": "Paused: no dose reminders until resumed. The patient is told.",
+    "resume": "Resumed. The patient is told when capsules restart.",
+    "delay": "Next cycle delayed; later cycles follow. The patient is told.",
+    "dose-time": "Dose time changed. The patient is told.",
+    "end": "End date set; after-treatment messages follow. The patient is told.",
+    "appointment": "Blood test added. The patient is reminded that day.",
+    "follow-ups": "Follow-ups changed.",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One message of the conversation, either way."""
+
+    at: str
+    inbound: bool
+    text: str
+    status: str
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    desk: ConsoleDesk
+    views: Views
+
+    def _today(self, tz: str) -> date:
+        return self.desk.clock.now().astimezone(zone(tz)).date()
+
+    async def page(self, request: Request) -> Response:
+        return await self._show(request)
+
+    async def _show(
+        self, request: Request, *, errors: Errors | None = None, form: Form | None = None,
+        link: str = "",
+    ) -> Response:  # fmt: skip
+        pid = request.path_params["patient_id"]
+        try:
+            patient, course = await self.desk.courses.load_one(pid)
+        except UnknownPatientError:
+            return self.views.not_found(request, "There is no patient with that id.")
+        today = self._today(patient.tz)
+        first, last = today, today + timedelta(days=UPCOMING_DAYS - 1)
+        rows = await self.desk.outbox.rows(pid)
+        upcoming = [
+            i for i in preview_items(
+                course, profile_of(patient), plan(course, self.desk.plan, first, last), rows,
+                await self.desk.courses.dose_records(pid, first), first, last,
+            )
+            if i["status"] not in _LEFT
+        ]  # fmt: skip
+        return self.views.page(
+            request, "patient.html", 400 if errors else 200, title=f"Patient {pid}",
+            patient=patient, course=course, state=course_state(patient, course, today),
+            today_text=today_in_course(patient, course, today), thread=await self._thread(pid),
+            upcoming=upcoming, errors=errors or Errors(), form=form or Form(), link=link,
+            can_link=self.desk.link_for is not None and patient.channel is ChannelKind.TELEGRAM,
+            done=DONE.get(request.query_params.get("done", ""), ""), today=today,
+        )  # fmt: skip
+
+    async def _thread(self, pid: str) -> list[Entry]:
+        """What the patient wrote and what they were sent, newest first, each at its time on
+        the patient's clock, with the delivery status of what was sent."""
+        tz = (await self.desk.courses.get(pid)).tz
+        i = t.inbound.c
+        async with self.desk.engine.connect() as conn:
+            wrote = await conn.execute(
+                select(i.text, i.received_at).where(i.patient_id == pid)
+                .order_by(i.id.desc()).limit(THREAD)
+            )  # fmt: skip
+            entries = [(r.received_at, Entry(local_time(r.received_at, tz), True, r.text, ""))
+                       for r in wrote]  # fmt: skip
+        for r in await self.desk.outbox.rows(pid, _LEFT):
+            at = r.sent_at or r.due_at
+            status = r.delivery_status or r.status
+            entries.append((at, Entry(local_time(at, tz), False, r.text, status)))
+        entries.sort(key=lambda e: e[0], reverse=True)
+        return [e for _, e in entries[:THREAD]]
+
+    async def act(self, request: Request) -> Response:
+        """POST /patients/{id}/{action}: behind the guard, so the CSRF token was checked."""
+        pid = request.path_params["patient_id"]
+        action = request.path_params["action"]
+        form: Form = request.state.form
+        do = self._actions().get(action)
+        if do is None:
+            return self.views.not_found(request, "There is no such action.")
+        try:
+            patient = await self.desk.courses.get(pid)
+        except UnknownPatientError:
+            return self.views.not_found(request, "There is no patient with that id.")
+        errors = Errors()
+        link = ""
+        result = await do(pid, self._today(patient.tz), form, errors)
+        if errors:
+            return await self._show(request, errors=errors, form=form)
+        if action == "link":
+            link = str(result)
+            return await self._show(request, link=link)
+        return redirect(f"/patients/{pid}?done={action}")
+
+    def _actions(self) -> dict[str, Callable[[str, date, Form, Errors], Awaitable[Any]]]:
+        return {
+            "pause": self._pause, "resume": self._resume, "delay": self._delay,
+            "dose-time": self._dose_time, "end": self._end, "appointment": self._appointment,
+            "follow-ups": self._follow_ups, "link": self._link,
+        }  # fmt: skip
+
+    async def _pause(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+        text = form.get("pause_from", "").strip()
+        start = errors.check(
+            "pause_from",
+            lambda: v.check_near(v.parse_date(text, "pause date"), today, "pause date")
+            if text else today,
+        )  # fmt: skip
+        if start is not None:
+            care = self.desk.care
+            await errors.check_async(
+                "pause_from", lambda: care.pause(pid, start, form.get("pause_reason", ""))
+            )
+
+    async def _resume(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+        text = form.get("resume_on", "").strip()
+        on = errors.check(
+            "resume_on",
+            lambda: v.check_near(v.parse_date(text, "restart date"), today, "restart date")
+            if text else today,
+        )  # fmt: skip
+        if on is not None:
+            await errors.check_async("resume_on", lambda: self.desk.care.resume(pid, on))
+
+    async def _delay(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+        days = errors.check("delay_days", lambda: v.parse_days(form.get("delay_days", ""), "days"))
+        if days is not None:
+            await errors.check_async("delay_days", lambda: self.desk.care.delay_cycle(pid, days))
+
+    async def _dose_time(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+        at = errors.check("dose_time", lambda: v.parse_hhmm(form.get("dose_time", "")))
+        if at is not None:
+            await errors.check_async("dose_time", lambda: self.desk.care.set_dose_time(pid, at))
+
+    async def _end(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+        text = form.get("end_on", "")
+        on = errors.check(
+            "end_on", lambda: v.check_near(v.parse_date(text, "end date"), today, "end date")
+        )
+        if on is not None:
+            await errors.check_async("end_on", lambda: self.desk.care.end(pid, on))
+
+    async def _appointment(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+        text = form.get("appointment_on", "")
+        on = errors.check(
+            "appointment_on",
+            lambda: v.check_near(v.parse_date(text, "blood test date"), today, "blood test date"),
+        )
+        note = errors.check(
+            "appointment_note", lambda: v.parse_note(form.get("appointment_note", ""))
+        )
+        if on is not None and note is not None:
+            await errors.check_async(
+                "appointment_on", lambda: self.desk.care.appointment(pid, on, note)
+            )
+
+    async def _follow_ups(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+        state = form.get("follow_ups", "")
+        if state not in ("on", "off"):
+            errors["follow_ups"] = "Choose on or off."
+            return
+        await self.desk.courses.set_follow_ups(pid, state == "on")
+        await self.desk.care.replan(pid)
+
+    async def _link(self, pid: str, today: date, form: Form, errors: Errors) -> str | None:
+        if self.desk.link_for is None:
+            errors["link"] = "Telegram is not set up (TELEGRAM_BOT_TOKEN)."
+            return None
+        link_for = self.desk.link_for
+        return await errors.check_async("link", lambda: link_for(pid))
