@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import os
 import re
@@ -44,6 +45,13 @@ from tests.fakes.server import serve_asgi
 T0 = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
 PASSWORD = "heron lantern quietly marble"
 COOKIE = "lenabot_console"
+
+
+@functools.cache
+def hashed(password: str) -> str:
+    """An argon2id hash of ``password``, made once a process: each costs about 0.3 s of CPU.
+    (Accounts with the same password then share a salt, which no test looks at.)"""
+    return passwords.hash_password(password)
 
 
 @contextlib.asynccontextmanager
@@ -121,7 +129,7 @@ class Console:
         added = await self.accounts.add(email, email.split("@")[0].title(), role,
                                         self.clock.now(), totp_secret=secret)  # fmt: skip
         if password is not None:
-            await self.accounts.set_password(added.id, passwords.hash_password(password))
+            await self.accounts.set_password(added.id, hashed(password))
         return added, secret
 
     def code(self, secret: str) -> str:
@@ -164,8 +172,9 @@ class Console:
 
 
 @contextlib.asynccontextmanager
-async def console(database_url: str, **settings: Any) -> AsyncIterator[Console]:
-    clock = ManualClock(T0)
+async def console(database_url: str, now: datetime = T0, **settings: Any) -> AsyncIterator[Console]:
+    """The app served on a loopback port, its clock stopped at ``now`` (moved by the test)."""
+    clock = ManualClock(now)
     s = load_settings(_env_file=None, database_url=database_url, telegram_bot_token=None,
                       twilio_account_sid="", plan_processes=0, **settings)  # fmt: skip
     service = build(s, clock=clock, out=io.StringIO())
