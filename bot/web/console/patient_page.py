@@ -133,7 +133,8 @@ class PatientPage:
             return self.views.not_found(request, "There is no patient with that id.")
         errors = Errors()
         link = ""
-        result = await do(pid, self._today(patient.tz), form, errors)
+        actor = f"staff:{request.state.staff.id}"  # every change's audit row names them
+        result = await do(pid, self._today(patient.tz), form, errors, actor)
         if errors:
             return await self._show(request, errors=errors, form=form)
         if action == "link":
@@ -141,14 +142,14 @@ class PatientPage:
             return await self._show(request, link=link)
         return redirect(f"/patients/{pid}?done={action}")
 
-    def _actions(self) -> dict[str, Callable[[str, date, Form, Errors], Awaitable[Any]]]:
+    def _actions(self) -> dict[str, Callable[[str, date, Form, Errors, str], Awaitable[Any]]]:
         return {
             "pause": self._pause, "resume": self._resume, "delay": self._delay,
             "dose-time": self._dose_time, "end": self._end, "appointment": self._appointment,
             "follow-ups": self._follow_ups, "link": self._link,
         }  # fmt: skip
 
-    async def _pause(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+    async def _pause(self, pid: str, today: date, form: Form, errors: Errors, actor: str) -> None:
         text = form.get("pause_from", "").strip()
         start = errors.check(
             "pause_from",
@@ -158,10 +159,11 @@ class PatientPage:
         if start is not None:
             care = self.desk.care
             await errors.check_async(
-                "pause_from", lambda: care.pause(pid, start, form.get("pause_reason", ""))
+                "pause_from",
+                lambda: care.pause(pid, start, form.get("pause_reason", ""), actor=actor),
             )
 
-    async def _resume(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+    async def _resume(self, pid: str, today: date, form: Form, errors: Errors, actor: str) -> None:
         text = form.get("resume_on", "").strip()
         on = errors.check(
             "resume_on",
@@ -169,27 +171,37 @@ class PatientPage:
             if text else today,
         )  # fmt: skip
         if on is not None:
-            await errors.check_async("resume_on", lambda: self.desk.care.resume(pid, on))
+            await errors.check_async(
+                "resume_on", lambda: self.desk.care.resume(pid, on, actor=actor)
+            )
 
-    async def _delay(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+    async def _delay(self, pid: str, today: date, form: Form, errors: Errors, actor: str) -> None:
         days = errors.check("delay_days", lambda: v.parse_days(form.get("delay_days", ""), "days"))
         if days is not None:
-            await errors.check_async("delay_days", lambda: self.desk.care.delay_cycle(pid, days))
+            await errors.check_async(
+                "delay_days", lambda: self.desk.care.delay_cycle(pid, days, actor=actor)
+            )
 
-    async def _dose_time(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+    async def _dose_time(
+        self, pid: str, today: date, form: Form, errors: Errors, actor: str
+    ) -> None:
         at = errors.check("dose_time", lambda: v.parse_hhmm(form.get("dose_time", "")))
         if at is not None:
-            await errors.check_async("dose_time", lambda: self.desk.care.set_dose_time(pid, at))
+            await errors.check_async(
+                "dose_time", lambda: self.desk.care.set_dose_time(pid, at, actor=actor)
+            )
 
-    async def _end(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+    async def _end(self, pid: str, today: date, form: Form, errors: Errors, actor: str) -> None:
         text = form.get("end_on", "")
         on = errors.check(
             "end_on", lambda: v.check_near(v.parse_date(text, "end date"), today, "end date")
         )
         if on is not None:
-            await errors.check_async("end_on", lambda: self.desk.care.end(pid, on))
+            await errors.check_async("end_on", lambda: self.desk.care.end(pid, on, actor=actor))
 
-    async def _appointment(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+    async def _appointment(
+        self, pid: str, today: date, form: Form, errors: Errors, actor: str
+    ) -> None:
         text = form.get("appointment_on", "")
         on = errors.check(
             "appointment_on",
@@ -200,18 +212,21 @@ class PatientPage:
         )
         if on is not None and note is not None:
             await errors.check_async(
-                "appointment_on", lambda: self.desk.care.appointment(pid, on, note)
+                "appointment_on", lambda: self.desk.care.appointment(pid, on, note, actor=actor)
             )
 
-    async def _follow_ups(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+    async def _follow_ups(
+        self, pid: str, today: date, form: Form, errors: Errors, actor: str
+    ) -> None:
         state = form.get("follow_ups", "")
         if state not in ("on", "off"):
             errors["follow_ups"] = "Choose on or off."
             return
-        await self.desk.courses.set_follow_ups(pid, state == "on")
-        await self.desk.care.replan(pid)
+        await self.desk.care.follow_ups(pid, state == "on", actor=actor)
 
-    async def _link(self, pid: str, today: date, form: Form, errors: Errors) -> str | None:
+    async def _link(
+        self, pid: str, today: date, form: Form, errors: Errors, actor: str
+    ) -> str | None:
         if self.desk.link_for is None:
             errors["link"] = "Telegram is not set up (TELEGRAM_BOT_TOKEN)."
             return None
