@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from bot.conversation import validate as v
 from bot.conversation.preview import preview_items
+from bot.web.console.cycle_calendar import legend, picture
 from bot.web.console.desk import ConsoleDesk
 from bot.web.console.forms import Errors, Form
 from bot.web.console.patient_list import local_time, today_in_course
@@ -84,6 +85,7 @@ class PatientPage:
         today = self._today(patient.tz)
         first, last = today, today + timedelta(days=UPCOMING_DAYS - 1)
         rows = await self.desk.outbox.rows(pid)
+        taken = await self.desk.courses.dose_records(pid, course.start - timedelta(days=1))
         upcoming = [
             i for i in preview_items(
                 course, profile_of(patient), plan(course, self.desk.plan, first, last), rows,
@@ -98,6 +100,7 @@ class PatientPage:
             upcoming=upcoming, errors=errors or Errors(), form=form or Form(), link=link,
             can_link=self.desk.link_for is not None and patient.channel is ChannelKind.TELEGRAM,
             done=DONE.get(request.query_params.get("done", ""), ""), today=today,
+            calendar=picture(course, taken, today), legend=legend(),
         )  # fmt: skip
 
     async def _thread(self, pid: str) -> list[Entry]:

@@ -9,13 +9,18 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from bot.channels.reach import reach
 from bot.settings import load_settings
 from bot.web.console.accounts import Role
+from scheduler.domain.guidance import EXTRA, LATE, MISSED, TAKEN
+from scheduler.domain.model import Patient
+from scheduler.store import tables as t
 from tests.integration.console.console_world import Browser, Console, console, database
 
 RED_FLAG = "I have a temperature of 39 and shivering"
@@ -171,3 +176,68 @@ async def test_the_banner_says_when_no_nurse_can_be_reached(world: Console) -> N
                             team_phone="+442079460000", telegram_bot_token="1:x",
                           nurse_telegram_ids="")  # fmt: skip
     assert (await reach(no_chat, engine)).nobody
+
+
+async def enrolled_on(world: Console, start: date) -> Patient:
+    """A patient enrolled on the day their course started (not today: days before enrolment
+    are not counted)."""
+    patient = await world.enrol(start=start)
+    async with world.service.engine.begin() as conn:
+        await conn.execute(
+            update(t.courses).where(t.courses.c.patient_id == patient.id)
+            .values(enrolled_at=datetime.combine(start, time(8), UTC))
+        )  # fmt: skip
+    return patient
+
+
+def cells(page: str) -> dict[str, str]:
+    """'Day N' -> the state's word, for the last cycle drawn (the current one)."""
+    last = page[page.rindex('<table class="calendar">') :]
+    return {
+        m[1]: m[2].strip()
+        for m in re.finditer(
+            r'<span class="day-number">(Day \d+)</span>.*?'
+            r'<span class="day-symbol" aria-hidden="true">[^<]*</span>([^<]*)</span>',
+            last,
+            re.S,
+        )
+    }
+
+
+async def test_the_patient_page_draws_the_cycle_calendar(world: Console) -> None:
+    # Started 6 Nov on 21/28: cycle 1 is 6 Nov - 3 Dec, today (3 Dec) is its day 28, a break.
+    patient = await enrolled_on(world, date(2026, 11, 6))
+    now = world.clock.now()
+    for d in range(21):
+        day = date(2026, 11, 6) + timedelta(days=d)
+        status = MISSED if d in (3, 4) else LATE if d == 5 else TAKEN
+        if d != 10:  # day 11 never confirmed
+            await world.service.courses.record_dose(patient.id, day, status, now)
+    await world.service.courses.record_dose(patient.id, date(2026, 11, 30), EXTRA, now)
+    nora = await world.nurse()
+    page = (await nora.get(f"/patients/{patient.id}")).text
+    assert "Cycle calendar" in page and "Cycle 1 from Fri 6 Nov 2026" in page
+    found = cells(page)
+    assert len(found) == 28
+    assert found["Day 1"] == "taken" and found["Day 4"] == "missed" and found["Day 6"] == "late"
+    assert found["Day 11"] == "unconfirmed"
+    assert found["Day 22"] == "break" and found["Day 28"] == "break"
+    assert found["Day 25"] == "extra: taken when none was due"
+    assert page.count("<tr>", page.index('<table class="calendar">')) >= 4  # rows of 7
+    assert 'aria-current="date"' in page
+    legend = page[page.index('<ul class="legend"') :]
+    for word in ("taken", "late", "missed", "unconfirmed", "break", "hold", "ahead"):
+        assert f"</span> {word}</li>" in legend
+
+
+async def test_the_calendar_shows_the_previous_and_the_current_cycle_with_a_hold(
+    world: Console,
+) -> None:
+    patient = await enrolled_on(world, date(2026, 10, 30))  # cycle 2 from 27 Nov
+    await world.service.care.pause(patient.id, date(2026, 12, 2), "", actor="cli:nora")
+    nora = await world.nurse()
+    page = (await nora.get(f"/patients/{patient.id}")).text
+    assert "Cycle 1 from" in page and "Cycle 2 from Fri 27 Nov 2026" in page
+    found = cells(page)
+    assert found["Day 1"] == "unconfirmed"  # 27 Nov, nothing recorded
+    assert found["Day 6"] == "hold" and found["Day 7"] == "hold"  # paused from 2 Dec
