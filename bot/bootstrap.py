@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute
 from bot.channels.console import ConsoleChannel
 from bot.channels.desk import Desk
 from bot.channels.gateway import Gateway
-from bot.channels.telegram.roster import NurseRoster
+from bot.channels.reach import nurse_chats
 from bot.conversation.alerts import NurseAlerts
 from bot.conversation.conversation import Conversation
 from bot.settings import Settings
@@ -111,14 +111,8 @@ class Service:
         """
         if not self.gateways:
             return
-        if ChannelKind.TELEGRAM in self.gateways:
-            roster = NurseRoster(self.engine, self.settings.nurse_ids)
-            try:
-                if await roster.chat_ids():
-                    return
-            except Exception as exc:  # the database is down: the jobs will say so
-                log.debug("could not read the nurses at start-up: %s", type(exc).__name__)
-                return
+        if await nurse_chats(self.settings, self.engine) != 0:  # some, or not known
+            return
         log.warning(
             "no nurse can receive alerts (no nurse Telegram chat: add one with 'lenabot nurses "
             "add' or NURSE_TELEGRAM_IDS): red flags and other alerts will only be in "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -11,26 +10,13 @@ import click
 from bot.bootstrap import Service
 from bot.cli.common import dump, with_service
 from bot.conversation import validate as v
+from scheduler.domain.audit import describe as describe_change
 from scheduler.ports import AuditEntry
 
 
-def _value(x: Any) -> str:
-    return x if isinstance(x, str) else json.dumps(x, ensure_ascii=False)
-
-
 def describe(entry: AuditEntry) -> str:
-    """The change in one line: ``key: before -> after`` for each value that changed, or
-    ``key=value`` for a row with no before (an enrolment, a link issued)."""
-    after, before = entry.after or {}, entry.before
-    if before is None:
-        return "; ".join(f"{k}={_value(val)}" for k, val in after.items())
-    keys = list(dict.fromkeys([*before, *after]))
-    return "; ".join(
-        f"{k}: {_value(before.get(k))} -> {_value(after.get(k))}"
-        if k in before
-        else f"{k}={_value(after[k])}"
-        for k in keys
-    )
+    """The change in one line (``scheduler.domain.audit.describe``)."""
+    return describe_change(entry.before, entry.after)
 
 
 def _utc(text: str, what: str) -> datetime:

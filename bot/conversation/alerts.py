@@ -133,6 +133,10 @@ class NurseAlerts:
         """Alerts nobody acknowledged, urgent ones first, newest first within each."""
         return await self.store.open_alerts(limit)
 
+    async def open_urgent(self) -> int:
+        """How many urgent alerts nobody acknowledged."""
+        return await self.store.open_urgent()
+
     async def acknowledge(self, alert_id: int, by: str, note: str = "") -> AlertRecord:
         """``by`` has it in hand (an audit row says so); it is not escalated after this."""
         return await self.store.acknowledge(alert_id, by, note, at=self.clock.now())

@@ -8,6 +8,7 @@ has the patient's name, number and chat id taken out before it is kept (``redact
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -116,3 +117,23 @@ def changes(
     """The values that differ, before and after (a key missing on one side is None there)."""
     keys = [k for k in {**before, **after} if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def _shown(x: Any) -> str:
+    return x if isinstance(x, str) else json.dumps(x, ensure_ascii=False)
+
+
+def describe(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> str:
+    """A row's change in one line (``lenabot audit``, the console's Audit page): ``key:
+    before -> after`` for each value that changed, or ``key=value`` for a row with no before
+    (an enrolment, a link issued)."""
+    after = after or {}
+    if before is None:
+        return "; ".join(f"{k}={_shown(val)}" for k, val in after.items())
+    keys = list(dict.fromkeys([*before, *after]))
+    return "; ".join(
+        f"{k}: {_shown(before.get(k))} -> {_shown(after.get(k))}"
+        if k in before
+        else f"{k}={_shown(after[k])}"
+        for k in keys
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from scheduler.domain.alerts import AlertRecord, is_urgent
@@ -71,6 +71,13 @@ class SqlAlchemyAlerts:
         )
         async with reading(self.engine) as conn:
             return [_record(r) for r in await conn.execute(query)]
+
+    async def open_urgent(self) -> int:
+        """How many urgent alerts nobody acknowledged (the console's banner)."""
+        a = t.alerts.c
+        query = select(func.count()).where(a.urgent.is_(True), a.acknowledged_at.is_(None))
+        async with reading(self.engine) as conn:
+            return int((await conn.execute(query)).scalar_one())
 
     async def get(self, alert_id: int) -> AlertRecord:
         async with reading(self.engine) as conn:

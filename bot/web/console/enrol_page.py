@@ -136,7 +136,10 @@ class EnrolPage:
                 request, "enrol_confirm.html", title="Check and enrol", values=values,
                 e=enrolment, items=self._preview(enrolment), days=PREVIEW_DAYS,
             )  # fmt: skip
-        patient = await errors.check_async("phone", lambda: self.desk.care.enrol(enrolment))
+        actor = f"staff:{request.state.staff.id}"
+        patient = await errors.check_async(
+            "phone", lambda: self.desk.care.enrol(enrolment, actor=actor)
+        )
         if patient is None:
             return self._form(request, values, errors)
         return redirect(f"/patients/{patient.id}?done=enrolled")

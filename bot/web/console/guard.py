@@ -2,9 +2,11 @@
 
 ``Guard.page`` wraps an endpoint. Without a live session the answer is 303 to ``/login``
 (nothing of the page is computed, so nothing about a patient leaks); a nurse asking for an
-admin page gets 403; a POST whose ``csrf`` field is missing or not the session's own gets 403
-before the endpoint runs, so it changes nothing. The endpoint finds the staff member in
-``request.state.staff`` and the form already read in ``request.state.form``.
+admin page gets 403; a POST whose ``csrf`` field is missing or not the session's own gets
+403 before the endpoint runs, so it changes nothing. Every page gets the banners
+(``request.state.banners``: urgent alerts not acknowledged, no nurse reachable). The
+endpoint finds the staff member in ``request.state.staff`` and the form already read in
+``request.state.form``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from scheduler.ports import Clock
 
 COOKIE = "lenabot_console"
 Endpoint = Callable[[Request], Awaitable[Response]]
+BannerSource = Callable[[], Awaitable[object]]
 
 
 def local_path(target: str) -> str:
@@ -33,8 +36,12 @@ def local_path(target: str) -> str:
 
 
 class Guard:
-    def __init__(self, sessions: SessionStore, clock: Clock, views: Views, *, secure: bool):
+    def __init__(
+        self, sessions: SessionStore, clock: Clock, views: Views, *, secure: bool,
+        banners: BannerSource | None = None,
+    ):  # fmt: skip
         self.sessions, self.clock, self.views, self.secure = sessions, clock, views, secure
+        self.banners = banners
 
     async def session(self, request: Request) -> Session | None:
         return await self.sessions.find(request.cookies.get(COOKIE, ""), self.clock.now())
@@ -59,6 +66,8 @@ class Guard:
                 return response
             request.state.staff = session.staff
             request.state.csrf = session.csrf
+            if self.banners is not None:  # shown at the top of every page (base.html)
+                request.state.banners = await self.banners()
             if admin and not session.staff.is_admin:
                 return self.views.forbidden(request, "This page is for admins only.")
             if request.method == "POST":

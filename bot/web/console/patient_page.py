@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from bot.conversation import validate as v
 from bot.conversation.preview import preview_items
+from bot.web.console.cycle_calendar import legend, picture
 from bot.web.console.desk import ConsoleDesk
 from bot.web.console.forms import Errors, Form
 from bot.web.console.patient_list import local_time, today_in_course
@@ -84,6 +85,7 @@ class PatientPage:
         today = self._today(patient.tz)
         first, last = today, today + timedelta(days=UPCOMING_DAYS - 1)
         rows = await self.desk.outbox.rows(pid)
+        taken = await self.desk.courses.dose_records(pid, course.start - timedelta(days=1))
         upcoming = [
             i for i in preview_items(
                 course, profile_of(patient), plan(course, self.desk.plan, first, last), rows,
@@ -98,6 +100,7 @@ class PatientPage:
             upcoming=upcoming, errors=errors or Errors(), form=form or Form(), link=link,
             can_link=self.desk.link_for is not None and patient.channel is ChannelKind.TELEGRAM,
             done=DONE.get(request.query_params.get("done", ""), ""), today=today,
+            calendar=picture(course, taken, today), legend=legend(),
         )  # fmt: skip
 
     async def _thread(self, pid: str) -> list[Entry]:
@@ -133,7 +136,8 @@ class PatientPage:
             return self.views.not_found(request, "There is no patient with that id.")
         errors = Errors()
         link = ""
-        result = await do(pid, self._today(patient.tz), form, errors)
+        actor = f"staff:{request.state.staff.id}"  # every change's audit row names them
+        result = await do(pid, self._today(patient.tz), form, errors, actor)
         if errors:
             return await self._show(request, errors=errors, form=form)
         if action == "link":
@@ -141,14 +145,14 @@ class PatientPage:
             return await self._show(request, link=link)
         return redirect(f"/patients/{pid}?done={action}")
 
-    def _actions(self) -> dict[str, Callable[[str, date, Form, Errors], Awaitable[Any]]]:
+    def _actions(self) -> dict[str, Callable[[str, date, Form, Errors, str], Awaitable[Any]]]:
         return {
             "pause": self._pause, "resume": self._resume, "delay": self._delay,
             "dose-time": self._dose_time, "end": self._end, "appointment": self._appointment,
             "follow-ups": self._follow_ups, "link": self._link,
         }  # fmt: skip
 
-    async def _pause(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+    async def _pause(self, pid: str, today: date, form: Form, errors: Errors, actor: str) -> None:
         text = form.get("pause_from", "").strip()
         start = errors.check(
             "pause_from",
@@ -158,10 +162,11 @@ class PatientPage:
         if start is not None:
             care = self.desk.care
             await errors.check_async(
-                "pause_from", lambda: care.pause(pid, start, form.get("pause_reason", ""))
+                "pause_from",
+                lambda: care.pause(pid, start, form.get("pause_reason", ""), actor=actor),
             )
 
-    async def _resume(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+    async def _resume(self, pid: str, today: date, form: Form, errors: Errors, actor: str) -> None:
         text = form.get("resume_on", "").strip()
         on = errors.check(
             "resume_on",
@@ -169,27 +174,37 @@ class PatientPage:
             if text else today,
         )  # fmt: skip
         if on is not None:
-            await errors.check_async("resume_on", lambda: self.desk.care.resume(pid, on))
+            await errors.check_async(
+                "resume_on", lambda: self.desk.care.resume(pid, on, actor=actor)
+            )
 
-    async def _delay(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+    async def _delay(self, pid: str, today: date, form: Form, errors: Errors, actor: str) -> None:
         days = errors.check("delay_days", lambda: v.parse_days(form.get("delay_days", ""), "days"))
         if days is not None:
-            await errors.check_async("delay_days", lambda: self.desk.care.delay_cycle(pid, days))
+            await errors.check_async(
+                "delay_days", lambda: self.desk.care.delay_cycle(pid, days, actor=actor)
+            )
 
-    async def _dose_time(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+    async def _dose_time(
+        self, pid: str, today: date, form: Form, errors: Errors, actor: str
+    ) -> None:
         at = errors.check("dose_time", lambda: v.parse_hhmm(form.get("dose_time", "")))
         if at is not None:
-            await errors.check_async("dose_time", lambda: self.desk.care.set_dose_time(pid, at))
+            await errors.check_async(
+                "dose_time", lambda: self.desk.care.set_dose_time(pid, at, actor=actor)
+            )
 
-    async def _end(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+    async def _end(self, pid: str, today: date, form: Form, errors: Errors, actor: str) -> None:
         text = form.get("end_on", "")
         on = errors.check(
             "end_on", lambda: v.check_near(v.parse_date(text, "end date"), today, "end date")
         )
         if on is not None:
-            await errors.check_async("end_on", lambda: self.desk.care.end(pid, on))
+            await errors.check_async("end_on", lambda: self.desk.care.end(pid, on, actor=actor))
 
-    async def _appointment(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+    async def _appointment(
+        self, pid: str, today: date, form: Form, errors: Errors, actor: str
+    ) -> None:
         text = form.get("appointment_on", "")
         on = errors.check(
             "appointment_on",
@@ -200,18 +215,21 @@ class PatientPage:
         )
         if on is not None and note is not None:
             await errors.check_async(
-                "appointment_on", lambda: self.desk.care.appointment(pid, on, note)
+                "appointment_on", lambda: self.desk.care.appointment(pid, on, note, actor=actor)
             )
 
-    async def _follow_ups(self, pid: str, today: date, form: Form, errors: Errors) -> None:
+    async def _follow_ups(
+        self, pid: str, today: date, form: Form, errors: Errors, actor: str
+    ) -> None:
         state = form.get("follow_ups", "")
         if state not in ("on", "off"):
             errors["follow_ups"] = "Choose on or off."
             return
-        await self.desk.courses.set_follow_ups(pid, state == "on")
-        await self.desk.care.replan(pid)
+        await self.desk.care.follow_ups(pid, state == "on", actor=actor)
 
-    async def _link(self, pid: str, today: date, form: Form, errors: Errors) -> str | None:
+    async def _link(
+        self, pid: str, today: date, form: Form, errors: Errors, actor: str
+    ) -> str | None:
         if self.desk.link_for is None:
             errors["link"] = "Telegram is not set up (TELEGRAM_BOT_TOKEN)."
             return None

@@ -1,8 +1,8 @@
 """The console's routes, built from a ``ConsoleDesk``; ``bot.web.app`` mounts them.
 
 Every page but ``/login``, ``/set-password/{token}`` and the stylesheet is behind
-``Guard.page`` (a live session; admins only for ``/staff``; a CSRF token on every POST). The
-webhooks, ``/healthz``, ``/readyz`` and ``/metrics`` are not console routes and are untouched.
+``Guard.page`` (a live session; admins only for ``/staff`` and ``/audit``; a CSRF token on
+every POST). The webhooks, ``/healthz``, ``/readyz`` and ``/metrics`` are not console routes and are untouched.
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from bot.web.console.accounts import StaffAccounts
+from bot.web.console.alert_actions import AlertActions
+from bot.web.console.audit_page import AuditPage
 from bot.web.console.auth import AuthPages
+from bot.web.console.banners import BannerReader
 from bot.web.console.desk import ConsoleDesk
 from bot.web.console.enrol_page import EnrolPage
 from bot.web.console.guard import Guard
@@ -27,10 +30,13 @@ def console_routes(desk: ConsoleDesk) -> list[BaseRoute]:
     views = Views()
     accounts = StaffAccounts(desk.engine)
     secure = desk.settings.public_url.startswith("https://")
-    guard = Guard(SessionStore(desk.engine), desk.clock, views, secure=secure)
+    guard = Guard(SessionStore(desk.engine), desk.clock, views, secure=secure,
+                  banners=BannerReader(desk))  # fmt: skip
     signin = SignIn(accounts, desk.clock, desk.settings.console_require_totp)
     auth = AuthPages(guard, views, signin, accounts, desk.clock)
     today = TodayPage(desk, views, Attention(desk))
+    alerts = AlertActions(today)
+    audit = AuditPage(desk, views, accounts)
     patients = PatientList(desk, views)
     patient = PatientPage(desk, views)
     enrol = EnrolPage(desk, views)
@@ -44,11 +50,15 @@ def console_routes(desk: ConsoleDesk) -> list[BaseRoute]:
         Route("/set-password/{token}", auth.set_password, methods=["POST"]),
         Route("/static/{name}", views.stylesheet, methods=["GET"]),
         Route("/", page(today.page), methods=["GET"]),
+        Route("/alerts/{alert_id:int}/acknowledge", page(alerts.acknowledge), methods=["POST"]),
+        Route("/alerts/{alert_id:int}/assign", page(alerts.assign), methods=["POST"]),
         Route("/patients", page(patients.page), methods=["GET"]),
         Route("/patients/{patient_id}", page(patient.page), methods=["GET"]),
         Route("/patients/{patient_id}/{action}", page(patient.act), methods=["POST"]),
         Route("/enrol", page(enrol.page), methods=["GET"]),
         Route("/enrol", page(enrol.submit), methods=["POST"]),
+        Route("/audit", admin(audit.page), methods=["GET"]),
+        Route("/audit.csv", admin(audit.csv), methods=["GET"]),
         Route("/staff", admin(staff.page), methods=["GET"]),
         Route("/staff/add", admin(staff.add), methods=["POST"]),
         Route("/staff/{staff_id}/disable", admin(staff.disable), methods=["POST"]),

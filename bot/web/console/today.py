@@ -1,5 +1,7 @@
-"""``GET /``, Today: the latest nurse alerts, newest first, then the patients whose adherence
-over the last 4 weeks is below 90% (the weekly digest's rule, worked out the same way).
+"""``GET /``, Today: the alerts inbox (every alert nobody acknowledged, urgent first, newest
+first, each with its Acknowledge and Assign-to-me forms: ``alert_actions``), then the patients
+whose adherence over the last 4 weeks is below 90% (the weekly digest's rule, worked out the
+same way).
 
 The adherence list reads every patient's course and four weeks of dose records, a page of
 2,000 at a time, and works each page out in a thread (about 3 s of CPU for 10,000 patients:
@@ -17,14 +19,20 @@ from datetime import date, datetime, timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot.web.console.accounts import StaffAccounts
 from bot.web.console.desk import ConsoleDesk
 from bot.web.console.views import Views
 from scheduler.domain.adherence import Cycle, day_status, percentage
+from scheduler.domain.alerts import AlertRecord
 from scheduler.domain.localtime import zone
 from scheduler.domain.model import Course, Patient
 from scheduler.services.confirmations import DIGEST_DAYS, DIGEST_THRESHOLD
 
-ALERTS_SHOWN = 30
+OPEN_SHOWN = 100
+DONE = {
+    "acknowledged": "Alert acknowledged: it is off the open list and is not sent again.",
+    "assigned": "Alert assigned to you.",
+}
 LOW_SHOWN = 100
 KEEP_FOR = timedelta(minutes=5)
 PAGE = 2000
@@ -84,15 +92,40 @@ def _below(
 
 
 @dataclass(frozen=True)
+class OpenAlert:
+    alert: AlertRecord
+    assigned: str  # who has it, by name when it is a member of staff; "" for nobody
+
+
+@dataclass(frozen=True)
 class TodayPage:
     desk: ConsoleDesk
     views: Views
     attention: Attention
 
     async def page(self, request: Request) -> Response:
-        alerts = await self.desk.alerts.recent(ALERTS_SHOWN)
+        return await self.show(request)
+
+    async def show(
+        self, request: Request, *, errors: Mapping[int, str] | None = None,
+        notes: Mapping[int, str] | None = None, problem: str = "",
+    ) -> Response:  # fmt: skip
+        """The page; ``errors`` (by alert id) and ``notes`` (what was typed) after a refused
+        acknowledgement, ``problem`` for one about an alert no longer listed."""
+        open_alerts = await self.desk.alerts.open_alerts(OPEN_SHOWN)
+        names = {f"staff:{a.staff.id}": a.staff.name
+                 for a in await StaffAccounts(self.desk.engine).everyone()}  # fmt: skip
+        shown = [
+            OpenAlert(a, "" if a.assigned_to is None
+                      else f"{names[a.assigned_to]} ({a.assigned_to})"
+                      if a.assigned_to in names else a.assigned_to)
+            for a in open_alerts
+        ]  # fmt: skip
         low = await self.attention.low_adherence()
         return self.views.page(
-            request, "today.html", title="Today", alerts=alerts, low=low[:LOW_SHOWN],
+            request, "today.html", 400 if errors or problem else 200, title="Today",
+            open_alerts=shown, errors=errors or {}, notes=notes or {}, problem=problem,
+            done=DONE.get(request.query_params.get("done", ""), ""),
+            me=f"staff:{request.state.staff.id}", low=low[:LOW_SHOWN],
             low_total=len(low), days=DIGEST_DAYS, threshold=int(DIGEST_THRESHOLD),
         )  # fmt: skip

@@ -26,6 +26,7 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 NAV = (("/", "Today"), ("/patients", "Patients"), ("/enrol", "Enrol"))
+ADMIN_NAV = (("/staff", "Staff"), ("/audit", "Audit"))
 
 
 def secured(response: Response) -> Response:
@@ -55,8 +56,9 @@ class Views:
         html = self.env.get_template(template).render(
             staff=staff,
             csrf=getattr(request.state, "csrf", ""),
+            banners=getattr(request.state, "banners", None),
             path=request.url.path,
-            nav=NAV + ((("/staff", "Staff"),) if staff is not None and staff.is_admin else ()),
+            nav=NAV + (ADMIN_NAV if staff is not None and staff.is_admin else ()),
             **context,
         )
         return secured(HTMLResponse(html, status_code=status))

@@ -240,7 +240,8 @@ async def test_today_shows_the_latest_alerts_and_the_patients_below_90_percent(
         await world.service.courses.record_dose(poor.id, day, MISSED if d % 3 else TAKEN, now)
     b = await world.nurse()
     page = (await b.get("/")).text
-    assert page.index("opt out") < page.index("red flag")  # newest first
+    inbox = page[page.index("Open alerts") :]
+    assert inbox.index("red flag") < inbox.index("opt out")  # urgent first, though older
     assert f'<a href="/patients/{poor.id}">{poor.id}</a>' in page
     assert "chest pain" in page
     attention = page[page.index("Patients needing attention") :]
