@@ -61,32 +61,32 @@ async def test_every_page_has_no_serious_accessibility_violation(
     await page.goto("/login")
     await check("login", "Sign in")
     await sign_in(page, NORA, "not the password")
-    await expect(page.get_by_role("alert")).to_contain_text("is not right")
+    await expect(page.get_by_role("main").get_by_role("alert")).to_contain_text("is not right")
     await check("login-refused", "Sign in")
 
     await sign_in(page, NORA)
     await check("today", "Today", readme=True)
-    alerts = page.get_by_role("table", name="Nurse alerts, newest first")
-    await expect(alerts.get_by_role("row").filter(has_text=RED_FLAG)).to_have_count(1)
+    alerts = page.get_by_role("region", name="Open alerts")
+    await expect(alerts.get_by_role("listitem").filter(has_text=RED_FLAG)).to_have_count(1)
     attention = page.get_by_role("region", name="Patients needing attention")
     await expect(attention.get_by_role("row").filter(has_text="Ravi Patel")).to_be_visible()
 
     await page.get_by_role("link", name="Patients", exact=True).click()
     await check("patients", "Patients", readme=True)
-    await expect(page.get_by_role("status")).to_have_text("5 patients.")
+    await expect(page.get_by_role("main").get_by_role("status")).to_have_text("5 patients.")
     await page.get_by_role("link", name="Ann Smith").click()
     await check("patient", f"Ann Smith ({ann.id})", readme=True)
     thread = page.get_by_role("region", name="Conversation").get_by_role("listitem")
     await expect(thread.first).to_contain_text(RED_FLAG)
     await submit(page, "Delay cycle")  # no number of days: refused, beside the field
-    await expect(page.get_by_role("alert")).to_contain_text("Nothing was changed")
+    await expect(page.get_by_role("main").get_by_role("alert")).to_contain_text("Nothing was changed")
     await check("patient-refused", f"Ann Smith ({ann.id})")
 
     await page.get_by_role("link", name="Enrol").click()
     await check("enrol", "Enrol a patient")
     await page.get_by_label("Irregular periods").check()  # only with us-rems: refused
     await submit(page, "Check and preview")
-    await expect(page.get_by_role("alert")).to_contain_text("Nothing was saved")
+    await expect(page.get_by_role("main").get_by_role("alert")).to_contain_text("Nothing was saved")
     for label, error in (("Name", "Name is empty"), ("Irregular periods", "only with the us-rems")):
         field = page.get_by_label(label, exact=True)
         await expect(field).to_have_attribute("aria-invalid", "true")

@@ -21,7 +21,7 @@ NORA = "nora@example.org"
 async def refused(page: Page, world: Console, email: str) -> None:
     """The sign-in page again, with the one refusal and nothing else said."""
     await expect(page).to_have_url(f"{world.url}/login")
-    await expect(page.get_by_role("alert")).to_have_text(REFUSED)
+    await expect(page.get_by_role("main").get_by_role("alert")).to_have_text(REFUSED)
     await expect(page.get_by_label("Email")).to_have_value(email)
     await expect(page.get_by_label("Password")).to_have_value("")
     await expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
@@ -124,7 +124,7 @@ async def test_signing_out_and_a_session_left_idle_for_30_minutes(
     await world.staff(NORA)
     await sign_in(page, NORA)
     await submit(page, "Sign out")
-    await expect(page.get_by_role("status")).to_have_text("You are signed out.")
+    await expect(page.get_by_role("main").get_by_role("status")).to_have_text("You are signed out.")
     await shots.take(page, "signed-out")
     await page.goto("/patients")  # the session is gone: back to the sign-in page
     await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
