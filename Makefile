@@ -20,8 +20,10 @@ migrate: $(STAMP)
 run: migrate
 	$(BIN)/lenabot run
 
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot scheduler messages tests bench
