@@ -3,9 +3,10 @@
 - Sending: ``channel`` (a TelegramChannel) for the dispatcher; replies, welcomes and nurse
   alerts go through the same bot, whose rate limiter puts them ahead of bulk reminders.
 - Receiving, only in a process started with ``start(inbound=True)``: with PUBLIC_URL set, a
-  webhook (``POST /telegram`` in our Starlette app, see ``telegram_webhook``; the PTB
-  Application is built with ``updater(None)``, as in PTB's Starlette example); without it,
-  long polling (for a laptop). A worker-only process never receives, so it never competes
+  webhook (``POST /telegram`` in our Starlette app, see ``webhook.py``); without it, long
+  polling (for a laptop, ``inbox.Poller``). Either way each update is stored in the inbox
+  first and handled from there by ``inbox.InboxPump`` (one at a time per chat, in order); the
+  PTB Application is built with ``updater(None)`` and only runs the handlers. A worker-only process never receives, so it never competes
   for updates, and it never touches the webhook.
 - Handlers: ``telegram_enrol`` and ``telegram_nurse`` (nurses), ``telegram_patient``.
 """
@@ -29,7 +30,6 @@ from bot.channels.telegram.inbox import InboxPump, Poller
 from bot.channels.telegram.limiter import PriorityRateLimiter
 from bot.channels.telegram.nurse import NURSE_HELP, NurseCommands, NurseGuard
 from bot.channels.telegram.patient import PatientSide
-from bot.channels.telegram.processor import PerChatUpdateProcessor
 from bot.channels.telegram.roster import NurseRoster
 from bot.channels.telegram.webhook import WEBHOOK_PATH, TelegramWebhook
 from bot.conversation import validate as v
@@ -72,7 +72,6 @@ class TelegramGateway:
             .base_file_url(f"{s.telegram_api_base}/file/bot")
             .rate_limiter(self.limiter)
             .job_queue(None)
-            .concurrent_updates(PerChatUpdateProcessor())
             .connect_timeout(5.0)
             .pool_timeout(5.0)
             .read_timeout(10.0)
