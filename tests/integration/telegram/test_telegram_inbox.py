@@ -3,6 +3,7 @@ in order per chat, by whichever process is alive; polling keeps its offset in th
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler.store import tables as t
 from scheduler.store.inbox import CLAIMED, DONE, FAILED, PENDING, SqlAlchemyInbox
+from tests.conftest import TestDb, create_tables
 from tests.fakes.telegram_bot import NURSE, T0, running_bot
 from tests.fakes.telegram_updates import make_text_update
 
@@ -101,6 +103,38 @@ async def test_the_polling_offset_only_moves_forward(engine: AsyncEngine) -> Non
     assert await inbox.next_offset() == 11
     await inbox.save_offset(12, T0)
     assert await inbox.next_offset() == 12
+
+
+async def test_racing_workers_handle_each_update_once_and_in_order_per_chat(db: TestDb) -> None:
+    """Four workers on engines of their own claim and finish as fast as they can."""
+    engines = [db.make_engine() for _ in range(4)]
+    await create_tables(engines[0])
+    first = SqlAlchemyInbox(engines[0])
+    for update_id in range(1, 201):
+        await first.add(update_id, update_id % 7, "{}", T0)
+    handled: list[tuple[int | None, int]] = []
+    busy: set[int | None] = set()
+
+    async def work(n: int) -> None:
+        inbox = SqlAlchemyInbox(engines[n])
+        idle = 0
+        while idle < 5:
+            rows = await inbox.claim(T0, 3, f"w{n}", LEASE)
+            idle = 0 if rows else idle + 1
+            for row in rows:
+                assert row.chat_id not in busy, "two updates of one chat at once"
+                busy.add(row.chat_id)
+                await asyncio.sleep(0)
+                handled.append((row.chat_id, row.update_id))
+                busy.discard(row.chat_id)
+                assert await inbox.done(row.id, row.claimed_by, T0)
+            await asyncio.sleep(0.001)
+
+    await asyncio.gather(*(work(n) for n in range(4)))
+    assert sorted(u for _, u in handled) == list(range(1, 201))  # each once
+    for chat in range(7):
+        ids = [u for c, u in handled if c == chat]
+        assert ids == sorted(ids), f"chat {chat} out of order"
 
 
 # --- the service: real PTB against the fake Bot API ----------------------------------------
