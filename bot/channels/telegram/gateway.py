@@ -84,7 +84,9 @@ class TelegramGateway:
         self.sender = TelegramChannel(self.app.bot, desk.clock, self._unreachable)
         self.channel: Channel = self.sender
         self.inbox = SqlAlchemyInbox(desk.engine)
-        self.pump = InboxPump(self.app, self.inbox, desk.clock.now)
+        self.pump = InboxPump(
+            self.app, self.inbox, desk.clock.now, lease=timedelta(seconds=s.telegram_lease_seconds)
+        )
         self.poller = Poller(self.app, self.inbox, desk.clock.now, self.pump.nudge, ALLOWED_UPDATES)
         self.running = False
         self._connecting: asyncio.Task[None] | None = None
