@@ -244,3 +244,30 @@ class Planners(Protocol):
 
     async def plan(self, page: int, patient_ids: list[str], now: datetime) -> SyncResult: ...
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One inbound Telegram update as stored (``raw``: its JSON), claimed for handling."""
+
+    id: int
+    update_id: int
+    chat_id: int | None
+    raw: str
+    claimed_by: str
+    attempts: int
+
+
+class Inbox(Protocol):
+    """Inbound Telegram updates, stored before they are acknowledged and then handled once
+    each, in order per chat (``scheduler.store.inbox.SqlAlchemyInbox``)."""
+
+    async def add(self, update_id: int, chat_id: int | None, raw: str, now: datetime) -> bool: ...
+    async def claim(
+        self, now: datetime, limit: int, worker: str, lease: timedelta
+    ) -> list[InboxRow]: ...
+    async def renew(self, ids: list[int], worker: str, now: datetime) -> int: ...
+    async def done(self, id: int, worker: str, now: datetime) -> bool: ...
+    async def release_stale(self, claimed_before: datetime, max_attempts: int) -> int: ...
+    async def next_offset(self) -> int | None: ...
+    async def save_offset(self, offset: int, now: datetime) -> None: ...

@@ -340,3 +340,30 @@ set_password_tokens = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime, nullable=True),
 )
+
+# Telegram's inbound updates, stored before the webhook answers 200 (or before a polled batch
+# is confirmed), then claimed and handled once each, in order per chat (scheduler/store/inbox).
+telegram_inbox = Table(
+    "telegram_inbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("update_id", BigInteger, nullable=False, unique=True),  # a repeat is a no-op
+    Column("chat_id", BigInteger, nullable=True),
+    Column("raw", Text, nullable=False),  # the update's JSON as Telegram sent it
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("status", String(10), nullable=False),  # pending | claimed | done | failed
+    Column("claimed_by", String(64), nullable=True),
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("done_at", UTCDateTime, nullable=True),
+    Index("ix_telegram_inbox_chat", "status", "chat_id", "update_id"),
+)
+
+# Long polling's next getUpdates offset (one row, id 1): a restart neither loses nor repeats.
+telegram_offset = Table(
+    "telegram_offset",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("next_offset", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

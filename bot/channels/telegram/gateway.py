@@ -3,9 +3,10 @@
 - Sending: ``channel`` (a TelegramChannel) for the dispatcher; replies, welcomes and nurse
   alerts go through the same bot, whose rate limiter puts them ahead of bulk reminders.
 - Receiving, only in a process started with ``start(inbound=True)``: with PUBLIC_URL set, a
-  webhook (``POST /telegram`` in our Starlette app, see ``telegram_webhook``; the PTB
-  Application is built with ``updater(None)``, as in PTB's Starlette example); without it,
-  long polling (for a laptop). A worker-only process never receives, so it never competes
+  webhook (``POST /telegram`` in our Starlette app, see ``webhook.py``); without it, long
+  polling (for a laptop, ``inbox.Poller``). Either way each update is stored in the inbox
+  first and handled from there by ``inbox.InboxPump`` (one at a time per chat, in order); the
+  PTB Application is built with ``updater(None)`` and only runs the handlers. A worker-only process never receives, so it never competes
   for updates, and it never touches the webhook.
 - Handlers: ``telegram_enrol`` and ``telegram_nurse`` (nurses), ``telegram_patient``.
 """
@@ -25,10 +26,10 @@ from telegram.ext import Application, ContextTypes
 
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.enrol import Enrolling
+from bot.channels.telegram.inbox import InboxPump, Poller
 from bot.channels.telegram.limiter import PriorityRateLimiter
 from bot.channels.telegram.nurse import NURSE_HELP, NurseCommands, NurseGuard
 from bot.channels.telegram.patient import PatientSide
-from bot.channels.telegram.processor import PerChatUpdateProcessor
 from bot.channels.telegram.roster import NurseRoster
 from bot.channels.telegram.webhook import WEBHOOK_PATH, TelegramWebhook
 from bot.conversation import validate as v
@@ -37,6 +38,7 @@ from bot.settings import SettingsError
 from scheduler.domain.audit import SYSTEM
 from scheduler.domain.model import ChannelKind
 from scheduler.ports import Channel
+from scheduler.store.inbox import SqlAlchemyInbox
 
 if TYPE_CHECKING:
     from bot.channels.desk import Desk
@@ -70,19 +72,22 @@ class TelegramGateway:
             .base_file_url(f"{s.telegram_api_base}/file/bot")
             .rate_limiter(self.limiter)
             .job_queue(None)
-            .concurrent_updates(PerChatUpdateProcessor())
             .connect_timeout(5.0)
             .pool_timeout(5.0)
             .read_timeout(10.0)
             .write_timeout(10.0)
+            .updater(None)  # updates come from the inbox (inbox.py), in both modes
         )
-        if self.webhook:
-            builder = builder.updater(None)
         self.app = builder.build()
         self.roster = NurseRoster(desk.engine, s.nurse_ids)
         self.links = LinkCodes(desk.engine)
         self.sender = TelegramChannel(self.app.bot, desk.clock, self._unreachable)
         self.channel: Channel = self.sender
+        self.inbox = SqlAlchemyInbox(desk.engine)
+        self.pump = InboxPump(
+            self.app, self.inbox, desk.clock.now, lease=timedelta(seconds=s.telegram_lease_seconds)
+        )
+        self.poller = Poller(self.app, self.inbox, desk.clock.now, self.pump.nudge, ALLOWED_UPDATES)
         self.running = False
         self._connecting: asyncio.Task[None] | None = None
         self._reported: dict[str, datetime] = {}
@@ -137,11 +142,11 @@ class TelegramGateway:
                     "(https) and TELEGRAM_WEBHOOK_SECRET (1-256 of A-Z a-z 0-9 _ -)"
                 ) from None
             log.info("Telegram webhook set to %s%s", s.public_url, WEBHOOK_PATH)
-        else:
-            assert self.app.updater is not None
-            await self.app.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
-            log.info("Telegram long polling started (no PUBLIC_URL)")
         await self.app.start()
+        self.pump.start()
+        if not self.webhook:
+            await self.poller.start()
+            log.info("Telegram long polling started (no PUBLIC_URL)")
         self.running = True
 
     async def _connect_later(self, inbound: bool) -> None:
@@ -166,8 +171,8 @@ class TelegramGateway:
                 await self._connecting
         if self.running:
             self.running = False
-            if self.app.updater is not None and self.app.updater.running:
-                await self.app.updater.stop()
+            await self.poller.stop()
+            await self.pump.stop()
             await self.app.stop()
         if self.sender.ready:
             # The webhook stays set: another web process (or the next deploy) serves it.
@@ -186,6 +191,9 @@ class TelegramGateway:
             s.telegram_webhook_secret.get_secret_value(),
             s.max_body_bytes,
             ready=lambda: self.running,
+            inbox=self.inbox,
+            now=self.desk.clock.now,
+            stored=self.pump.nudge,
         )
         return [Route(WEBHOOK_PATH, endpoint.handle, methods=["POST"])]
 

@@ -2,9 +2,11 @@
 
 The secret-token header is compared in constant time (403 otherwise, before the body is
 read); the body is capped at MAX_BODY_BYTES (413); anything that is not an update is a 400,
-never a 500. Accepted updates are queued for the PTB Application and answered 200 at once, so
-a slow database never makes Telegram re-send; an update id seen lately is dropped, in case it
-does (it re-sends after a timeout or an error answer).
+never a 500. An accepted update is stored in the inbox (scheduler/store/inbox.py), committed,
+before the 200: Telegram never sends an update again once it has its 200, so an update only
+queued in memory would be lost with the process. If the database cannot store it, the answer
+is a 503 and Telegram sends it again later. A repeated update id answers 200 and changes
+nothing. The inbox pump (inbox.py) handles it afterwards, in this process or another.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -21,11 +23,12 @@ from starlette.responses import PlainTextResponse, Response
 from telegram import Update
 from telegram.ext import Application
 
+from scheduler.store.inbox import SqlAlchemyInbox
+
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-_SEEN = 5000  # recent update ids remembered against re-deliveries
 
 
 class TelegramWebhook:
@@ -35,12 +38,17 @@ class TelegramWebhook:
         secret: str,
         max_body: int,
         ready: Callable[[], bool],
+        inbox: SqlAlchemyInbox,
+        now: Callable[[], datetime],
+        stored: Callable[[], None],
     ) -> None:
         self.app = app
         self.secret = secret.encode()
         self.max_body = max_body
         self.ready = ready
-        self._seen: OrderedDict[int, None] = OrderedDict()
+        self.inbox = inbox
+        self.now = now
+        self.stored = stored
 
     async def handle(self, request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode()
@@ -62,12 +70,16 @@ class TelegramWebhook:
             update = Update.de_json(data, self.app.bot)
         except Exception:
             return PlainTextResponse("body is not a Telegram update", status_code=400)
-        if update.update_id in self._seen:
-            return PlainTextResponse("ok")
-        self._seen[update.update_id] = None
-        while len(self._seen) > _SEEN:
-            self._seen.popitem(last=False)
-        await self.app.update_queue.put(update)
+        chat = update.effective_chat
+        try:
+            added = await self.inbox.add(
+                update.update_id, chat.id if chat else None, body.decode(), self.now()
+            )
+        except Exception:
+            log.exception("Telegram update %s could not be stored", update.update_id)
+            return PlainTextResponse("not stored", status_code=503)  # Telegram tries again
+        if added:
+            self.stored()
         return PlainTextResponse("ok")
 
 
