@@ -310,3 +310,24 @@ def enrol(repo: SqlAlchemyCourseRepository, clock: ManualClock) -> Enrol:
         return p
 
     return enrol_
+
+
+# The longest tests go first, so that with two workers (``make test``, pytest-xdist) the
+# safety state machine (minutes at 200 examples) and the process drills start at once and
+# run beside everything else, instead of starting last and running alone.
+SLOW_FIRST = (
+    "tests/integration/dispatch/test_safety_machine.py",
+    "tests/drills/",
+    "tests/integration/ops/test_bench_smoke.py",
+    "tests/browser/",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return next(
+            (i for i, slow in enumerate(SLOW_FIRST) if path.startswith(slow)), len(SLOW_FIRST)
+        )
+
+    items.sort(key=rank)  # stable: the order within each rank is kept
