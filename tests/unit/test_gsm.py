@@ -156,3 +156,22 @@ def test_transliterate_spells_names_in_gsm7_letters(name: str, spelt: str) -> No
 @given(st.text(max_size=60))
 def test_transliterated_text_is_always_gsm7(text: str) -> None:
     assert gsm.is_gsm7(gsm.transliterate(text))
+
+
+def test_the_gsm7_alphabet_is_exactly_the_standard_one() -> None:
+    """3GPP TS 23.038: 128 basic code points, one of them the escape to the extension table
+    (not a character), and 10 extension characters. A character added or dropped here changes
+    which texts fit one SMS and which get transliterated."""
+    assert len(gsm.BASIC) == 127 and "\x1b" not in gsm.BASIC
+    assert gsm.EXTENSION == frozenset("\f^{}\\[~]|€") and len(gsm.EXTENSION) == 10
+    assert not gsm.BASIC & gsm.EXTENSION
+    assert {"@", "£", "$", "¥", "è", "é", "ù", "ì", "ò", "Ç", "Ø", "ø", "Å", "å", "Δ", "_", "Φ",
+            "Γ", "Λ", "Ω", "Π", "Ψ", "Σ", "Θ", "Ξ", "Æ", "æ", "ß", "É", "¤", "¡", "Ä", "Ö", "Ñ",
+            "Ü", "§", "¿", "ä", "ö", "ñ", "ü", "à", "\n", "\r", " "} <= gsm.BASIC
+
+
+@pytest.mark.parametrize(
+    "near_miss", ["á", "ç", "\u2019", "\u201c", "\u201d", "\u2013", "\u2014", "\u2026", "ê", "€"]
+)
+def test_near_misses_are_outside_the_basic_alphabet(near_miss: str) -> None:
+    assert near_miss not in gsm.BASIC  # (€ is an extension character: two septets)

@@ -212,7 +212,7 @@ async def test_metrics_count_outcomes_lag_and_latency(tmp_path: Path) -> None:
     assert not any(PHONE in str(key) or "+44" in str(key) for key in m)
 
 
-def test_a_failing_metrics_hook_never_stops_a_send() -> None:
+def test_a_failing_metrics_hook_never_stops_a_send(caplog: pytest.LogCaptureFixture) -> None:
     from scheduler.services.dispatch import Dispatcher
 
     def broken(outcome: str, kind: str, channel: str) -> None:
@@ -220,7 +220,11 @@ def test_a_failing_metrics_hook_never_stops_a_send() -> None:
 
     d = Dispatcher.__new__(Dispatcher)
     d.on_result = broken
-    d._report("sent", "dose", "sms")  # logged, not raised
+    with caplog.at_level(logging.ERROR, logger="scheduler.services.dispatch"):
+        d._report("sent", "dose", "sms")  # logged, not raised
+    [record] = [r for r in caplog.records if r.name == "scheduler.services.dispatch"]
+    assert record.getMessage() == "the dispatch result hook failed"
+    assert record.exc_info is not None and str(record.exc_info[1]) == "boom"
 
 
 # -- structured logs ---------------------------------------------------------------------
