@@ -10,16 +10,15 @@ from __future__ import annotations
 import logging
 import re
 from typing import TYPE_CHECKING, Final
-from urllib.parse import parse_qsl
 
-from starlette.datastructures import ImmutableMultiDict
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.conversation.alerts import NurseAlerts
 from bot.conversation.conversation import MessageFailed
+from bot.web.forms import BadForm, Form, read_urlencoded
 from messages.understand import understand
 from scheduler.domain.audit import SYSTEM
 
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORM: Final = "application/x-www-form-urlencoded"
 MAX_FIELDS: Final = 200  # Twilio sends about 20; more is not Twilio
 NOT_ENROLLED: Final = (
     "This number is not enrolled with a care team. Please contact your treatment centre."
@@ -39,7 +37,6 @@ TWILIO_OPT_OUT: Final = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "
                                    "REVOKE", "OPTOUT"})  # fmt: skip
 _NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-Form = ImmutableMultiDict[str, str]
 
 
 class SignedForm:
@@ -52,25 +49,10 @@ class SignedForm:
 
     async def read(self, request: Request, path: str) -> Form | Response:
         """The form, or the refusal to answer with (413, 415, 400 or 403)."""
-        declared = request.headers.get("content-length", "")
-        if declared and (not declared.isdigit() or int(declared) > self.max_bytes):
-            return _refuse(413 if declared.isdigit() else 400, "body too large", path)
-        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind != FORM:
-            return _refuse(415, "expected an urlencoded form", path)
-        body = bytearray()
         try:
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > self.max_bytes:
-                    return _refuse(413, "body too large", path)
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, encoding="utf-8",
-                              errors="strict", max_num_fields=MAX_FIELDS)
-        except ClientDisconnect:
-            return _refuse(400, "client went away", path)
-        except ValueError:  # UnicodeDecodeError included
-            return _refuse(400, "not a valid form", path)
-        form: Form = ImmutableMultiDict(pairs)
+            form = await read_urlencoded(request, self.max_bytes, MAX_FIELDS)
+        except BadForm as exc:
+            return _refuse(exc.status, exc.why, path)
         signature = request.headers.get("x-twilio-signature", "")
         url = self.public_url + path + (f"?{request.url.query}" if request.url.query else "")
         algorithm = get_signature_algorithm(

@@ -5,48 +5,29 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
-from urllib.parse import parse_qsl
 
-from starlette.datastructures import ImmutableMultiDict
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
 from bot.conversation.validate import InvalidInput
+from bot.web.forms import BadForm, Form, read_urlencoded
 from scheduler.services.care import CareError
 
 MAX_BYTES = 64 * 1024
 MAX_FIELDS = 100
-FORM = "application/x-www-form-urlencoded"
-
-Form = ImmutableMultiDict[str, str]
 T = TypeVar("T")
 
-
-class BadForm(Exception):
-    """Not a form a console page sent (too big, not urlencoded, not UTF-8): 400 or 413."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
+__all__ = ["BadForm", "Errors", "Form", "read_form", "sentence"]
 
 
 async def read_form(request: Request) -> Form:
-    declared = request.headers.get("content-length", "")
-    if declared and (not declared.isdigit() or int(declared) > MAX_BYTES):
-        raise BadForm(413 if declared.isdigit() else 400)
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != FORM:
-        return Form()  # not read: no CSRF token in it, so a session's POST is refused (403)
-    body = bytearray()
+    """A console page's form; an empty one when it is not urlencoded (it then carries no CSRF
+    token, so a session's POST is refused with 403)."""
     try:
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BYTES:
-                raise BadForm(413)
-        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, encoding="utf-8",
-                          errors="strict", max_num_fields=MAX_FIELDS)  # fmt: skip
-    except (ClientDisconnect, ValueError):  # ValueError: not UTF-8, or too many fields
-        raise BadForm(400) from None
-    return Form(pairs)
+        return await read_urlencoded(request, MAX_BYTES, MAX_FIELDS)
+    except BadForm as exc:
+        if exc.status == 415:
+            return Form()
+        raise
 
 
 class Errors(dict[str, str]):
