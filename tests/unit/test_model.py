@@ -86,3 +86,30 @@ def test_flags_follow_the_thresholds() -> None:
     assert p["red_flag"] >= model.THRESHOLDS["red_flag"]
     assert "red_flag" in model.flags(text)
     assert model.probabilities("") == {"red_flag": 0.0, "extra": 0.0}
+
+
+def test_a_text_during_the_start_up_warm_up_waits_and_the_model_trains_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The order at start-up: the warm-up thread is training when the first text arrives.
+    The text waits for that model (same answer as later) and nothing trains twice."""
+    import threading
+
+    trained: list[int] = []
+    real = model.train
+
+    def counting(rows: object) -> object:
+        trained.append(1)
+        return real(rows)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(model, "train", counting)
+    model._trained_once.cache_clear()
+    try:
+        warm = threading.Thread(target=model.probabilities, args=("ready",))
+        warm.start()
+        first = model.probabilities("my poo is black")
+        warm.join()
+        assert trained == [1]
+        assert model.probabilities("my poo is black") == first
+    finally:
+        model._trained_once.cache_clear()  # the next test trains the real one again
