@@ -168,6 +168,24 @@ async def test_two_workers_send_each_due_row_exactly_once(
     ids = await seed_due_rows(engine, patients=n // 20, per_patient=20, now=clock.now())
     a = make_dispatcher(engine=db.make_engine(), worker="worker-a", batch=100, concurrency=16)
     b = make_dispatcher(engine=db.make_engine(), worker="worker-b", batch=100, concurrency=16)
+    # Make the two workers overlap instead of hoping the event loop interleaves them: the
+    # first sends wait until more are in flight at once than one worker may hold (16), which
+    # only the other worker's claimed batch can bring about. A worker unable to claim while the
+    # other holds a batch leaves them waiting, and the test fails at the timeout.
+    in_flight = 0
+    overlapped = asyncio.Event()
+
+    async def hold_until_both_send(_: Outgoing) -> None:
+        nonlocal in_flight
+        in_flight += 1
+        if in_flight > 16:
+            overlapped.set()
+        try:
+            await asyncio.wait_for(overlapped.wait(), timeout=60)
+        finally:
+            in_flight -= 1
+
+    channel.after_send = hold_until_both_send
 
     stats = await asyncio.gather(a.tick(), b.tick())
 
@@ -189,6 +207,7 @@ async def test_two_workers_send_each_due_row_exactly_once(
     provider = {d.message.ref: d.provider_id for d in channel.deliveries}
     assert all(r.provider_id == provider[str(r.id)] for r in rows)
     # Both workers took part: otherwise this test proved nothing about concurrent claims.
+    assert overlapped.is_set()
     by_worker = Counter((r.claimed_by or "").split("#")[0] for r in rows)
     assert set(by_worker) == {"worker-a", "worker-b"}, by_worker
 
