@@ -39,6 +39,7 @@ from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
 from scheduler.store.audit import SqlAlchemyAudit
 from scheduler.store.db import is_sqlite, make_engine
+from scheduler.store.inbox import SqlAlchemyInbox
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 
@@ -151,7 +152,16 @@ class Service:
             beat=self.beat,
             confirmations=Confirmations(self.courses, self.alerts.alert),
             escalate=self.alerts.escalate,
+            prune=self.prune,
         )
+
+    async def prune(self, now: datetime) -> int:
+        """Housekeeping: handled Telegram updates older than the retention are deleted."""
+        keep = timedelta(days=self.settings.telegram_inbox_retention_days)
+        pruned = await SqlAlchemyInbox(self.engine).prune(now - keep)
+        if pruned:
+            log.info("deleted %d handled Telegram updates older than %s", pruned, keep)
+        return pruned
 
     async def close(self) -> None:
         if self._warming is not None:

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     nurse_telegram_ids: str = Field("", description="comma-separated Telegram user ids")
     # An inbound update claimed longer than this (its process died) is handled by another.
     telegram_lease_seconds: float = Field(60.0, gt=0, le=3600)
+    # Handled updates are kept this long in the inbox (for tracing a complaint), then deleted.
+    telegram_inbox_retention_days: float = Field(7.0, gt=0, le=366)
     # Urgent alerts (red flags, extra capsules) also go by SMS to these numbers, and again,
     # once, to them and every nurse chat when nobody acknowledged them in time.
     alert_sms_to: str = Field("", description="comma-separated E.164 numbers of the team")

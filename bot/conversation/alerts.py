@@ -80,12 +80,21 @@ class NurseAlerts:
         self.store = SqlAlchemyAlerts(self.engine, self.audit)
 
     async def alert(self, kind: str, text: str, patient_id: str | None = None) -> None:
+        await self.push(await self.record(kind, text, patient_id))
+
+    async def record(self, kind: str, text: str, patient_id: str | None = None) -> AlertRecord:
+        """The alert's row, on its own or in the caller's unit of work; ``push`` tells."""
         record = await self.store.add(kind, text, patient_id, self.clock.now())
         log.info(
             "nurse alert %s%s for patient %s",
             kind, " (urgent)" if record.urgent else "", patient_id or "-",
         )  # fmt: skip
-        reached = await self._tell_nurses(f"ALERT: {text}", kind)
+        return record
+
+    async def push(self, record: AlertRecord) -> None:
+        """Tell every nurse chat (and page the team, if urgent) of a recorded alert."""
+        kind, patient_id = record.kind, record.patient_id
+        reached = await self._tell_nurses(f"ALERT: {record.text}", kind)
         if record.urgent:
             reached += await self._page(page_text(record, self.public_url), kind)
         if reached == 0:

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Protocol
 
 from bot.conversation.decide import (
     Needs,
@@ -33,12 +36,14 @@ from bot.conversation.next import next_text
 from bot.conversation.replies import Reply, Voice, cite_source
 from messages.render import profile_of
 from messages.understand import Understanding, understand
+from scheduler.domain.alerts import AlertRecord
 from scheduler.domain.model import Course, Patient, PlanSettings
 from scheduler.ports import Alerts, Clock, OutboxExtras, PatientRecords
 from scheduler.services.care import CareTeam
 
 __all__ = [
-    "Conversation", "Lookup", "MessageFailed", "Reply", "Turns", "cite_source", "storable",
+    "Conversation", "Lookup", "MessageFailed", "Reply", "Steps", "Turns", "cite_source",
+    "storable",
 ]  # fmt: skip
 
 log = logging.getLogger(__name__)
@@ -54,6 +59,42 @@ def storable(text: str) -> str:
 
 
 Lookup = Callable[[], Awaitable[Patient | None]]
+
+
+class Steps(Protocol):
+    """The recorded steps of handling one message (``bot.channels.telegram.journal.Journal``):
+    a step recorded as done is not done again when the message is handled again."""
+
+    async def recall(self) -> str | None:
+        """Move to the next step: its recorded result, or None if it was not done."""
+        ...
+
+    async def record(self, result: str) -> None:
+        """That step is done (in the caller's unit of work)."""
+        ...
+
+    async def once(self, effect: Callable[[], Awaitable[str]]) -> bool:
+        """The next step: ``effect`` unless it was done."""
+        ...
+
+
+def encode(reply: Reply, alerts: list[AlertRecord]) -> str:
+    """A handled message's step result: its reply, and the alerts it raised (recorded)."""
+    return json.dumps({
+        "reply": reply.text, "intent": reply.intent,
+        "alerts": [{"id": a.id, "kind": a.kind, "text": a.text, "patient_id": a.patient_id,
+                    "created_at": a.created_at.isoformat(), "urgent": a.urgent} for a in alerts],
+    })  # fmt: skip
+
+
+def decode(result: str) -> tuple[Reply, list[AlertRecord]]:
+    found = json.loads(result)
+    alerts = [
+        AlertRecord(id=a["id"], kind=a["kind"], text=a["text"], patient_id=a["patient_id"],
+                    created_at=datetime.fromisoformat(a["created_at"]), urgent=a["urgent"])
+        for a in found["alerts"]
+    ]  # fmt: skip
+    return Reply(found["reply"], found["intent"]), alerts
 
 
 class MessageFailed(Exception):
@@ -131,7 +172,7 @@ class Conversation:
         return found[1]
 
     async def handle_from(
-        self, lookup: Lookup, text: str, channel: str
+        self, lookup: Lookup, text: str, channel: str, steps: Steps | None = None
     ) -> tuple[Patient, Reply] | None:
         """Find who wrote (``lookup``, e.g. by phone number) and answer them; None if nobody
         is enrolled there (nothing is recorded then).
@@ -141,6 +182,11 @@ class Conversation:
         re-plan commit together or not at all. If answering fails, the text is still recorded
         on its own, and ``MessageFailed`` says whose it was. Nurse alerts are pushed after the
         transaction, still before the answer is returned. The caller must not hold a turn.
+
+        With ``steps`` (a message that may be handled again after a crash: a Telegram
+        update, ``bot.channels.telegram.journal``), the message's database work and the
+        alerts' rows commit with a step recording the reply and the alerts; handled again,
+        the recorded reply is returned and only alerts not recorded as pushed are pushed.
         """
         text = storable(text)
         meaning = understand(text)  # pure: before the turn, so others' database work goes on
@@ -150,16 +196,43 @@ class Conversation:
                 patient = await lookup()
                 if patient is None:
                     return None
-                outcome = await self._answer(patient, text, meaning, channel)
+                if steps is not None:
+                    # Handled before (the process died before it was marked done): the
+                    # recorded reply and alerts, nothing read or written again.
+                    done = await steps.recall()
+                    if done is None:
+                        done = await self._answer_once(patient, text, meaning, channel, steps)
+                    reply, records = decode(done)
+                else:
+                    outcome = await self._answer(patient, text, meaning, channel)
         except Exception as exc:
             if patient is None:
                 raise  # the lookup failed: nobody to answer, nothing to keep
             log.error("could not handle a message from patient %s", patient.id, exc_info=exc)
             await self._keep(patient, text, labels(meaning), channel)
             raise MessageFailed(patient, await self._failed(patient, meaning, text)) from exc
+        if steps is not None:
+            for record in records:
+                await steps.once(partial(self._push, record))
+            return patient, reply
         for kind, what, patient_id in outcome.effects.alerts:
             await self.alerts.alert(kind, what, patient_id)
         return patient, outcome.reply
+
+    async def _answer_once(
+        self, patient: Patient, text: str, meaning: Understanding, channel: str, steps: Steps
+    ) -> str:
+        """``_answer``, the alerts' rows, and the step saying so, in the caller's unit of
+        work: all of it commits, or none. The step's result (``encode``)."""
+        outcome = await self._answer(patient, text, meaning, channel)
+        records = [await self.alerts.record(*alert) for alert in outcome.effects.alerts]
+        done = encode(outcome.reply, records)
+        await steps.record(done)
+        return done
+
+    async def _push(self, record: AlertRecord) -> str:
+        await self.alerts.push(record)
+        return str(record.id)
 
     async def _answer(
         self, patient: Patient, text: str, meaning: Understanding, channel: str

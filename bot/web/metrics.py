@@ -6,6 +6,8 @@
 - ``lenabot_dispatch_lag_seconds``: now - the oldest pending row that is due and not expired
   (0 when nothing waits), computed on each scrape.
 - ``lenabot_outbox_rows{status}``: rows in the outbox by status, on each scrape.
+- ``lenabot_telegram_inbox_rows{status}``: stored Telegram updates by status, on each scrape;
+  ``failed`` ones (given up after MAX_ATTEMPTS; the nurses were alerted) should stay 0.
 - ``lenabot_last_tick_age_seconds{job}``: how long ago each scheduler job last succeeded
   (this process only).
 - ``lenabot_http_request_duration_seconds{method,route,status}``: inbound request latency,
@@ -51,6 +53,10 @@ class Metrics:
         self.outbox_rows = Gauge(
             "lenabot_outbox_rows", "Outbox rows by status", ["status"], registry=self.registry
         )
+        self.inbox_rows = Gauge(
+            "lenabot_telegram_inbox_rows", "Stored Telegram updates by status", ["status"],
+            registry=self.registry,
+        )
         self.tick_age = Gauge(
             "lenabot_last_tick_age_seconds",
             "Seconds since each scheduler job last succeeded in this process",
@@ -78,6 +84,7 @@ class Metrics:
         for job, at in self.beat.last.items():
             self.tick_age.labels(job).set(max(0.0, (now - at).total_seconds()))
         c = t.outbox.c
+        i = t.telegram_inbox.c
         try:
             async with self.engine.connect() as conn:
                 oldest = (
@@ -91,6 +98,10 @@ class Metrics:
                     select(c.status, func.count().label("n")).group_by(c.status)
                 )
                 by_status = {r.status: int(r.n) for r in counts}
+                inbox = await conn.execute(
+                    select(i.status, func.count().label("n")).group_by(i.status)
+                )
+                inbox_status = {r.status: int(r.n) for r in inbox}
         except Exception:
             self.database_up.set(0)
             return
@@ -98,6 +109,8 @@ class Metrics:
         self.lag.set(_age(now, oldest))
         for status in {*by_status, *(s for (s,) in _label_sets(self.outbox_rows))}:
             self.outbox_rows.labels(status).set(by_status.get(status, 0))
+        for status in {*inbox_status, *(s for (s,) in _label_sets(self.inbox_rows))}:
+            self.inbox_rows.labels(status).set(inbox_status.get(status, 0))
 
     def exposition(self, accept: str = "") -> Response:
         """Text format 0.0.4 by default; OpenMetrics when the scraper asks for it."""

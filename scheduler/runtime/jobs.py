@@ -34,6 +34,7 @@ ESCALATE_EVERY_S = 30.0  # how often unacknowledged urgent alerts are looked for
 LONGEST_WAIT_S = 30.0  # between attempts while the database is away: how soon work resumes
 SHUTDOWN_GRACE_S = 5.0  # in-flight sends finish within this at shutdown
 REPORT_EVERY_S = 60.0  # "still unreachable" lines, at most this often
+PRUNE_EVERY_S = 3600.0  # housekeeping
 
 
 class Heartbeat:
@@ -144,10 +145,12 @@ def build_scheduler(
     confirmations: Confirmations | None = None,
     watch: DatabaseWatch | None = None,
     escalate: Callable[[datetime], Awaitable[object]] | None = None,
+    prune: Callable[[datetime], Awaitable[object]] | None = None,
 ) -> AsyncIOScheduler:
     """The jobs: plan, dispatch, and with ``confirmations`` the unanswered-dose sweep and the
     weekly digest; with ``escalate`` (``NurseAlerts.escalate``), urgent alerts nobody
-    acknowledged are sent again. Every job takes ``now`` from ``clock``."""
+    acknowledged are sent again; with ``prune``, housekeeping (old handled Telegram updates
+    deleted) every ``PRUNE_EVERY_S`` from start-up. Every job takes ``now`` from ``clock``."""
     watch = watch or DatabaseWatch(first_wait=min(plan_every, dispatch_every))
     sched = AsyncIOScheduler(timezone="UTC")
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
@@ -185,6 +188,14 @@ def build_scheduler(
             _guarded("escalate", lambda: escalate(clock.now()), clock, beat, watch),
             IntervalTrigger(seconds=ESCALATE_EVERY_S),
             id="escalate",
+            **common,
+        )
+    if prune is not None:
+        sched.add_job(
+            _guarded("prune", lambda: prune(clock.now()), clock, beat, watch),
+            IntervalTrigger(seconds=PRUNE_EVERY_S),
+            id="prune",
+            next_run_time=start + timedelta(seconds=5),
             **common,
         )
     return sched

@@ -6,6 +6,10 @@ a no-op. A pump then ``claim``s rows with the outbox's claim/lease pattern: each
 token ("<worker>#<random>"), only the earliest unfinished update of a chat can be claimed (so
 never two of one chat at once, and in update order), and a claim older than the lease (its
 process died) can be claimed again by anyone. ``done`` only counts under the claim's token.
+
+``telegram_steps`` records what handling an update has done that must not be done again if
+it is handled again (``bot.channels.telegram.journal``); done rows and their steps are
+``prune``d after a retention.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, insert, or_, select, update
+from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -108,10 +112,12 @@ class SqlAlchemyInbox:
             )
             return res.rowcount == 1
 
-    async def release_stale(self, claimed_before: datetime, max_attempts: int) -> int:
+    async def release_stale(
+        self, claimed_before: datetime, max_attempts: int
+    ) -> list[tuple[int, int | None]]:
         """Claims older than the lease go back to pending; an update whose handling was
         started ``max_attempts`` times (it kills its process?) is failed instead, so it no
-        longer holds up its chat."""
+        longer holds up its chat. The (update id, chat id) of those failed now."""
         c = t.telegram_inbox.c
         old = and_(c.status == CLAIMED, c.claimed_at < claimed_before)
         async with writing(self.engine) as conn:
@@ -119,11 +125,45 @@ class SqlAlchemyInbox:
                 update(t.telegram_inbox)
                 .where(old, c.attempts >= max_attempts)
                 .values(status=FAILED, claimed_by=None)
+                .returning(c.update_id, c.chat_id)
             )
-            back = await conn.execute(
+            gave_up = [(int(r.update_id), r.chat_id) for r in failed]
+            await conn.execute(
                 update(t.telegram_inbox).where(old).values(status=PENDING, claimed_by=None)
             )
-            return failed.rowcount + back.rowcount
+            return gave_up
+
+    async def step(self, update_id: int, step: int) -> str | None:
+        """The result recorded for step ``step`` of handling ``update_id``; None if not done.
+        Joins the caller's unit of work."""
+        s = t.telegram_steps.c
+        async with connecting(self.engine) as conn:
+            found = await conn.scalar(
+                select(s.result).where(s.update_id == update_id, s.step == step)
+            )
+        return None if found is None else str(found)
+
+    async def record_step(self, update_id: int, step: int, result: str, now: datetime) -> None:
+        """Record step ``step`` of handling ``update_id`` as done. Joins the caller's unit of
+        work, so a step that is database work commits with it; a step recorded twice (two
+        processes handling one update) fails the second."""
+        async with writing(self.engine) as conn:
+            await conn.execute(
+                insert(t.telegram_steps).values(
+                    update_id=update_id, step=step, result=result, done_at=now
+                )
+            )
+
+    async def prune(self, done_before: datetime) -> int:
+        """Delete updates handled before ``done_before``, and their steps; how many."""
+        c = t.telegram_inbox.c
+        s = t.telegram_steps.c
+        old = and_(c.status == DONE, c.done_at < done_before)
+        async with writing(self.engine) as conn:
+            await conn.execute(
+                delete(t.telegram_steps).where(s.update_id.in_(select(c.update_id).where(old)))
+            )
+            return (await conn.execute(delete(t.telegram_inbox).where(old))).rowcount
 
     async def status_of(self, update_id: int) -> tuple[str, int] | None:
         """(status, attempts) of a stored update, for tests and the CLI."""

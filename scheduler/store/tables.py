@@ -357,6 +357,18 @@ telegram_inbox = Table(
     Column("attempts", Integer, nullable=False, default=0, server_default="0"),
     Column("done_at", UTCDateTime, nullable=True),
     Index("ix_telegram_inbox_chat", "status", "chat_id", "update_id"),
+    Index("ix_telegram_inbox_done", "status", "done_at"),  # pruning done rows
+)
+
+# What handling a Telegram update has done that must not be done twice (the conversation's
+# work, each reply sent, each nurse alert pushed): step n of update u, with its result.
+telegram_steps = Table(
+    "telegram_steps",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("step", Integer, primary_key=True, autoincrement=False),
+    Column("result", Text, nullable=False),
+    Column("done_at", UTCDateTime, nullable=False),
 )
 
 # Long polling's next getUpdates offset (one row, id 1): a restart neither loses nor repeats.

@@ -26,7 +26,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.enrol import Enrolling
-from bot.channels.telegram.inbox import InboxPump, Poller
+from bot.channels.telegram.inbox import MAX_ATTEMPTS, InboxPump, Poller
 from bot.channels.telegram.limiter import PriorityRateLimiter
 from bot.channels.telegram.nurse import NURSE_HELP, NurseCommands, NurseGuard
 from bot.channels.telegram.patient import PatientSide
@@ -85,8 +85,10 @@ class TelegramGateway:
         self.channel: Channel = self.sender
         self.inbox = SqlAlchemyInbox(desk.engine)
         self.pump = InboxPump(
-            self.app, self.inbox, desk.clock.now, lease=timedelta(seconds=s.telegram_lease_seconds)
-        )
+            self.app, self.inbox, desk.clock.now,
+            lease=timedelta(seconds=s.telegram_lease_seconds),
+            turns=desk.conversation.turns, on_failed=self._gave_up,
+        )  # fmt: skip
         self.poller = Poller(self.app, self.inbox, desk.clock.now, self.pump.nudge, ALLOWED_UPDATES)
         self.running = False
         self._connecting: asyncio.Task[None] | None = None
@@ -231,6 +233,20 @@ class TelegramGateway:
                 # A nurse who never opened a chat with the bot cannot be messaged (403).
                 log.warning("could not reach nurse %s on Telegram: %s", chat_id, exc.message)
         return reached
+
+    async def _gave_up(self, failed: list[tuple[int, int | None]]) -> None:
+        """Tell the nurses of each update the inbox gave up on (MAX_ATTEMPTS): whoever wrote
+        it got no answer."""
+        for update_id, chat_id in failed:
+            async with self.desk.conversation.turns():
+                patient = await self.desk.courses.find(chat_id=chat_id) if chat_id else None
+            who = f"patient {patient.id}" if patient else f"Telegram chat {chat_id or '-'}"
+            await self.desk.alerts.alert(
+                "inbound_failed",
+                f"a Telegram message from {who} could not be handled after {MAX_ATTEMPTS} "
+                f"attempts (update {update_id}), so it was not answered; please check on them",
+                patient.id if patient else None,
+            )
 
     async def _unreachable(self, patient_id: str, blocked: bool) -> None:
         """Tell the nurses (once a day per patient) that Telegram refused a patient's chat."""

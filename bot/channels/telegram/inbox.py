@@ -8,10 +8,15 @@ that any live process takes again once the lease is over.
 
 The done mark is its own transaction, right after the handler returns: the handlers commit
 their own database work (Conversation's unit of work, and SQLite's per-message turns, must
-not sit inside a transaction held open around them) and push nurse alerts after that commit.
-So a crash after a handler's commit and before its done mark handles that update again: the
-patient can get the reply twice and the nurses the alert twice. Nothing can be lost that was
-acknowledged: it is in the inbox before Telegram hears 200.
+not sit inside a transaction held open around them) and send the reply and push nurse alerts
+after that commit. A crash before the done mark handles that update again, so the handlers
+run with a ``journal.Journal`` of the update: each step already done (the conversation's
+work, each reply, each alert's push) is recorded and not done again. Only a message Telegram
+accepted in the milliseconds before its step was committed can go twice (journal.py).
+Nothing can be lost that was acknowledged: it is in the inbox before Telegram hears 200.
+
+An update whose handling was started ``MAX_ATTEMPTS`` times without finishing is failed, so
+it no longer holds up its chat, and ``on_failed`` is told (the gateway alerts the nurses).
 
 ``Poller`` (no PUBLIC_URL) reads getUpdates from the offset stored in the database and stores
 each batch, with the offset past it, in one transaction before asking for more; a restart
@@ -26,7 +31,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +39,8 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
 
+from bot.channels.telegram import journal
+from bot.channels.telegram.journal import Journal, Turns
 from scheduler.ports import InboxRow
 from scheduler.store.db import unit_of_work
 from scheduler.store.inbox import SqlAlchemyInbox
@@ -60,12 +67,16 @@ class InboxPump:
         *,
         lease: timedelta = LEASE,
         idle: float = IDLE_POLL_S,
+        turns: Turns = contextlib.nullcontext,
+        on_failed: Callable[[list[tuple[int, int | None]]], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app
         self.inbox = inbox
         self.now = now
         self.lease = lease
         self.idle = idle
+        self.turns = turns  # the conversation's database turns (SQLite), for the journal
+        self.on_failed = on_failed
         self.worker = worker_name()
         self._wake = asyncio.Event()
         self._running: dict[int, tuple[str, asyncio.Task[None]]] = {}
@@ -110,7 +121,11 @@ class InboxPump:
         held = {row_id: token for row_id, (token, _) in self._running.items()}
         for token in set(held.values()):
             await self.inbox.renew([i for i, t in held.items() if t == token], token, now)
-        await self.inbox.release_stale(now - self.lease, MAX_ATTEMPTS)
+        failed = await self.inbox.release_stale(now - self.lease, MAX_ATTEMPTS)
+        if failed:
+            log.error("%d Telegram updates failed after %d attempts", len(failed), MAX_ATTEMPTS)
+            if self.on_failed is not None:
+                await self.on_failed(failed)
         room = CONCURRENCY - len(self._running)
         if room <= 0:
             return
@@ -122,7 +137,8 @@ class InboxPump:
         try:
             update = Update.de_json(json.loads(row.raw), self.app.bot)
             # Errors in handlers go to the Application's error handler, not here.
-            await self.app.process_update(update)
+            with journal.handling(Journal(self.inbox, row.update_id, self.now, self.turns)):
+                await self.app.process_update(update)
         except Exception:
             log.exception("Telegram update %s could not be handled", row.update_id)
         finally:

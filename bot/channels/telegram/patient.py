@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
+from bot.channels.telegram import journal
 from bot.channels.telegram.roster import NurseRoster
-from bot.conversation.conversation import MessageFailed, Reply
+from bot.conversation.conversation import Lookup, MessageFailed, Reply
 from bot.conversation.linking import LinkCodes, Outcome
 from messages.render import fmt_time, short_name
 from scheduler.domain.model import Course, Patient, Regimen
@@ -143,18 +144,28 @@ class PatientSide:
             return await self.desk.courses.find(chat_id=chat_id)
 
         # The lookup is part of the message's one transaction (Conversation.handle_from).
-        try:
-            found = await self.desk.conversation.handle_from(chat_patient, text, "telegram")
-        except MessageFailed as failed:  # logged, and the nurses told, by the conversation
-            found = failed.patient, failed.reply
+        found = await self._handle(chat_patient, text)
         if found is None:
             await self._say(context, chat_id, await self._stranger(update))
         else:
             await self._answer(context, *found)
 
     async def _converse(self, context: Context, patient: Patient, text: str) -> None:
-        reply = await self.desk.conversation.handle(patient, text, channel="telegram")
-        await self._answer(context, patient, reply)
+        async def given() -> Patient:
+            return patient
+
+        found = await self._handle(given, text)
+        assert found is not None
+        await self._answer(context, *found)
+
+    async def _handle(self, lookup: Lookup, text: str) -> tuple[Patient, Reply] | None:
+        """The conversation's answer, done once per update (see journal.py)."""
+        try:
+            return await self.desk.conversation.handle_from(
+                lookup, text, "telegram", steps=journal.current()
+            )
+        except MessageFailed as failed:  # logged, and the nurses told, by the conversation
+            return failed.patient, failed.reply
 
     async def _answer(self, context: Context, patient: Patient, reply: Reply) -> None:
         assert patient.telegram_chat_id is not None
@@ -190,7 +201,8 @@ class PatientSide:
     @staticmethod
     async def _say(context: Context, chat_id: int, text: str) -> None:
         # No keyboard change: a question typed under a dose reminder keeps its Taken / Missed.
-        await context.bot.send_message(chat_id=chat_id, text=text)
+        # Once per update, even if it is handled again after a crash (journal.py).
+        await journal.say(context.bot, chat_id, text)
 
 
 def _chat(update: Update) -> int:

@@ -88,7 +88,7 @@ async def test_renew_keeps_a_claim_and_release_stale_fails_a_poison_update(
     async with engine.begin() as conn:  # started five times, each killing its process
         await conn.execute(update(t.telegram_inbox).where(t.telegram_inbox.c.id == row.id)
                            .values(attempts=5))  # fmt: skip
-    assert await inbox.release_stale(T0 + 3 * LEASE, max_attempts=5) == 1
+    assert await inbox.release_stale(T0 + 3 * LEASE, max_attempts=5) == [(1, 7)]
     assert await inbox.status_of(1) == (FAILED, 5)
     [next_] = await inbox.claim(T0 + 3 * LEASE, 10, "x", LEASE)  # the chat goes on
     assert next_.update_id == 2
