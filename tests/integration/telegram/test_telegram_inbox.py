@@ -11,10 +11,11 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.channels.telegram.inbox import MAX_ATTEMPTS
 from scheduler.store import tables as t
 from scheduler.store.inbox import CLAIMED, DONE, FAILED, PENDING, SqlAlchemyInbox
 from tests.conftest import TestDb, create_tables
-from tests.fakes.telegram_bot import NURSE, T0, running_bot
+from tests.fakes.telegram_bot import NURSE, T0, Bot, running_bot
 from tests.fakes.telegram_updates import make_text_update
 
 PATIENT_CHAT = 5001
@@ -219,3 +220,51 @@ async def test_polling_offset_survives_a_restart(tmp_path: Path) -> None:
         await bot.quiet()
         assert len(bot.sent_to(NURSE)) == 1
         assert (await bot.gateway.inbox.next_offset() or 0) > stored
+
+
+async def _crashed_before_done(bot: Bot, update_id: int) -> None:
+    """The row as a process leaves it that died after handling and before the done mark."""
+    async with bot.service.engine.begin() as conn:
+        await conn.execute(
+            update(t.telegram_inbox).where(t.telegram_inbox.c.update_id == update_id)
+            .values(status=CLAIMED, claimed_by="crashed-host:1#0", done_at=None)
+        )  # fmt: skip
+
+
+async def test_an_update_handled_again_after_a_crash_answers_and_alerts_once(
+    tmp_path: Path,
+) -> None:
+    async with running_bot(tmp_path) as bot:
+        patient = await bot.enrol()
+        await bot.link(patient, PATIENT_CHAT)
+        assert (await bot.post(make_text_update(PATIENT_CHAT, RED_FLAG, update_id=910))).is_success
+        await bot.wait_for(NURSE, 1, within=30)  # the first red flag trains the model's reader
+        await bot.wait_for(PATIENT_CHAT, 2)
+        await _crashed_before_done(bot, 910)
+        bot.clock.advance(seconds=61)  # past the dead process's lease
+        bot.gateway.pump.nudge()
+        async with asyncio.timeout(5):
+            while await bot.gateway.inbox.status_of(910) != (DONE, 2):
+                await asyncio.sleep(0.02)  # polls the row: done means handling is over
+        assert len(bot.sent_to(PATIENT_CHAT)) == 2  # the welcome and one answer
+        assert len(bot.sent_to(NURSE)) == 1
+
+
+async def test_an_update_given_up_on_alerts_the_nurses(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        patient = await bot.enrol()
+        await bot.link(patient, PATIENT_CHAT)
+        await bot.gateway.pump.stop()
+        inbox = bot.gateway.inbox
+        await inbox.add(920, PATIENT_CHAT, _raw(PATIENT_CHAT, "/next", 920), bot.clock.now())
+        [row] = await inbox.claim(bot.clock.now(), 10, "crashed-host:1", LEASE)
+        async with bot.service.engine.begin() as conn:  # it killed its process five times
+            await conn.execute(update(t.telegram_inbox).where(t.telegram_inbox.c.id == row.id)
+                               .values(attempts=MAX_ATTEMPTS))  # fmt: skip
+        bot.clock.advance(seconds=61)
+        bot.gateway.pump.start()
+        await bot.wait_for(NURSE, 1)
+        [alert] = bot.sent_to(NURSE)
+        assert patient.id in alert.text and "could not be handled" in alert.text
+        assert await inbox.status_of(920) == (FAILED, MAX_ATTEMPTS)
+        assert [a[0] for a in await bot.service.alerts.recent()] == ["inbound_failed"]
