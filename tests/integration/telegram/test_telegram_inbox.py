@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import update
@@ -241,11 +241,21 @@ async def test_an_update_handled_again_after_a_crash_answers_and_alerts_once(
         await bot.wait_for(NURSE, 1, within=30)  # the first red flag trains the model's reader
         await bot.wait_for(PATIENT_CHAT, 2)
         await _crashed_before_done(bot, 910)
+        finished = asyncio.Event()
+        inbox = bot.gateway.inbox
+        mark = inbox.done
+
+        async def marking(id: int, worker: str, now: datetime) -> bool:
+            marked = await mark(id, worker, now)
+            finished.set()
+            return marked
+
+        inbox.done = marking  # type: ignore[method-assign]
         bot.clock.advance(seconds=61)  # past the dead process's lease
         bot.gateway.pump.nudge()
         async with asyncio.timeout(5):
-            while await bot.gateway.inbox.status_of(910) != (DONE, 2):
-                await asyncio.sleep(0.02)  # polls the row: done means handling is over
+            await finished.wait()  # handled again
+        assert await inbox.status_of(910) == (DONE, 2)
         assert len(bot.sent_to(PATIENT_CHAT)) == 2  # the welcome and one answer
         assert len(bot.sent_to(NURSE)) == 1
 
