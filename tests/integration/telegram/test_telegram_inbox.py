@@ -237,12 +237,8 @@ async def test_an_update_handled_again_after_a_crash_answers_and_alerts_once(
     async with running_bot(tmp_path) as bot:
         patient = await bot.enrol()
         await bot.link(patient, PATIENT_CHAT)
-        assert (await bot.post(make_text_update(PATIENT_CHAT, RED_FLAG, update_id=910))).is_success
-        await bot.wait_for(NURSE, 1, within=30)  # the first red flag trains the model's reader
-        await bot.wait_for(PATIENT_CHAT, 2)
-        await _crashed_before_done(bot, 910)
-        finished = asyncio.Event()
         inbox = bot.gateway.inbox
+        finished = asyncio.Event()
         mark = inbox.done
 
         async def marking(id: int, worker: str, now: datetime) -> bool:
@@ -251,6 +247,13 @@ async def test_an_update_handled_again_after_a_crash_answers_and_alerts_once(
             return marked
 
         inbox.done = marking  # type: ignore[method-assign]
+        assert (await bot.post(make_text_update(PATIENT_CHAT, RED_FLAG, update_id=910))).is_success
+        async with asyncio.timeout(30):  # the first red flag trains the model's reader
+            await finished.wait()
+        assert await inbox.status_of(910) == (DONE, 1)
+        assert len(bot.sent_to(PATIENT_CHAT)) == 2 and len(bot.sent_to(NURSE)) == 1
+        await _crashed_before_done(bot, 910)
+        finished.clear()
         bot.clock.advance(seconds=61)  # past the dead process's lease
         bot.gateway.pump.nudge()
         async with asyncio.timeout(5):
