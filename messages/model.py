@@ -97,6 +97,16 @@ def _trained() -> tuple[Any, dict[str, Any]]:
         return _trained_once()
 
 
+def trained() -> bool:
+    """True once the model is trained: reading a text no longer waits for it."""
+    return _trained_once.cache_info().currsize > 0
+
+
+def warm() -> None:
+    """Train the model now if nobody has (blocks: run it in a thread)."""
+    _trained()
+
+
 def probabilities(text: str) -> dict[str, float]:
     """For each label, how likely the model thinks the text carries it (0 to 1)."""
     plain = normalise(text)

@@ -11,7 +11,6 @@ applied (``effects.apply``, one write phase); nurse alerts are pushed after the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
@@ -34,6 +33,8 @@ from bot.conversation.decide import (
 from bot.conversation.effects import Inbound, apply
 from bot.conversation.next import next_text
 from bot.conversation.replies import Reply, Voice, cite_source
+from bot.conversation.turns import Turns
+from messages import model
 from messages.render import profile_of
 from messages.understand import Understanding, understand
 from scheduler.domain.alerts import AlertRecord
@@ -108,36 +109,6 @@ class MessageFailed(Exception):
         self.reply = reply
 
 
-class Turns:
-    """Inbound messages take turns at the database on SQLite; on PostgreSQL they do not wait.
-
-    On SQLite every transaction, reads included, takes the one write lock up front (BEGIN
-    IMMEDIATE, see scheduler.store.db). A connection that finds it taken waits in SQLite's busy
-    handler: sleeps of 1, 2, 5, ... 100 ms, unfair and blind to the event loop. With ten
-    messages in flight at 100 a second, a quarter of BEGINs waited over 20 ms and some over
-    a second (p99 of the SMS webhook 100-900 ms). Waiting here instead, in the event loop's
-    FIFO, costs almost nothing: the messages share one event loop anyway, and one message's
-    database work is a few ms. Only database work is done in a turn: nurse alerts (which may
-    wait on Telegram) and replies are sent outside it.
-
-    Not re-entrant: code holding a turn must not take another.
-    """
-
-    def __init__(self, serial: bool) -> None:
-        self.serial = serial
-        self._lock: asyncio.Lock | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def __call__(self) -> contextlib.AbstractAsyncContextManager[object]:
-        """``async with turns():`` around one message's database work."""
-        if not self.serial:
-            return contextlib.nullcontext()
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._loop is not loop:  # a lock belongs to one loop
-            self._lock, self._loop = asyncio.Lock(), loop
-        return self._lock
-
-
 @dataclass
 class Conversation:
     """Answers a patient's text as a pipeline: understand it (pure), read what the decision
@@ -189,6 +160,8 @@ class Conversation:
         the recorded reply is returned and only alerts not recorded as pushed are pushed.
         """
         text = storable(text)
+        if not model.trained():  # just started: training takes seconds, off the event loop
+            await asyncio.to_thread(model.warm)
         meaning = understand(text)  # pure: before the turn, so others' database work goes on
         patient: Patient | None = None
         try:
@@ -232,7 +205,7 @@ class Conversation:
 
     async def _push(self, record: AlertRecord) -> str:
         await self.alerts.push(record)
-        return str(record.id)
+        return f"alert {record.id}"
 
     async def _answer(
         self, patient: Patient, text: str, meaning: Understanding, channel: str

@@ -40,7 +40,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.channels.telegram import journal
-from bot.channels.telegram.journal import Journal, Turns
+from bot.channels.telegram.journal import Journal, Turns, no_turns
 from scheduler.ports import InboxRow
 from scheduler.store.db import unit_of_work
 from scheduler.store.inbox import SqlAlchemyInbox
@@ -67,7 +67,7 @@ class InboxPump:
         *,
         lease: timedelta = LEASE,
         idle: float = IDLE_POLL_S,
-        turns: Turns = contextlib.nullcontext,
+        turns: Turns = no_turns,
         on_failed: Callable[[list[tuple[int, int | None]]], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app

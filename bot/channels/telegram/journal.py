@@ -12,8 +12,9 @@ a step recorded as done is not done again:
   its result (the reply and the alerts): done once or not at all; a repeat answers with the
   recorded reply instead of reading the message again;
 - each message to Telegram (``say``: a reply, a welcome): recorded right after the Bot API
-  accepted it (the result is Telegram's message id);
-- each nurse alert's push (to the nurse chats and the team's phones): recorded right after.
+  accepted it (the result: "message <chat id>:<message id>", as Telegram numbered it);
+- each nurse alert's push (to the nurse chats and the team's phones): recorded right after
+  ("alert <alert id>").
 
 What no database can close: a message Telegram accepted whose step was not yet committed when
 the process died (the few milliseconds between the Bot API's answer and the commit) is sent
@@ -29,12 +30,22 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from datetime import datetime
+from typing import Protocol
 
 from telegram import Bot
 
 from scheduler.ports import Inbox
 
-Turns = Callable[[], AbstractAsyncContextManager[object]]
+
+class Turns(Protocol):
+    """``bot.conversation.turns.Turns``: turns at the database (SQLite), urgent ones first."""
+
+    def __call__(self, *, urgent: bool = False) -> AbstractAsyncContextManager[object]: ...
+
+
+def no_turns(*, urgent: bool = False) -> AbstractAsyncContextManager[object]:
+    """No waiting (PostgreSQL)."""
+    return contextlib.nullcontext()
 
 
 class Journal:
@@ -62,14 +73,18 @@ class Journal:
 
     async def once(self, effect: Callable[[], Awaitable[str]]) -> bool:
         """The next step: ``effect`` (returning the result to record), unless it is recorded
-        as done. True if it was done now. The database is used in turns (see
-        ``bot.conversation.conversation.Turns``); the effect runs outside them."""
+        as done. True if it was done now.
+
+        The look-up takes its database turn (``bot.conversation.turns.Turns``) like any other;
+        the record takes an urgent one, ahead of every waiting conversation: its wait is the
+        window in which a crash sends the effect twice (in the crash drill, behind a queue of
+        conversations on SQLite, it was tens of ms)."""
         async with self.turns():
             done = await self.recall() is not None
         if done:
             return False
         result = await effect()
-        async with self.turns():
+        async with self.turns(urgent=True):
             await self.record(result)
         return True
 
@@ -96,7 +111,7 @@ async def say(bot: Bot, chat_id: int, text: str) -> None:
 
     async def send() -> str:
         sent = await bot.send_message(chat_id=chat_id, text=text)
-        return str(sent.message_id)
+        return f"message {chat_id}:{sent.message_id}"
 
     journal = current()
     if journal is None:

@@ -190,9 +190,7 @@ async def test_nurse_alerts_are_pushed_outside_the_database_turn(world: World) -
 
     class Nurses:
         async def notify_nurses(self, text: str) -> int:
-            lock = conversation.turns()
-            assert isinstance(lock, asyncio.Lock)
-            seen.append(lock.locked())
+            seen.append(conversation.turns.locked())
             return 1
 
     world.service.alerts.notifiers.append(Nurses())

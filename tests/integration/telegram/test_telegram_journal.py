@@ -4,6 +4,7 @@ its alerts, each once. On both databases, with the real conversation and alerts.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import UTC, date, datetime, timedelta
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.telegram.journal import Journal
 from bot.conversation.conversation import Reply
+from bot.conversation.turns import Turns
 from scheduler.domain.model import ChannelKind, Patient
 from scheduler.store import tables as t
 from scheduler.store.db import unit_of_work
@@ -153,3 +155,32 @@ async def test_prune_deletes_old_handled_updates_and_their_steps_only(
     assert await inbox.step(2, 1) == "x"
     assert await inbox.status_of(3) == (FAILED, 1)
     assert await inbox.status_of(6) == (PENDING, 0)
+
+
+async def test_an_urgent_turn_goes_before_waiting_ordinary_ones() -> None:
+    turns = Turns(serial=True)
+    order: list[str] = []
+    first_in = asyncio.Event()
+    let_go = asyncio.Event()
+
+    async def holder() -> None:
+        async with turns():
+            first_in.set()
+            await let_go.wait()
+            order.append("holder")
+
+    async def one(name: str, urgent: bool = False) -> None:
+        async with turns(urgent=urgent):
+            order.append(name)
+
+    held = asyncio.create_task(holder())
+    await first_in.wait()
+    waiting = [asyncio.create_task(one("a")), asyncio.create_task(one("b"))]
+    gone = asyncio.create_task(one("cancelled", urgent=True))
+    urgent = asyncio.create_task(one("urgent", urgent=True))
+    await asyncio.sleep(0)  # let them all queue
+    gone.cancel()
+    let_go.set()
+    await asyncio.gather(held, urgent, *waiting)
+    assert gone.cancelled()
+    assert order == ["holder", "urgent", "a", "b"]
