@@ -282,3 +282,21 @@ async def test_an_update_given_up_on_alerts_the_nurses(tmp_path: Path) -> None:
         assert patient.id in alert.text and "could not be handled" in alert.text
         assert await inbox.status_of(920) == (FAILED, MAX_ATTEMPTS)
         assert [a[0] for a in await bot.service.alerts.recent()] == ["inbound_failed"]
+
+
+async def test_housekeeping_deletes_handled_updates_after_the_retention(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        await bot.gateway.pump.stop()
+        inbox, now = bot.gateway.inbox, bot.clock.now()
+        assert bot.service.settings.telegram_inbox_retention_days == 7
+        for update_id in (1, 2, 3):
+            await inbox.add(update_id, update_id, "{}", now - timedelta(days=10))
+        for row in await inbox.claim(now, 10, "w", LEASE):
+            if row.update_id != 3:  # 3 stays claimed: never deleted, however old
+                age = timedelta(days=8 if row.update_id == 1 else 6)
+                assert await inbox.done(row.id, row.claimed_by, now - age)
+        assert await bot.service.prune(now) == 1
+        assert await inbox.status_of(1) is None
+        assert await inbox.status_of(2) == (DONE, 1)
+        assert await inbox.status_of(3) == (CLAIMED, 1)
+        assert bot.service.scheduler().get_job("prune") is not None  # hourly
