@@ -282,6 +282,9 @@ async def test_an_update_given_up_on_alerts_the_nurses(tmp_path: Path) -> None:
         assert patient.id in alert.text and "could not be handled" in alert.text
         assert await inbox.status_of(920) == (FAILED, MAX_ATTEMPTS)
         assert [a[0] for a in await bot.service.alerts.recent()] == ["inbound_failed"]
+        await bot.service.metrics.refresh()
+        scraped = bot.service.metrics.exposition().body.decode()
+        assert 'lenabot_telegram_inbox_rows{status="failed"} 1.0' in scraped
 
 
 async def test_housekeeping_deletes_handled_updates_after_the_retention(tmp_path: Path) -> None:
