@@ -183,7 +183,10 @@ class Conversation:
                 raise  # the lookup failed: nobody to answer, nothing to keep
             log.error("could not handle a message from patient %s", patient.id, exc_info=exc)
             await self._keep(patient, text, labels(meaning), channel)
-            raise MessageFailed(patient, await self._failed(patient, meaning, text)) from exc
+            failed = await self._failed(patient, meaning, text)
+            if steps is not None:  # handled again, it answers the same, and alerts no more
+                await self._record_failure(steps, failed)
+            raise MessageFailed(patient, failed) from exc
         if steps is not None:
             for record in records:
                 await steps.once(partial(self._push, record))
@@ -202,6 +205,14 @@ class Conversation:
         done = encode(outcome.reply, records)
         await steps.record(done)
         return done
+
+    async def _record_failure(self, steps: Steps, reply: Reply) -> None:
+        """The step of a message whose handling failed: its answer; its alert was pushed."""
+        try:
+            async with self.turns():
+                await steps.record(encode(reply, []))
+        except Exception:  # the database may be what failed: handled again, it tries again
+            log.exception("could not record a failed message's answer")
 
     async def _push(self, record: AlertRecord) -> str:
         await self.alerts.push(record)

@@ -10,7 +10,8 @@ a step recorded as done is not done again:
 - the conversation's database work (``Conversation.handle_from`` with ``steps``): the dose
   record, the re-plan, the nurse alerts' rows, and, in the same transaction, the step with
   its result (the reply and the alerts): done once or not at all; a repeat answers with the
-  recorded reply instead of reading the message again;
+  recorded reply instead of reading the message again (a message whose handling failed
+  records the answer it got, its alert having gone: handled again, it answers the same);
 - each message to Telegram (``say``: a reply, a welcome): recorded right after the Bot API
   accepted it (the result: "message <chat id>:<message id>", as Telegram numbered it);
 - each nurse alert's push (to the nurse chats and the team's phones): recorded right after

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.telegram.journal import Journal
-from bot.conversation.conversation import Reply
+from bot.conversation.conversation import MessageFailed, Reply
 from bot.conversation.turns import Turns
 from scheduler.domain.model import ChannelKind, Patient
 from scheduler.store import tables as t
@@ -184,3 +184,32 @@ async def test_an_urgent_turn_goes_before_waiting_ordinary_ones() -> None:
     await asyncio.gather(held, urgent, *waiting)
     assert gone.cancelled()
     assert order == ["holder", "urgent", "a", "b"]
+
+
+async def test_a_message_whose_handling_failed_answers_the_same_when_handled_again(
+    engine: AsyncEngine,
+) -> None:
+    clinic, nurses, patient = await _clinic(engine)
+    inbox = SqlAlchemyInbox(clinic.engine)
+    answer = clinic.conversation._answer
+
+    async def broken(*args: object, **kw: object) -> object:
+        raise RuntimeError("the database went away mid-message")
+
+    async def given() -> Patient:
+        return patient
+
+    clinic.conversation._answer = broken  # type: ignore[method-assign]
+    journal = Journal(inbox, 400, clinic.clock.now, clinic.conversation.turns)
+    with pytest.raises(MessageFailed) as failed:
+        await clinic.conversation.handle_from(given, RED_FLAG, "telegram", steps=journal)
+    assert failed.value.reply.intent == "red_flag"
+    assert len(nurses.told) == 1  # told of the red flag, though the message failed
+
+    clinic.conversation._answer = answer  # type: ignore[method-assign]
+    journal = Journal(inbox, 400, clinic.clock.now, clinic.conversation.turns)
+    found = await clinic.conversation.handle_from(given, RED_FLAG, "telegram", steps=journal)
+    assert found is not None and found[1] == failed.value.reply
+    assert len(nurses.told) == 1
+    assert await _count(engine, t.alerts) == 1
+    assert await _count(engine, t.inbound) == 1
