@@ -253,6 +253,11 @@ class Planners(Protocol):
     async def close(self) -> None: ...
 
 
+class StepTaken(Exception):
+    """A step of handling an inbound update was recorded by another process meanwhile (its
+    claim had lapsed): that process answers; this one stops."""
+
+
 @dataclass(frozen=True)
 class InboxRow:
     """One inbound Telegram update as stored (``raw``: its JSON), claimed for handling."""

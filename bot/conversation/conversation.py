@@ -39,7 +39,7 @@ from messages.render import profile_of
 from messages.understand import Understanding, understand
 from scheduler.domain.alerts import AlertRecord
 from scheduler.domain.model import Course, Patient, PlanSettings
-from scheduler.ports import Alerts, Clock, OutboxExtras, PatientRecords
+from scheduler.ports import Alerts, Clock, OutboxExtras, PatientRecords, StepTaken
 from scheduler.services.care import CareTeam
 
 __all__ = [
@@ -178,6 +178,8 @@ class Conversation:
                     reply, records = decode(done)
                 else:
                     outcome = await self._answer(patient, text, meaning, channel)
+        except StepTaken:
+            raise  # another process handled this message meanwhile: it answers, not this one
         except Exception as exc:
             if patient is None:
                 raise  # the lookup failed: nobody to answer, nothing to keep

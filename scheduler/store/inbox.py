@@ -20,9 +20,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from scheduler.ports import InboxRow
+from scheduler.ports import InboxRow, StepTaken
 from scheduler.store import tables as t
 from scheduler.store.db import connecting, is_sqlite, writing
 
@@ -146,13 +147,16 @@ class SqlAlchemyInbox:
     async def record_step(self, update_id: int, step: int, result: str, now: datetime) -> None:
         """Record step ``step`` of handling ``update_id`` as done. Joins the caller's unit of
         work, so a step that is database work commits with it; a step recorded twice (two
-        processes handling one update) fails the second."""
-        async with writing(self.engine) as conn:
-            await conn.execute(
-                insert(t.telegram_steps).values(
-                    update_id=update_id, step=step, result=result, done_at=now
+        processes handling one update) raises ``StepTaken`` in the second."""
+        try:
+            async with writing(self.engine) as conn:
+                await conn.execute(
+                    insert(t.telegram_steps).values(
+                        update_id=update_id, step=step, result=result, done_at=now
+                    )
                 )
-            )
+        except IntegrityError as exc:
+            raise StepTaken(f"step {step} of Telegram update {update_id}") from exc
 
     async def prune(self, done_before: datetime) -> int:
         """Delete updates handled before ``done_before``, and their steps; how many."""

@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Table, delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.telegram.journal import Journal
 from bot.conversation.conversation import MessageFailed, Reply
 from bot.conversation.turns import Turns
 from scheduler.domain.model import ChannelKind, Patient
+from scheduler.ports import StepTaken
 from scheduler.store import tables as t
 from scheduler.store.db import unit_of_work
 from scheduler.store.inbox import DONE, FAILED, PENDING, SqlAlchemyInbox
@@ -81,7 +81,7 @@ async def test_steps_are_recorded_once_and_only_with_their_transaction(
     assert await inbox.step(5, 1) is None
     await inbox.record_step(5, 1, "a", T0)
     assert await inbox.step(5, 1) == "a"
-    with pytest.raises(IntegrityError):  # a second process recording the same step
+    with pytest.raises(StepTaken):  # a second process recording the same step
         await inbox.record_step(5, 1, "b", T0)
     with contextlib.suppress(RuntimeError):
         async with unit_of_work(engine):
@@ -210,6 +210,32 @@ async def test_a_message_whose_handling_failed_answers_the_same_when_handled_aga
     journal = Journal(inbox, 400, clinic.clock.now, clinic.conversation.turns)
     found = await clinic.conversation.handle_from(given, RED_FLAG, "telegram", steps=journal)
     assert found is not None and found[1] == failed.value.reply
+    assert len(nurses.told) == 1
+    assert await _count(engine, t.alerts) == 1
+    assert await _count(engine, t.inbound) == 1
+
+
+async def test_a_process_whose_claim_lapsed_stops_when_the_other_recorded_first(
+    engine: AsyncEngine,
+) -> None:
+    """Two processes handle one update (the first one's lease ran out while it was slow):
+    the second to commit the conversation's step rolls its work back and answers nothing."""
+    clinic, nurses, patient = await _clinic(engine)
+    await _handle(clinic, patient, RED_FLAG, 500)
+    inbox = SqlAlchemyInbox(clinic.engine)
+    late = Journal(inbox, 500, clinic.clock.now, clinic.conversation.turns)
+
+    async def read_before_the_other_committed() -> str | None:
+        late._step += 1
+        return None
+
+    late.recall = read_before_the_other_committed  # type: ignore[method-assign]
+
+    async def given() -> Patient:
+        return patient
+
+    with pytest.raises(StepTaken):
+        await clinic.conversation.handle_from(given, RED_FLAG, "telegram", steps=late)
     assert len(nurses.told) == 1
     assert await _count(engine, t.alerts) == 1
     assert await _count(engine, t.inbound) == 1
