@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,7 +26,6 @@ from scheduler.domain.localtime import zone
 from scheduler.domain.model import ChannelKind, Course, Patient, RuleSet
 from scheduler.domain.plan import plan
 from scheduler.services.care import Enrolment
-from scheduler.store.repository import SqlAlchemyCourseRepository
 
 PREVIEW_DAYS = 14
 FLAGS = ("telegram", "can_become_pregnant", "partner_can_become_pregnant", "irregular_periods",
@@ -41,8 +41,15 @@ def _values(form: Form) -> dict[str, str]:
     return values
 
 
+class PhoneBook(Protocol):
+    """Who is enrolled already: the course store, or the numbers of a whole file looked up
+    at once (``patient_csv``)."""
+
+    async def phone_taken(self, phone: str) -> bool: ...
+
+
 async def parse_enrolment(
-    values: dict[str, str], courses: SqlAlchemyCourseRepository, now: datetime
+    values: dict[str, str], courses: PhoneBook, now: datetime
 ) -> tuple[Enrolment | None, Errors]:
     """The enrolment, or the errors field by field (both checks of ``lenabot enrol`` and of
     ``CareTeam.enrol``, so that saving cannot fail on a field afterwards). ``values`` holds

@@ -107,7 +107,7 @@ async def test_the_dry_run_lists_every_row_with_its_problems_and_saves_nothing(
 
 
 CP1252 = csv_of("Jos\xe9 Ruiz,+447700900321,,2026-12-01,09:00,Europe/London,,,,").decode()
-MANY = [f"P{i},+4477009{i:05d},,2026-12-01,09:00,Europe/London,,,," for i in range(5001)]
+MANY = [f"P{i},+4477009{i:05d},,2026-12-01,09:00,Europe/London,,,," for i in range(patient_csv.MAX_ROWS + 1)]
 BAD_FILES = [
     pytest.param(
         b"name,phone,start_date,dose_time,timezone,colour\r\n"
@@ -132,8 +132,8 @@ BAD_FILES = [
                  id="utf-16"),
     pytest.param(HEADER.encode(), "The file has no patients", id="header-only"),
     pytest.param(b"", "Choose a CSV file to check.", id="no-file"),
-    pytest.param(csv_of(*MANY), "The file has 5001 patients: at most 5000 a file.",
-                 id="5001-rows"),
+    pytest.param(csv_of(*MANY), "The file has 1001 patients: at most 1000 a file.",
+                 id="1001-rows"),
     pytest.param(csv_of(GOOD[0]) + b"#" * patient_csv.MAX_FILE_BYTES,
                  "The file is larger than 1 MB", id="over-1MB"),
 ]  # fmt: skip
