@@ -41,7 +41,7 @@ MAX_FILE_BYTES = 1024 * 1024
 # An import is one transaction: on SQLite every other writer (an inbound SMS, the dispatcher)
 # waits for it, and gives up after 30 s (``busy_timeout``). 1,000 enrolments took 17 s on
 # SQLite and 20 s on PostgreSQL on the 2-core test machine at a load average of 9 to 10
-# (README, "Import patients from a CSV file"); the dry run of 1,000 rows, 0.3 to 0.4 s.
+# (README, "Import and export"); the dry run of 1,000 rows, 0.3 to 0.4 s.
 MAX_ROWS = 1000
 LOOKUP_CHUNK = 500
 # CSV column -> the Enrol form's field; in the order the README documents them.
