@@ -151,7 +151,8 @@ def read_rows(data: bytes) -> list[Row]:
     for number, record in enumerate(records[1:], start=2):
         if not any(cell.strip() for cell in record):
             continue  # a blank line
-        row = Row(number, dict(zip(header, (c.strip() for c in record), strict=False)))
+        cells = [c.strip() for c in record] + [""] * (len(header) - len(record))
+        row = Row(number, dict(zip(header, cells, strict=False)))  # a short row: empty cells
         if len(record) > len(header):
             row.problems.append(Problem("", f"It has {len(record)} cells but the first row "
                                             f"names {len(header)} columns."))  # fmt: skip
