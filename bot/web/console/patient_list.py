@@ -179,6 +179,15 @@ async def listing(desk: ConsoleDesk, ids: list[str]) -> list[Listed]:
     return out
 
 
+DONE = {
+    "forgotten": (
+        "Patient forgotten: name, phone, Telegram chat and the words of their conversation "
+        "are erased, pending messages cancelled, and nothing more is sent to them. Their "
+        "course, dose records and the audit trail stay."
+    ),
+}
+
+
 @dataclass(frozen=True)
 class PatientList:
     desk: ConsoleDesk
@@ -195,5 +204,5 @@ class PatientList:
         return self.views.page(
             request, "patients.html", title="Patients", q=q, state=state, states=STATES,
             rows=await listing(self.desk, ids), total=total, number=number, pages=pages,
-            local_time=local_time,
+            local_time=local_time, done=DONE.get(request.query_params.get("done", ""), ""),
         )  # fmt: skip

@@ -1,7 +1,8 @@
 """The console's routes, built from a ``ConsoleDesk``; ``bot.web.app`` mounts them.
 
 Every page but ``/login``, ``/set-password/{token}`` and the stylesheet is behind
-``Guard.page`` (a live session; admins only for ``/staff`` and ``/audit``; a CSRF token on
+``Guard.page`` (a live session; admins only for ``/staff``, ``/audit`` and forgetting a
+patient; a CSRF token on
 every POST). The webhooks, ``/healthz``, ``/readyz`` and ``/metrics`` are not console routes and are untouched.
 """
 
@@ -54,6 +55,7 @@ def console_routes(desk: ConsoleDesk) -> list[BaseRoute]:
         Route("/alerts/{alert_id:int}/assign", page(alerts.assign), methods=["POST"]),
         Route("/patients", page(patients.page), methods=["GET"]),
         Route("/patients/{patient_id}", page(patient.page), methods=["GET"]),
+        Route("/patients/{patient_id}/forget", admin(patient.forget), methods=["POST"]),
         Route("/patients/{patient_id}/{action}", page(patient.act), methods=["POST"]),
         Route("/enrol", page(enrol.page), methods=["GET"]),
         Route("/enrol", page(enrol.submit), methods=["POST"]),
