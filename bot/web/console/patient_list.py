@@ -28,6 +28,7 @@ from scheduler.domain.model import Course, Patient
 from scheduler.domain.outbox import PENDING
 from scheduler.services.care import course_state
 from scheduler.store import tables as t
+from scheduler.store.db import reading
 
 PAGE = 50
 STATES = {
@@ -104,7 +105,7 @@ async def search(
 ) -> tuple[list[str], int]:
     """The ids of one page of matching patients (by name, then id) and how many match."""
     p, c = t.patients.c, t.courses.c
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         zones = [r[0] for r in await conn.execute(select(p.tz).distinct())]
         todays = {tz: now.astimezone(zone(tz)).date() for tz in zones}
         wheres = _filters(q, state, todays)
@@ -131,7 +132,7 @@ async def _next_messages(
     these patients' rows through ``uq_outbox_patient_key`` (patient_id first): under 1 ms."""
     o = t.outbox.c
     out: dict[str, tuple[str, datetime]] = {}
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await conn.execute(
             select(o.patient_id, o.kind, o.due_at)
             .where(o.patient_id.in_(list(ids)), o.status.concat("") == PENDING)
@@ -144,7 +145,7 @@ async def _next_messages(
 
 async def _last_replies(engine: AsyncEngine, ids: Sequence[str]) -> dict[str, datetime]:
     i = t.inbound.c
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         rows = await conn.execute(
             select(i.patient_id, func.max(i.received_at).label("at"))
             .where(i.patient_id.in_(list(ids)))

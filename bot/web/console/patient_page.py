@@ -33,6 +33,7 @@ from scheduler.domain.model import ChannelKind
 from scheduler.domain.plan import plan
 from scheduler.services.care import course_state
 from scheduler.store import tables as t
+from scheduler.store.db import reading
 from scheduler.store.repository import UnknownPatientError
 
 THREAD = 100  # the latest messages either way
@@ -126,7 +127,7 @@ class PatientPage:
         the patient's clock, with the delivery status of what was sent."""
         tz = (await self.desk.courses.get(pid)).tz
         i = t.inbound.c
-        async with self.desk.engine.connect() as conn:
+        async with reading(self.desk.engine) as conn:
             wrote = await conn.execute(
                 select(i.text, i.received_at).where(i.patient_id == pid)
                 .order_by(i.id.desc()).limit(THREAD)

@@ -33,6 +33,7 @@ from scheduler.domain.model import Course, Patient
 from scheduler.domain.outbox import SENT
 from scheduler.services.confirmations import DIGEST_DAYS, DIGEST_THRESHOLD
 from scheduler.store import tables as t
+from scheduler.store.db import reading
 
 OPEN_SHOWN = 100
 DONE = {
@@ -140,7 +141,7 @@ async def silent(
         p.id.in_(select(o.patient_id).where(o.status == SENT, o.sent_at >= since)),
         ~exists().where(i.patient_id == p.id, i.received_at >= since),
     )
-    async with engine.connect() as conn:
+    async with reading(engine) as conn:
         return {r.id: (r.name, r.last, r.tz) for r in await conn.execute(query)}
 
 
