@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,10 @@ async def test_a_nurse_sends_a_message_once_and_sees_it_sent(world: Console) -> 
     assert row.after["channel"] == "sms" and row.after["key"] == f"message:{once}"
     assert "Ward 5" not in str(row.after) and row.before is None  # never the words
 
+    # Re-planning the patient leaves it alone: the planner owns only the kinds it plans.
+    await world.service.materialiser.patient(patient.id, world.clock.now())
+    [row] = [r for r in await world.service.outbox.rows(patient.id) if r.kind == "message"]
+    assert row.status == "pending" and row.due_at == world.clock.now()
     # It goes through the dispatcher like any message, and the thread shows it sent.
     await world.service.dispatcher.tick()
     thread = (await nora.get(f"/patients/{patient.id}")).text
@@ -172,3 +177,17 @@ async def test_only_an_admin_forgets_a_patient_after_typing_the_id(world: Consol
     [row] = await world.service.audit.entries(action="forget")
     assert row.actor == f"staff:{ada_id.staff.id}" and row.patient_id == patient.id
     assert (await ada.post("/patients/nobody/forget", confirm_id="nobody")).status_code == 404
+
+
+async def test_a_message_written_at_night_waits_for_8_in_the_morning(world: Console) -> None:
+    patient = await world.enrol()
+    world.clock.set(datetime(2026, 12, 3, 22, 30, tzinfo=UTC))  # 22:30 in London
+    assert await world.service.care.message(patient.id, "Call us tomorrow", "t" * 22,
+                                            actor="cli:test")  # fmt: skip
+    [row] = [r for r in await world.service.outbox.rows(patient.id) if r.kind == "message"]
+    assert row.due_at == datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+    assert row.expires_at == datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
+    # The same token again (a retry) queues nothing and audits nothing more.
+    assert not await world.service.care.message(patient.id, "Call us tomorrow", "t" * 22,
+                                                actor="cli:test")  # fmt: skip
+    assert len(await world.service.audit.entries(action="message")) == 1
