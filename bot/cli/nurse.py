@@ -10,6 +10,7 @@ import click
 
 from bot.bootstrap import Service
 from bot.cli.common import cli_actor, dump, with_service
+from bot.cli.patients_csv import patients_import
 from bot.conversation import validate as v
 from bot.conversation.preview import preview_items
 from messages.render import check_language, profile_of
@@ -112,6 +113,9 @@ def _next_line(course: Course, now: datetime) -> str:
 @click.group()
 def patients() -> None:
     """Patients on the service."""
+
+
+patients.add_command(patients_import)
 
 
 @patients.command("list")

@@ -5,6 +5,7 @@ way.
 - signed out: set-password, sign-in, and sign-in refused;
 - a nurse: Today (a red flag, a patient below 90%), Patients, a patient with two weeks of
   conversation, and one with a refused change; Enrol empty, with errors, and its preview;
+  Import empty, and its dry run of a file with a bad row;
 - an admin: Staff, and Staff showing a new account's link and authenticator QR code; a page
   that is not there.
 
@@ -99,6 +100,17 @@ async def test_every_page_has_no_serious_accessibility_violation(
     await page.get_by_label("Dose time").fill("20:00")
     await submit(page, "Check and preview")
     await check("enrol-preview", "Check and enrol")
+
+    await page.get_by_role("link", name="Import", exact=True).click()
+    await check("import", "Import patients")
+    sheet = b"name,phone,start_date,dose_time,timezone\nBo Jones,+447700900999,2026-12-07,20:00,"
+    sheet += b"Europe/London\nCy Lee,07700900998,2026-12-07,8pm,Europe/London\n"
+    await page.get_by_label("CSV file of patients").set_input_files(
+        {"name": "ward.csv", "mimeType": "text/csv", "buffer": sheet}
+    )
+    await submit(page, "Check the file")
+    await expect(page.get_by_role("heading", name="Dry run: 2 patients, 1 with problems")).to_be_visible()
+    await check("import-dry-run", "Import patients")
 
     await submit(page, "Sign out")
     await sign_in(page, ADA, code=pyotp.TOTP(secret).at(world.clock.now()))

@@ -81,7 +81,7 @@ async def test_a_nurse_does_not_see_the_staff_page(
     await world.staff(NORA)
     await sign_in(page, NORA)
     nav = page.get_by_role("navigation", name="Main")
-    await expect(nav.get_by_role("link")).to_have_text(["Today", "Patients", "Enrol"])
+    await expect(nav.get_by_role("link")).to_have_text(["Today", "Patients", "Enrol", "Import"])
     response = await page.goto("/staff")
     assert response is not None and response.status == 403
     await expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")

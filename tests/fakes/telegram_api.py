@@ -194,6 +194,8 @@ class FakeTelegramBotApi:
         self.webhook: _Webhook | None = None
         self.blocked_chats: set[int | str] = set()
         self.too_many_requests = 0  # 429 answers served, scripted or enforced
+        self.in_flight = 0  # calls other than getUpdates received and not yet answered
+        self.changes = 0  # bumped on every change a test may wait for (under ``_changed``)
         self._clock = clock
         self._limits: SlidingWindowLimits | None = None
         self._faults: deque[TelegramFault] = deque()
@@ -266,7 +268,7 @@ class FakeTelegramBotApi:
         """Make `update` available to getUpdates (wakes a waiting long poll)."""
         async with self._changed:
             self._pending.append(update)
-            self._changed.notify_all()
+            self._bump()
         return update
 
     async def enqueue_text(self, chat_id: int, text: str, **kwargs: Any) -> dict[str, Any]:
@@ -304,6 +306,16 @@ class FakeTelegramBotApi:
                 f"{[c.method for c in self.calls]}"
             ) from None
 
+    def _bump(self) -> None:
+        """Record a change and wake its waiters; call with ``_changed`` held."""
+        self.changes += 1
+        self._changed.notify_all()
+
+    async def wait_change(self, seen: int) -> None:
+        """Return once anything changed after ``changes`` was ``seen`` (at once if it has)."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.changes != seen)
+
     # --- HTTP ------------------------------------------------------------------------------
 
     async def _dispatch(self, request: Request) -> Response:
@@ -319,7 +331,20 @@ class FakeTelegramBotApi:
             return error_body(400, f"Bad Request: {exc}")
         async with self._changed:
             self.calls.append(ApiCall(name, params))
-            self._changed.notify_all()
+            self._bump()
+        if name == "getUpdates":  # a long poll is always waiting: not work in flight
+            return await self._answer(request, name, handler, params)
+        self.in_flight += 1
+        try:
+            return await self._answer(request, name, handler, params)
+        finally:
+            async with self._changed:
+                self.in_flight -= 1
+                self._bump()
+
+    async def _answer(
+        self, request: Request, name: str, handler: _Handler, params: dict[str, Any]
+    ) -> Response:
         try:
             fault = self._take_fault(name)
             if fault is not None:
@@ -409,7 +434,7 @@ class FakeTelegramBotApi:
         )
         async with self._changed:
             self.sent.append(sent)
-            self._changed.notify_all()
+            self._bump()
         return _ok(message)
 
     def _chat(self, chat_id: int | str) -> dict[str, Any]:
@@ -475,7 +500,7 @@ class FakeTelegramBotApi:
             # A newer getUpdates ends an older long poll with 409, as on Telegram.
             self._poll_generation += 1
             generation = self._poll_generation
-            self._changed.notify_all()
+            self._bump()
         if not self._pending and timeout:
             await wait_unless_disconnected(
                 request, self._wait_for_updates(generation), float(timeout)

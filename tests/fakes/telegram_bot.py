@@ -12,12 +12,13 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.bootstrap import Service, build
@@ -27,6 +28,8 @@ from bot.web.app import create_app
 from scheduler.domain.model import ChannelKind, Patient, Regimen
 from scheduler.ports import ManualClock
 from scheduler.services.care import Enrolment
+from scheduler.store import tables as t
+from scheduler.store.inbox import CLAIMED, PENDING
 from scheduler.store.migrate import upgrade_async
 from tests.fakes.server import serve_asgi
 from tests.fakes.telegram_api import FakeTelegramBotApi, SentTelegramMessage
@@ -58,6 +61,7 @@ class Bot:
     service: Service
     clock: ManualClock
     app_url: str | None  # webhook mode only
+    _handled: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     @property
     def gateway(self) -> TelegramGateway:
@@ -95,9 +99,50 @@ class Bot:
             while len(self.sent_to(chat_id)) < n:
                 await self.fake.wait_for_sent(len(self.fake.sent) + 1, within=within)
 
-    async def quiet(self, seconds: float = 0.3) -> None:
-        """Give anything wrongly queued the time to show itself."""
-        await asyncio.sleep(seconds)
+    def __post_init__(self) -> None:
+        # The pump nudges itself whenever a handler returns: the event a drain can wait on.
+        pump, nudge = self.gateway.pump, self.gateway.pump.nudge
+
+        def nudged() -> None:
+            nudge()
+            self._handled.set()
+
+        pump.nudge = nudged  # type: ignore[method-assign]
+
+    async def quiet(self, within: float = 10.0, *, unhandled: int = 0) -> None:
+        """Wait until the service has finished with everything it was given, so a "nothing
+        (more) was sent" check sees the end state rather than a moment before it: no update
+        left at the fake for getUpdates (polling stores a batch before it confirms it), every
+        stored update handled (done or failed, and its handler returned: replies and alerts
+        are awaited inside it), and every call the fake received answered. ``unhandled``
+        updates may stay pending or claimed: a test that stopped the pump, or left a dead
+        worker's claim, says how many. Fails the test if that takes longer than ``within``
+        seconds."""
+        async with asyncio.timeout(within):
+            while True:
+                self._handled.clear()
+                seen = self.fake.changes
+                if not (
+                    self.fake.pending_updates
+                    or self.gateway.pump._running
+                    or self.fake.in_flight
+                    or await self._unhandled_updates() != unhandled
+                ):
+                    return
+                waits = {
+                    asyncio.ensure_future(self._handled.wait()),
+                    asyncio.ensure_future(self.fake.wait_change(seen)),
+                }
+                try:
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for w in waits:
+                        w.cancel()
+
+    async def _unhandled_updates(self) -> int:
+        q = select(func.count()).where(t.telegram_inbox.c.status.in_((PENDING, CLAIMED)))
+        async with self.service.engine.connect() as conn:
+            return int((await conn.execute(q)).scalar_one())
 
     async def enrol(self, name: str = "Ann Smith", **kw: Any) -> Patient:
         """A Telegram patient straight through CareTeam (not linked yet)."""

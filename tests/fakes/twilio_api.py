@@ -147,6 +147,7 @@ class FakeTwilioApi:
         self.messages: list[SentSms] = []
         self.faults_served: list[TwilioFault] = []
         self.requests_total = 0
+        self.in_flight = 0  # create requests received and not yet answered
         self.opted_out: set[str] = set()
         self._scripted: deque[TwilioFault] = deque()
         self._random: _RandomFaults | None = None
@@ -226,9 +227,30 @@ class FakeTwilioApi:
             ) from None
         return list(self.messages)
 
+    async def settled(self, within: float = 10.0) -> None:
+        """Wait until every create request received so far has been answered (or, for a client
+        that gave up during a hang, recorded): what the fake will ever hold of them is in
+        ``messages``. Replaces sleeping "long enough" before asserting on the record."""
+        try:
+            async with asyncio.timeout(within), self._changed:
+                await self._changed.wait_for(lambda: self.in_flight == 0)
+        except TimeoutError:
+            raise AssertionError(
+                f"{self.in_flight} Twilio requests still unanswered after {within}s"
+            ) from None
+
     # --- HTTP ------------------------------------------------------------------------------
 
     async def _create_message(self, request: Request) -> Response:
+        self.in_flight += 1
+        try:
+            return await self._handle_create(request)
+        finally:
+            async with self._changed:
+                self.in_flight -= 1
+                self._changed.notify_all()
+
+    async def _handle_create(self, request: Request) -> Response:
         self.requests_total += 1
         if not self._authorized(request):
             response = twilio_error(401, 20003)

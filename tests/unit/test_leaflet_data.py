@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -139,10 +140,21 @@ def test_urgent_answers_lead_with_the_action_or_the_danger() -> None:
             assert re.search(r"\b(call|contact|now|straight away)\b", first), topic.id
 
 
-@pytest.mark.skipif(not LEAFLET.exists(), reason="reference leaflet not checked out beside repo")
+def _leaflet_or_skip() -> Path:
+    """The reference leaflet; a missing one skips on a developer's machine but fails in CI
+    (``CI`` set to anything but ``false``/``0``), where a skip would let copying go unseen."""
+    if LEAFLET.exists():
+        return LEAFLET
+    why = f"reference leaflet not found at {LEAFLET} (../shared/reference beside the repo)"
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(why + "; CI must check the answers against it")
+    pytest.skip(why)
+
+
 def test_no_answer_copies_12_words_in_a_row_from_the_leaflet() -> None:
+    leaflet = _leaflet_or_skip()
     # tokens() caps one call at 1,000 characters, so feed the leaflet a line at a time.
-    lines = LEAFLET.read_text(encoding="utf-8").splitlines()
+    lines = leaflet.read_text(encoding="utf-8").splitlines()
     assert max(map(len, lines)) < 1000
     words = [w for line in lines for w in tokens(line)]
     grams = {tuple(words[i : i + 12]) for i in range(len(words) - 11)}
@@ -187,3 +199,16 @@ def test_topic_by_id_names_a_missing_id() -> None:
     assert topic_by_id("lactose").title == "Lactose in the capsules"
     with pytest.raises(KeyError, match="no-such-topic"):
         topic_by_id("no-such-topic")
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "failed"), ("1", "failed"), ("", "skipped"),
+                                             ("false", "skipped")])  # fmt: skip
+def test_a_missing_leaflet_fails_under_ci_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ci: str, outcome: str
+) -> None:
+    monkeypatch.setitem(globals(), "LEAFLET", tmp_path / "absent.txt")
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises((pytest.fail.Exception, pytest.skip.Exception)) as caught:
+        _leaflet_or_skip()
+    got = "failed" if caught.type is pytest.fail.Exception else "skipped"
+    assert got == outcome

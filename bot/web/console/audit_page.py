@@ -3,13 +3,12 @@ or a family of actors), patient, action and a range of UTC days, 50 a page; ``GE
 /audit.csv`` the same choice as a spreadsheet (every matching row, up to ``CSV_MAX``).
 
 Read from ``SqlAlchemyAudit.entries``, as ``lenabot audit`` reads it. The CSV never starts a
-cell with ``= + - @`` (a spreadsheet would run it as a formula): such a cell gets a ``'``.
+cell with ``= + - @`` (a spreadsheet would run it as a formula): ``sheets`` gives such a cell
+a ``'``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,6 +21,7 @@ from bot.conversation import validate as v
 from bot.web.console.accounts import StaffAccounts
 from bot.web.console.desk import ConsoleDesk
 from bot.web.console.forms import Errors
+from bot.web.console.sheets import csv_text, download
 from bot.web.console.views import Views
 from scheduler.domain.audit import describe
 from scheduler.ports import AuditEntry
@@ -32,7 +32,7 @@ CSV_MAX = 50_000
 ACTIONS = (
     "enrol", "pause", "resume", "delay_cycle", "set_dose_time", "end", "appointment",
     "follow_ups", "opt_out", "opt_in", "forget", "link", "nurse_add", "nurse_remove",
-    "acknowledge", "assign", "escalate",
+    "acknowledge", "assign", "escalate", "export",
 )  # fmt: skip
 FAMILIES = (("staff", "Any member of staff"), ("cli", "The lenabot command"),
             ("telegram", "A nurse on Telegram"), ("system", "The system"))  # fmt: skip
@@ -111,30 +111,19 @@ class AuditPage:
         if errors:
             return self.views.page(request, "message.html", 400, title="Not a valid choice",
                                    message=" ".join(errors.values()))  # fmt: skip
-        out = io.StringIO()
-        sheet = csv.writer(out)
-        sheet.writerow(["id", "at_utc", "actor", "action", "patient_id", "change"])
+        rows: list[tuple[str, ...]] = []
         offset = 0
         while offset < CSV_MAX:
             batch = await self.audit.entries(**choice.query, limit=MAX_LIMIT, offset=offset)
-            for e in batch:
-                sheet.writerow([_cell(x) for x in (
-                    str(e.id), e.at.strftime("%Y-%m-%dT%H:%M:%SZ"), e.actor, e.action,
-                    e.patient_id or "", describe(e.before, e.after),
-                )])  # fmt: skip
+            rows += [(str(e.id), e.at.strftime("%Y-%m-%dT%H:%M:%SZ"), e.actor, e.action,
+                      e.patient_id or "", describe(e.before, e.after)) for e in batch]  # fmt: skip
             if len(batch) < MAX_LIMIT:
                 break
             offset += MAX_LIMIT
         stamp = self.desk.clock.now().strftime("%Y%m%d-%H%M")
-        return Response(
-            out.getvalue(), media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="lenabot-audit-{stamp}.csv"'},
-        )  # fmt: skip
+        header = ["id", "at_utc", "actor", "action", "patient_id", "change"]
+        return download(csv_text(header, rows), f"lenabot-audit-{stamp}.csv")
 
 
 def _date_of(text: str, what: str) -> Callable[[], date]:
     return lambda: v.parse_date(text, what)
-
-
-def _cell(text: str) -> str:
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

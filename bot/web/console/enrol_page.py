@@ -10,7 +10,8 @@ confirmation step) and are checked again when saved, never trusted from the page
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -40,6 +41,66 @@ def _values(form: Form) -> dict[str, str]:
     return values
 
 
+class PhoneBook(Protocol):
+    """Who is enrolled already: the course store, or the numbers of a whole file looked up
+    at once (``patient_csv``)."""
+
+    async def phone_taken(self, phone: str) -> bool: ...
+
+
+async def parse_enrolment(
+    values: dict[str, str], courses: PhoneBook, now: datetime
+) -> tuple[Enrolment | None, Errors]:
+    """The enrolment, or the errors field by field (both checks of ``lenabot enrol`` and of
+    ``CareTeam.enrol``, so that saving cannot fail on a field afterwards). ``values`` holds
+    every field of ``TEXTS`` and ``FLAGS`` as typed (flags "yes" or ""): the Enrol form's, or
+    one row of an imported CSV (``patient_csv``)."""
+    e = Errors()
+    name = e.check("name", lambda: v.parse_name(values["name"]))
+    telegram = values["telegram"] == "yes"
+    phone = None
+    if telegram and values["phone"]:
+        e["phone"] = "Give a phone number for SMS, or tick Telegram: not both."
+    elif not telegram and not values["phone"]:
+        e["phone"] = "Give the patient's mobile number for SMS, or tick Telegram."
+    elif not telegram:
+        phone = e.check("phone", lambda: v.parse_phone(values["phone"]))
+        if phone is not None and await courses.phone_taken(phone):
+            e["phone"] = f"The phone number {phone} is already enrolled."
+    tz = e.check("tz", lambda: v.parse_tz(values["tz"]))
+    start = e.check("start", lambda: v.parse_date(values["start"], "start date"))
+    if start is not None and tz is not None:
+        today = now.astimezone(zone(tz)).date()
+        e.check("start", lambda: v.check_start(start, today))
+    dose_time = e.check("dose_time", lambda: v.parse_hhmm(values["dose_time"]))
+    regimen = e.check("regimen", lambda: v.parse_regimen(values["regimen"]))
+    rules = None
+    if values["rules"] in {r.value for r in RuleSet}:
+        rules = RuleSet(values["rules"])
+    else:
+        e["rules"] = "Choose uk or us-rems."
+    try:
+        language = check_language(values["language"])
+    except UnknownLanguageError as exc:
+        e["language"] = str(exc).capitalize() + "."
+    pregnant = values["can_become_pregnant"] == "yes"
+    if values["irregular_periods"] and not (rules is RuleSet.US_REMS and pregnant):
+        e["irregular_periods"] = (
+            "Irregular periods apply only with the us-rems rules and Can become pregnant."
+        )
+    if e:
+        return None, e
+    assert name and tz and start and dose_time and regimen and rules
+    return Enrolment(
+        name=name, tz=tz, start=start, dose_time=dose_time, regimen=regimen,
+        channel=ChannelKind.TELEGRAM if telegram else ChannelKind.SMS, phone=phone,
+        rules=rules, can_become_pregnant=pregnant,
+        partner_can_become_pregnant=values["partner_can_become_pregnant"] == "yes",
+        discreet=values["discreet"] == "yes", language=language,
+        irregular_periods=values["irregular_periods"] == "yes",
+    ), e  # fmt: skip
+
+
 @dataclass(frozen=True)
 class EnrolPage:
     desk: ConsoleDesk
@@ -56,52 +117,7 @@ class EnrolPage:
         return self._form(request, {**dict.fromkeys(TEXTS + FLAGS, ""), **DEFAULTS}, Errors())
 
     async def parse(self, values: dict[str, str]) -> tuple[Enrolment | None, Errors]:
-        """The enrolment, or the errors field by field (both checks of ``lenabot enrol`` and
-        of ``CareTeam.enrol``, so that saving cannot fail on a field afterwards)."""
-        e = Errors()
-        name = e.check("name", lambda: v.parse_name(values["name"]))
-        telegram = values["telegram"] == "yes"
-        phone = None
-        if telegram and values["phone"]:
-            e["phone"] = "Give a phone number for SMS, or tick Telegram: not both."
-        elif not telegram and not values["phone"]:
-            e["phone"] = "Give the patient's mobile number for SMS, or tick Telegram."
-        elif not telegram:
-            phone = e.check("phone", lambda: v.parse_phone(values["phone"]))
-            if phone is not None and await self.desk.courses.phone_taken(phone):
-                e["phone"] = f"The phone number {phone} is already enrolled."
-        tz = e.check("tz", lambda: v.parse_tz(values["tz"]))
-        start = e.check("start", lambda: v.parse_date(values["start"], "start date"))
-        if start is not None and tz is not None:
-            today = self.desk.clock.now().astimezone(zone(tz)).date()
-            e.check("start", lambda: v.check_start(start, today))
-        dose_time = e.check("dose_time", lambda: v.parse_hhmm(values["dose_time"]))
-        regimen = e.check("regimen", lambda: v.parse_regimen(values["regimen"]))
-        rules = None
-        if values["rules"] in {r.value for r in RuleSet}:
-            rules = RuleSet(values["rules"])
-        else:
-            e["rules"] = "Choose uk or us-rems."
-        try:
-            language = check_language(values["language"])
-        except UnknownLanguageError as exc:
-            e["language"] = str(exc).capitalize() + "."
-        pregnant = values["can_become_pregnant"] == "yes"
-        if values["irregular_periods"] and not (rules is RuleSet.US_REMS and pregnant):
-            e["irregular_periods"] = (
-                "Irregular periods apply only with the us-rems rules and Can become pregnant."
-            )
-        if e:
-            return None, e
-        assert name and tz and start and dose_time and regimen and rules
-        return Enrolment(
-            name=name, tz=tz, start=start, dose_time=dose_time, regimen=regimen,
-            channel=ChannelKind.TELEGRAM if telegram else ChannelKind.SMS, phone=phone,
-            rules=rules, can_become_pregnant=pregnant,
-            partner_can_become_pregnant=values["partner_can_become_pregnant"] == "yes",
-            discreet=values["discreet"] == "yes", language=language,
-            irregular_periods=values["irregular_periods"] == "yes",
-        ), e  # fmt: skip
+        return await parse_enrolment(values, self.desk.courses, self.desk.clock.now())
 
     def _preview(self, e: Enrolment) -> list[dict[str, object]]:
         """The first two weeks of messages, as ``lenabot preview`` would show them."""

@@ -3,7 +3,9 @@
 ``Guard.page`` wraps an endpoint. Without a live session the answer is 303 to ``/login``
 (nothing of the page is computed, so nothing about a patient leaks); a nurse asking for an
 admin page gets 403; a POST whose ``csrf`` field is missing or not the session's own gets
-403 before the endpoint runs, so it changes nothing. Every page gets the banners
+403 before the endpoint runs, so it changes nothing; ``Guard.upload`` wraps the one page that
+takes a file (multipart, whose ``csrf`` field is checked the same way; the files are in
+``request.state.files``). Every page gets the banners
 (``request.state.banners``: urgent alerts not acknowledged, no nurse reachable). The
 endpoint finds the staff member in ``request.state.staff`` and the form already read in
 ``request.state.form``.
@@ -21,7 +23,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from bot.web.console.forms import BadForm, read_form
+from bot.web.console.forms import BadForm, read_form, read_upload
 from bot.web.console.sessions import ABSOLUTE, Session, SessionStore
 from bot.web.console.views import Views, redirect, secured
 from scheduler.ports import Clock
@@ -32,6 +34,11 @@ LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 LOGIN_TOKEN_FOR = timedelta(hours=12)
 Endpoint = Callable[[Request], Awaitable[Response]]
 BannerSource = Callable[[], Awaitable[object]]
+UPLOAD_REFUSED = {
+    413: "The file is too large: at most 1 MB. Nothing was imported. Split it into smaller "
+    "files and upload each.",
+    400: "The upload could not be read: nothing was imported. Choose the file again.",
+}
 
 
 def local_path(target: str) -> str:
@@ -102,7 +109,7 @@ class Guard:
     def clear_cookie(self, response: Response) -> None:
         response.delete_cookie(COOKIE, path="/", secure=self.secure, httponly=True, samesite="lax")
 
-    def page(self, endpoint: Endpoint, *, admin: bool = False) -> Endpoint:
+    def page(self, endpoint: Endpoint, *, admin: bool = False, upload: bool = False) -> Endpoint:
         async def guarded(request: Request) -> Response:
             session = await self.session(request)
             if session is None:
@@ -118,9 +125,17 @@ class Guard:
             if admin and not session.staff.is_admin:
                 return self.views.forbidden(request, "This page is for admins only.")
             if request.method == "POST":
+                files: dict[str, bytes] = {}
                 try:
-                    form = await read_form(request)
+                    if upload:
+                        form, files = await read_upload(request)
+                    else:
+                        form = await read_form(request)
                 except BadForm as exc:
+                    if upload:  # a person chose the file: say what is wrong with it
+                        why = UPLOAD_REFUSED.get(exc.status, UPLOAD_REFUSED[400])
+                        return self.views.page(request, "message.html", exc.status,
+                                               title="Not uploaded", message=why)  # fmt: skip
                     return secured(PlainTextResponse("not a form", status_code=exc.status))
                 if not hmac.compare_digest(form.get("csrf", "").encode(), session.csrf.encode()):
                     return self.views.forbidden(
@@ -129,9 +144,13 @@ class Guard:
                         "changed. Go back, reload the page and try again.",
                     )
                 request.state.form = form
+                request.state.files = files
             return secured(await endpoint(request))
 
         return guarded
 
     def admin(self, endpoint: Endpoint) -> Endpoint:
         return self.page(endpoint, admin=True)
+
+    def upload(self, endpoint: Endpoint) -> Endpoint:
+        return self.page(endpoint, upload=True)

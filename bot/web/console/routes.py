@@ -2,8 +2,8 @@
 
 Every page but ``/login``, ``/set-password/{token}`` and the stylesheet is behind
 ``Guard.page`` (a live session; admins only for ``/staff``, ``/audit`` and forgetting a
-patient; a CSRF token on
-every POST). The webhooks, ``/healthz``, ``/readyz`` and ``/metrics`` are not console routes and are untouched.
+patient; a CSRF token on every POST, ``Guard.upload`` for ``/import``'s multipart one). The
+webhooks, ``/healthz``, ``/readyz`` and ``/metrics`` are not console routes and are untouched.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from bot.web.console.auth import AuthPages
 from bot.web.console.banners import BannerReader
 from bot.web.console.desk import ConsoleDesk
 from bot.web.console.enrol_page import EnrolPage
+from bot.web.console.exports import Exports
 from bot.web.console.guard import Guard
+from bot.web.console.import_page import ImportPage
 from bot.web.console.patient_list import PatientList
 from bot.web.console.patient_page import PatientPage
 from bot.web.console.sessions import SessionStore
@@ -42,6 +44,7 @@ def console_routes(desk: ConsoleDesk) -> list[BaseRoute]:
     patient = PatientPage(desk, views)
     enrol = EnrolPage(desk, views)
     staff = StaffPage(desk, views, accounts)
+    imports, exports = ImportPage(desk, views), Exports(desk, views)
     page, admin = guard.page, guard.admin
     return [
         Route("/login", auth.login_form, methods=["GET"]),
@@ -55,10 +58,15 @@ def console_routes(desk: ConsoleDesk) -> list[BaseRoute]:
         Route("/alerts/{alert_id:int}/assign", page(alerts.assign), methods=["POST"]),
         Route("/patients", page(patients.page), methods=["GET"]),
         Route("/patients/{patient_id}", page(patient.page), methods=["GET"]),
+        Route("/patients/{patient_id}/adherence.csv", page(exports.adherence), methods=["GET"]),
+        Route("/patients/{patient_id}/conversation.csv", page(exports.conversation)),
         Route("/patients/{patient_id}/forget", admin(patient.forget), methods=["POST"]),
         Route("/patients/{patient_id}/{action}", page(patient.act), methods=["POST"]),
         Route("/enrol", page(enrol.page), methods=["GET"]),
         Route("/enrol", page(enrol.submit), methods=["POST"]),
+        Route("/import", page(imports.page), methods=["GET"]),
+        Route("/import", guard.upload(imports.submit), methods=["POST"]),
+        Route("/adherence.csv", page(exports.clinic), methods=["GET"]),
         Route("/audit", admin(audit.page), methods=["GET"]),
         Route("/audit.csv", admin(audit.csv), methods=["GET"]),
         Route("/staff", admin(staff.page), methods=["GET"]),

@@ -25,7 +25,7 @@ HEADERS = {
     # by a proxy.
     "Cache-Control": "no-store",
 }
-NAV = (("/", "Today"), ("/patients", "Patients"), ("/enrol", "Enrol"))
+NAV = (("/", "Today"), ("/patients", "Patients"), ("/enrol", "Enrol"), ("/import", "Import"))
 ADMIN_NAV = (("/staff", "Staff"), ("/audit", "Audit"))
 
 

@@ -160,7 +160,7 @@ async def test_an_update_stored_but_not_handled_is_answered_after_a_restart(
         await bot.gateway.pump.stop()  # the process "dies" after the 200, before handling
         update = make_text_update(PATIENT_CHAT, RED_FLAG, update_id=901)
         assert (await bot.post(update)).status_code == 200
-        await bot.quiet()
+        await bot.quiet(unhandled=1)
         assert await bot.gateway.inbox.status_of(901) == (PENDING, 0)
         alerts_before = len(bot.sent_to(NURSE))
         assert alerts_before == 0
@@ -188,7 +188,7 @@ async def test_a_crashed_workers_claim_is_handled_by_another_after_the_lease(
         [dead] = await inbox.claim(bot.clock.now(), 10, "crashed-host:1", LEASE)
         assert dead.update_id == 902
         bot.gateway.pump.start()  # another process, alive
-        await bot.quiet()
+        await bot.quiet(unhandled=2)  # the dead worker's claim, and the update behind it
         assert bot.sent_to(PATIENT_CHAT)[-1].text.startswith("Hello")  # only the link so far
         bot.clock.advance(seconds=61)
         bot.gateway.pump.nudge()
