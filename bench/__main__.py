@@ -2,6 +2,7 @@
 
     python -m bench --quick                      # smoke run, well under a minute
     python -m bench --db both --only planning,dispatch --sizes 1000,10000,100000
+    python -m bench console                      # = --only console: the patients page
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 from bench.common import RESULTS, emit, loadavg
 
-ALL = ["planning", "dispatch", "limits", "inbound", "memory"]
+ALL = ["planning", "dispatch", "limits", "inbound", "memory", "console"]
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,7 +38,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--inbound-seconds", type=float, default=10.0)
     ap.add_argument("--memory-patients", type=int, default=100_000)
     ap.add_argument("--memory-burst", type=int, default=20_000)
+    ap.add_argument("--console-patients", type=int, default=10_000)
+    ap.add_argument("--console-sessions", type=int, default=20,
+                    help="signed-in console sessions asking for pages at once")
+    ap.add_argument("--console-requests", type=int, default=50,
+                    help="timed patients pages per console session")
+    ap.add_argument("--console-think", default="0,1",
+                    help="seconds each console session waits between pages, comma-separated "
+                         "(0: a stress test, every session always waiting on an answer)")
     ap.add_argument("--only", help=f"comma-separated subset of {','.join(ALL)}")
+    ap.add_argument("benches", nargs="*", metavar="BENCH", help="the same as --only")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     a = ap.parse_args(argv)
     if a.quick:
@@ -51,10 +61,17 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         a.inbound_seconds = 2.0
         a.memory_patients = min(a.memory_patients, 500)
         a.memory_burst = min(a.memory_burst, 200)
+        a.console_patients = min(a.console_patients, 300)
+        a.console_sessions = min(a.console_sessions, 4)
+        a.console_requests = min(a.console_requests, 5)
+        a.console_think = "0"
     a.sizes = [int(x) for x in (a.sizes or "1000,10000,100000").split(",")]
     a.dispatch_sizes = [int(x) for x in (a.dispatch_sizes or "10000,100000").split(",")]
     a.workers = [int(x) for x in a.workers.split(",")]
     a.rates = [int(x) for x in a.rates.split(",")]
+    a.console_think = [float(x) for x in a.console_think.split(",")]
+    if a.benches:
+        a.only = ",".join([*(a.only.split(",") if a.only else []), *a.benches])
     a.only = a.only.split(",") if a.only else ALL
     unknown = set(a.only) - set(ALL)
     if unknown:
@@ -98,6 +115,12 @@ async def main(a: argparse.Namespace) -> int:
         if "memory" in a.only:
             await step(f"memory {db}",
                        memory.memory(db, a.memory_patients, a.memory_burst))
+        if "console" in a.only:
+            from bench import console
+
+            for think in a.console_think:
+                await step(f"console {db} think {think}", console.console(
+                    db, a.console_patients, a.console_sessions, a.console_requests, think))
     if "limits" in a.only:
         await step("limits", limits.limits(a.limits_burst))
     table()
@@ -118,6 +141,8 @@ COLUMNS = {
                 "errors", "replies", "met"],
     "memory": ["db", "patients", "rows_planned", "sent", "rss_after_build_mb",
                "service_peak_rss_mb", "planner_peak_rss_mb", "peak_rss_mb", "met"],
+    "console": ["db", "patients", "sessions", "think_s", "requests", "rps", "p50_ms", "p95_ms", "p99_ms",
+                "cpu_ms_per_req", "errors", "met"],
     "error": ["step", "error"],
 }  # fmt: skip
 

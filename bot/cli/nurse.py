@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+import sys
 from datetime import date, datetime
 
 import click
@@ -330,4 +332,29 @@ def say(patient_id: str, text: str) -> None:
 
     with_service(go)
 
-COMMANDS: list[click.Command] = [enrol, patients, preview, pause, resume, delay_cycle, set_dose_time, end, appointment, outbox, say]
+
+@click.command()
+@click.argument("patient_id")
+@click.argument("text")
+def message(patient_id: str, text: str) -> None:
+    """Send TEXT from the care team to the patient on their channel (SMS: at most 3 segments).
+
+    Queued in the outbox like every message (after 08:00 when written in the patient's quiet
+    hours); refused for a patient who opted out or was forgotten. "-" reads TEXT from stdin."""
+    written = sys.stdin.read() if text == "-" else text
+
+    async def go(service: Service) -> None:
+        patient = await service.courses.get(patient_id)
+        checked = v.parse_message(written, patient.channel is ChannelKind.SMS)
+        await service.care.message(patient_id, checked, secrets.token_urlsafe(16),
+                                   actor=cli_actor())  # fmt: skip
+        click.echo(f"message to {patient_id} queued ({len(checked)} characters); "
+                   f"'lenabot outbox {patient_id}' shows when it is sent")  # fmt: skip
+
+    with_service(go)
+
+
+COMMANDS: list[click.Command] = [
+    enrol, patients, preview, pause, resume, delay_cycle, set_dose_time, end, appointment,
+    outbox, say, message,
+]  # fmt: skip

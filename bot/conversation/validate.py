@@ -7,6 +7,7 @@ from datetime import date, time, timedelta
 
 import phonenumbers
 
+from messages.gsm import is_gsm7, length, normalise, segments
 from scheduler.domain.localtime import UnknownTimezoneError, zone
 from scheduler.domain.model import Regimen, RegimenError
 
@@ -105,3 +106,38 @@ def parse_note(text: str) -> str:
     if len(note) > NOTE_LIMIT:
         raise InvalidInput(f"note is {len(note)} characters: keep it to {NOTE_LIMIT}")
     return note
+
+
+# A care-team message: at most 3 SMS segments (as a reply may be: 459 GSM-7 characters, or 201
+# when a character outside GSM-7 makes it UCS-2); on Telegram, at most this many characters.
+MESSAGE_SEGMENTS = 3
+MESSAGE_TELEGRAM_CHARACTERS = 1000
+
+
+def parse_message(text: str, sms: bool) -> str:
+    """A care-team message as it will be sent: spaces tidied (line breaks kept), and for SMS
+    lookalikes replaced by their GSM-7 stand-ins (curly quotes, dashes) so that a pasted text
+    does not cost UCS-2 segments. Refused when empty or over the channel's budget, saying by
+    how much."""
+    lines = [" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n")]
+    tidy = "\n".join(lines).strip()
+    if sms:
+        tidy = normalise(tidy)
+    if not tidy:
+        raise InvalidInput("write the message to send")
+    if sms:
+        used = segments(tidy)
+        if used > MESSAGE_SEGMENTS:
+            single = "" if is_gsm7(tidy) else (
+                " (a character outside the SMS alphabet, such as an emoji, makes every "
+                "segment 67 characters)"
+            )  # fmt: skip
+            raise InvalidInput(
+                f"the message needs {used} SMS segments: shorten it to {MESSAGE_SEGMENTS} "
+                f"({length(tidy)} characters now){single}"
+            )
+    elif len(tidy) > MESSAGE_TELEGRAM_CHARACTERS:
+        raise InvalidInput(
+            f"the message has {len(tidy)} characters: shorten it to {MESSAGE_TELEGRAM_CHARACTERS}"
+        )
+    return tidy

@@ -137,11 +137,14 @@ class Kind(enum.StrEnum):
     FOLLOW_UP = "follow_up"  # one nudge when a dose has no answer yet
     LATER = "later"  # the patient asked to be reminded in an hour
     CHANGE = "change"  # a correction: the team changed a date the patient may have been told
+    MESSAGE = "message"  # the care team's own words, written on the console or the CLI
 
 
-# The planner owns every kind but LATER (only a patient's LATER creates one) and CHANGE (only a
-# care action does).
-PLANNED_KINDS = frozenset(k.value for k in Kind if k not in (Kind.LATER, Kind.CHANGE))
+# The planner owns every kind but LATER (only a patient's LATER creates one), CHANGE (only a
+# care action does) and MESSAGE (only a member of the team writes one; it has no template).
+PLANNED_KINDS = frozenset(
+    k.value for k in Kind if k not in (Kind.LATER, Kind.CHANGE, Kind.MESSAGE)
+)
 
 
 class RuleSet(enum.StrEnum):

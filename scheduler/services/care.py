@@ -17,17 +17,20 @@ from typing import Any
 from scheduler.domain.audit import SYSTEM, changes, course_values
 from scheduler.domain.calendar import cycle_start, next_cycle, next_dose_day
 from scheduler.domain.corrections import correction, delay_facts, first_dose_at
-from scheduler.domain.localtime import local_instant, zone
-from scheduler.domain.model import ChannelKind, Course, Kind, Patient, Regimen, RuleSet
+from scheduler.domain.localtime import after_quiet_hours, local_instant, zone
+from scheduler.domain.model import ChannelKind, Course, Kind, Patient, Regimen, Reminder, RuleSet
 from scheduler.domain.outbox import CANCELLED, PENDING, PRIORITY_REPLY, Planned
 from scheduler.domain.timing import DOSE_WINDOW
 from scheduler.ports import Alert, AuditLog, Clock
 from scheduler.services.materialise import Materialiser
 from scheduler.store.db import unit_of_work
 from scheduler.store.outbox import SqlAlchemyOutbox
-from scheduler.store.repository import SqlAlchemyCourseRepository
+from scheduler.store.repository import FORGOTTEN, SqlAlchemyCourseRepository
 
 ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+# A care-team message not sent within a day (an outage) is not sent: by then the team should
+# know, and the message may no longer be true.
+MESSAGE_LIFETIME = timedelta(hours=24)
 
 
 class CareError(ValueError):
@@ -327,6 +330,57 @@ class CareTeam:
                 after={"erased": done, "opted_out": True},
             )  # fmt: skip
         return done
+
+    async def message(
+        self, patient_id: str, text: str, token: str, *, actor: str = SYSTEM
+    ) -> bool:
+        """Queue the team's own ``text`` (already checked against the channel's budget:
+        ``bot.conversation.validate.parse_message``) for the patient, through the outbox like
+        every message, so it is sent once, shows in the thread with its delivery status, and
+        waits for 08:00 when written in the patient's quiet hours (21:00-08:00).
+
+        ``token`` is the sending form's own (one per form shown): the outbox row's key is made
+        of it, so a form posted twice (a double click, a retry) queues one message. Returns
+        False when that token's message was already queued.
+
+        The audit row names the message (its outbox key), its length and channel, never its
+        words: the audit trail can be neither changed nor erased, while the words are in the
+        outbox row, which ``forget`` scrubs with the rest of the conversation."""
+        if not text.strip():
+            raise CareError("write the message to send")
+        async with unit_of_work(self.courses.engine):
+            patient, _ = await self._locked(patient_id)
+            if patient.opted_out_at is not None:
+                erased = patient.name == FORGOTTEN and not (
+                    patient.phone or patient.telegram_chat_id
+                )
+                why = "was forgotten (erased)" if erased else "opted out"
+                raise CareError(f"this patient {why}: nothing can be sent to them")
+            address = patient.phone if patient.channel is ChannelKind.SMS else (
+                patient.telegram_chat_id
+            )  # fmt: skip
+            if address is None:
+                raise CareError("this patient has not linked Telegram yet: nothing reaches them")
+            now = self.clock.now()
+            tz = zone(patient.tz)
+            due = after_quiet_hours(now, tz)
+            local = due.astimezone(tz)
+            key = f"{Kind.MESSAGE.value}:{token}"
+            reminder = Reminder(
+                kind=Kind.MESSAGE, local_date=local.date(), due_at=due,
+                expires_at=due + MESSAGE_LIFETIME,
+                local_time=local.time().replace(second=0, microsecond=0),
+            )  # fmt: skip
+            added = await self.outbox.add_extra(
+                patient.id, Planned(reminder, text), key, now, priority=PRIORITY_REPLY
+            )
+            if added:
+                await self._audit(
+                    "message", actor, patient.id, None,
+                    {"key": key, "channel": patient.channel.value, "characters": len(text),
+                     "due_at": due.isoformat()},
+                )  # fmt: skip
+            return added
 
     async def replan(self, patient_id: str) -> None:
         await self.materialiser.patient(patient_id, self.clock.now())

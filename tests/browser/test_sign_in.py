@@ -1,6 +1,7 @@
 """The console's door as staff meet it in the browser: one refusal for every failed sign-in,
 the lock after five, the authenticator code an admin always needs, a form that did not come
-from the page refused, signing out, and a session that ends after 30 idle minutes."""
+from the page refused (the sign-in form too), signing out, and a session that ends after 30
+idle minutes."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from playwright.async_api import Page, expect
 
 from bot.web.console.accounts import Role
 from bot.web.console.signin import REFUSED
-from tests.browser.conftest import Shots, sign_in, submit
-from tests.integration.console.console_world import Console
+from tests.browser.conftest import Shots, no_serious_axe_violations, sign_in, submit
+from tests.integration.console.console_world import PASSWORD, Console
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -140,3 +141,28 @@ async def test_signing_out_and_a_session_left_idle_for_30_minutes(
     await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
     await expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
     await shots.take(page, "session-ended")
+
+
+async def test_a_sign_in_without_the_forms_token_is_refused_and_signs_nobody_in(
+    page: Page, world: Console, shots: Shots
+) -> None:
+    """Login CSRF: a sign-in posted from elsewhere carries no token, and one whose cookie is
+    gone (cleared, or its 12 hours up) is refused too, with a way back to a fresh form."""
+    await world.staff(NORA)
+    forged = await page.request.post(
+        "/login", form={"email": NORA, "password": PASSWORD}, max_redirects=0
+    )
+    assert forged.status == 403 and "nobody was signed in" in await forged.text()
+    await page.goto("/")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+
+    await page.get_by_label("Email").fill(NORA)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.context.clear_cookies()  # the form's cookie is gone while it is open
+    await submit(page, "Sign in")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
+    await no_serious_axe_violations(page)
+    await shots.take(page, "sign-in-refused-no-token")
+    await page.get_by_role("link", name="Sign in again").click()
+    await sign_in(page, NORA)
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Today")

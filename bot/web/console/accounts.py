@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.conversation.validate import InvalidInput
 from scheduler.store import tables as t
+from scheduler.store.db import reading
 
 LINK_VALID = timedelta(hours=24)
 MAX_FAILURES = 5  # wrong passwords or codes in a row before the account is locked ...
@@ -125,7 +126,7 @@ class StaffAccounts:
             ) from None
 
     async def by_email(self, email: str) -> Account | None:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (await conn.execute(select(t.staff).where(t.staff.c.email == email))).first()
         return None if row is None else _account(row)
 
@@ -139,7 +140,7 @@ class StaffAccounts:
         return found
 
     async def everyone(self) -> list[Account]:
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             rows = await conn.execute(select(t.staff).order_by(t.staff.c.name, t.staff.c.email))
             return [_account(r) for r in rows]
 
@@ -226,7 +227,7 @@ class StaffAccounts:
     async def link_holder(self, token: str, now: datetime) -> Account | None:
         """The enabled account a still-valid, unused link belongs to."""
         s = t.set_password_tokens.c
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (
                 await conn.execute(
                     select(t.staff)

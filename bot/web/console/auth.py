@@ -2,7 +2,10 @@
 
 - ``GET/POST /login``: email, password and (when the account has one) the authenticator
   code; one refusal message for every failure (``signin.REFUSED``). A good sign-in always
-  starts a new session (a new id and cookie) and ends the one the browser had.
+  starts a new session (a new id and cookie) and ends the one the browser had. The form
+  carries a CSRF token bound to a cookie set with it (``guard.LoginToken``): a sign-in POST
+  without both, or with two that differ, gets 403 and signs nobody in (no "login CSRF",
+  where another site signs the nurse into an account of its choosing).
 - ``POST /logout``: the session row is deleted and the cookie cleared.
 - ``GET/POST /set-password/{token}``: a new password, checked against the policy, through a
   link from ``lenabot staff add`` or ``staff reset`` (24 hours, once).
@@ -11,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.requests import Request
@@ -29,6 +33,10 @@ NOTICES = {
     "password": "Your password is set. Sign in with it.",
     "signed-out": "You are signed out.",
 }
+STALE_FORM = (
+    "This sign-in form has expired or did not come from this site: nobody was signed in. "
+    "Open the sign-in page again and sign in there."
+)
 DEAD_LINK = (
     "This link has expired or was already used. Ask an admin for a new one "
     "('lenabot staff reset --email ...')."
@@ -49,20 +57,34 @@ class AuthPages:
         notice = NOTICES.get(request.query_params.get("done", ""), "")
         return self._login(request, notice=notice)
 
+    def _with_token(self, request: Request, make: Callable[[], Response]) -> Response:
+        """``make()``'s page with the sign-in form's CSRF token: the browser's own while its
+        cookie lasts, else a new one in a new cookie."""
+        token = self.guard.login_token.of(request) or self.guard.login_token.new()
+        request.state.csrf = token
+        response = make()
+        self.guard.login_token.set(response, token)
+        return response
+
     def _login(
         self, request: Request, *, email: str = "", error: str = "", notice: str = "",
         status: int = 200, next_: str | None = None,
     ) -> Response:  # fmt: skip
-        return self.views.page(
+        return self._with_token(request, lambda: self.views.page(
             request, "login.html", status, title="Sign in", email=email, error=error,
             notice=notice, next=local_path(next_ or request.query_params.get("next", "/")),
-        )  # fmt: skip
+        ))  # fmt: skip
 
     async def login(self, request: Request) -> Response:
         try:
             form = await read_form(request)
         except BadForm as exc:
             return secured(PlainTextResponse("not a form", status_code=exc.status))
+        if not self.guard.login_token.matches(request, form.get("csrf", "")):
+            return self._with_token(request, lambda: self.views.page(
+                request, "message.html", 403, title="Not allowed", message=STALE_FORM,
+                link=("/login", "Sign in again"),
+            ))  # fmt: skip
         email = form.get("email", "")[:300]
         staff = await self.signin.attempt(email, form.get("password", ""), form.get("code", ""))
         target = local_path(form.get("next", "/"))
@@ -74,6 +96,7 @@ class AuthPages:
         token, _ = await self.guard.sessions.start(staff.id, self.clock.now())
         response = redirect(target)
         self.guard.set_cookie(response, token)
+        self.guard.login_token.clear(response)  # the session has its own CSRF token
         return response
 
     async def logout(self, request: Request) -> Response:

@@ -14,7 +14,10 @@ endpoint finds the staff member in ``request.state.staff`` and the form already 
 from __future__ import annotations
 
 import hmac
+import re
+import secrets
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -26,6 +29,9 @@ from bot.web.console.views import Views, redirect, secured
 from scheduler.ports import Clock
 
 COOKIE = "lenabot_console"
+LOGIN_COOKIE = "lenabot_login"
+LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
+LOGIN_TOKEN_FOR = timedelta(hours=12)
 Endpoint = Callable[[Request], Awaitable[Response]]
 BannerSource = Callable[[], Awaitable[object]]
 UPLOAD_REFUSED = {
@@ -42,6 +48,46 @@ def local_path(target: str) -> str:
     return "/"
 
 
+class LoginToken:
+    """The sign-in form's CSRF token, before there is a session to hold one: a double-submit
+    token. ``GET /login`` puts a random token in a cookie and the same in the form; a sign-in
+    POST is let through only with both, equal (compared in constant time).
+
+    Another site can make a browser POST to ``/login`` but can neither read this site's
+    cookie nor set it, so it cannot send the matching field. The cookie is ``HttpOnly`` and
+    ``SameSite=Strict``, and on https it is a ``__Host-`` cookie, which a sibling subdomain
+    cannot plant. It is not signed: the service has no secret shared by its processes, and a
+    signature would not help anyway (whoever could plant a cookie could plant a pair fetched
+    from this very page). It lasts ``LOGIN_TOKEN_FOR``; a good sign-in removes it."""
+
+    def __init__(self, secure: bool) -> None:
+        self.secure = secure
+        self.name = f"__Host-{LOGIN_COOKIE}" if secure else LOGIN_COOKIE
+
+    @staticmethod
+    def new() -> str:
+        return secrets.token_urlsafe(32)
+
+    def of(self, request: Request) -> str | None:
+        """The browser's token, if it has a well-formed one."""
+        token = request.cookies.get(self.name, "")
+        return token if LOGIN_TOKEN.fullmatch(token) else None
+
+    def matches(self, request: Request, sent: str) -> bool:
+        token = self.of(request)
+        return token is not None and hmac.compare_digest(sent.encode(), token.encode())
+
+    def set(self, response: Response, token: str) -> None:
+        response.set_cookie(
+            self.name, token, max_age=int(LOGIN_TOKEN_FOR.total_seconds()), path="/",
+            secure=self.secure, httponly=True, samesite="strict",
+        )  # fmt: skip
+
+    def clear(self, response: Response) -> None:
+        response.delete_cookie(self.name, path="/", secure=self.secure, httponly=True,
+                               samesite="strict")  # fmt: skip
+
+
 class Guard:
     def __init__(
         self, sessions: SessionStore, clock: Clock, views: Views, *, secure: bool,
@@ -49,6 +95,7 @@ class Guard:
     ):  # fmt: skip
         self.sessions, self.clock, self.views, self.secure = sessions, clock, views, secure
         self.banners = banners
+        self.login_token = LoginToken(secure)
 
     async def session(self, request: Request) -> Session | None:
         return await self.sessions.find(request.cookies.get(COOKIE, ""), self.clock.now())

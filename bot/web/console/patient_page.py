@@ -9,6 +9,8 @@ page again with the sentence beside the field; a done one redirects back (303) w
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -31,6 +33,7 @@ from scheduler.domain.model import ChannelKind
 from scheduler.domain.plan import plan
 from scheduler.services.care import course_state
 from scheduler.store import tables as t
+from scheduler.store.db import reading
 from scheduler.store.repository import UnknownPatientError
 
 THREAD = 100  # the latest messages either way
@@ -49,7 +52,19 @@ DONE = {
     "end": "End date set; after-treatment messages follow. The patient is told.",
     "appointment": "Blood test added. The patient is reminded that day.",
     "follow-ups": "Follow-ups changed.",
+    "message": (
+        "Message queued: it is sent at once (at 08:00 when written between 21:00 and 08:00, "
+        "the patient's time) and shows in the conversation with its delivery status."
+    ),
 }
+# The sending form's one-off token (``CareTeam.message``): as ``secrets.token_urlsafe(16)``.
+MESSAGE_TOKEN = re.compile(r"[A-Za-z0-9_-]{22}")
+
+
+def _token(typed: str) -> str:
+    """The sending form's token: the one it was shown with when shown again after an error
+    (so that posting it again still sends one message), else a new one."""
+    return typed if MESSAGE_TOKEN.fullmatch(typed) else secrets.token_urlsafe(16)
 
 
 @dataclass(frozen=True)
@@ -101,6 +116,10 @@ class PatientPage:
             can_link=self.desk.link_for is not None and patient.channel is ChannelKind.TELEGRAM,
             done=DONE.get(request.query_params.get("done", ""), ""), today=today,
             calendar=picture(course, taken, today), legend=legend(),
+            message_token=_token((form or Form()).get("message_token", "")),
+            sms=patient.channel is ChannelKind.SMS, budget=v.MESSAGE_SEGMENTS,
+            telegram_budget=v.MESSAGE_TELEGRAM_CHARACTERS,
+            can_message=patient.opted_out_at is None,
         )  # fmt: skip
 
     async def _thread(self, pid: str) -> list[Entry]:
@@ -108,7 +127,7 @@ class PatientPage:
         the patient's clock, with the delivery status of what was sent."""
         tz = (await self.desk.courses.get(pid)).tz
         i = t.inbound.c
-        async with self.desk.engine.connect() as conn:
+        async with reading(self.desk.engine) as conn:
             wrote = await conn.execute(
                 select(i.text, i.received_at).where(i.patient_id == pid)
                 .order_by(i.id.desc()).limit(THREAD)
@@ -145,12 +164,43 @@ class PatientPage:
             return await self._show(request, link=link)
         return redirect(f"/patients/{pid}?done={action}")
 
+    async def forget(self, request: Request) -> Response:
+        """POST /patients/{id}/forget, admins only (``Guard.admin``): erase the patient's
+        personal data with ``CareTeam.forget``, as ``lenabot patients forget`` does (audited
+        as ``staff:<id>``), once the patient id is typed again to confirm; then the patients
+        list. A wrong or missing confirmation erases nothing."""
+        pid = request.path_params["patient_id"]
+        form: Form = request.state.form
+        try:
+            await self.desk.courses.get(pid)
+        except UnknownPatientError:
+            return self.views.not_found(request, "There is no patient with that id.")
+        if form.get("confirm_id", "").strip() != pid:
+            errors = Errors(
+                confirm_id=f"Type the patient id, {pid}, to confirm: nothing was erased."
+            )
+            return await self._show(request, errors=errors, form=form)
+        await self.desk.care.forget(pid, actor=f"staff:{request.state.staff.id}")
+        return redirect(f"/patients?q={pid}&done=forgotten")
+
     def _actions(self) -> dict[str, Callable[[str, date, Form, Errors, str], Awaitable[Any]]]:
         return {
             "pause": self._pause, "resume": self._resume, "delay": self._delay,
             "dose-time": self._dose_time, "end": self._end, "appointment": self._appointment,
-            "follow-ups": self._follow_ups, "link": self._link,
+            "follow-ups": self._follow_ups, "link": self._link, "message": self._message,
         }  # fmt: skip
+
+    async def _message(self, pid: str, today: date, form: Form, errors: Errors, actor: str) -> None:
+        """The team's own words to the patient (``CareTeam.message``, as ``lenabot message``)."""
+        token = form.get("message_token", "")
+        if not MESSAGE_TOKEN.fullmatch(token):
+            errors["message"] = "This form is incomplete: reload the page and try again."
+            return
+        sms = (await self.desk.courses.get(pid)).channel is ChannelKind.SMS
+        text = errors.check("message", lambda: v.parse_message(form.get("message", ""), sms))
+        if text is not None:
+            care = self.desk.care
+            await errors.check_async("message", lambda: care.message(pid, text, token, actor=actor))
 
     async def _pause(self, pid: str, today: date, form: Form, errors: Errors, actor: str) -> None:
         text = form.get("pause_from", "").strip()

@@ -1,8 +1,9 @@
 """The console's routes, built from a ``ConsoleDesk``; ``bot.web.app`` mounts them.
 
 Every page but ``/login``, ``/set-password/{token}`` and the stylesheet is behind
-``Guard.page`` (a live session; admins only for ``/staff`` and ``/audit``; a CSRF token on
-every POST, ``Guard.upload`` for ``/import``'s multipart one). The webhooks, ``/healthz``, ``/readyz`` and ``/metrics`` are not console routes and are untouched.
+``Guard.page`` (a live session; admins only for ``/staff``, ``/audit`` and forgetting a
+patient; a CSRF token on every POST, ``Guard.upload`` for ``/import``'s multipart one). The
+webhooks, ``/healthz``, ``/readyz`` and ``/metrics`` are not console routes and are untouched.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def console_routes(desk: ConsoleDesk) -> list[BaseRoute]:
         Route("/patients/{patient_id}", page(patient.page), methods=["GET"]),
         Route("/patients/{patient_id}/adherence.csv", page(exports.adherence), methods=["GET"]),
         Route("/patients/{patient_id}/conversation.csv", page(exports.conversation)),
+        Route("/patients/{patient_id}/forget", admin(patient.forget), methods=["POST"]),
         Route("/patients/{patient_id}/{action}", page(patient.act), methods=["POST"]),
         Route("/enrol", page(enrol.page), methods=["GET"]),
         Route("/enrol", page(enrol.submit), methods=["POST"]),

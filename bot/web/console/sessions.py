@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.web.console.accounts import Role, Staff, token_hash
 from scheduler.store import tables as t
+from scheduler.store.db import reading
 
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=12)
@@ -56,7 +57,7 @@ class SessionStore:
             return None
         key = token_hash(token)
         s, st = t.staff_sessions.c, t.staff.c
-        async with self.engine.connect() as conn:
+        async with reading(self.engine) as conn:
             row = (
                 await conn.execute(
                     select(

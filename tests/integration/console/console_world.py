@@ -2,7 +2,8 @@
 loopback port (real HTTP), on a freshly migrated SQLite file or PostgreSQL database, with a
 manual clock; staff accounts made through the same store the CLI uses.
 
-``Browser`` is one cookie jar (one person at one browser): it signs in, reads the CSRF token
+``Browser`` is one cookie jar (one person at one browser): it signs in (through the sign-in
+page, whose form carries a token of its own), reads the CSRF token
 from the page it is on, and posts forms as a browser would (urlencoded, no redirects followed,
 so each answer can be checked).
 """
@@ -101,8 +102,10 @@ class Browser:
         return r
 
     async def sign_in(self, email: str, password: str = PASSWORD, code: str = "") -> httpx.Response:
+        """The sign-in page, then its form sent (with the token the page and its cookie hold)."""
+        await self.get("/login")
         r = await self.http.post("/login", data={"email": email, "password": password,
-                                                 "code": code})  # fmt: skip
+                                                 "code": code, "csrf": self.csrf})  # fmt: skip
         if r.status_code == 303:
             await self.get("/")
         return r

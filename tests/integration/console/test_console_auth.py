@@ -76,7 +76,7 @@ async def test_every_console_route_without_a_session_redirects_to_login_and_show
         for secret in ("Zelda", "Quartz", "900555", *([] if patient.id in path else [patient.id])):
             assert secret not in r.text, (path, secret)
             assert secret not in str(r.headers), (path, secret)
-    r = await b.http.post("/login", data={"email": "nora@example.org", "password": "nope"})
+    r = await b.sign_in("nora@example.org", "nope")
     assert "Zelda" not in r.text and patient.id not in r.text
     # Nothing changed either: no pause was made by the refused POSTs.
     _, course = await world.service.courses.load_one(patient.id)
@@ -118,13 +118,56 @@ async def test_the_session_cookie_is_httponly_lax_and_secure_behind_https(
             email = f"n{int(secure)}@example.org"
             await w.staff(email)
             b = await w.browser()
-            r = await b.http.post("/login", data={"email": email, "password": PASSWORD})
-            cookie = r.headers["set-cookie"].lower()
-            assert cookie.startswith(COOKIE) and "httponly" in cookie and "samesite=lax" in cookie
+            # httpx keeps a Secure cookie from a plain-http answer to itself: sent by hand.
+            form = await b.http.get("/login")
+            [pair] = form.headers.get_list("set-cookie")
+            login = pair.lower()
+            assert login.startswith(f"{'__host-' if secure else ''}lenabot_login=")
+            assert "httponly" in login and "samesite=strict" in login and "path=/" in login
+            assert ("secure" in login.split("; ")) is secure
+            csrf = re.search(r'name="csrf" value="([\w-]+)"', form.text)
+            assert csrf is not None and pair.split(";")[0].endswith(f"={csrf[1]}")
+            r = await b.http.post(
+                "/login", data={"email": email, "password": PASSWORD, "csrf": csrf[1]},
+                headers={"cookie": pair.split(";")[0]},
+            )  # fmt: skip
+            assert r.status_code == 303
+            [cookie] = [c.lower() for c in r.headers.get_list("set-cookie")
+                        if c.startswith(COOKIE)]  # fmt: skip
+            assert "httponly" in cookie and "samesite=lax" in cookie
             assert ("secure" in cookie.split("; ")) is secure
+            # The sign-in form's token is done with: its cookie is cleared.
+            assert any(c.lower().startswith(login.split("=")[0] + '=""') or
+                       (c.lower().startswith(login.split("=")[0] + "=") and "max-age=0" in c.lower())
+                       for c in r.headers.get_list("set-cookie"))  # fmt: skip
 
 
 # -- signing in ----------------------------------------------------------------------------
+
+
+async def test_a_sign_in_without_the_forms_token_is_refused_and_signs_nobody_in(
+    world: Console,
+) -> None:
+    """Login CSRF: another site can make the browser POST a sign-in, but cannot read or set
+    the token's cookie, so it cannot send the matching field."""
+    await world.staff("nora@example.org")
+    b = await world.browser()
+    good = {"email": "nora@example.org", "password": PASSWORD}
+    # No cookie and no field; a field but no cookie; a cookie and no field; the two differ.
+    r = await b.http.post("/login", data=good)
+    assert r.status_code == 403 and "nobody was signed in" in r.text and b.cookie is None
+    assert (await b.http.post("/login", data={**good, "csrf": "x" * 43})).status_code == 403
+    await b.get("/login")
+    token = b.csrf
+    assert (await b.http.post("/login", data=good)).status_code == 403
+    assert (await b.http.post("/login", data={**good, "csrf": "y" * 43})).status_code == 403
+    assert b.cookie is None
+    staff = await world.accounts.by_email("nora@example.org")
+    assert staff is not None and staff.failed_attempts == 0  # not even counted as a try
+    # The refusal page gives a fresh form's way back; the token it had still works.
+    r = await b.http.post("/login", data={**good, "csrf": token})
+    assert r.status_code == 303 and b.cookie is not None
+    assert b.http.cookies.get("lenabot_login") is None
 
 
 async def test_wrong_passwords_lock_the_account_after_five_for_15_minutes(world: Console) -> None:
@@ -213,8 +256,10 @@ async def test_a_new_session_id_at_sign_in_never_the_one_planted(world: Console)
     planted = attacker.cookie
     assert planted is not None
     victim = await world.browser()
+    await victim.get("/login")  # the sign-in page is open when the id is planted
     victim.http.cookies.set(COOKIE, planted, domain="127.0.0.1")
-    r = await victim.sign_in("nora@example.org")
+    r = await victim.http.post("/login", data={"email": "nora@example.org",
+                                               "password": PASSWORD, "csrf": victim.csrf})
     assert r.status_code == 303
     assert victim.cookie is not None and victim.cookie != planted
     assert "Nora" in (await victim.get("/")).text

@@ -47,3 +47,20 @@ def test_quick_inbound_bench_drives_the_real_service_process() -> None:
         assert float(f["cpu_ms_per_req"]) > 0  # read from the service process
     # Every Telegram update was answered through the fake Bot API (100 warm-up, 100 timed).
     assert inbound["telegram"]["replies"] == 200
+
+
+def test_quick_console_bench_signs_in_and_reads_patients_pages() -> None:
+    """bench.console starts `lenabot web`, signs nurses in through the form (CSRF token and
+    all) and times the patients page; every page answered 200."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "console", "--quick", "--db", "sqlite"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    figures = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert not [f for f in figures if f["bench"] == "error"], figures
+    [console] = [f for f in figures if f["bench"] == "console"]
+    assert console["errors"] == 0 and console["requests"] == 4 * 5, console
+    assert console["p50_ms"] <= console["p95_ms"] <= console["p99_ms"]
+    assert float(console["cpu_ms_per_req"]) > 0  # read from the service process
+    assert isinstance(console["met"], bool)
