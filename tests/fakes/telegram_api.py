@@ -83,6 +83,7 @@ class TelegramFault:
     retry_after: int | None
     method: str | None  # lower-cased method name it applies to; None = the next call of any
     hang_s: float | None
+    chat_id: str | None = None  # only a call to this chat (None: any)
 
 
 @dataclass(frozen=True)
@@ -231,8 +232,10 @@ class FakeTelegramBotApi:
         description: str | None = None,
         method: str | None = "sendMessage",
         hang_s: float | None = None,
+        chat_id: int | str | None = None,
     ) -> None:
-        """Queue a fault for the next call of `method` (None: of any method).
+        """Queue a fault for the next call of `method` (None: of any method), to `chat_id` if
+        given (then other chats' calls pass it by).
 
         The default targets sendMessage because a polling Application calls getUpdates all
         the time and would otherwise eat the fault. 429 answers carry
@@ -248,7 +251,8 @@ class FakeTelegramBotApi:
             retry_after = 1
         self._faults.append(
             TelegramFault(
-                status, description, retry_after, method.lower() if method else None, hang_s
+                status, description, retry_after, method.lower() if method else None, hang_s,
+                None if chat_id is None else str(chat_id),
             )
         )
 
@@ -346,7 +350,7 @@ class FakeTelegramBotApi:
         self, request: Request, name: str, handler: _Handler, params: dict[str, Any]
     ) -> Response:
         try:
-            fault = self._take_fault(name)
+            fault = self._take_fault(name, params.get("chat_id"))
             if fault is not None:
                 if fault.hang_s is not None:
                     # A client that gave up does not stop the processing below.
@@ -363,9 +367,9 @@ class FakeTelegramBotApi:
             # A long poll whose client left. Nobody reads this; uvicorn discards it.
             return Response(status_code=499)
 
-    def _take_fault(self, method: str) -> TelegramFault | None:
+    def _take_fault(self, method: str, chat_id: object) -> TelegramFault | None:
         for fault in self._faults:
-            if fault.method in (None, method.lower()):
+            if fault.method in (None, method.lower()) and fault.chat_id in (None, str(chat_id)):
                 self._faults.remove(fault)
                 return fault
         return None

@@ -134,16 +134,23 @@ class InboxPump:
             self._running[row.id] = (row.claimed_by, task)
 
     async def _handle(self, row: InboxRow) -> None:
+        steps = Journal(self.inbox, row.update_id, self.now, self.turns)
         try:
             update = Update.de_json(json.loads(row.raw), self.app.bot)
             # Errors in handlers go to the Application's error handler, not here.
-            with journal.handling(Journal(self.inbox, row.update_id, self.now, self.turns)):
+            with journal.handling(steps):
                 await self.app.process_update(update)
         except Exception:
             log.exception("Telegram update %s could not be handled", row.update_id)
         finally:
             try:
-                if not await self.inbox.done(row.id, row.claimed_by, self.now()):
+                if steps.unsent is not None:
+                    # Left claimed: handled again once the lease is over (see journal.py).
+                    log.warning(
+                        "Telegram update %s: a message was not sent (%s); trying again after "
+                        "the lease", row.update_id, type(steps.unsent).__name__,
+                    )  # fmt: skip
+                elif not await self.inbox.done(row.id, row.claimed_by, self.now()):
                     log.warning("Telegram update %s was claimed by another", row.update_id)
             except Exception:
                 log.exception("Telegram update %s handled but not marked done", row.update_id)

@@ -17,6 +17,13 @@ a step recorded as done is not done again:
 - each nurse alert's push (to the nurse chats and the team's phones): recorded right after
   ("alert <alert id>").
 
+A message Telegram did not take for now (no connection, a timeout, 429, a 5xx) leaves the
+update unfinished (``Journal.unsent``): the pump does not mark it done, so after the lease it
+is handled again, from that step on (the conversation is not read again), up to
+``inbox.MAX_ATTEMPTS`` times, after which the nurses are alerted. A timeout is ambiguous
+(Telegram may have delivered it): sending it again may repeat it, which is better than a lost
+answer. A refusal that will not change (the patient blocked the bot, a bad request) is final.
+
 What no database can close: a message Telegram accepted whose step was not yet committed when
 the process died (the few milliseconds between the Bot API's answer and the commit) is sent
 again by whoever handles the update next. The same holds for an alert pushed to some nurse
@@ -34,6 +41,7 @@ from datetime import datetime
 from typing import Protocol
 
 from telegram import Bot
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from scheduler.ports import Inbox
 
@@ -60,6 +68,9 @@ class Journal:
         self.now = now
         self.turns = turns
         self._step = 0
+        # A send Telegram refused for now (network, timeout, 429, 5xx): the update must not
+        # be marked done, or its reply is lost; handled again after the lease, it resumes here.
+        self.unsent: TelegramError | None = None
 
     async def recall(self) -> str | None:
         """Move to the next step: its recorded result, None if it was never done. Takes no
@@ -84,7 +95,13 @@ class Journal:
             done = await self.recall() is not None
         if done:
             return False
-        result = await effect()
+        try:
+            result = await effect()
+        except (NetworkError, RetryAfter) as exc:
+            # TimedOut is a NetworkError; so, in PTB, is BadRequest, which will not change.
+            if not isinstance(exc, BadRequest):
+                self.unsent = exc
+            raise
         async with self.turns(urgent=True):
             await self.record(result)
         return True

@@ -8,7 +8,8 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.channels.telegram.inbox import MAX_ATTEMPTS
@@ -303,3 +304,37 @@ async def test_housekeeping_deletes_handled_updates_after_the_retention(tmp_path
         assert await inbox.status_of(2) == (DONE, 1)
         assert await inbox.status_of(3) == (CLAIMED, 1)
         assert bot.service.scheduler().get_job("prune") is not None  # hourly
+
+
+@pytest.mark.parametrize(
+    ("status", "kept"),
+    [(502, True), (429, True), (400, False), (403, False)],
+    ids=["bad-gateway", "too-many", "bad-request", "blocked"],
+)
+async def test_a_reply_telegram_did_not_take_for_now_is_sent_after_the_lease(
+    tmp_path: Path, status: int | None, kept: bool
+) -> None:
+    async with running_bot(tmp_path) as bot:
+        patient = await bot.enrol()
+        await bot.link(patient, PATIENT_CHAT)
+        bot.fake.fail_next(status, chat_id=PATIENT_CHAT)  # the answer; the alert goes
+        update = make_text_update(PATIENT_CHAT, RED_FLAG, update_id=904)
+        assert (await bot.post(update)).status_code == 200
+        await bot.wait_for(NURSE, 1)  # the alert went; the patient's answer did not
+        await bot.quiet(unhandled=1 if kept else 0)
+        assert len(bot.sent_to(PATIENT_CHAT)) == 1  # only the welcome
+        if not kept:  # a refusal that will not change: finished, not tried again
+            assert await bot.gateway.inbox.status_of(904) == (DONE, 1)
+            return
+        assert await bot.gateway.inbox.status_of(904) == (CLAIMED, 1)
+        bot.clock.advance(seconds=61)
+        bot.gateway.pump.nudge()
+        await bot.wait_for(PATIENT_CHAT, 2)
+        await bot.quiet()
+        assert await bot.gateway.inbox.status_of(904) == (DONE, 2)
+        [_, answer] = bot.sent_to(PATIENT_CHAT)
+        assert "38" in answer.text or "team" in answer.text.lower()
+        assert len(bot.sent_to(NURSE)) == 1  # the conversation was not read again
+        async with bot.service.engine.connect() as conn:
+            stored = await conn.scalar(select(func.count()).select_from(t.inbound))
+        assert stored == 1
