@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Awaitable
@@ -50,11 +49,11 @@ from hypothesis.stateful import (
     rule,
 )
 
+from bench.invariants import History, SentChecker, check_reply
 from bot.conversation.conversation import Reply
 from bot.conversation.preview import preview_items
 from messages.render import profile_of
 from scheduler.domain.calendar import is_dose_day
-from scheduler.domain.guidance import DONE, TAKE_NOW, window_closes
 from scheduler.domain.localtime import QUIET_FROM, QUIET_UNTIL, after_quiet_hours, zone
 from scheduler.domain.model import ChannelKind, Course, Patient
 from scheduler.domain.outbox import OutboxRow
@@ -80,23 +79,6 @@ STARTS = (
 )
 TEXTS = ("TAKEN", "done", "MISSED", "forgot", "LATER", "took it last night", "missed yesterday",
          "took it yesterday", "NEXT", "STOP", "START")  # fmt: skip
-DATE_WORDS = re.compile(r"\b([A-Z][a-z]{2}) (\d{1,2}) ([A-Z][a-z]{2})\b")
-# A reply naming a dose to come: "Next dose: Tue 1 Dec at 09:00", "next one at the usual
-# time: ...", "next dose as planned: ...".
-NEXT_DOSE = re.compile(
-    r"(?:Next dose|next dose|next one at the usual time|next dose as planned|Your first dose)"
-    r"(?: as planned)?: ([A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}) at (\d\d:\d\d)"
-)
-MONTHS = {m: i for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
-
-
-def named_date(text: str, near: date) -> date:
-    """'Tue 1 Dec' as a date, in the year that puts it nearest ``near``."""
-    m = DATE_WORDS.search(text)
-    assert m is not None, text
-    candidates = [date(near.year + k, MONTHS[m[3]], int(m[2])) for k in (-1, 0, 1)]
-    return min(candidates, key=lambda d: abs((d - near).days))
 
 
 @dataclass
@@ -128,18 +110,8 @@ class Seen:
     """What the machine knows of one patient."""
 
     patient: Patient
-    # (deliveries so far, the course from then on): the course in force at each send.
-    courses: list[tuple[int, Course]] = field(default_factory=list)
-    # When each day's dose was first recorded, in deliveries so far, and the status then.
-    recorded: dict[date, tuple[int, str]] = field(default_factory=dict)
+    history: History = field(default_factory=History)
     opted_out: bool = False
-
-    def course_at(self, delivery: int) -> Course:
-        found = self.courses[0][1]
-        for since, course in self.courses:
-            if since <= delivery:
-                found = course
-        return found
 
 
 class SafetyMachine(RuleBasedStateMachine):
@@ -155,8 +127,7 @@ class SafetyMachine(RuleBasedStateMachine):
         self.seen: dict[str, Seen] = {}
         self.said: list[Said] = []
         self.changes: list[Change] = []
-        self.checked = 0  # deliveries checked so far
-        self.reminded: set[tuple[str, date]] = set()  # (patient, dose day) reminded
+        self.sent = SentChecker()
         self.previewed = 0  # deliveries looked for in the preview so far
         self.replies_checked = 0
 
@@ -191,10 +162,8 @@ class SafetyMachine(RuleBasedStateMachine):
         patient, course = await self.c.courses.load_one(pid)
         seen.patient = patient
         seen.opted_out = patient.opted_out_at is not None
-        n = len(self.c.channel.deliveries)
-        seen.courses.append((n, course))
-        for day, status in (await self.c.courses.dose_records(pid, date(2000, 1, 1))).items():
-            seen.recorded.setdefault(day, (n, status))
+        records = await self.c.courses.dose_records(pid, date(2000, 1, 1))
+        seen.history.note(len(self.c.channel.deliveries), course, records)
 
     def _after(self, pid: str) -> None:
         self.run(self._snapshot(pid))
@@ -314,53 +283,20 @@ class SafetyMachine(RuleBasedStateMachine):
 
     @invariant()
     def what_was_sent_is_safe_and_stored(self) -> None:
-        """Each delivery is checked once, when it is new (a sent row never changes again)."""
+        """Each delivery is checked once, when it is new (a sent row never changes again):
+        invariants 1, 2 and 5 (bench/invariants.py)."""
         deliveries = self.c.channel.deliveries if self.clinic else []
-        if len(deliveries) == self.checked:
+        if len(deliveries) == self.sent.checked:
             return
-        rows = self._rows()
-        for i in range(self.checked, len(deliveries)):
-            d = deliveries[i]
-            m = d.message
-            row = rows[int(m.ref)]
-            # 5. The outbox keeps the text as it was sent.
-            assert row.text == m.text, (row.key, row.text, m.text)
-            if m.kind not in ("dose", "follow_up", "later"):
-                continue
-            seen = self.seen[m.patient_id]
-            course = seen.course_at(i)
-            day = row.local_date
-            assert d.at is not None
-            # 1. One reminder a dose day; only on a dose day of the course as it then stood.
-            if m.kind == "dose":
-                key = (m.patient_id, day)
-                assert key not in self.reminded, f"second dose reminder for {key}"
-                self.reminded.add(key)
-            assert is_dose_day(course, day), f"{m.kind} for {day}, not a dose day: {m.text}"
-            # 1, 2. Nothing after the dose was recorded (LATER still after "take it now").
-            first = seen.recorded.get(day)
-            if first is not None and first[0] <= i:
-                assert m.kind == "later" and first[1] == TAKE_NOW, (
-                    f"{m.kind} for {day} sent after it was recorded {first[1]}: {m.text}"
-                )
-            # 2. Nothing once the 12-hour window has closed.
-            assert d.at < window_closes(course, day), f"{m.kind} for {day} after its window"
-        self.checked = len(deliveries)
+        history = {pid: seen.history for pid, seen in self.seen.items()}
+        self.sent.check(deliveries[self.sent.checked :], self._rows(), history)
 
     @invariant()
     def no_reply_invites_a_capsule_it_should_not(self) -> None:
+        """Invariant 3, on every reply (bench/invariants.py)."""
         for s in self.said[self.replies_checked :]:
-            advice = s.reply.extras.get("advice")
-            day = s.reply.extras.get("dose_date")
-            if advice in ("take_now", "too_late_to_snooze", "snoozed", "not_due_yet"):
-                assert isinstance(day, date)
-                assert s.records_before.get(day) not in DONE, (s.text, s.reply.text)
-                assert s.at < window_closes(s.course, day), (s.text, s.reply.text)
-            # 3. "Next dose" never names a recorded dose, or one whose window has closed.
-            for named, _ in NEXT_DOSE.findall(s.reply.text):
-                nxt = named_date(named, s.at.date())
-                assert nxt not in s.records_after, (s.text, s.reply.text, s.records_after)
-                assert s.at < window_closes(s.course, nxt) or nxt not in s.records_after
+            check_reply(s.text, s.reply.text, s.reply.extras, s.at, s.course,
+                        s.records_before, s.records_after)  # fmt: skip
         self.replies_checked = len(self.said)
 
     @invariant()
