@@ -3,6 +3,7 @@
     python -m bench --quick                      # smoke run, well under a minute
     python -m bench --db both --only planning,dispatch --sizes 1000,10000,100000
     python -m bench console                      # = --only console: the patients page
+    python -m bench soak --patients 10000 --days 7   # the simulated week (bench/soak.py)
 """
 
 from __future__ import annotations
@@ -166,5 +167,9 @@ if __name__ == "__main__":
     from bot.serve import tune_gc
 
     tune_gc()  # as `lenabot run` and `lenabot worker` do; the worker subprocesses too
+    if sys.argv[1:2] == ["soak"]:
+        from bench.soak_report import main as soak_main
+
+        sys.exit(soak_main(sys.argv[2:]))
     args = parse()
     sys.exit(asyncio.run(main(args)))
