@@ -21,6 +21,7 @@ import heapq
 import io
 import itertools
 import random
+import sys
 from array import array
 from collections import Counter
 from dataclasses import dataclass, field
@@ -234,6 +235,8 @@ class Soak:
     def _new_day(self, day_start: datetime) -> None:
         """The day's spontaneous texts and the nurses' actions, at random moments."""
         day_index = (day_start - START).days
+        print(f"soak: simulated day {day_index + 1} of {self.days} begins, "
+              f"{self.tally.replies_checked} replies so far", file=sys.stderr, flush=True)
         self.tally.sent_by_day.setdefault(day_index, Counter())
         self.checker.forget_before((day_start - timedelta(days=2)).date())
         for h in self.history.values():
