@@ -51,8 +51,8 @@ _CANCEL_DAY = (
         t.outbox.c.kind.in_(bindparam("b_kinds", expanding=True)),
         # Written so that no index can serve it: SQLite (no statistics) otherwise searched
         # ix_outbox_claim by status, every pending row of every patient, on every dose report
-        # (found by the soak, bench/soak.py: 45 ms a TAKEN at 10k patients); this way it
-        # searches the patient's own rows (uq_outbox_patient_key).
+        # (found by the soak, bench/soak.py: its first hour at 10k patients took 174 s of CPU,
+        # 42 s since); this way it searches the patient's own rows (uq_outbox_patient_key).
         t.outbox.c.status.concat("") == PENDING,
     )
     .values(status=CANCELLED, updated_at=bindparam("b_now"), reason=bindparam("b_reason"))
