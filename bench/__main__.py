@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.common import RESULTS, emit, loadavg
 
-ALL = ["planning", "dispatch", "limits", "inbound", "memory"]
+ALL = ["planning", "dispatch", "limits", "inbound", "memory", "e2e", "memory_run", "apscheduler"]
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,6 +37,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--inbound-seconds", type=float, default=10.0)
     ap.add_argument("--memory-patients", type=int, default=100_000)
     ap.add_argument("--memory-burst", type=int, default=20_000)
+    ap.add_argument("--e2e-rates", default="20,100", help="Telegram updates/s, end to end")
+    ap.add_argument("--e2e-seconds", type=float, default=10.0)
+    ap.add_argument("--run-sizes", help="`lenabot run` memory sizes (default 1000,10000,100000)")
+    ap.add_argument("--aps-patients", type=int, default=10_000,
+                    help="patients for the APScheduler comparison")
     ap.add_argument("--only", help=f"comma-separated subset of {','.join(ALL)}")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     a = ap.parse_args(argv)
@@ -51,10 +56,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         a.inbound_seconds = 2.0
         a.memory_patients = min(a.memory_patients, 500)
         a.memory_burst = min(a.memory_burst, 200)
+        a.e2e_rates = "20"
+        a.e2e_seconds = 2.0
+        a.run_sizes = a.run_sizes or "300"
+        a.aps_patients = min(a.aps_patients, 300)
     a.sizes = [int(x) for x in (a.sizes or "1000,10000,100000").split(",")]
     a.dispatch_sizes = [int(x) for x in (a.dispatch_sizes or "10000,100000").split(",")]
     a.workers = [int(x) for x in a.workers.split(",")]
     a.rates = [int(x) for x in a.rates.split(",")]
+    a.e2e_rates = [int(x) for x in a.e2e_rates.split(",")]
+    a.run_sizes = [int(x) for x in (a.run_sizes or "1000,10000,100000").split(",")]
     a.only = a.only.split(",") if a.only else ALL
     unknown = set(a.only) - set(ALL)
     if unknown:
@@ -98,6 +109,19 @@ async def main(a: argparse.Namespace) -> int:
         if "memory" in a.only:
             await step(f"memory {db}",
                        memory.memory(db, a.memory_patients, a.memory_burst))
+        if "e2e" in a.only:
+            from bench import e2e
+
+            await step(f"e2e {db}", e2e.e2e(db, a.e2e_rates, a.e2e_seconds))
+        if "memory_run" in a.only:
+            from bench import memory_run
+
+            for n in a.run_sizes:
+                await step(f"memory_run {db} {n}", memory_run.memory_run(db, n))
+    if "apscheduler" in a.only:
+        from bench import apscheduler_cmp
+
+        await step("apscheduler", apscheduler_cmp.compare(a.aps_patients))
     if "limits" in a.only:
         await step("limits", limits.limits(a.limits_burst))
     table()
@@ -118,6 +142,12 @@ COLUMNS = {
                 "errors", "replies", "met"],
     "memory": ["db", "patients", "rows_planned", "sent", "rss_after_build_mb",
                "service_peak_rss_mb", "planner_peak_rss_mb", "peak_rss_mb", "met"],
+    "e2e_telegram": ["db", "rps", "updates", "achieved_rps", "answered", "ack_p99_ms", "p50_s",
+                     "p99_s", "max_s", "cpu_ms_per_update", "met"],
+    "memory_run": ["db", "patients", "service_rss_mb", "service_peak_rss_mb",
+                   "planner_peak_rss_mb", "met"],
+    "apscheduler": ["design", "patients", "enrol_s", "burst_s", "fired", "peak_rss_mb"],
+    "apscheduler_ratio": ["patients", "enrol_x", "burst_x", "rss_x"],
     "error": ["step", "error"],
 }  # fmt: skip
 

@@ -3,9 +3,12 @@ service process, started as production starts it (``bot.cli.main``, uvicorn, its
 HTTP parser), at a known moment of every course (time-machine moves the clock, ticking).
 
     python -m bench.serve      # settings from the environment, as for `lenabot web`
+    python -m bench.serve run  # `lenabot run`: the web server and the worker (bench/memory_run.py)
 """
 
 from __future__ import annotations
+
+import sys
 
 import time_machine
 
@@ -14,4 +17,4 @@ from bot.cli.main import main
 
 if __name__ == "__main__":
     with time_machine.travel(T0, tick=True):
-        main(["web"])
+        main(sys.argv[1:] or ["web"])
