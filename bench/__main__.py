@@ -16,7 +16,8 @@ from typing import Any
 
 from bench.common import RESULTS, emit, loadavg
 
-ALL = ["planning", "dispatch", "limits", "inbound", "memory", "e2e", "memory_run", "apscheduler"]
+ALL = ["planning", "dispatch", "limits", "inbound", "memory", "e2e", "memory_run", "apscheduler",
+       "planning_mixed", "dispatch_clients"]
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,6 +38,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--inbound-seconds", type=float, default=10.0)
     ap.add_argument("--memory-patients", type=int, default=100_000)
     ap.add_argument("--memory-burst", type=int, default=20_000)
+    ap.add_argument("--telegram-size", type=int, default=600,
+                    help="rows sent through the real Telegram client (bench.dispatch_clients)")
     ap.add_argument("--e2e-rates", default="20,100", help="Telegram updates/s, end to end")
     ap.add_argument("--e2e-seconds", type=float, default=10.0)
     ap.add_argument("--run-sizes", help="`lenabot run` memory sizes (default 1000,10000,100000)")
@@ -56,6 +59,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         a.inbound_seconds = 2.0
         a.memory_patients = min(a.memory_patients, 500)
         a.memory_burst = min(a.memory_burst, 200)
+        a.telegram_size = min(a.telegram_size, 40)
         a.e2e_rates = "20"
         a.e2e_seconds = 2.0
         a.run_sizes = a.run_sizes or "300"
@@ -109,6 +113,18 @@ async def main(a: argparse.Namespace) -> int:
         if "memory" in a.only:
             await step(f"memory {db}",
                        memory.memory(db, a.memory_patients, a.memory_burst))
+        if "planning_mixed" in a.only:
+            from bench import planning_mixed
+
+            for n in a.sizes:
+                await step(f"planning_mixed {db} {n}",
+                           planning_mixed.planning_mixed(db, n, runs=a.planning_runs))
+        if "dispatch_clients" in a.only:
+            from bench import dispatch_clients
+
+            for limited in (False, True):
+                await step(f"dispatch_clients {db}", dispatch_clients.dispatch_telegram(
+                    db, a.telegram_size, limited=limited))
         if "e2e" in a.only:
             from bench import e2e
 
@@ -142,6 +158,11 @@ COLUMNS = {
                 "errors", "replies", "met"],
     "memory": ["db", "patients", "rows_planned", "sent", "rss_after_build_mb",
                "service_peak_rss_mb", "planner_peak_rss_mb", "peak_rss_mb", "met"],
+    "planning_mixed": ["db", "patients", "run", "rows", "seconds", "cpu_s", "steady_s", "holds",
+                       "cycle_delays", "appointments", "us_rems", "ended", "dose_records"],
+    "planning_mixed_summary": ["db", "patients", "runs", "median_s", "min_s", "max_s", "met"],
+    "dispatch_client": ["db", "rows", "channel", "sent", "msg_per_s", "too_many_requests",
+                        "cpu_s_per_1000", "met"],
     "e2e_telegram": ["db", "rps", "updates", "achieved_rps", "answered", "ack_p99_ms", "p50_s",
                      "p99_s", "max_s", "cpu_ms_per_update", "met"],
     "memory_run": ["db", "patients", "service_rss_mb", "service_peak_rss_mb",

@@ -198,4 +198,5 @@ async def inbound(backend: str, rates: list[int], seconds: float) -> None:
 
 # Environment the service process keeps (lower-case names, e.g. locale ones, are kept too):
 # lenabot's own settings come only from what the benchmark sets.
-_KEEP_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV"}
+_KEEP_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV",
+             "BENCH_GC_LOG"}  # fmt: skip
