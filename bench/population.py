@@ -76,7 +76,8 @@ async def mixed_population(engine: AsyncEngine, n: int, seed: int = 11) -> dict[
         h = u()
         if h < 0.06:
             holds.append(dict(course_id=cid, start_date=TODAY - timedelta(days=rng.randint(1, 10)),
-                              end_date=None, reason="neutrophils", created_at=made))  # fmt: skip
+                              end_date=None, reason="neutrophils", created_at=made,
+                              resumed_at=None))  # fmt: skip
         elif h < 0.10:
             start = TODAY - timedelta(days=rng.randint(15, 40))
             holds.append(dict(course_id=cid, start_date=start, end_date=start + timedelta(days=7),
