@@ -18,7 +18,8 @@ from typing import Any
 
 from bench.common import RESULTS, emit, loadavg
 
-ALL = ["planning", "dispatch", "limits", "inbound", "memory", "console"]
+ALL = ["planning", "dispatch", "limits", "inbound", "memory", "console", "e2e", "memory_run",
+       "apscheduler", "planning_mixed", "dispatch_clients"]
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -47,6 +48,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--console-think", default="0,1",
                     help="seconds each console session waits between pages, comma-separated "
                          "(0: a stress test, every session always waiting on an answer)")
+    ap.add_argument("--telegram-size", type=int, default=600,
+                    help="rows sent through the real Telegram client (bench.dispatch_clients)")
+    ap.add_argument("--e2e-rates", default="20,100", help="Telegram updates/s, end to end")
+    ap.add_argument("--e2e-seconds", type=float, default=10.0)
+    ap.add_argument("--run-sizes", help="`lenabot run` memory sizes (default 1000,10000,100000)")
+    ap.add_argument("--aps-patients", type=int, default=10_000,
+                    help="patients for the APScheduler comparison")
     ap.add_argument("--only", help=f"comma-separated subset of {','.join(ALL)}")
     ap.add_argument("benches", nargs="*", metavar="BENCH", help="the same as --only")
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
@@ -66,6 +74,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         a.console_sessions = min(a.console_sessions, 4)
         a.console_requests = min(a.console_requests, 5)
         a.console_think = "0"
+        a.telegram_size = min(a.telegram_size, 40)
+        a.e2e_rates = "20"
+        a.e2e_seconds = 2.0
+        a.run_sizes = a.run_sizes or "300"
+        a.aps_patients = min(a.aps_patients, 300)
     a.sizes = [int(x) for x in (a.sizes or "1000,10000,100000").split(",")]
     a.dispatch_sizes = [int(x) for x in (a.dispatch_sizes or "10000,100000").split(",")]
     a.workers = [int(x) for x in a.workers.split(",")]
@@ -73,6 +86,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     a.console_think = [float(x) for x in a.console_think.split(",")]
     if a.benches:
         a.only = ",".join([*(a.only.split(",") if a.only else []), *a.benches])
+    a.e2e_rates = [int(x) for x in a.e2e_rates.split(",")]
+    a.run_sizes = [int(x) for x in (a.run_sizes or "1000,10000,100000").split(",")]
     a.only = a.only.split(",") if a.only else ALL
     unknown = set(a.only) - set(ALL)
     if unknown:
@@ -122,6 +137,31 @@ async def main(a: argparse.Namespace) -> int:
             for think in a.console_think:
                 await step(f"console {db} think {think}", console.console(
                     db, a.console_patients, a.console_sessions, a.console_requests, think))
+        if "planning_mixed" in a.only:
+            from bench import planning_mixed
+
+            for n in a.sizes:
+                await step(f"planning_mixed {db} {n}",
+                           planning_mixed.planning_mixed(db, n, runs=a.planning_runs))
+        if "dispatch_clients" in a.only:
+            from bench import dispatch_clients
+
+            for limited in (False, True):
+                await step(f"dispatch_clients {db}", dispatch_clients.dispatch_telegram(
+                    db, a.telegram_size, limited=limited))
+        if "e2e" in a.only:
+            from bench import e2e
+
+            await step(f"e2e {db}", e2e.e2e(db, a.e2e_rates, a.e2e_seconds))
+        if "memory_run" in a.only:
+            from bench import memory_run
+
+            for n in a.run_sizes:
+                await step(f"memory_run {db} {n}", memory_run.memory_run(db, n))
+    if "apscheduler" in a.only:
+        from bench import apscheduler_cmp
+
+        await step("apscheduler", apscheduler_cmp.compare(a.aps_patients))
     if "limits" in a.only:
         await step("limits", limits.limits(a.limits_burst))
     table()
@@ -144,6 +184,20 @@ COLUMNS = {
                "service_peak_rss_mb", "planner_peak_rss_mb", "peak_rss_mb", "met"],
     "console": ["db", "patients", "sessions", "think_s", "requests", "rps", "p50_ms", "p95_ms", "p99_ms",
                 "cpu_ms_per_req", "errors", "met"],
+    "planning_mixed": ["db", "patients", "run", "rows", "seconds", "cpu_s", "steady_s", "holds",
+                       "cycle_delays", "appointments", "us_rems", "ended", "dose_records"],
+    "planning_mixed_summary": ["db", "patients", "runs", "median_s", "min_s", "max_s", "met"],
+    "dispatch_client": ["db", "rows", "channel", "sent", "msg_per_s", "too_many_requests",
+                        "cpu_s_per_1000", "met"],
+    "inbound_stall": ["db", "run", "rps", "achieved_rps", "p50_ms", "p99_ms", "max_ms",
+                      "cpu_ms_per_req", "errors", "longest_gc_ms", "met"],
+    "e2e_telegram": ["db", "rps", "updates", "achieved_rps", "answered", "ack_p99_ms", "p50_s",
+                     "p99_s", "max_s", "cpu_ms_per_update", "met"],
+    "memory_run": ["db", "patients", "first_plan_s", "sms_sent", "service_rss_mb",
+                   "service_peak_rss_mb", "planner_peak_rss_mb", "met"],
+    "apscheduler": ["design", "patients", "enrol_s", "burst_s", "fired", "missed",
+                    "peak_rss_mb"],
+    "apscheduler_ratio": ["patients", "enrol_x", "burst_x", "rss_x"],
     "error": ["step", "error"],
 }  # fmt: skip
 

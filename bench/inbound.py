@@ -89,14 +89,14 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def _service(env: dict[str, str]) -> AsyncIterator[tuple[str, int]]:
-    """The service process (bench.serve: `lenabot web`), until the block ends; its base URL
-    and pid once /readyz answers 200."""
+async def _service(env: dict[str, str], command: str = "web") -> AsyncIterator[tuple[str, int]]:
+    """The service process (bench.serve: `lenabot web`, or `lenabot run`), until the block
+    ends; its base URL and pid once /readyz answers 200."""
     import httpx
 
     base = f"http://127.0.0.1:{env['PORT']}"
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.serve", cwd=ROOT, env=env,
+        sys.executable, "-m", "bench.serve", command, cwd=ROOT, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)  # fmt: skip
     try:
         async with httpx.AsyncClient(base_url=base, timeout=2) as http:
@@ -198,4 +198,5 @@ async def inbound(backend: str, rates: list[int], seconds: float) -> None:
 
 # Environment the service process keeps (lower-case names, e.g. locale ones, are kept too):
 # lenabot's own settings come only from what the benchmark sets.
-_KEEP_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV"}
+_KEEP_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV",
+             "BENCH_GC_LOG"}  # fmt: skip

@@ -2,6 +2,9 @@
 
     python -m bench.load SPEC.json   ->  one JSON line: latencies (ms), errors, achieved rate
 
+``sent_at[i]``: the wall clock (``time.time()``) when request i was sent, for end-to-end
+latencies measured elsewhere (bench/e2e.py: webhook POST -> reply at the fake Bot API).
+
 SPEC: {"base": "http://127.0.0.1:PORT", "rps": 100, "requests": [[path, headers, body], ...]}.
 Open loop: request i starts at t0 + i/rps whatever happened to the ones before (bounded by
 the number of requests given, and a 30 s timeout per request).
@@ -28,9 +31,11 @@ async def main(spec: dict[str, Any]) -> None:
         await http.get("/healthz")  # warm one connection
 
         slow: list[tuple[float, float, int]] = []  # (latency ms, started at s, request index)
+        sent_at = [0.0] * len(reqs)  # wall clock (time.time()) at which request i was sent
 
         async def one(i: int, path: str, headers: dict[str, str], body: str) -> None:
             t0 = time.perf_counter()
+            sent_at[i] = time.time()
             try:
                 r = await http.post(path, content=body.encode(), headers=headers)
                 if r.status_code != 200:
@@ -53,7 +58,7 @@ async def main(spec: dict[str, Any]) -> None:
     slow.sort(reverse=True)
     print(json.dumps({"latencies_ms": lat, "errors": errors, "issued_s": issued,
                       "achieved_rps": len(reqs) / issued if issued else 0.0,
-                      "slowest": slow[:20]}))  # fmt: skip
+                      "slowest": slow[:20], "sent_at": sent_at}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -3,15 +3,60 @@ service process, started as production starts it (``bot.cli.main``, uvicorn, its
 HTTP parser), at a known moment of every course (time-machine moves the clock, ticking).
 
     python -m bench.serve      # settings from the environment, as for `lenabot web`
+    python -m bench.serve run  # `lenabot run`: the web server and the worker (bench/memory_run.py)
+
+``BENCH_GC_LOG=FILE``: every garbage collection of the oldest generation, and any other that
+takes 5 ms or more, is appended to FILE as a JSON line (wall-clock start, generation,
+milliseconds, objects collected), to line pauses up with the slowest requests.
 """
 
 from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import time
+from typing import Any
 
 import time_machine
 
 from bench.common import T0
 from bot.cli.main import main
 
+# time-machine moves time.time() (at the C level, so a saved reference moves too); the wall
+# clock of the load process is the real one: perf_counter (never moved) plus this offset.
+_WALL_OFFSET = time.time() - time.perf_counter()
+
+
+def log_collections(path: str) -> None:
+    out = open(path, "a", buffering=1)  # open for the life of the process
+    started: list[float] = [0.0, 0.0]
+
+    def callback(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            now = time.perf_counter()
+            started[:] = [now + _WALL_OFFSET, now]
+            return
+        ms = (time.perf_counter() - started[1]) * 1000
+        if info["generation"] == 2 or ms >= 5:
+            out.write(
+                json.dumps(
+                    {
+                        "at": started[0],
+                        "generation": info["generation"],
+                        "ms": round(ms, 2),
+                        "collected": info["collected"],
+                    }
+                )
+                + "\n"
+            )
+
+    gc.callbacks.append(callback)
+
+
 if __name__ == "__main__":
+    if os.environ.get("BENCH_GC_LOG"):
+        log_collections(os.environ["BENCH_GC_LOG"])
     with time_machine.travel(T0, tick=True):
-        main(["web"])
+        main(sys.argv[1:] or ["web"])
