@@ -97,9 +97,9 @@ class Service:
         await self.warn_if_no_nurse_hears()
         self.warn_if_no_sms_alerts()
         if inbound:
-            # The model under the word lists trains once per process (about two seconds of
-            # CPU): in a thread, so the service is ready at once; a text that arrives sooner
-            # waits for it (``messages.model`` trains under a lock).
+            # The weights of the model under the word lists load once per process (a file
+            # read): in a thread, so the service is ready at once; a text that arrives sooner
+            # waits for them (``messages.model`` loads under a lock).
             from messages import model
 
             self._warming = asyncio.create_task(asyncio.to_thread(model.probabilities, "ready"))

@@ -160,7 +160,7 @@ class Conversation:
         the recorded reply is returned and only alerts not recorded as pushed are pushed.
         """
         text = storable(text)
-        if not model.trained():  # just started: training takes seconds, off the event loop
+        if not model.trained():  # just started: the weights load off the event loop
             await asyncio.to_thread(model.warm)
         meaning = understand(text)  # pure: before the turn, so others' database work goes on
         patient: Patient | None = None

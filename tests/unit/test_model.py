@@ -3,6 +3,12 @@ extra doses in words the lists do not know, and never over the rules' own readin
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from messages import model
@@ -88,28 +94,89 @@ def test_flags_follow_the_thresholds() -> None:
     assert model.probabilities("") == {"red_flag": 0.0, "extra": 0.0}
 
 
-def test_a_text_during_the_start_up_warm_up_waits_and_the_model_trains_once(
+def test_a_text_during_the_start_up_warm_up_waits_and_the_weights_load_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The order at start-up: the warm-up thread is training when the first text arrives.
-    The text waits for that model (same answer as later) and nothing trains twice."""
+    """The order at start-up: the warm-up thread is loading when the first text arrives.
+    The text waits for those weights (same answer as later) and nothing loads twice."""
     import threading
 
-    trained: list[int] = []
-    real = model.train
+    loaded: list[int] = []
+    real = model.Weights.load
 
-    def counting(rows: object) -> object:
-        trained.append(1)
-        return real(rows)  # type: ignore[arg-type]
+    def counting(path: object = model.WEIGHTS) -> model.Weights:
+        loaded.append(1)
+        return real(path)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(model, "train", counting)
-    model._trained_once.cache_clear()
+    monkeypatch.setattr(model.Weights, "load", staticmethod(counting))
+    model._loaded_once.cache_clear()
     try:
         warm = threading.Thread(target=model.probabilities, args=("ready",))
         warm.start()
         first = model.probabilities("my poo is black")
         warm.join()
-        assert trained == [1]
+        assert loaded == [1]
         assert model.probabilities("my poo is black") == first
     finally:
-        model._trained_once.cache_clear()  # the next test trains the real one again
+        model._loaded_once.cache_clear()  # the next test loads the real ones again
+
+
+# -- the shipped weights against scikit-learn ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sklearn_model() -> tuple[object, dict[str, object]]:
+    return model.train(model.corpus())
+
+
+def test_the_shipped_weights_were_built_from_the_corpus_as_it_is() -> None:
+    assert model.Weights.load().digest == model.corpus_digest(), (
+        "messages/corpus/ changed since the weights were built: run `python -m messages.model`"
+    )
+
+
+def _texts() -> list[str]:
+    blind = Path(__file__).resolve().parents[1] / "corpus"
+    held_out = [json.loads(line)["text"] for path in sorted(blind.glob("blind-*.jsonl"))
+                for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]  # fmt: skip
+    tuning = [text for text, _ in model.corpus()][::7]
+    odd = ["", "   ", "🤒🤒", "ok ok ok ok", "a", "DIARRHOEA!!! x8", "Tengo fiebre de 39"]
+    return held_out + tuning + odd
+
+
+def test_the_service_computes_what_scikit_learn_computes(sklearn_model: Any) -> None:
+    features, models = sklearn_model
+    weights = model.Weights.load()
+    checked = 0
+    for text in _texts():
+        plain = model.normalise(text)
+        if not plain:
+            continue
+        x = features.transform([plain])
+        ours = weights.probabilities(plain)
+        for label in model.LABELS:
+            assert ours[label] == pytest.approx(models[label].predict_proba(x)[0][1], abs=1e-9)
+        checked += 1
+    assert checked > 700
+
+
+@pytest.mark.parametrize("text", ["a", "ab", "  hello   there  ", "x y z", "bleedin bleeding"])
+def test_the_n_grams_are_scikit_learns(text: str, sklearn_model: Any) -> None:
+    features, _ = sklearn_model
+    char, word = (v for _, v in features.transformer_list)
+    assert model.char_ngrams(text) == char.build_analyzer()(text)
+    assert model.word_ngrams(text) == word.build_analyzer()(text)
+
+
+def test_the_running_service_does_not_load_numpy_or_scikit_learn() -> None:
+    code = (
+        "import sys\n"
+        "from bot.web.app import create_app\n"
+        "import bot.bootstrap, bot.cli.main\n"
+        "from messages.understand import understand\n"
+        "understand('had a funny turn in the garden and came round on the grass')\n"
+        "print(sorted(m for m in ('numpy', 'scipy', 'sklearn') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)  # fmt: skip
+    assert out.stdout.strip() == "[]", out.stderr

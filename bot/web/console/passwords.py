@@ -22,8 +22,14 @@ MAX_LENGTH = 256  # argon2 takes any length; a megabyte "password" is only a way
 # argon2-cffi's defaults are RFC 9106's second recommended profile: argon2id, 3 passes over
 # 64 MiB, 4 lanes.
 _HASHER = PasswordHasher()
-# Verified against when the email is unknown, so an unknown email takes as long as a known one.
-_DUMMY = _HASHER.hash("not a password anyone has: the timing stand-in")
+
+
+@functools.cache
+def _dummy() -> str:
+    """Verified against when the email is unknown, so an unknown email takes as long as a
+    known one. Made on first use, not at import: hashing takes 64 MiB for a moment, which a
+    service whose console nobody signs in to need not spend."""
+    return _HASHER.hash("not a password anyone has: the timing stand-in")
 
 
 @functools.cache
@@ -72,7 +78,7 @@ def verify(stored: str | None, password: str) -> bool:
     account whose password was never set) it checks a stand-in and says False, in the same
     time."""
     try:
-        return _HASHER.verify(stored or _DUMMY, password) and stored is not None
+        return _HASHER.verify(stored or _dummy(), password) and stored is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
