@@ -12,10 +12,12 @@ import hmac
 import io
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import pyotp
-import qrcode
-import qrcode.image.svg
+
+if TYPE_CHECKING:  # imported on use: only adding a second factor draws a code (4 MB)
+    import qrcode
 
 STEP_SECONDS = 30
 ISSUER = "lenabot"
@@ -51,6 +53,8 @@ def code_at(secret: str, now: datetime) -> str:
 
 
 def _qr(data: str) -> qrcode.QRCode:
+    import qrcode
+
     q = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
     q.add_data(data)
     q.make(fit=True)
@@ -66,6 +70,8 @@ def terminal_qr(data: str) -> str:
 
 def svg_qr(data: str) -> str:
     """The QR code as an inline ``<svg>`` element (paths only: no script, no style)."""
+    import qrcode.image.svg
+
     image = _qr(data).make_image(image_factory=qrcode.image.svg.SvgPathImage)
     text: str = image.to_string(encoding="unicode")
     return text
