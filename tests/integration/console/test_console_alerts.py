@@ -8,11 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import update
 
 from bot.channels.reach import reach
@@ -21,19 +18,10 @@ from bot.web.console.accounts import Role
 from scheduler.domain.guidance import EXTRA, LATE, MISSED, TAKEN
 from scheduler.domain.model import Patient
 from scheduler.store import tables as t
-from tests.integration.console.console_world import Browser, Console, console, database
+from tests.integration.console.console_world import Browser, Console
 
 RED_FLAG = "I have a temperature of 39 and shivering"
 URGENT_BANNER = re.compile(r"(\d+) urgent alerts? not acknowledged")
-
-
-@pytest.fixture
-async def world(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[Console]:
-    pg = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else None
-    async with database(backend, tmp_path, pg) as url, console(url) as w:
-        yield w
 
 
 async def admin(world: Console) -> Browser:

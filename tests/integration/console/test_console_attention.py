@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
@@ -16,17 +15,14 @@ from scheduler.domain.guidance import TAKEN
 from scheduler.domain.model import ChannelKind, Patient, Regimen
 from scheduler.services.care import Enrolment
 from scheduler.store import tables as t
-from tests.integration.console.console_world import T0, Console, console, database
+from tests.integration.console.console_world import T0, Console, console
 
 ENROLLED = datetime(2026, 11, 5, 7, 0, tzinfo=UTC)  # 4 weeks before T0 (3 Dec 2026)
 
 
 @pytest.fixture
-async def world(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[Console]:
-    pg = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else None
-    async with database(backend, tmp_path, pg) as url, console(url, ENROLLED) as w:
+async def world(console_url: str) -> AsyncIterator[Console]:
+    async with console(console_url, ENROLLED) as w:
         yield w
 
 

@@ -8,24 +8,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from pathlib import Path
-
-import pytest
 
 from scheduler.domain.guidance import LATE, MISSED, TAKEN
 from scheduler.domain.outbox import Finish
-from tests.integration.console.console_world import T0, Console, console, database
-
-
-@pytest.fixture
-async def world(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[Console]:
-    pg = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else None
-    async with database(backend, tmp_path, pg) as url, console(url) as w:
-        yield w
+from tests.integration.console.console_world import T0, Console
 
 
 def table(text: str) -> list[dict[str, str]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import pytest
 from bot.web.console import patient_csv
 from bot.web.console.patient_csv import ImportRefused, check, enrol_all, read_rows
 from scheduler.domain.model import ChannelKind, RuleSet
-from tests.integration.console.console_world import Browser, Console, console, database
+from tests.integration.console.console_world import Browser, Console
 
 HEADER = (
     "name,phone,telegram,start_date,dose_time,timezone,regimen,rules,can_become_pregnant,discreet"
@@ -28,15 +27,6 @@ GOOD = [
     "Carl Diaz,,yes,2026-11-25,08:30,America/New_York,continuous,us-rems,yes,yes",
     "Dee Evans,+447700900654,no,2026-12-07,09:15,Europe/London,,,,",
 ]
-
-
-@pytest.fixture
-async def world(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[Console]:
-    pg = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else None
-    async with database(backend, tmp_path, pg) as url, console(url) as w:
-        yield w
 
 
 def csv_of(*rows: str, header: str = HEADER) -> bytes:

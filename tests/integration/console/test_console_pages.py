@@ -7,25 +7,13 @@ from __future__ import annotations
 import html
 import re
 import time
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import insert
 
 from scheduler.domain.guidance import MISSED, TAKEN
 from scheduler.store import tables as t
-from tests.integration.console.console_world import T0, Console, console, database
-
-
-@pytest.fixture
-async def world(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[Console]:
-    pg = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else None
-    async with database(backend, tmp_path, pg) as url, console(url) as w:
-        yield w
+from tests.integration.console.console_world import T0, Console
 
 
 def errors(page: str) -> dict[str, str]:

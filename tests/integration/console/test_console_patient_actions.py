@@ -6,24 +6,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
 
 from bot.web.console.accounts import Role
 from scheduler.store.repository import FORGOTTEN
-from tests.integration.console.console_world import Browser, Console, console, database
-
-
-@pytest.fixture
-async def world(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[Console]:
-    pg = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else None
-    async with database(backend, tmp_path, pg) as url, console(url) as w:
-        yield w
+from tests.integration.console.console_world import Browser, Console
 
 
 async def admin(world: Console) -> Browser:
