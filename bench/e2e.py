@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import os
 import time
 from typing import Any
 
-from bench.common import T0, OffsetClock, bench_db, bulk_enrol, emit, loadavg, pct
+from bench.common import bench_db, bulk_enrol, emit, loadavg, pct
 
 TOKEN = "123:BENCH"
 SECRET = "bench-secret"
@@ -64,9 +63,7 @@ def _updates(chats: range, rate_tag: int) -> list[list[Any]]:
 
 
 async def e2e(backend: str, rates: list[int], seconds: float) -> None:
-    from bench.inbound import _KEEP_ENV, _cpu_s, _free_port, _load, _service
-    from bot.bootstrap import build
-    from bot.settings import load_settings
+    from bench.inbound import _KEEP_ENV, _cpu_s, _free_port, _load, _service, plan_everyone
     from tests.fakes.server import serve_asgi
 
     needed = sum(int(r * seconds) for r in rates) + 50
@@ -76,12 +73,7 @@ async def e2e(backend: str, rates: list[int], seconds: float) -> None:
         engine = db.engine()
         await bulk_enrol(engine, PATIENTS, start_at=FIRST_CHAT - 100_000, channel="telegram")
         await engine.dispose()
-        # As in bench.inbound: a running worker keeps every outbox planned.
-        planner = build(load_settings(_env_file=None, database_url=db.url, plan_processes=0,
-                                      log_level="WARNING"),
-                        clock=OffsetClock(T0), out=io.StringIO())  # fmt: skip
-        await planner.materialiser.everyone(planner.clock.now())
-        await planner.close()
+        await plan_everyone(db.url)  # as a running worker keeps it
         tg = timed_api(TOKEN)
         tg.enforce_limits(30, 1)
         async with serve_asgi(tg.app) as tg_url:

@@ -122,6 +122,20 @@ async def _service(env: dict[str, str], command: str = "web") -> AsyncIterator[t
                 await proc.wait()
 
 
+async def plan_everyone(url: str) -> None:
+    """Plan every patient's outbox at T0, as a running worker keeps it: without this, each
+    patient's first TAKEN would plan their whole 48 h horizon on the request path, which no
+    real inbound message does."""
+    from bot.bootstrap import build
+    from bot.settings import load_settings
+
+    planner = build(load_settings(_env_file=None, database_url=url, plan_processes=0,
+                                  log_level="WARNING"),
+                    clock=OffsetClock(T0), out=io.StringIO())  # fmt: skip
+    await planner.materialiser.everyone(planner.clock.now())
+    await planner.close()
+
+
 async def _replies_sent(tg: Any, expected: int, within: float) -> int:
     """Wait until the fake Bot API has had ``expected`` messages (the service answers
     Telegram at the Bot API's 30 a second), or ``within`` seconds; how many it had."""
@@ -131,8 +145,6 @@ async def _replies_sent(tg: Any, expected: int, within: float) -> int:
 
 
 async def inbound(backend: str, rates: list[int], seconds: float) -> None:
-    from bot.bootstrap import build
-    from bot.settings import load_settings
     from tests.fakes.server import serve_asgi
     from tests.fakes.telegram_api import FakeTelegramBotApi
     from tests.fakes.twilio_api import FakeTwilioApi
@@ -142,14 +154,7 @@ async def inbound(backend: str, rates: list[int], seconds: float) -> None:
         await bulk_enrol(engine, SMS_PATIENTS)
         await bulk_enrol(engine, TG_PATIENTS, start_at=SMS_PATIENTS, channel="telegram")
         await engine.dispose()
-        # A running worker keeps every patient's outbox planned; without this, each patient's
-        # first TAKEN would plan their whole 48 h horizon on the request path, which no real
-        # inbound message does.
-        planner = build(load_settings(_env_file=None, database_url=db.url, plan_processes=0,
-                                      log_level="WARNING"),
-                        clock=OffsetClock(T0), out=io.StringIO())  # fmt: skip
-        await planner.materialiser.everyone(planner.clock.now())
-        await planner.close()
+        await plan_everyone(db.url)
         twilio, tg = FakeTwilioApi(), FakeTelegramBotApi(token=TOKEN)
         async with serve_asgi(twilio.app) as twilio_url, serve_asgi(tg.app) as tg_url:
             env = {

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import os
 import tempfile
 from typing import Any
 
-from bench.common import T0, OffsetClock, bench_db, bulk_enrol, emit, loadavg, pct
+from bench.common import bench_db, bulk_enrol, emit, loadavg, pct
 
 
 def _pauses(path: str) -> list[dict[str, Any]]:
@@ -34,9 +33,8 @@ async def stall(backend: str, runs: int, rps: int, seconds: float) -> None:
         _load,
         _service,
         _sms_requests,
+        plan_everyone,
     )  # fmt: skip
-    from bot.bootstrap import build
-    from bot.settings import load_settings
     from tests.fakes.server import serve_asgi
     from tests.fakes.twilio_api import FakeTwilioApi
 
@@ -44,11 +42,7 @@ async def stall(backend: str, runs: int, rps: int, seconds: float) -> None:
         engine = db.engine()
         await bulk_enrol(engine, SMS_PATIENTS)
         await engine.dispose()
-        planner = build(load_settings(_env_file=None, database_url=db.url, plan_processes=0,
-                                      log_level="WARNING"),
-                        clock=OffsetClock(T0), out=io.StringIO())  # fmt: skip
-        await planner.materialiser.everyone(planner.clock.now())
-        await planner.close()
+        await plan_everyone(db.url)  # as a running worker keeps it
         twilio = FakeTwilioApi()
         with tempfile.NamedTemporaryFile("w", suffix=".gc.jsonl", delete=False) as gclog:
             pass
