@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.web.console.desk import ConsoleDesk
+from bot.web.console.today import Attention, below_threshold
 from bot.web.console.views import Views
 from scheduler.domain.calendar import is_dose_day, locate, on_hold
 from scheduler.domain.localtime import zone
@@ -38,6 +39,7 @@ STATES = {
     "not-started": "Not started",
     "ended": "Ended",
     "opted-out": "Opted out",
+    "below-90": "Below 90% (4 weeks)",
 }
 
 
@@ -87,7 +89,9 @@ def _filters(q: str, state: str, todays: dict[str, date]) -> list[ColumnElement[
     held = exists().where(
         h.course_id == c.id, h.start_date <= today, or_(h.end_date.is_(None), h.end_date > today)
     )
-    if state == "opted-out":
+    if state == "below-90":  # narrowed to the ids by ``search``: any state but opted out
+        wheres.append(not_(opted))
+    elif state == "opted-out":
         wheres.append(opted)
     elif state == "ended":
         wheres += [not_(opted), ended]
@@ -101,14 +105,18 @@ def _filters(q: str, state: str, todays: dict[str, date]) -> list[ColumnElement[
 
 
 async def search(
-    engine: AsyncEngine, now: datetime, q: str, state: str, page: int
+    engine: AsyncEngine, now: datetime, q: str, state: str, page: int,
+    only: Sequence[str] | None = None,
 ) -> tuple[list[str], int]:
-    """The ids of one page of matching patients (by name, then id) and how many match."""
+    """The ids of one page of matching patients (by name, then id) and how many match;
+    ``only``: among these ids (the "below 90%" filter)."""
     p, c = t.patients.c, t.courses.c
     async with reading(engine) as conn:
         zones = [r[0] for r in await conn.execute(select(p.tz).distinct())]
         todays = {tz: now.astimezone(zone(tz)).date() for tz in zones}
         wheres = _filters(q, state, todays)
+        if only is not None:
+            wheres.append(p.id.in_(only))
         joined = t.patients.join(t.courses, c.patient_id == p.id)
         total = (
             await conn.execute(select(func.count()).select_from(joined).where(*wheres))
@@ -200,6 +208,7 @@ DONE = {
 class PatientList:
     desk: ConsoleDesk
     views: Views
+    attention: Attention
 
     async def page(self, request: Request) -> Response:
         q = request.query_params.get("q", "")[:100]
@@ -207,7 +216,10 @@ class PatientList:
         state = state if state in STATES else ""
         raw = request.query_params.get("page", "1")
         number = int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
-        ids, total = await search(self.desk.engine, self.desk.clock.now(), q, state, number)
+        only = await below_threshold(self.attention) if state == "below-90" else None
+        ids, total = await search(
+            self.desk.engine, self.desk.clock.now(), q, state, number, only
+        )
         pages = max(1, math.ceil(total / PAGE))
         return self.views.page(
             request, "patients.html", title="Patients", q=q, state=state, states=STATES,

@@ -37,10 +37,11 @@ def console_routes(desk: ConsoleDesk) -> list[BaseRoute]:
                   banners=BannerReader(desk))  # fmt: skip
     signin = SignIn(accounts, desk.clock, desk.settings.console_require_totp)
     auth = AuthPages(guard, views, signin, accounts, desk.clock)
-    today = TodayPage(desk, views, Attention(desk))
+    attention = Attention(desk)  # one cache for Today's list and the "below 90%" filter
+    today = TodayPage(desk, views, attention)
     alerts = AlertActions(today)
     audit = AuditPage(desk, views, accounts)
-    patients = PatientList(desk, views)
+    patients = PatientList(desk, views, attention)
     patient = PatientPage(desk, views)
     enrol = EnrolPage(desk, views)
     staff = StaffPage(desk, views, accounts)

@@ -95,6 +95,13 @@ class Attention:
         return needs
 
 
+async def below_threshold(attention: Attention) -> list[str]:
+    """The ids of the patients whose adherence over the last ``DIGEST_DAYS`` is below
+    ``DIGEST_THRESHOLD`` (the Today page's list, so worked out at most every 5 minutes)."""
+    return [n.patient_id for n in await attention.needing()
+            if n.percent is not None and n.percent < DIGEST_THRESHOLD]  # fmt: skip
+
+
 def _doses(
     loaded: Mapping[str, tuple[Patient, Course]],
     records: Mapping[str, Mapping[date, str]],

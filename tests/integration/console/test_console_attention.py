@@ -97,6 +97,13 @@ async def test_today_lists_who_needs_attention_and_why(world: Console) -> None:
     # Most reasons first; each name links to the patient.
     assert list(found) == ["Lou Low", "Una Unconfirmed", "Sam Silent"]
     assert f'<a href="/patients/{sam.id}">{sam.id}</a>' in page
+    # The Patients page's "below 90%" filter: the same figures (Una is at 93%).
+    below = (await b.get("/patients?state=below-90")).text
+    shown = set(re.findall(r'href="/patients/(p[^"/.]+)"', below))
+    assert shown == {lou.id}, shown
+    assert "1 patient." in below
+    assert lou.id in (await b.get("/patients?state=below-90&q=lou")).text
+    assert lou.id not in (await b.get("/patients?state=below-90&q=una")).text
     # Sam writes: off the list once the 5 minutes Today keeps it for are past.
     await wrote(world, sam, T0)
     assert "Sam Silent" in listed((await b.get("/")).text)
