@@ -178,8 +178,8 @@ class Console:
 async def console(database_url: str, now: datetime = T0, **settings: Any) -> AsyncIterator[Console]:
     """The app served on a loopback port, its clock stopped at ``now`` (moved by the test)."""
     clock = ManualClock(now)
-    s = load_settings(_env_file=None, database_url=database_url, telegram_bot_token=None,
-                      twilio_account_sid="", plan_processes=0, **settings)  # fmt: skip
+    s = load_settings(_env_file=None, **{"database_url": database_url, "telegram_bot_token": None,
+                      "twilio_account_sid": "", "plan_processes": 0, **settings})  # fmt: skip
     service = build(s, clock=clock, out=io.StringIO())
     # The app's start trains the second reader in a thread and its stop waits for it: train it
     # here first (once a process), so stopping is never held up by it.
