@@ -7,11 +7,7 @@ from __future__ import annotations
 import re
 import statistics
 import time
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
 
 from bot.web.console.accounts import Role
 from bot.web.console.signin import REFUSED
@@ -21,27 +17,11 @@ from tests.integration.console.console_world import (
     T0,
     Console,
     console,
-    database,
 )
 
 GUARDED_GETS = ("/", "/patients", "/patients/{pid}", "/patients?q=Zelda", "/enrol", "/staff")
 GUARDED_POSTS = ("/logout", "/patients/{pid}/pause", "/patients/{pid}/end", "/enrol",
                  "/staff/add", "/staff/1/disable", "/staff/1/reset")  # fmt: skip
-
-
-@pytest.fixture
-async def db_for_console(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> AsyncIterator[str]:
-    pg = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else None
-    async with database(backend, tmp_path, pg) as url:
-        yield url
-
-
-@pytest.fixture
-async def world(db_for_console: str) -> AsyncIterator[Console]:
-    async with console(db_for_console) as w:
-        yield w
 
 
 def _refused(body: str) -> bool:
@@ -111,10 +91,10 @@ async def test_console_responses_carry_the_security_headers_and_no_inline_script
 
 
 async def test_the_session_cookie_is_httponly_lax_and_secure_behind_https(
-    db_for_console: str,
+    console_url: str,
 ) -> None:
     for public_url, secure in (("", False), ("https://lenabot.example", True)):
-        async with console(db_for_console, public_url=public_url) as w:
+        async with console(console_url, public_url=public_url) as w:
             email = f"n{int(secure)}@example.org"
             await w.staff(email)
             b = await w.browser()
@@ -240,8 +220,8 @@ async def test_admins_always_need_an_authenticator_code(world: Console) -> None:
     assert _refused((await (await world.browser()).sign_in("bare@example.org")).text)
 
 
-async def test_console_require_totp_makes_nurses_need_a_code(db_for_console: str) -> None:
-    async with console(db_for_console, console_require_totp=True) as w:
+async def test_console_require_totp_makes_nurses_need_a_code(console_url: str) -> None:
+    async with console(console_url, console_require_totp=True) as w:
         await w.staff("plain@example.org")
         _, secret = await w.staff("coded@example.org", with_totp=True)
         assert secret is not None
