@@ -338,3 +338,23 @@ async def test_a_reply_telegram_did_not_take_for_now_is_sent_after_the_lease(
         async with bot.service.engine.connect() as conn:
             stored = await conn.scalar(select(func.count()).select_from(t.inbound))
         assert stored == 1
+
+
+async def test_a_live_handler_keeps_its_claim_across_the_lease(tmp_path: Path) -> None:
+    """The order: an update is claimed, its reply is slow at Telegram, and the lease passes
+    meanwhile. The pump renews the claim before it sweeps stale ones, so its own live claim
+    is not taken back and handled a second time (which would send the reply twice)."""
+    async with running_bot(tmp_path) as bot:
+        patient = await bot.enrol()
+        await bot.link(patient, PATIENT_CHAT)
+        bot.fake.fail_next(None, hang_s=1.0, chat_id=PATIENT_CHAT)  # slow, then delivered
+        update = make_text_update(PATIENT_CHAT, "/next", update_id=905)
+        assert (await bot.post(update)).status_code == 200
+        await bot.fake.wait_for_calls("sendMessage", 2)  # the welcome, then the slow answer
+        assert await bot.gateway.inbox.status_of(905) == (CLAIMED, 1)
+        bot.clock.advance(seconds=61)  # past the lease while the answer is on its way
+        bot.gateway.pump.nudge()
+        await bot.wait_for(PATIENT_CHAT, 2)
+        await bot.quiet()
+        assert len(bot.sent_to(PATIENT_CHAT)) == 2  # the welcome and one answer
+        assert await bot.gateway.inbox.status_of(905) == (DONE, 1)
