@@ -6,8 +6,10 @@ import statistics
 import time
 from datetime import time as dtime
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.common import T0, bench_db, bulk_enrol, emit, loadavg, pid_of
 from messages.render import render_for
@@ -19,6 +21,20 @@ from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 
 REPLAN_TRIES = 20
+
+
+async def timed_pass(
+    mat: Materialiser, planners: PlannerProcesses, engine: AsyncEngine
+) -> tuple[Any, float, float, int]:
+    """One full planning pass at T0: its result, wall seconds, CPU seconds (this process and
+    the planners, all their CPU so far: they started for this pass) and the outbox's rows."""
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    res = await mat.everyone(T0)
+    secs = time.perf_counter() - t0
+    cpu = time.process_time() - cpu0 + sum(u.cpu_s for u in await planners.usage())
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(func.count()).select_from(t.outbox))).scalar_one()
+    return res, secs, cpu, int(rows)
 
 
 async def planning(backend: str, n: int, processes: int = 2, runs: int = 1) -> None:
@@ -47,13 +63,7 @@ async def _run(backend: str, n: int, processes: int, run: int, *, full: bool) ->
             courses = SqlAlchemyCourseRepository(engine)
             outbox = SqlAlchemyOutbox(engine)
             mat = Materialiser(courses, outbox, PlanSettings(), horizon=horizon, planners=planners, render=render_for)
-            cpu0, t0 = time.process_time(), time.perf_counter()
-            res = await mat.everyone(T0)
-            secs = time.perf_counter() - t0
-            # This process and the planners (all their CPU so far: they started for this pass).
-            cpu = time.process_time() - cpu0 + sum(u.cpu_s for u in await planners.usage())
-            async with engine.connect() as conn:
-                rows = (await conn.execute(select(func.count()).select_from(t.outbox))).scalar_one()
+            res, secs, cpu, rows = await timed_pass(mat, planners, engine)
             emit("planning", db=backend, patients=n, processes=processes, run=run,
                  seconds=round(secs, 3), rows=rows, inserted=res.inserted,
                  rows_per_s=round(rows / secs, 1), patients_per_s=round(n / secs, 1),

@@ -14,15 +14,13 @@ import statistics
 import time
 from datetime import timedelta
 
-from sqlalchemy import func, select
-
 from bench.common import T0, bench_db, emit, loadavg
+from bench.planning import timed_pass
 from bench.population import mixed_population
 from messages.render import render_for
 from scheduler.domain.model import PlanSettings
 from scheduler.runtime.planners import PlannerProcesses, PlannerSpec
 from scheduler.services.materialise import Materialiser
-from scheduler.store import tables as t
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 
@@ -48,12 +46,7 @@ async def _run(backend: str, n: int, processes: int, run: int) -> float:
             mat = Materialiser(SqlAlchemyCourseRepository(engine), SqlAlchemyOutbox(engine),
                                PlanSettings(), horizon=horizon, planners=planners,
                                render=render_for)  # fmt: skip
-            cpu0, t0 = time.process_time(), time.perf_counter()
-            res = await mat.everyone(T0)
-            secs = time.perf_counter() - t0
-            cpu = time.process_time() - cpu0 + sum(u.cpu_s for u in await planners.usage())
-            async with engine.connect() as conn:
-                rows = (await conn.execute(select(func.count()).select_from(t.outbox))).scalar_one()
+            res, secs, cpu, rows = await timed_pass(mat, planners, engine)
             t0 = time.perf_counter()
             await mat.everyone(T0 + timedelta(minutes=1))
             steady = time.perf_counter() - t0
