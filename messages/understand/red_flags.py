@@ -24,6 +24,38 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "bruising-bleeding",
     ),
+    # Chest pain however put: "feels like my heart's being squeezed", "crushing in my chest".
+    # Not heartburn, a heart rate or a chest infection's cough.
+    (
+        re.compile(
+            r"\b(?:chest|hearts?)\b(?! (?:rate|rhythm|beat|burn|infection|x ?ray))"
+            r".{0,30}\b(?:squeez\w*|crush\w*|tight\w*|heavy|heaviness|pressure|clamp\w*|"
+            r"vice|vise|gripp?\w*|stabbing)\b|\b(?:squeez\w*|crush\w*|tightness|"
+            r"pressure|stabbing|pain|pains|ache)\b.{0,15}\b(?:in|on|across|round) (?:my|his|"
+            r"her|the) (?:chest|heart)\b"
+        ),
+        "heart-attack",
+    ),
+    # Yellow skin or eyes (jaundice): beyond the leaflet's words, a sign of the liver changes
+    # it lists that the team must see the same day (hazard log H12).
+    (
+        re.compile(
+            r"\b(?:jaundice\w*|yellow\w*)\b.{0,30}\b(?:eyes?|skin|whites)\b|"
+            r"\b(?:eyes?|skin|whites)\b.{0,30}\b(?:yellow\w*|jaundice\w*)\b|\bjaundiced?\b"
+        ),
+        "liver-thyroid",
+    ),
+    # A pregnancy however put: "the wife thinks she might be expecting", "I could be pregnant".
+    (
+        re.compile(
+            r"\b(?:might|may|could|think|thinks|possibly|probably|maybe|reckon|reckons|afraid|"
+            r"worried)\b.{0,20}\b(?:expecting|pregnant|up the duff|in the family way|with child|"
+            r"knocked up)\b|\b(?:test|tests) (?:was|is|came back|showed|shows) (?:positive|"
+            r"2 lines|two lines)\b|\bperiod\b.{0,20}\b(?:late|missed|not come|hasnt come|"
+            r"overdue|not arrived)\b"
+        ),
+        "possible-pregnancy",
+    ),
 )
 # Where blood is a sample or a measure, not a bleed: "blood test", "blood pressure".
 NOT_A_SIGN = re.compile(
