@@ -30,7 +30,7 @@ _NO = frozenset({"no", "nope", "nah", "n", "not today", "no i havent", "no not y
 
 _TAKEN = ("taken", "took", "done", "swallowed", "had it", "had them", "had my", "had todays",
           "taking it now", "just taking", "tkn", "tookit", "tuk it", "tk it", "did take",
-          "remember to take", "remembered to take", "popped it", "popped my", "had me",
+          "remember to take", "remembered to take", "popped it", "popped my", "popped one", "popped a", "popped the", "had me",
           "had her", "had his", "have take", "take it already", "already take", "always take",
           "gave her", "gave him", "gave mum", "gave dad", "had the", "took hers",
           "took his", "down the hatch", "consumed", "ingested")  # fmt: skip

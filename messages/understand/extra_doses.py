@@ -61,18 +61,30 @@ _EXTRA_PHRASES = re.compile(
     r"(?:worth|worths)|by taking (?:an? )?(?:extra|another|additional|second)|took (?:that|that one|it|one) "
     r"(?:too|as well)|(?:took|had|taken) one\b.{0,40}\b(?:as well|too)|(?:took|had|taken) one "
     r"from\b.{0,30}\band (?:then )?one from|then (?:took|had) (?:that|another|one)|"
-    r"from (?:yesterdays|tomorrows|another) (?:compartment|slot|day|box|section) as well)\b"
+    r"from (?:yesterdays|tomorrows|another) (?:compartment|slot|day|box|section) as well|"
+    r"\d+ ?mg and (?:the |a |my )?\d+ ?mg|(?:realised|realized|remembered|found) (?:that )?"
+    r"(?:i|id|he|she|hed|shed) (?:had |d )?already (?:had|taken|took|swallowed)|already (?:had|"
+    r"taken|took) (?:it|one|mine|todays)? ?(?:earlier|this morning|before)\b.{0,40}\b(?:took|"
+    r"swallowed|taken|had) (?:it|another|one)|(?:two|2|three|3) (?:tablets|capsules|pills|caps) "
+    r"(?:today|tonight|this morning|yesterday|last night|instead|by mistake|by accident|at once|"
+    r"together|in one go)|(?:two|2|three|3) (?:a|per|every) day)\b"
 )
 # A capsule on a day with none due, said in words: "took one on my rest week".
 _NO_DOSE_DAY = re.compile(
     r"\b(?:(?:on|in|during) (?:my|the) (?:rest week|break week|week off|off week|break)|"
     r"supposed to be (?:on|off)|meant to be (?:on|off)|told me to stop|stopped them|paused|"
-    r"on hold|not supposed to|shouldnt have)\b"
+    r"on hold|not supposed to|shouldnt have|no (?:tablet|capsule|pill|dose|lenalidomide) day|"
+    r"(?:rest|break|off|tablet free|pill free) day|(?:said|told (?:me|us|him|her)?) (?:to )?"
+    r"(?:stop|hold|pause)|stop for a (?:week|bit|few days|while)|(?:its|it s|is|im on|i m on) "
+    r"(?:my|the) (?:rest|break|off) week|(?:rest|break|off) week but)\b"
 )
 _TWO_DAYS = re.compile(
-    r"\b(?:yesterdays?|last nights?)\b.{0,30}\b(?:and|with|plus|then|\+|&)\b.{0,18}\b(?:todays?|"
-    r"this mornings?|tonights?)\b|\b(?:todays?)\b.{0,20}\b(?:and|with|plus)\b.{0,12}"
-    r"\b(?:yesterdays?|tomorrows?)\b"
+    r"\b(?:yesterdays|last nights)\b.{0,30}\b(?:and|with|plus|then|\+|&)\b.{0,18}\b(?:todays|"
+    r"this mornings|tonights)\b|\b(?:yesterday|last night)\b.{0,20}\b(?:and|with|plus|\+|&)\b"
+    r".{0,12}\b(?:todays|this mornings|tonights)\b|\btodays\b.{0,20}\b(?:and|with|plus)\b"
+    r".{0,12}\b(?:yesterdays|tomorrows)\b|\b(?:plus|and|with|as well as|along with) (?:the|"
+    r"that) (?:one|dose|capsule|tablet|pill) (?:i|id|he|she|we) (?:had )?(?:forgot|forgotten|"
+    r"missed|skipped)\b"
 )
 _DOSE_OBJECTS = frozenset({"it", "one", "them", "capsule", "capsules", "tablet", "tablets", "pill",
                            "pills", "dose", "doses", "lenalidomide", "revlimid", "medication",
@@ -88,7 +100,11 @@ def extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
         or re.search(
             r"\b(?:taken|swallowed|ingested|gone down|gave (?:her|him|them|dad|mum|me)|eaten|ate|"
             r"double dosed|doubled up|double dose|overdosed|tooktwo|taking \d|taking two|by taking "
-            r"(?:an? |my )?(?:extra|another|additional|second|two|2|both))\b",
+            r"(?:an? |my )?(?:extra|another|additional|second|two|2|both)|instead of (?:1|one)|"
+            r"(?:been|was|were|am|is|are|s|m) (?:taking|having) (?:two|2|three|3) (?:a|per|every) "
+            r"day|"
+            r"(?:two|2|three|3) (?:tablets|capsules|pills|caps) (?:today|tonight|this morning|"
+            r"yesterday|last night|by mistake|by accident|at once|together|in one go))\b",
             joined,
         )
     ):

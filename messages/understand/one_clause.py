@@ -192,7 +192,9 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     told = bool(
         re.search(
             r"\b(?:took|taken|had|swallowed|doubled|double dosed|double dose|taking (?:\d|two)|by "
-            r"taking (?:an? |my )?(?:extra|another|additional|second|two|both|\d))\b",
+            r"taking (?:an? |my )?(?:extra|another|additional|second|two|both|\d)|instead of "
+            r"(?:1|one)|(?:two|2|three|3) (?:tablets|capsules|pills|caps) (?:today|tonight|this "
+            r"morning|yesterday|last night|by mistake|by accident|at once|together|in one go))\b",
             joined,
         )
     )

@@ -16,7 +16,8 @@ RISK_TOPICS = frozenset({"infection", "warning-signs"})
 RISKY = re.compile(
     r"\b(?:signs?|symptoms?|watch|look out|worry|worried|at risk|risk|risks|danger|dangerous|"
     r"when (?:do|should) i (?:call|ring)|what does .{1,30} mean|feel like|temp|temperature|"
-    r"thermometer|sepsis|neutropenic|neutrophils|white cell)\b"
+    r"thermometer|sepsis|neutropenic|neutrophils|white cell|serious|people get|do people|"
+    r"how bad)\b"
 )
 _RISK_WORDS = ("likely", "more easily", "counts as", "what is a", "how high", "how do i tell",
                "what temperature", "should i watch", "risk", "risks", "chance", "chances", "signs", "sign", "symptoms",
@@ -65,7 +66,14 @@ HYPOTHETICAL = re.compile(
     r"(?:should|do|would) i (?:call|ring|phone|contact|go|worry)|should i worry|does it (?:make|"
     r"cause|affect|increase)|do i need (?:a|to)|what number|at what|am i at risk|more likely|"
     r"how long can|can it (?:make|give|cause) (?:you|me|people)|should i be (?:worried|concerned)|"
-    r"(?:worried|worry|concerned) about (?:getting|having|a|bleeding|clots|infections?))\b"
+    r"(?:worried|worry|concerned) about (?:getting|having|a|bleeding|clots|infections?)|"
+    r"can (?:it|(?:this|the|these) \w+|lenalidomide|revlimid) (?:make|give|cause|bring on)|"
+    r"(?:something|a thing) (?:that )?(?:can|could|might) happen|can happen (?:with|on|to)|"
+    r"(?:does|do|will|would) (?:this|the|these) (?:drug|tablet|tablets|medicine|capsule|"
+    r"capsules|treatment|pills?) (?:make|cause|give|increase|thicken|bring on)|"
+    r"(?:does|do|will) (?:lenalidomide|revlimid) (?:make|cause|give|increase)|do people get|"
+    r"people (?:get|have had)|is it true|how serious|how bad can|before (?:ringing|calling|"
+    r"phoning|i ring|i call|i phone)|how long should i (?:leave|wait))\b"
 )
 
 

@@ -69,3 +69,12 @@ HAVE_IT = re.compile(
     r"\b(?:i ve had it|ive had it|i have it|ive got it|i ve got it|had it all|got it now|"
     r"had it since|i do have|its happening|it s happening|happening now)\b"
 )
+# Feeling very unwell without a named sign ("something is very wrong", "I feel awful"): the
+# leaflet's "suddenly feeling unwell" may be an infection, so a possible red flag (a nurse
+# checks) rather than a menu.
+UNWELL = re.compile(
+    r"\bsomethings? (?:is |s )?(?:very |really |seriously |badly )?wrong\b|\bfeel(?:s|ing)? "
+    r"(?:so |really |very |absolutely |just )?(?:awful|terrible|dreadful|horrendous|rotten|"
+    r"like death|like im dying|like i m dying|like i am dying)\b|\b(?:very|really|seriously|"
+    r"so) (?:poorly|ill|unwell)\b"
+)

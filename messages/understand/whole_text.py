@@ -17,7 +17,7 @@ from messages.understand.extra_doses import extra_reason
 from messages.understand.one_clause import read_clause
 from messages.understand.questions import is_question
 from messages.understand.readings import DOSE_KINDS, Reading, Understanding
-from messages.understand.red_flags import HAVE_IT
+from messages.understand.red_flags import HAVE_IT, UNWELL
 from messages.understand.second_reader import second_reader
 from messages.understand.settle import settle
 
@@ -103,8 +103,9 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
     if any(r.kind == "taken" for r in readings):
         why = extra_reason(words, search.tokens(words), words)
         if why is not None:
-            readings = [r for r in readings if r.kind not in ("taken", "extra")]
-            readings.append(Reading("extra", words, detail=why, day=day_named(toks)))
+            readings = [r for r in readings
+                        if r.kind not in ("taken", "extra", "missed", "intend", "later", "unsure")]
+            readings.append(Reading("extra", words, detail=why, day=day_named(toks)))  # fmt: skip
     # Sick after taking it: being sick with the capsule in you is its own question.
     if any(r.kind == "taken" for r in readings) and VOMITED.search(" ".join(toks)):
         readings = [
@@ -127,8 +128,26 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
             if r.kind == "red_flag":
                 readings.insert(0, r)
                 break
+    if (
+        not any(r.kind in ("red_flag", "risk_question") for r in readings)
+        and UNWELL.search(" ".join(toks))
+        and not is_question(words, toks)
+    ):
+        readings.insert(0, Reading("red_flag", words, ("warning-signs",), detail="possible"))
     readings = second_reader(text, readings, topics)
+    # The story around an extra capsule ("nurse said stop because of my bloods, but I took
+    # one") asks nothing about blood tests or how to take it: the urgent answer covers it.
+    if any(r.kind == "extra" for r in readings):
+        readings = [
+            r for r in readings
+            if not (r.kind == "topic" and r.topics[:1] and r.topics[0] in _DOSE_STORY
+                    and not is_question(r.clause, search.tokens(r.clause)))
+        ]  # fmt: skip
     return Understanding(text, tuple(settle(readings, text)), tuple(parts))
+
+
+_DOSE_STORY = frozenset({"how-to-take", "missed-dose", "make-up-dose", "blood-tests",
+                         "stopping-treatment"})  # fmt: skip
 
 
 def _two_days(missed: Reading, taken: Reading) -> bool:

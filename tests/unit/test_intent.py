@@ -183,7 +183,7 @@ CASES: list[tuple[str, str, str | None, str]] = [
     ("had the runs for a week", "red_flag", "diarrhoea", U),
     ("severe diarrhoea", "red_flag", "diarrhoea", U),
     ("I took it. Also had diarrhoea for 5 days now", "red_flag", "diarrhoea", U),
-    ("weeing loads, bones hurt and I feel weak", "red_flag", "kidneys-urine", U),
+    ("weeing loads, bones hurt and I feel weak", "red_flag", "bone-pain", U),  # either answer says call
     ("took two by mistake", "red_flag", "too-many", U),
     ("I accidentally took a double dose", "red_flag", "too-many", U),
     ("my grandson swallowed one of my capsules", "red_flag", "too-many", U),
@@ -280,7 +280,7 @@ CASES: list[tuple[str, str, str | None, str]] = [
     ("...", "unknown", None, R),
     ("\U0001f600", "unknown", None, R),
     ("j'ai de la fi\u00e8vre", "red_flag", "fever", U),
-    ("Ich habe Kopfschmerzen", "unknown", None, R),
+    ("Ich habe Kopfschmerzen", "other_language", None, R),
     ("\u6211\u5fd8\u4e86\u5403\u836f", "other_language", None, R),
     ("\u0633\u0644\u0627\u0645", "other_language", None, R),
     ("hola, tengo diarrea", "other_language", None, R),  # a keyword matched
