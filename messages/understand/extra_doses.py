@@ -39,10 +39,12 @@ OTHER_SWALLOWED = re.compile(
     r"(?:else )?(?:has )?(?:swallowed|took|taken|ate|eaten)\b|\b(?:swallowed|eaten|ate) one "
     r"of my\b|\bmay have eaten one\b|\bthinking (?:it|they) (?:was|were) (?:her|his|their)\b"
 )
-# A pet that ate one: the capsule is lost, the patient took nothing (storage advice).
+# A pet that may have eaten one: urgent like a child (the team is told a capsule is gone, and
+# the answer says to get advice for whoever swallowed it); the patient took nothing.
 PET_SWALLOWED = re.compile(
-    r"\b(?:dog|dogs|cat|cats|puppy|kitten|pet)\b.{0,40}\b(?:swallowed|ate|eaten|chewed|got into|"
-    r"had)\b"
+    r"\b(?:dog|dogs|cat|cats|puppy|kitten|pet)\b.{0,40}\b(?:swallowed|ate|eaten|chewed|"
+    r"got into my (?:bag|pills|tablets|capsules|box|packet|meds|medication)|had (?:one|it|a "
+    r"capsule|some))\b"
 )
 _EXTRA_PHRASES = re.compile(
     r"\b(?:double dose|double dosed|double dosing|doubled up|doubled|took (?:an )?extra|"

@@ -162,7 +162,7 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         dose = None
     not_theirs = OTHER_SWALLOWED.search(joined) is not None
     pet = not not_theirs and PET_SWALLOWED.search(joined) is not None
-    if not_theirs:
+    if not_theirs or pet:
         urgent = ["too-many-other", *urgent]
     if not_theirs or pet:
         dose = None
@@ -296,8 +296,6 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
                               _SECOND_SUBJECT and _apart(first.at, m.at, toks)), None)  # fmt: skip
                 if other is not None:
                     out.append(Reading("topic", clause, (other.topic_id,), score=other.score))
-    if pet and "storage-handling" in by_id and not any(r.kind == "topic" for r in out):
-        out.append(Reading("topic", clause, ("storage-handling",)))  # keep them out of reach
     if not out and STOP_REQUEST.search(joined):
         out.append(Reading("stop_request", clause))
     if not out and HELP.search(joined):

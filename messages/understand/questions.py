@@ -77,11 +77,19 @@ HYPOTHETICAL = re.compile(
 )
 
 
+_WORRY_NOW = re.compile(
+    r"\bshould i (?:be )?(?:worried|concerned)\b|\bshould i worry\b|\bis (?:it|this|that) "
+    r"(?:normal|ok|okay|a problem|serious)\b"
+)
+
+
 def risk_question(clause: str, toks: Sequence[str]) -> bool:
     """A question about a risk in general, not a sign happening now."""
     if not is_question(clause, toks):
         return False
     joined = " ".join(toks)
+    if _WORRY_NOW.search(joined) and _HAPPENING.search(clause):
+        return False  # "should I be worried my poo is black?": it is black now
     if HYPOTHETICAL.search(joined):
         return True
     if _HAPPENING.search(clause):

@@ -96,7 +96,8 @@ def schedule(clause: str, toks: Sequence[str]) -> list[str]:
             )
         )
     )
-    if not asked:
+    # "Doesn't know what day it is": someone confused, not a question about the cycle.
+    if not asked or re.search(r"\b(?:know|knows|knowing|sure) what day it is\b", joined):
         return []
     found = []
     for what, pattern in _SCHEDULE:
