@@ -67,7 +67,7 @@ _OTHER_OBJECTS = frozenset({
 _FILLERS = frozenset({"my", "the", "a", "an", "your", "todays", "this", "to", "some", "of"})
 _EMOJI = {"\U0001f44d": " done ", "\u2705": " done ", "\u2714": " done ", "\u2611": " done ",
           "\U0001f44c": " done ", "\u274c": " missed ", "\u2716": " missed ",
-          "\U0001f912": " fever ", "\U0001f922": " sick ", "\U0001f92e": " sick "}  # fmt: skip
+          "\U0001f912": " fever ", "\U0001fa78": " blood ", "\U0001f922": " sick ", "\U0001f92e": " sick "}  # fmt: skip
 _MENU = re.compile(r"(?:option|number|no\.?|#)?\s*([1-9])\s*[.)!]?", re.IGNORECASE)
 _IN_A_WHILE = re.compile(r"\bin \d+ ?(?:min|mins|minutes|hour|hours|hrs?)\b")
 _DURATION = re.compile(

@@ -34,8 +34,11 @@ _SOMEONE_ELSE = re.compile(
 # says to get medical advice for them), and no dose of the patient's to record.
 OTHER_SWALLOWED = re.compile(
     r"\b(?:child|children|grandson|granddaughter|grandchild|grandkid|grandkids|kid|kids|little "
-    r"one|toddler|baby|niece|nephew)\b.{0,40}\b(?:swallowed|ate|eaten|chewed|got into|took|had "
-    r"(?:one|it|some)|put (?:one|it) in (?:his|her|their) mouth)\b|\b(?:someone|somebody) "
+    r"one|toddler|baby|niece|nephew|\d+ (?:year|yr) old|\d+ yo)\b.{0,40}\b(?:swallowed|ate|eaten|"
+    r"chewed|got into|got hold of|took|had (?:one|it|some)|put (?:one|it) in (?:his|her|their) "
+    r"mouth|(?:one|it|a capsule) in (?:his|her|their) mouth)\b|\bthought (?:it|they) (?:was|were) "
+    r"(?:a |an )?(?:sweet|sweets|sweetie|sweeties|candy|mint|mints|smartie|smarties|jelly "
+    r"bean)s?\b|\b(?:someone|somebody) "
     r"(?:else )?(?:has )?(?:swallowed|took|taken|ate|eaten)\b|\b(?:swallowed|eaten|ate) one "
     r"of my\b|\bmay have eaten one\b|\bthinking (?:it|they) (?:was|were) (?:her|his|their)\b"
 )
@@ -43,8 +46,8 @@ OTHER_SWALLOWED = re.compile(
 # the answer says to get advice for whoever swallowed it); the patient took nothing.
 PET_SWALLOWED = re.compile(
     r"\b(?:dog|dogs|cat|cats|puppy|kitten|pet)\b.{0,40}\b(?:swallowed|ate|eaten|chewed|"
-    r"got into my (?:bag|pills|tablets|capsules|box|packet|meds|medication)|had (?:one|it|a "
-    r"capsule|some))\b"
+    r"got (?:into|hold of) (?:my|the) (?:bag|pills|tablets|capsules|box|packet|blister|blisters|"
+    r"meds|medication|pack)|had (?:one|it|a capsule|some))\b"
 )
 _EXTRA_PHRASES = re.compile(
     r"\b(?:double dose|double dosed|double dosing|doubled up|doubled|took (?:an )?extra|"

@@ -36,6 +36,15 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "heart-attack",
     ),
+    (
+        re.compile(
+            r"\b(?:breastbone|breast bone|sternum|heart area|area of my heart|round my heart)\b"
+            r".{0,25}\b(?:hurt\w*|pain\w*|ach\w*|sore|burning|squeez\w*|tight\w*)\b|"
+            r"\b(?:pain|pains|burning|ache|aching|hurting)\b.{0,12}\b(?:behind|in|across|under) "
+            r"(?:my|the) (?:breastbone|breast bone|sternum|heart)\b"
+        ),
+        "heart-attack",
+    ),
     # Yellow skin or eyes (jaundice): beyond the leaflet's words, a sign of the liver changes
     # it lists that the team must see the same day (hazard log H12).
     (
@@ -51,7 +60,10 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"\b(?:might|may|could|think|thinks|possibly|probably|maybe|reckon|reckons|afraid|"
             r"worried)\b.{0,20}\b(?:expecting|pregnant|up the duff|in the family way|with child|"
             r"knocked up)\b|\b(?:test|tests) (?:was|is|came back|showed|shows) (?:positive|"
-            r"2 lines|two lines)\b|\bperiod\b.{0,20}\b(?:late|missed|not come|hasnt come|"
+            r"2 lines|two lines)\b|\b(?:two|2) (?:lines|pink lines|blue lines)\b|"
+            r"\b(?:shes|she s|she is|were|we re|we are|wife is|partner is|girlfriend is|wifes|"
+            r"partners|girlfriends) (?:now )?expecting(?! (?:a|an|the|to|you|your|my|it|that|"
+            r"him|her|them|us|me)\b)|\bperiod\b.{0,20}\b(?:late|missed|not come|hasnt come|"
             r"overdue|not arrived)\b"
         ),
         "possible-pregnancy",
