@@ -12,9 +12,11 @@ from messages.leaflet import Topic
 from messages.temperature import band, parse_temperature
 from messages.understand.chat import CHAT, HELP, STOP_REQUEST
 from messages.understand.doses import (
+    DOSE_ASK,
     DOSE_QUESTION,
     HOW_TO,
     INTEND,
+    NOT_INTENDING,
     OTHER_PILLS,
     PAST_REPORT,
     PAST_STORY,
@@ -214,14 +216,18 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     unsure = bool(UNSURE.search(joined)) and not re.search(
         r"\bhow (?:would|will|do|can|could) i (?:know|tell)\b", joined
     )  # "how would I know if I had a clot" asks about a sign
+    plan_only = NOT_INTENDING.search(joined) is not None
+    if plan_only and dose == "later":
+        dose = None  # "will take tomorrow's as normal": nothing to remind about now
     intend = (
         not asked
         and not question
+        and not plan_only
         and bool(INTEND.search(joined))
         and not re.search(r"\b(?:took|taken|had)\b", joined)
     )
     dose_question = (
-        question
+        (question or DOSE_ASK.search(joined) is not None)
         and not asked
         and bool(DOSE_QUESTION.search(joined))
         and not (HOW_TO.search(joined) and not TIMING.search(joined))
@@ -265,8 +271,10 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     # a report ("had it with a glass of milk", "wife took it"), the other words are the
     # story, not a question: a topic only where the clause asks one.
     reporting = any(r.kind in ("taken", "missed", "later", "intend", "extra") for r in out)
+    # "Can you text me again at 9, I'm driving": a request with its reason, not a question.
+    requesting = any(r.kind == "later" for r in out)
     if (not out or all(r.kind in DOSE_KINDS or r.kind == "schedule" for r in out)) and (
-        not reporting or question
+        not reporting or (question and not requesting)
     ):
         used = set(spots)
         routine = [
@@ -276,6 +284,10 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         ]
         close = [m.topic_id for m in search.closest(routine, TOPIC_LIMIT)]
         kept = tuple(dict.fromkeys([t for t in ranked if t in close] + close))[:TOPIC_LIMIT]
+        if dose_question:
+            # "my platelets are low, do I still take it?": the bloods are why they ask, and
+            # the dose answer (hold or take) is the answer
+            kept = tuple(t for t in kept if t != "blood-tests")
         # 37.5-37.9, or a normal reading and nothing else: the infection advice (when to call)
         if celsius is not None and (band(celsius) == "raised" or not kept) and "infection" in by_id:
             kept = tuple(dict.fromkeys(("infection", *kept)))[:TOPIC_LIMIT]  # 37.5-37.9
