@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 UNSURE = re.compile(
-    r"\b(?:cant|cannot|dont|do not|not) (?:remember|recall|be sure) (?:if|whether|wether|"
-    r"weather|wot|what)?|\b(?:cant|cannot|dont|do not|not) (?:know|tell) (?:if|whether|wether|"
+    r"\b(?:cant|cannot|dont|do not|not) (?:remember|recall|be sure)"
+    # "I dont remember knocking myself": a bruise's story, not the dose
+    r"(?! (?:knocking|hitting|banging|bumping|falling|doing (?:it|that)|getting|how|why|where))"
+    r" ?(?:if|whether|wether|weather|wot|what)?|\b(?:cant|cannot|dont|do not|not) (?:know|tell) (?:if|whether|wether|"
     r"weather) i\b|\bnot sure (?:if|whether|wether|i|weather)\b|\bnot sure\b|"
     r"\b(?:did|have) i (?:already |actually |even |definitely )?(?:take|taken|had|have)\b|"
     r"\bnot (?:100|a hundred|one hundred)\b|\bforgot (?:if|whether) i"
@@ -79,6 +81,12 @@ NOT_INTENDING = re.compile(
     r"\b(?:tomorrow|tomorrows|tonights|next one|next dose)\b.{0,30}\bas (?:normal|usual|per usual)\b|"
     r"\bcarry on (?:tomorrow|as (?:normal|usual))\b"
 )
+# "I'm driving", "in a meeting" on their own, in reply to a reminder: not now, ask again later.
+BUSY = re.compile(
+    r"(?:sorry )?(?:im|i am|am|i m)? ?(?:driving|at work|in a meeting|busy|out|at the shops|"
+    r"on the bus|on the train|in the car|at the hospital|at clinic)(?: (?:atm|at the moment|"
+    r"right now|now|just now))?"
+)
 VOMITED = re.compile(
     r"\b(?:threw up|thrown up|throw up|vomited|vomit|vomiting|was sick|been sick|brought it "
     r"(?:back )?up|came back up|puked|sick it up|spewed)\b"
@@ -113,6 +121,7 @@ TIMING = re.compile(
     r"instead(?! of)|skip|missed|forgot|too late)\b"
 )
 PAST_REPORT = re.compile(
+    r"^(?:done|all done|taken|tkn)\b|"  # "done, what's next?": a report, then the question
     r"\b(?:forgot|forgotten|forget|missed|skipped|took|taken|had|swallowed|didnt take|"
     r"didnt have|havent taken|not taken|did not take)\b"
 )

@@ -13,6 +13,7 @@ from messages.temperature import band, parse_temperature
 from messages.understand.chat import CHAT, HELP, STOP_REQUEST
 from messages.understand.doses import (
     DOSE_ASK,
+    BUSY,
     DOSE_QUESTION,
     HOW_TO,
     INTEND,
@@ -152,7 +153,8 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         dose = None  # "took about half an hour to stop": a time, not the capsule
     if dose in ("taken", "missed") and re.search(
         r"\b(?:wont|cant|cannot|can t|unable to|struggl\w* to|hard to|difficult to|trouble|"
-        r"refuses to|not able to) swallow\b",
+        r"refuses to|not able to) swallow\b|\b(?:hate|dont like|do not like|cant stand|"
+        r"struggle with|difficulty|trouble|problems?|pain when|hurts when) swallowing\b",
         joined,
     ):
         dose = None  # "won't swallow the capsule": a problem to answer, not a report
@@ -254,6 +256,8 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         out.append(Reading("intend", clause, day=day))
     elif dose == "later" and ("yet" in toks or not PAST_STORY.search(joined)):
         out.append(Reading("later", clause, day=day))
+    elif dose is None and not question and BUSY.fullmatch(joined):
+        out.append(Reading("later", clause, day=day))  # "im driving": not now
     elif dose_question:
         out.append(Reading("dose_question", clause, day=day))
 
