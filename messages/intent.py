@@ -203,7 +203,8 @@ _CAPSULE_WORDS = frozenset({"capsules", "capsule", "tablets", "tablet", "pills",
                             "medication", "medicine", "lenalidomide", "revlimid", "them", "it"})  # fmt: skip
 # "should have had it", "before I took it": the capsule that was due, not one swallowed.
 _NOT_YET_DONE = (("should", "have"), ("should", "of"), ("shouldve",), ("meant", "to", "have"),
-                 ("supposed", "to", "have"), ("before", "i"), ("before",))  # fmt: skip
+                 ("supposed", "to", "have"), ("before", "i"), ("before", "id"),
+                 ("before", "ive"), ("before",))  # fmt: skip
 
 
 def _reports(toks: Sequence[str], phrases: tuple[str, ...]) -> list[search.PhraseHit]:

@@ -21,7 +21,7 @@ UNSURE = re.compile(
     r"\b(?:cant|cannot|cnt|carnt|dont|dnt|do not)\b(?: \w+){0,5}? (?:remember|rember|remeber|"
     r"remembr|recall) (?:if|whether|wether|taking|having|swallowing)\b|"
     r"\bno (?:idea|clue) (?:if|whether|wether)\b|\bblanked\b|"
-    r"\b(?:taken|took it|had it|swallowed it) or not\b|\bdid i or (?:didnt|did not|not)\b|"
+    r"\b(?:taken|took|had|swallowed)(?: it| mine| my \w+)? or not\b|\bdid i or (?:didnt|did not|not)\b|"
     r"\bwas it (?:today|yesterday|this morning|last night)\b.{0,30}\bor\b|"
     # "has he had it? he says yes but...": a carer who cannot tell either
     r"\b(?:has|did|have) (?:he|she|mum|dad|mam|mom|mother|father|hubby|husband|wife|they) "
@@ -56,8 +56,9 @@ DOSE_QUESTION = re.compile(
     r"\btake (?:it |one |them )?now$|\bnow or (?:skip|leave|wait)\b|"
     r"\b(?:take|tk) (?:it |one )?or (?:skip|leave|miss|not)\b|\bskip (?:it )?or take\b|"
     # a carer asking: "do we give her one?", "give it now?"
-    r"\b(?:do|should|shall|can|could) (?:i|we) give (?:him|her|them|mum|dad) (?:one|it|his|her|"
-    r"their)\b|\bgive (?:it|one|her one|him one|him it|her it) (?:now|today|tonight|late)\b|"
+    r"\b(?:do|should|shall|can|could) (?:i|we) give (?:him|her|them|mum|dad) (?:his|her|their) "
+    r"(?:tablet|capsule|pill|dose|lenalidomide|revlimid|meds)\b|"
+    r"\bgive (?:it|one|her one|him one|him it|her it) (?:now|today|tonight|late)\b|"
     # a hold or a break: "so nothing till then?", "do I carry on from where I was?"
     r"\b(?:nothing|none|no (?:tablets?|capsules?|pills?|doses?|lenalidomide)) (?:till|until|"
     r"til|untill|for now)\b|\b(?:carry on|pick up|continue|resume|start again|go on) (?:from )?"
@@ -80,6 +81,18 @@ NOT_INTENDING = re.compile(
     r"\b(?:was|were) (?:going to|gonna|about to|planning to|meant to)\b(?!.*\bnow\b)|"
     r"\b(?:tomorrow|tomorrows|tonights|next one|next dose)\b.{0,30}\bas (?:normal|usual|per usual)\b|"
     r"\bcarry on (?:tomorrow|as (?:normal|usual))\b"
+)
+# A carer asking whether to give the patient today's capsule ("do I give him one now?"), not
+# about sharing capsules with someone they are not prescribed for.
+CARER_DOSE = re.compile(
+    # a friend, a neighbour, "one of mine": sharing after all
+    r"^(?!.*\b(?:friend|neighbou?r|sister|brother|mate|someone|somebody|of mine|of my|borrow|"
+    r"lend|spare|share|sharing)\b)"
+    # "one" alone could be a capsule for anyone ("my sister ran out, can I give her one?"):
+    # only their own capsule, or one now, is the patient's dose
+    r".*\b(?:do|should|shall|can|could) (?:i|we) (?:still )?give (?:him|her|them|mum|dad|mam|mom) "
+    r"(?:(?:his|her|their) (?:tablet|capsule|pill|dose|lenalidomide|revlimid|meds)|"
+    r"(?:one|it) (?:now|today|tonight|this morning|late|still))\b"
 )
 # "I'm driving", "in a meeting" on their own, in reply to a reminder: not now, ask again later.
 BUSY = re.compile(

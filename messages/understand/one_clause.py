@@ -14,6 +14,7 @@ from messages.understand.chat import CHAT, HELP, STOP_REQUEST
 from messages.understand.doses import (
     DOSE_ASK,
     BUSY,
+    CARER_DOSE,
     DOSE_QUESTION,
     HOW_TO,
     INTEND,
@@ -109,7 +110,10 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     for sign, topic_id in SIGNS:
         if topic_id in by_id and sign.search(shown) and not NOT_A_SIGN.search(shown):
             urgent.append(topic_id)
-    asked = set().union(*(m.at for m in matches if by_id[m.topic_id].asks_about_dose))
+    # "Do we give her one?" from a carer is about the patient's own dose, not sharing capsules.
+    carer_dose = CARER_DOSE.search(joined) is not None
+    asked = set().union(*(m.at for m in matches if by_id[m.topic_id].asks_about_dose
+                          and not (carer_dose and m.topic_id == "sharing-capsules")))  # fmt: skip
     # The dose words are read whole ("didn't take it" is a miss): dose_report has its own
     # negations. "I thought I took it" takes nothing.
     dose, spots = dose_report(_masked(toks, asked))
@@ -290,8 +294,9 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         kept = tuple(dict.fromkeys([t for t in ranked if t in close] + close))[:TOPIC_LIMIT]
         if dose_question:
             # "my platelets are low, do I still take it?": the bloods are why they ask, and
-            # the dose answer (hold or take) is the answer
-            kept = tuple(t for t in kept if t != "blood-tests")
+            # the dose answer (hold or take) is the answer; a carer's "do we give her one?"
+            # is not about sharing capsules
+            kept = tuple(t for t in kept if t not in ("blood-tests", "sharing-capsules"))
         # 37.5-37.9, or a normal reading and nothing else: the infection advice (when to call)
         if celsius is not None and (band(celsius) == "raised" or not kept) and "infection" in by_id:
             kept = tuple(dict.fromkeys(("infection", *kept)))[:TOPIC_LIMIT]  # 37.5-37.9
