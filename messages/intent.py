@@ -25,7 +25,8 @@ START_WORDS = frozenset({"START", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO", "MENU", "OPTIONS", "COMMANDS", "HI", "HELLO", "HEY"})
 # Replies to "have you taken it?" that carry no other meaning.
 _YES = frozenset({"yes", "yep", "yeah", "yup", "y", "ya", "yes done", "done", "all done",
-                  "yes thanks", "yes thank you", "done thanks", "yes i have"})  # fmt: skip
+                  "yes thanks", "yes thank you", "done thanks", "yes i have", "did it",
+                  "done it", "dun it", "i did it", "i done it", "i dun it"})  # fmt: skip
 _NO = frozenset({"no", "nope", "nah", "n", "not today", "no i havent", "no not yet"})
 
 _TAKEN = ("taken", "took", "done", "swallowed", "had it", "had them", "had my", "had todays",
@@ -37,7 +38,7 @@ _TAKEN = ("taken", "took", "done", "swallowed", "had it", "had them", "had my", 
           # how people say it aloud: "gulped it down", "got it down me", "the wife had hers",
           # "had tuesdays dose", "mission accomplished"
           "gulped", "got it down", "had hers", "had mine", "had dose", "necked it",
-          "knocked it back", "mission accomplished")  # fmt: skip
+          "knocked it back", "mission accomplished", "tooken")  # fmt: skip
 _MISSED = ("missed", "forgot", "forgotten", "skipped", "forget to take", "4got", "failed to take",
            "didnt get to take", "refused", "refuses", "wouldnt take", "wouldnt have it",
            "would not take", "spat it out", "spat out",
@@ -58,7 +59,7 @@ _LATER = ("later", "snooze", "not yet", "remind me", "in a bit", "in an hour", "
           "nudge me", "set a reminder", "need reminding", "not now", "text me later",
           "ask me again", "send the reminder again", "send me the reminder again",
           "send it again", "remind me after", "send a reminder", "a nudge", "ping me",
-          "get back to me", "try me again", "catch me later")  # fmt: skip
+          "get back to me", "try me again", "catch me later", "need a reminder")  # fmt: skip
 _NEGATIONS = frozenset({"not", "didnt", "havent", "hasnt", "never", "dont", "no", "wasnt",
                         "cant", "cannot", "havnt", "hadnt"})  # fmt: skip
 # "took my temperature", "missed my appointment": the verb is about something else.
@@ -213,9 +214,14 @@ def _reports(toks: Sequence[str], phrases: tuple[str, ...]) -> list[search.Phras
         hit for hit in search.find_phrases(toks, phrases, ordered=True, gap=1)
         # "what if I forget" asks about missing; it does not report a miss.
         if "if" not in toks[max(0, min(hit.positions) - 4) : min(hit.positions)]
-        and _object(toks, max(hit.positions)) not in _OTHER_OBJECTS
+        and (_object(toks, max(hit.positions)) not in _OTHER_OBJECTS or _ago(toks, hit))
         and not _about_something_else(toks, hit)
     ]  # fmt: skip
+
+
+def _ago(toks: Sequence[str], hit: search.PhraseHit) -> bool:
+    """ "Taken hours ago": a time since the dose, not something else taken."""
+    return "ago" in toks[max(hit.positions) + 1 : max(hit.positions) + 4]
 
 
 def _about_something_else(toks: Sequence[str], hit: search.PhraseHit) -> bool:

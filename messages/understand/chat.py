@@ -10,7 +10,7 @@ from messages.understand.readings import Reading, ReadingKind
 
 CHAT = re.compile(
     r"^(?:(?:thank you|thankyou|thanks|thanx|thx|ty|cheers|ta|lovely|great|brilliant|perfect|"
-    r"ok|okay|k|kk|fine|good|grand|noted|got it|understood|will do|hello|hi|hiya|hey|good "
+    r"ok|okay|k|kk|fine|good|grand|noted|got it|understood|hello|hi|hiya|hey|good "
     r"(?:morning|afternoon|evening|night)|morning|evening|bless you|god bless|merry christmas|"
     r"happy (?:christmas|new year|easter|birthday|holidays)|season s greetings|love|xx+|x|"
     r"lol|haha|you re welcome|youre welcome|no problem|np|sorry|bye|goodbye|see you|take "

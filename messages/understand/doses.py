@@ -30,7 +30,7 @@ UNSURE = re.compile(
 )
 INTEND = re.compile(
     r"\bgetting (?:my water|it out|them out|a glass|ready)\b|\bplan to take\b|\babout 2 take\b|"
-    r"^will do\b|^in a (?:minute|min|mo|sec|second)\b|"
+    r"^(?:ok |okay |yes |yep )?will do\b|^in a (?:minute|min|mo|sec|second)\b|"
     r"\b(?:about to|bout to|abt to|going to|gonna|gna|will|ill|i'll|i will|shall|off to|"
     r"just going to|"
     r"fixing to|getting ready to|on my way to|after (?:dinner|tea|breakfast|lunch)|in a (?:mo|"
@@ -50,6 +50,7 @@ DOSE_QUESTION = re.compile(
     r"still|late to|supposed to|meant to|cn|allowed to|have i to)"
     rf"\b.{{0,20}}\b(?:take|tk|tak|have|hav|skip|taking|be taking)\s+{_CAPSULE}\b|"
     r"\b(?:too late|still ok|still okay|take it or (?:leave|skip)|take now|still take)\b|"
+    r"\b(?:time difference|time zones?|timezones?|jet ?lag)\b|"  # travelling: when to take it
     r"\bis (?:today|tomorrow) a (?:tablet|capsule|pill|"
     r"dose|dosing) day\b|\b(?:ok|okay|safe|alright|fine|in order) to take(?= (?:it|one|them|now|"
     r"today|tonight|late|my (?:capsule|tablet|pill|dose|lenalidomide))\b|$)|"
@@ -131,7 +132,7 @@ HOW_TO = re.compile(
 )
 TIMING = re.compile(
     r"\b(?:now|today|tonight|late|later|still|yet|tomorrow|this morning|this evening|at \d|"
-    r"instead(?! of)|skip|missed|forgot|too late)\b"
+    r"instead(?! of)|skip|missed|forgot|too late|time difference|time zones?|timezones?)\b"
 )
 PAST_REPORT = re.compile(
     r"^(?:done|all done|taken|tkn)\b|"  # "done, what's next?": a report, then the question

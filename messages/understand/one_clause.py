@@ -227,7 +227,8 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         dose = None  # "will take tomorrow's as normal": nothing to remind about now
     intend = (
         not asked
-        and not question
+        # "Will do!" in reply to a reminder reads like "will I ...?" but tells
+        and (not question or re.fullmatch(r"(?:ok |okay |yes |yep )?will do", joined) is not None)
         and not plan_only
         and bool(INTEND.search(joined))
         and not re.search(r"\b(?:took|taken|had)\b", joined)
@@ -255,7 +256,7 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     elif intend or (
         dose == "later"
         and re.search(r"\b(?:will|ill|going|gonna|about)\b", joined)
-        and not re.search(r"\bremind\b", joined)
+        and not re.search(r"\bremind\w*\b", joined)  # "I'll need reminding later"
     ):
         out.append(Reading("intend", clause, day=day))
     elif dose == "later" and ("yet" in toks or not PAST_STORY.search(joined)):

@@ -17,6 +17,9 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(?:dose|capsule|tablet|pill)s? time\b|\btime (?:for|of) my\b|\bwhat time is my\b|"
             r"\bmorning or (?:evening|night|afternoon)\b|\bthe hour (?:at which|when|i)\b|\bwhat hour\b|\b(?:evening|night) or morning\b|"
             r"\b(?:move|change|switch) my time\b|"
+            # "when do I take my tablet": the time, asked as when (not about a missed one)
+            r"^when (?:do|should|shall|am) i (?:meant to |supposed to )?(?:take|have) my "
+            r"(?:tablet|capsule|pill|dose|meds|medication|lenalidomide|revlimid)s?$|"
             # "was it 9 or 10 I take it at?"
             r"\b(?:was|is) it \d+(?: ?[ap]m)? or \d+(?: ?[ap]m)?\b|\btake (?:it|them|my \w+) at$"
         ),
