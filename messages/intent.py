@@ -202,6 +202,8 @@ _DOSE_NOUNS = frozenset({"one", "ones", "dose", "doses", "day", "days", "capsule
                          "tablet", "tablets", "pill", "pills"})  # fmt: skip
 _CAPSULE_WORDS = frozenset({"capsules", "capsule", "tablets", "tablet", "pills", "pill", "meds",
                             "medication", "medicine", "lenalidomide", "revlimid", "them", "it"})  # fmt: skip
+# Who "ran out" when it is the patient: the clause starts with it, or "I", "we" say it.
+_SELF = frozenset({"", "i", "ive", "have", "had", "we", "weve", "just", "id"})
 # "should have had it", "before I took it": the capsule that was due, not one swallowed.
 _NOT_YET_DONE = (("should", "have"), ("should", "of"), ("shouldve",), ("meant", "to", "have"),
                  ("supposed", "to", "have"), ("before", "i"), ("before", "id"),
@@ -232,8 +234,7 @@ def _about_something_else(toks: Sequence[str], hit: search.PhraseHit) -> bool:
         return True  # "having bloods done at 10", "test done"
     if hit.phrase == "missed" and before in _DESCRIBING and after[:1] and after[0] in _DOSE_NOUNS:
         return True  # "can I catch up the missed ones"
-    if hit.phrase in ("ran out", "run out") and before not in ("", "i", "ive", "have", "had",
-                                                               "we", "weve", "just", "id"):
+    if hit.phrase in ("ran out", "run out") and before not in _SELF:
         return True  # "my friend ran out": someone else's capsules
     if hit.phrase in ("ran out", "run out") and after[:1] == ("of",):
         # "ran out of breath", "run out of paracetamol": not the capsules

@@ -12,9 +12,9 @@ from messages.leaflet import Topic
 from messages.temperature import band, parse_temperature
 from messages.understand.chat import CHAT, HELP, STOP_REQUEST
 from messages.understand.doses import (
-    DOSE_ASK,
     BUSY,
     CARER_DOSE,
+    DOSE_ASK,
     DOSE_QUESTION,
     HOW_TO,
     INTEND,
