@@ -37,7 +37,7 @@ _TAKEN = ("taken", "took", "done", "swallowed", "had it", "had them", "had my", 
           "took his", "down the hatch", "consumed", "ingested",
           # how people say it aloud: "gulped it down", "got it down me", "the wife had hers",
           # "had tuesdays dose", "mission accomplished"
-          "gulped", "got it down", "had hers", "had mine", "had dose", "necked it",
+          "gulped it", "gulped them", "gulped mine", "got it down", "had hers", "had mine", "had dose", "necked it",
           "knocked it back", "mission accomplished", "tooken")  # fmt: skip
 _MISSED = ("missed", "forgot", "forgotten", "skipped", "forget to take", "4got", "failed to take",
            "didnt get to take", "refused", "refuses", "wouldnt take", "wouldnt have it",
@@ -47,7 +47,7 @@ _MISSED = ("missed", "forgot", "forgotten", "skipped", "forget to take", "4got",
            "neglected", "slipped my mind", "slipped me mind", "clean forgot", "couldnt take",
            "could not take", "wasnt able to take", "ran out", "run out", "it a miss",
            "miss today", "miss todays", "miss tonights", "miss this one", "fell asleep before",
-           "never took", "never had it")  # fmt: skip
+           "never took")  # fmt: skip
 # Not taken (yet): "yet" makes these a "later", on their own they are a miss.
 _NOT_TAKEN = ("didnt take", "did not take", "didnt have", "not taken", "havent taken",
               "have not taken", "not had", "havent had", "not taking", "wont take",
@@ -75,6 +75,7 @@ _OTHER_OBJECTS = frozenset({
     "bowel", "bowels", "movement", "poo", "wee", "appetite", "energy", "sleep", "any", "food", "drink",
     # "took ages to stop", "took half an hour": a time, not a capsule
     "ages", "forever", "hours", "half", "minutes", "mins", "hrs",
+    "reminder", "reminders",  # "miss today's reminder"
 })  # fmt: skip
 _FILLERS = frozenset({"my", "the", "a", "an", "your", "todays", "this", "to", "some", "of"})
 _EMOJI = {"\U0001f44d": " done ", "\u2705": " done ", "\u2714": " done ", "\u2611": " done ",
@@ -202,6 +203,7 @@ _DOSE_NOUNS = frozenset({"one", "ones", "dose", "doses", "day", "days", "capsule
                          "tablet", "tablets", "pill", "pills"})  # fmt: skip
 _CAPSULE_WORDS = frozenset({"capsules", "capsule", "tablets", "tablet", "pills", "pill", "meds",
                             "medication", "medicine", "lenalidomide", "revlimid", "them", "it"})  # fmt: skip
+_STORY_AFTER_HAD = frozenset({"like", "since", "for", "all", "again", "badly", "bad"})
 # Who "ran out" when it is the patient: the clause starts with it, or "I", "we" say it.
 _SELF = frozenset({"", "i", "ive", "have", "had", "we", "weve", "just", "id"})
 # "should have had it", "before I took it": the capsule that was due, not one swallowed.
@@ -236,7 +238,11 @@ def _about_something_else(toks: Sequence[str], hit: search.PhraseHit) -> bool:
         return True  # "can I catch up the missed ones"
     if hit.phrase in ("ran out", "run out") and before not in _SELF:
         return True  # "my friend ran out": someone else's capsules
-    if hit.phrase in ("ran out", "run out") and after[:1] == ("of",):
+    if hit.phrase in ("had it", "had them") and after[:1] and after[0] in _STORY_AFTER_HAD:
+        return True  # "had it like this for days": a symptom
+    if hit.phrase in ("had it", "had them") and before == "never" and "before" in after:
+        return True  # "a rash, never had it before": a symptom, not a missed capsule
+    if hit.phrase in ("ran out", "run out") and tuple(after[:1]) == ("of",):
         # "ran out of breath", "run out of paracetamol": not the capsules
         rest = [t for t in toks[last + 2 : last + 4] if t not in _FILLERS]
         return not rest or rest[0] not in _CAPSULE_WORDS

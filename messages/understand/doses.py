@@ -96,10 +96,12 @@ CARER_DOSE = re.compile(
     r"(?:one|it) (?:now|today|tonight|this morning|late|still))\b"
 )
 # "I'm driving", "in a meeting" on their own, in reply to a reminder: not now, ask again later.
+_BUSY_NOW = r"(?:atm|at the moment|right now|now|just now)"
+_BUSY_AT = (r"(?:driving|at work|in a meeting|busy|out|at the shops|on the bus|on the train|"
+            r"in the car|at the hospital|at clinic)")  # fmt: skip
+# Said with "I'm" or "right now" ("driving" alone may be a question about driving).
 BUSY = re.compile(
-    r"(?:sorry )?(?:im|i am|am|i m)? ?(?:driving|at work|in a meeting|busy|out|at the shops|"
-    r"on the bus|on the train|in the car|at the hospital|at clinic)(?: (?:atm|at the moment|"
-    r"right now|now|just now))?"
+    rf"(?:sorry )?(?:im|i am|am|i m) {_BUSY_AT}(?: {_BUSY_NOW})?|(?:sorry )?{_BUSY_AT} {_BUSY_NOW}"
 )
 VOMITED = re.compile(
     r"\b(?:threw up|thrown up|throw up|vomited|vomit|vomiting|was sick|been sick|brought it "
