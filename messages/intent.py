@@ -25,7 +25,8 @@ START_WORDS = frozenset({"START", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO", "MENU", "OPTIONS", "COMMANDS", "HI", "HELLO", "HEY"})
 # Replies to "have you taken it?" that carry no other meaning.
 _YES = frozenset({"yes", "yep", "yeah", "yup", "y", "ya", "yes done", "done", "all done",
-                  "yes thanks", "yes thank you", "done thanks", "yes i have"})  # fmt: skip
+                  "yes thanks", "yes thank you", "done thanks", "yes i have", "did it",
+                  "done it", "dun it", "i did it", "i done it", "i dun it"})  # fmt: skip
 _NO = frozenset({"no", "nope", "nah", "n", "not today", "no i havent", "no not yet"})
 
 _TAKEN = ("taken", "took", "done", "swallowed", "had it", "had them", "had my", "had todays",
@@ -33,10 +34,20 @@ _TAKEN = ("taken", "took", "done", "swallowed", "had it", "had them", "had my", 
           "remember to take", "remembered to take", "popped it", "popped my", "popped one", "popped a", "popped the", "had me",
           "had her", "had his", "have take", "take it already", "already take", "always take",
           "gave her", "gave him", "gave mum", "gave dad", "had the", "took hers",
-          "took his", "down the hatch", "consumed", "ingested")  # fmt: skip
+          "took his", "down the hatch", "consumed", "ingested",
+          # how people say it aloud: "gulped it down", "got it down me", "the wife had hers",
+          # "had tuesdays dose", "mission accomplished"
+          "gulped it", "gulped them", "gulped mine", "got it down", "had hers", "had mine", "had dose", "necked it",
+          "knocked it back", "mission accomplished", "tooken")  # fmt: skip
 _MISSED = ("missed", "forgot", "forgotten", "skipped", "forget to take", "4got", "failed to take",
            "didnt get to take", "refused", "refuses", "wouldnt take", "wouldnt have it",
-           "would not take", "spat it out", "spat out")
+           "would not take", "spat it out", "spat out",
+           # "neglected to take", "slipped my mind", "ran out", "gave it a miss", "miss today",
+           # "fell asleep before I took it": a miss however it is put
+           "neglected", "slipped my mind", "slipped me mind", "clean forgot", "couldnt take",
+           "could not take", "wasnt able to take", "ran out", "run out", "it a miss",
+           "miss today", "miss todays", "miss tonights", "miss this one", "fell asleep before",
+           "never took")  # fmt: skip
 # Not taken (yet): "yet" makes these a "later", on their own they are a miss.
 _NOT_TAKEN = ("didnt take", "did not take", "didnt have", "not taken", "havent taken",
               "have not taken", "not had", "havent had", "not taking", "wont take",
@@ -47,7 +58,8 @@ _LATER = ("later", "snooze", "not yet", "remind me", "in a bit", "in an hour", "
           "gonna take", "about to take", "text me again", "message me again", "remind me again",
           "nudge me", "set a reminder", "need reminding", "not now", "text me later",
           "ask me again", "send the reminder again", "send me the reminder again",
-          "send it again", "remind me after", "send a reminder")  # fmt: skip
+          "send it again", "remind me after", "send a reminder", "a nudge", "ping me",
+          "get back to me", "try me again", "catch me later", "need a reminder")  # fmt: skip
 _NEGATIONS = frozenset({"not", "didnt", "havent", "hasnt", "never", "dont", "no", "wasnt",
                         "cant", "cannot", "havnt", "hadnt"})  # fmt: skip
 # "took my temperature", "missed my appointment": the verb is about something else.
@@ -63,13 +75,17 @@ _OTHER_OBJECTS = frozenset({
     "bowel", "bowels", "movement", "poo", "wee", "appetite", "energy", "sleep", "any", "food", "drink",
     # "took ages to stop", "took half an hour": a time, not a capsule
     "ages", "forever", "hours", "half", "minutes", "mins", "hrs",
+    "reminder", "reminders",  # "miss today's reminder"
 })  # fmt: skip
 _FILLERS = frozenset({"my", "the", "a", "an", "your", "todays", "this", "to", "some", "of"})
 _EMOJI = {"\U0001f44d": " done ", "\u2705": " done ", "\u2714": " done ", "\u2611": " done ",
           "\U0001f44c": " done ", "\u274c": " missed ", "\u2716": " missed ",
           "\U0001f912": " fever ", "\U0001fa78": " blood ", "\U0001f922": " sick ", "\U0001f92e": " sick "}  # fmt: skip
 _MENU = re.compile(r"(?:option|number|no\.?|#)?\s*([1-9])\s*[.)!]?", re.IGNORECASE)
-_IN_A_WHILE = re.compile(r"\bin \d+ ?(?:min|mins|minutes|hour|hours|hrs?)\b")
+_IN_A_WHILE = re.compile(
+    r"\bin \d+ ?(?:min|mins|minutes|hour|hours|hrs?)\b|"
+    r"\bgive me (?:an? |half an |\d+ ?)?(?:hour|hr|hrs|min|mins|minutes|bit|while|sec|mo)\b"
+)  # "give me an hour": ask again then
 _DURATION = re.compile(
     r"\b(\d+|a|one|two|three|four|five|six|seven|eight|nine|ten)\s*(day|days|week|weeks)\b"
 )
@@ -181,14 +197,62 @@ def _object(toks: Sequence[str], after: int) -> str:
     return next((t for t in toks[after + 1 :] if t not in _FILLERS), "")
 
 
+# "the missed ones", "my missed doses": "missed" describing capsules, not reporting a miss.
+_DESCRIBING = frozenset({"the", "those", "these", "any", "my", "all"})
+_DOSE_NOUNS = frozenset({"one", "ones", "dose", "doses", "day", "days", "capsule", "capsules",
+                         "tablet", "tablets", "pill", "pills"})  # fmt: skip
+_CAPSULE_WORDS = frozenset({"capsules", "capsule", "tablets", "tablet", "pills", "pill", "meds",
+                            "medication", "medicine", "lenalidomide", "revlimid", "them", "it"})  # fmt: skip
+_STORY_AFTER_HAD = frozenset({"like", "since", "for", "all", "again", "badly", "bad"})
+# Who "ran out" when it is the patient: the clause starts with it, or "I", "we" say it.
+_SELF = frozenset({"", "i", "ive", "have", "had", "we", "weve", "just", "id"})
+# "should have had it", "before I took it": the capsule that was due, not one swallowed.
+_NOT_YET_DONE = (("should", "have"), ("should", "of"), ("shouldve",), ("meant", "to", "have"),
+                 ("supposed", "to", "have"), ("before", "i"), ("before", "id"),
+                 ("before", "ive"), ("before",))  # fmt: skip
+
+
 def _reports(toks: Sequence[str], phrases: tuple[str, ...]) -> list[search.PhraseHit]:
     """Dose phrases that really report on the capsule, not a question or another object."""
     return [
         hit for hit in search.find_phrases(toks, phrases, ordered=True, gap=1)
         # "what if I forget" asks about missing; it does not report a miss.
         if "if" not in toks[max(0, min(hit.positions) - 4) : min(hit.positions)]
-        and _object(toks, max(hit.positions)) not in _OTHER_OBJECTS
+        and (_object(toks, max(hit.positions)) not in _OTHER_OBJECTS or _ago(toks, hit))
+        and not _about_something_else(toks, hit)
     ]  # fmt: skip
+
+
+def _ago(toks: Sequence[str], hit: search.PhraseHit) -> bool:
+    """ "Taken hours ago": a time since the dose, not something else taken."""
+    return "ago" in toks[max(hit.positions) + 1 : max(hit.positions) + 4]
+
+
+def _about_something_else(toks: Sequence[str], hit: search.PhraseHit) -> bool:
+    first, last = min(hit.positions), max(hit.positions)
+    before = toks[first - 1] if first else ""
+    after = toks[last + 1 : last + 3]
+    if hit.phrase in ("done", "taken") and before in _OTHER_OBJECTS:
+        return True  # "having bloods done at 10", "test done"
+    if hit.phrase == "missed" and before in _DESCRIBING and after[:1] and after[0] in _DOSE_NOUNS:
+        return True  # "can I catch up the missed ones"
+    if hit.phrase in ("ran out", "run out") and before not in _SELF:
+        return True  # "my friend ran out": someone else's capsules
+    if hit.phrase in ("had it", "had them") and after[:1] and after[0] in _STORY_AFTER_HAD:
+        return True  # "had it like this for days": a symptom
+    if hit.phrase in ("had it", "had them") and before == "never" and "before" in after:
+        return True  # "a rash, never had it before": a symptom, not a missed capsule
+    if hit.phrase in ("ran out", "run out") and tuple(after[:1]) == ("of",):
+        # "ran out of breath", "run out of paracetamol": not the capsules
+        rest = [t for t in toks[last + 2 : last + 4] if t not in _FILLERS]
+        return not rest or rest[0] not in _CAPSULE_WORDS
+    return False
+
+
+def _due_not_done(toks: Sequence[str], hit: search.PhraseHit) -> bool:
+    """ "Should have had it", "before I took it": the words name a dose, not its taking."""
+    first = min(hit.positions)
+    return any(tuple(toks[first - len(p) : first]) == p for p in _NOT_YET_DONE if first >= len(p))
 
 
 def dose_report(toks: Sequence[str]) -> tuple[DoseReport | Literal["conflict"] | None, set[int]]:
@@ -196,12 +260,24 @@ def dose_report(toks: Sequence[str]) -> tuple[DoseReport | Literal["conflict"] |
     missed, not_taken = _reports(toks, _MISSED), _reports(toks, _NOT_TAKEN)
     refused = set().union(*(h.positions for h in missed + not_taken))
     taken = [h for h in _reports(toks, _TAKEN) if not h.positions & refused]
+    # "It's been 13 hours since I should have had it", "fell asleep before I took it"
+    taken = [h for h in taken if not _due_not_done(toks, h)]
+    later = [
+        hit for hit in _reports(toks, _LATER)
+        # "I don't need reminding", "thanks for reminding me": no request to remind
+        if not _NEGATIONS.intersection(toks[max(0, min(hit.positions) - 2) : min(hit.positions)])
+        and "for" not in toks[max(0, min(hit.positions) - 2) : min(hit.positions)]
+    ]  # fmt: skip
     for hit in list(taken):
         # "haven't really taken": a negation just before a taken word flips it.
-        if _NEGATIONS.intersection(toks[max(0, min(hit.positions) - 2) : min(hit.positions)]):
+        before = toks[max(0, min(hit.positions) - 2) : min(hit.positions)]
+        if _NEGATIONS.intersection(before):
             taken.remove(hit)
-            not_taken.append(hit)
-    later = _reports(toks, _LATER)
+            # "can't take it right now, remind me in 2 hours": not now, later
+            if {"cant", "cannot"} & set(before) and (later or "now" in toks):
+                later.append(hit)
+            else:
+                not_taken.append(hit)
     if not_taken and not missed and "yet" in toks:
         not_taken, later = [], later + not_taken
     spots = set().union(*(h.positions for h in missed + not_taken + taken + later))

@@ -10,7 +10,7 @@ from messages.understand.readings import Reading, ReadingKind
 
 CHAT = re.compile(
     r"^(?:(?:thank you|thankyou|thanks|thanx|thx|ty|cheers|ta|lovely|great|brilliant|perfect|"
-    r"ok|okay|k|kk|fine|good|grand|noted|got it|understood|will do|hello|hi|hiya|hey|good "
+    r"ok|okay|k|kk|fine|good|grand|noted|got it|understood|hello|hi|hiya|hey|good "
     r"(?:morning|afternoon|evening|night)|morning|evening|bless you|god bless|merry christmas|"
     r"happy (?:christmas|new year|easter|birthday|holidays)|season s greetings|love|xx+|x|"
     r"lol|haha|you re welcome|youre welcome|no problem|np|sorry|bye|goodbye|see you|take "
@@ -18,7 +18,7 @@ CHAT = re.compile(
     r"it|to (?:all )?(?:the|you)?\s*(?:nurses|team|staff|everyone|all)|all|you|the|so much|"
     r"very much|for|your help|everything|and|dear|nurse|nurses|team|staff|everyone|doctor|"
     r"doc|again|really|as always|wonderful|amazing|kind|very|same to you|too|all of you|"
-    r"happy|christmas|new year|\s)+)$"
+    r"happy|christmas|new year|pal|mate|m8|hun|hon|darling|duck|bud|buddy|chick|petal|\s)+)$"
 )
 HELP = re.compile(
     r"\bwhat (?:can|do) (?:you|i) (?:do|reply|say|text|ask|send)\b|\bhow (?:does|do) (?:this|"
@@ -35,7 +35,10 @@ STOP_REQUEST = re.compile(
     r"sending|texting|messaging|contacting|this service|these)\b|\bstop (?:sending|texting|"
     r"messaging|contacting|bothering)\b|\bleave me alone\b|\btake me off (?:the|your|this|"
     r"that) list\b|\bopt (?:me )?out\b|\b(?:turn|switch) (?:these|this|them|it|the "
-    r"(?:messages|texts|reminders)) off\b"
+    r"(?:messages|texts|reminders)) off\b|"
+    # "please don't text me anymore, my son does my tablets now"
+    r"\b(?:dont|do not|no need to|no need for you to) (?:text|txt|message|msg|remind|contact|"
+    r"send) (?:me|us|him|her|mum|dad)(?: \w+)? (?:any ?more|again|from now on|now)\b"
 )
 
 

@@ -12,9 +12,13 @@ from messages.leaflet import Topic
 from messages.temperature import band, parse_temperature
 from messages.understand.chat import CHAT, HELP, STOP_REQUEST
 from messages.understand.doses import (
+    BUSY,
+    CARER_DOSE,
+    DOSE_ASK,
     DOSE_QUESTION,
     HOW_TO,
     INTEND,
+    NOT_INTENDING,
     OTHER_PILLS,
     PAST_REPORT,
     PAST_STORY,
@@ -106,7 +110,10 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     for sign, topic_id in SIGNS:
         if topic_id in by_id and sign.search(shown) and not NOT_A_SIGN.search(shown):
             urgent.append(topic_id)
-    asked = set().union(*(m.at for m in matches if by_id[m.topic_id].asks_about_dose))
+    # "Do we give her one?" from a carer is about the patient's own dose, not sharing capsules.
+    carer_dose = CARER_DOSE.search(joined) is not None
+    asked = set().union(*(m.at for m in matches if by_id[m.topic_id].asks_about_dose
+                          and not (carer_dose and m.topic_id == "sharing-capsules")))  # fmt: skip
     # The dose words are read whole ("didn't take it" is a miss): dose_report has its own
     # negations. "I thought I took it" takes nothing.
     dose, spots = dose_report(_masked(toks, asked))
@@ -150,7 +157,8 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         dose = None  # "took about half an hour to stop": a time, not the capsule
     if dose in ("taken", "missed") and re.search(
         r"\b(?:wont|cant|cannot|can t|unable to|struggl\w* to|hard to|difficult to|trouble|"
-        r"refuses to|not able to) swallow\b",
+        r"refuses to|not able to) swallow\b|\b(?:hate|dont like|do not like|cant stand|"
+        r"struggle with|difficulty|trouble|problems?|pain when|hurts when) swallowing\b",
         joined,
     ):
         dose = None  # "won't swallow the capsule": a problem to answer, not a report
@@ -214,14 +222,19 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     unsure = bool(UNSURE.search(joined)) and not re.search(
         r"\bhow (?:would|will|do|can|could) i (?:know|tell)\b", joined
     )  # "how would I know if I had a clot" asks about a sign
+    plan_only = NOT_INTENDING.search(joined) is not None
+    if plan_only and dose == "later":
+        dose = None  # "will take tomorrow's as normal": nothing to remind about now
     intend = (
         not asked
-        and not question
+        # "Will do!" in reply to a reminder reads like "will I ...?" but tells
+        and (not question or re.fullmatch(r"(?:ok |okay |yes |yep )?will do", joined) is not None)
+        and not plan_only
         and bool(INTEND.search(joined))
         and not re.search(r"\b(?:took|taken|had)\b", joined)
     )
     dose_question = (
-        question
+        (question or DOSE_ASK.search(joined) is not None)
         and not asked
         and bool(DOSE_QUESTION.search(joined))
         and not (HOW_TO.search(joined) and not TIMING.search(joined))
@@ -243,11 +256,13 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     elif intend or (
         dose == "later"
         and re.search(r"\b(?:will|ill|going|gonna|about)\b", joined)
-        and not re.search(r"\bremind\b", joined)
+        and not re.search(r"\bremind\w*\b", joined)  # "I'll need reminding later"
     ):
         out.append(Reading("intend", clause, day=day))
     elif dose == "later" and ("yet" in toks or not PAST_STORY.search(joined)):
         out.append(Reading("later", clause, day=day))
+    elif dose is None and not question and BUSY.fullmatch(joined):
+        out.append(Reading("later", clause, day=day))  # "im driving": not now
     elif dose_question:
         out.append(Reading("dose_question", clause, day=day))
 
@@ -265,8 +280,10 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     # a report ("had it with a glass of milk", "wife took it"), the other words are the
     # story, not a question: a topic only where the clause asks one.
     reporting = any(r.kind in ("taken", "missed", "later", "intend", "extra") for r in out)
+    # "Can you text me again at 9, I'm driving": a request with its reason, not a question.
+    requesting = any(r.kind == "later" for r in out)
     if (not out or all(r.kind in DOSE_KINDS or r.kind == "schedule" for r in out)) and (
-        not reporting or question
+        not reporting or (question and not requesting)
     ):
         used = set(spots)
         routine = [
@@ -276,6 +293,11 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         ]
         close = [m.topic_id for m in search.closest(routine, TOPIC_LIMIT)]
         kept = tuple(dict.fromkeys([t for t in ranked if t in close] + close))[:TOPIC_LIMIT]
+        if dose_question:
+            # "my platelets are low, do I still take it?": the bloods are why they ask, and
+            # the dose answer (hold or take) is the answer; a carer's "do we give her one?"
+            # is not about sharing capsules
+            kept = tuple(t for t in kept if t not in ("blood-tests", "sharing-capsules"))
         # 37.5-37.9, or a normal reading and nothing else: the infection advice (when to call)
         if celsius is not None and (band(celsius) == "raised" or not kept) and "infection" in by_id:
             kept = tuple(dict.fromkeys(("infection", *kept)))[:TOPIC_LIMIT]  # 37.5-37.9

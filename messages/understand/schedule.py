@@ -16,7 +16,12 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\bkeep it at \d+\b|\binstead\b.*\bfrom now on\b|\bfrom now on\b|"
             r"\b(?:dose|capsule|tablet|pill)s? time\b|\btime (?:for|of) my\b|\bwhat time is my\b|"
             r"\bmorning or (?:evening|night|afternoon)\b|\bthe hour (?:at which|when|i)\b|\bwhat hour\b|\b(?:evening|night) or morning\b|"
-            r"\b(?:move|change|switch) my time\b"
+            r"\b(?:move|change|switch) my time\b|"
+            # "when do I take my tablet": the time, asked as when (not about a missed one)
+            r"^when (?:do|should|shall|am) i (?:meant to |supposed to )?(?:take|have) my "
+            r"(?:tablet|capsule|pill|dose|meds|medication|lenalidomide|revlimid)s?$|"
+            # "was it 9 or 10 I take it at?"
+            r"\b(?:was|is) it \d+(?: ?[ap]m)? or \d+(?: ?[ap]m)?\b|\btake (?:it|them|my \w+) at$"
         ),
     ),
     (
@@ -25,7 +30,7 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\bhow many\b.{0,30}\b(?:left|more|remaining|to go|still)\b|\b(?:capsules?|tablets?|"
             r"pills?|days?|doses?) (?:left|remaining|to go)\b|\bleft (?:in|this|of) (?:this|the|my)?"
             r"\s*(?:cycle|pack|box|course)\b|\bhow many (?:days|more days)\b|\bhave \d+ left\b|"
-            r"\bgot \d+ left\b|\bhw mny\b|\blast (?:capsule|tablet|pill|one|dose) of (?:the|this) "
+            r"\bgot \d+ left(?! over)\b|\bhw mny\b|\blast (?:capsule|tablet|pill|one|dose) of (?:the|this) "
             r"cycle\b|\benough (?:capsules|tablets|pills)\b"
         ),
     ),
@@ -35,24 +40,31 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(?:week off|weeks off|rest week|break week|off week|week of rest|my break|the "
             r"break|next break|a break|time off|days off|rest days?|rest period|off period|rest weeks|no capsules? week|stop for a "
             r"week|brek|off the (?:tablets|capsules|pills)|week without|days without|restart|"
-            r"start again)\b"
+            r"start again|holiday from (?:the |my )?(?:tablets|capsules|pills|meds|lenalidomide)|"
+            r"(?:rest|breather|holiday) from (?:the |my )?(?:tablets|capsules|pills|meds))\b"
         ),
     ),
     (
         "blood_test",
         re.compile(
             r"\b(?:blood tests?|bloods|blood test|blood work|bloodwork|fbc|blood check|blood count|"
-            r"my blood taken|for my blood)\b"
+            r"my blood taken|for my blood|phlebotomy|phlebotomist|blood draw|book (?:my |in |in for "
+            r"|me in for )?(?:my )?bloods)\b"
         ),
     ),
-    ("pregnancy_test", re.compile(r"\bpregnancy tests?\b|\bpreg tests?\b")),
+    (
+        "pregnancy_test",
+        re.compile(r"\bpregnancy tests?\b|\bpreg tests?\b|\bhcg(?: tests?)?\b|\bbeta hcg\b"),
+    ),
     (
         "cycle_day",
         re.compile(
             r"\b(?:what|which|wat|wot)\s+(?:day|cycle|week)\b|\bday of (?:the|my) cycle\b|"
             r"\bwhere am i\b|\bwhat day (?:am i|are we|is it)\b|\bwhich day\b|\bcycle (?:am i|"
             r"are we)\b|\bday \d+\b|\bcycle \d+ or\b|\bday number\b|\bday what\b|\bhow many "
-            r"cycles\b|\blost (?:track|count)\b|\bweek of the cycle\b"
+            r"cycles\b|\blost (?:track|count)\b|\bweek of the cycle\b|"
+            # "how far through the 21 days am I"
+            r"\bhow far (?:through|into|along|in)\b"
         ),
     ),
     (
@@ -64,7 +76,7 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\bwhen do i (?:start|restart)\b|\bwhen (?:does|will) (?:my )?(?:next )?cycle (?:start|"
             r"begin)\b|\banything (?:coming up|on|i need|for)\b|\bwhat (?:have i got|do i need to "
             r"do)\b|\bwhen do i next\b|\bschedule\b|\bthe plan\b|\bwhat happens (?:after|at the end "
-            r"of) (?:this|the|my) cycle\b"
+            r"of) (?:this|the|my) cycle\b|\bwhat (?:comes|happens) (?:after|next)\b"
         ),
     ),
 )
@@ -77,7 +89,12 @@ _WHEN_WORDS = frozenset({"when", "wen", "what", "which", "how", "whens", "whats"
 _WHEN = re.compile(
     r"\b(?:when|wen|whens|next|date|due|day|this week|next week|tomorrow|today|on (?:monday|"
     r"tuesday|wednesday|thursday|friday|saturday|sunday)|have i got|do i have|is my|is it|"
-    r"am i|how long|what day|or|is this|this week|is that)\b"
+    r"am i|how long|what day|or|is this|this week|is that|book|its my)\b"
+)
+
+
+_AFTER_BREAK = re.compile(
+    r"\bwhat (?:comes|happens) (?:after|following|at the end of) (?:the|my) (?:break|week off|rest)\b"
 )
 
 
@@ -88,6 +105,7 @@ def schedule(clause: str, toks: Sequence[str]) -> list[str]:
         is_question(clause, toks)
         or bool(_WHEN_WORDS & set(toks))
         or "how many" in joined
+        or "need to book" in joined
         or bool(
             re.search(
                 r"\b(?:please|tell me|i want|i d like|id like|i would like|can you|"
@@ -105,6 +123,8 @@ def schedule(clause: str, toks: Sequence[str]) -> list[str]:
             if what in ("blood_test", "pregnancy_test", "break") and not _WHEN.search(joined):
                 continue
             found.append(what)
+    if "next" in found and "break" in found and _AFTER_BREAK.search(joined):
+        found.remove("break")  # "what comes after the break?" asks what is next
     if "cycle_day" in found and {"break", "blood_test", "pregnancy_test"} & set(found):
         found.remove("cycle_day")  # "what day is my week off?"
     if len(found) > 1 and "next" in found:
