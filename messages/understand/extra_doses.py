@@ -50,7 +50,8 @@ PET_SWALLOWED = re.compile(
     r"meds|medication|pack)|had (?:one|it|a capsule|some))\b"
 )
 _EXTRA_PHRASES = re.compile(
-    r"\b(?:double dose|double dosed|double dosing|doubled up|doubled|took (?:an )?extra|"
+    r"\b(?:double dose|double dosed|double dosing|doubled up|doubled|double took|double "
+    r"taken|took double|double popped|took (?:an )?extra|"
     r"taken (?:an )?extra|had (?:an )?extra|another one|another capsule|another tablet|another "
     r"pill|another at|and then another|one more|extra (?:dose|capsule|one|tablet) (?:taken|by "
     r"accident|by mistake)|gave (?:him|her|dad|mum|me|them) (?:two|2|3|three|both)|took (?:it |"
@@ -78,7 +79,9 @@ _EXTRA_PHRASES = re.compile(
 _NO_DOSE_DAY = re.compile(
     r"\b(?:(?:on|in|during) (?:my|the) (?:rest week|break week|week off|off week|break)|"
     r"supposed to be (?:on|off)|meant to be (?:on|off)|told me to stop|stopped them|paused|"
-    r"on hold|not supposed to|shouldnt have|no (?:tablet|capsule|pill|dose|lenalidomide) day|"
+    r"on hold|not supposed to|shouldnt have|(?:meant|supposed) to (?:be stopped|be paused|have "
+    r"stopped|stop|be having a break)|(?:during|on|in) (?:my|the) (?:\d+ |seven )?(?:days? off|"
+    r"rest days?|break days?|off days?)|no (?:tablet|capsule|pill|dose|lenalidomide) day|"
     r"(?:rest|break|off|tablet free|pill free) day|(?:said|told (?:me|us|him|her)?) (?:to )?"
     r"(?:stop|hold|pause)|stop for a (?:week|bit|few days|while)|(?:its|it s|is|im on|i m on) "
     r"(?:my|the) (?:rest|break|off) week|(?:rest|break|off) week but)\b"

@@ -40,6 +40,12 @@ from messages.understand.readings import DOSE_KINDS, Reading, ReadingKind
 from messages.understand.red_flags import NOT_A_SIGN, SIGNS
 from messages.understand.schedule import schedule
 
+# A number that is a time or a try, not capsules: "took it at 2", "2 hours late", "two goes".
+_NOT_A_COUNT = re.compile(
+    r"\b(?:at|around|about|by|before|after|till|until|since) (?:\d+|two|three|four|five)\b|"
+    r"\b(?:\d+|two|three|four|five) (?:hours?|hrs?|mins?|minutes|goes|tries|attempts|pm|am|"
+    r"oclock|o clock|ish|days? late)\b"
+)
 _FALSE_FRIENDS = frozenset({"confusing", "nurses", "nurse", "nursery"})
 _SECOND_SUBJECT = 96.0  # a second topic in a clause needs words as sure as a stem match
 # Topics whose symptom is something not happening: a negation there is the symptom itself.
@@ -217,8 +223,9 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         and not asked
         and not OTHER_PILLS.search(joined)
         and not (not_theirs or pet)
+        and not _NOT_A_COUNT.search(joined)
     ):
-        extra = "count"
+        extra = "count"  # the too-many topic's words ("took 2"), when no time says otherwise
     unsure = bool(UNSURE.search(joined)) and not re.search(
         r"\bhow (?:would|will|do|can|could) i (?:know|tell)\b", joined
     )  # "how would I know if I had a clot" asks about a sign

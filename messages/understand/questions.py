@@ -51,6 +51,9 @@ def is_question(clause: str, toks: Sequence[str]) -> bool:
         return True  # "if my poo goes black, what does it mean": a condition, not a report
     if not toks or toks[0] not in _QUESTION_STARTS:
         return False
+    # "May have taken an extra one" tells; "may I have a drink" asks.
+    if toks[0] in ("may", "must") and (len(toks) < 2 or toks[1] not in ("i", "we", "he", "she")):
+        return False
     # "Will have it with my tea" tells; "will I lose my hair" asks.
     if toks[0] in ("will", "would", "shall") and len(toks) > 1:
         return toks[1] in _SUBJECTS or toks[1] in _QUESTION_STARTS
