@@ -63,6 +63,7 @@ _LATER = ("later", "snooze", "not yet", "remind me", "in a bit", "in an hour", "
 _NEGATIONS = frozenset({"not", "didnt", "havent", "hasnt", "never", "dont", "no", "wasnt",
                         "cant", "cannot", "havnt", "hadnt"})  # fmt: skip
 # "took my temperature", "missed my appointment": the verb is about something else.
+_FUTURE = frozenset({"ill", "will", "gonna", "shall", "going", "wll"})
 _OTHER_OBJECTS = frozenset({
     "temperature", "temp", "test", "tests", "bloods", "blood", "pregnancy", "period",
     "periods", "appointment", "appt", "paracetamol", "ibuprofen", "aspirin", "painkiller",
@@ -278,6 +279,8 @@ def dose_report(toks: Sequence[str]) -> tuple[DoseReport | Literal["conflict"] |
                 later.append(hit)
             else:
                 not_taken.append(hit)
+        elif _FUTURE.intersection(before):
+            taken.remove(hit)  # "I'll just take tomorrow's": an intention, no report
     if not_taken and not missed and "yet" in toks:
         not_taken, later = [], later + not_taken
     spots = set().union(*(h.positions for h in missed + not_taken + taken + later))

@@ -88,5 +88,6 @@ UNWELL = re.compile(
     r"\bsomethings? (?:is |s )?(?:very |really |seriously |badly )?wrong\b|\bfeel(?:s|ing)? "
     r"(?:so |really |very |absolutely |just )?(?:awful|terrible|dreadful|horrendous|rotten|"
     r"like death|like im dying|like i m dying|like i am dying)\b|\b(?:very|really|seriously|"
-    r"so) (?:poorly|ill|unwell)\b"
+    r"so) (?:poorly|unwell)\b|\b(?:very|really|seriously) ill\b(?! (?:just|take|have|be|do|"
+    r"text|ring|call|let|get|try|go|see))"
 )

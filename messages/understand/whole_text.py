@@ -51,8 +51,14 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         readings.append(Reading("other_language", text, detail=language))
         return Understanding(text, tuple(readings), (text,), language)
     parts = clauses(words)
-    for part in parts:
-        readings += read_clause(part, topics)
+    answered_no = False
+    for i, part in enumerate(parts):
+        found = read_clause(part, topics)
+        # "Shivery? No. Temp? 36.8": a sign asked and answered "no" is denied.
+        if "?" in part and i + 1 < len(parts) and search.tokens(parts[i + 1]) in _NO:
+            answered_no = answered_no or any(r.kind == "red_flag" for r in found)
+            found = [r for r in found if r.kind not in ("red_flag", "topic")]
+        readings += found
     # The dose answer covers how to take a capsule, and a missed one: those topics add
     # nothing to a dose or schedule reading (but "can I take two to catch up?" is its own).
     dosing = {r.clause for r in readings if r.kind in DOSE_KINDS or r.kind == "schedule"}
@@ -123,7 +129,11 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         ]  # fmt: skip
     # A warning sign can take two clauses to say ("it burns when I pee and I feel cold"):
     # the whole text is read for red flags too, so splitting never hides one.
-    if len(parts) > 1 and not any(r.kind in ("red_flag", "risk_question") for r in readings):
+    if (
+        len(parts) > 1
+        and not answered_no
+        and not any(r.kind in ("red_flag", "risk_question") for r in readings)
+    ):
         for r in read_clause(words, topics):
             if r.kind == "red_flag":
                 readings.insert(0, r)
@@ -146,6 +156,7 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
     return Understanding(text, tuple(settle(readings, text)), tuple(parts))
 
 
+_NO = (("no",), ("nope",), ("nah",), ("none",), ("no way",), ("not at all",))
 _DOSE_STORY = frozenset({"how-to-take", "missed-dose", "make-up-dose", "blood-tests",
                          "stopping-treatment"})  # fmt: skip
 
