@@ -46,6 +46,12 @@ _NOT_A_COUNT = re.compile(
     r"\b(?:\d+|two|three|four|five) (?:hours?|hrs?|mins?|minutes|goes|tries|attempts|pm|am|"
     r"oclock|o clock|ish|days? late)\b"
 )
+# "Bleeding" and "bloody" as swear words: "bleeding nuisance", "bloody marvellous".
+_IDIOM = frozenset({"nuisance", "miracle", "hell", "heck", "thing", "things", "idiot", "texts",
+                    "messages", "phone", "annoying", "ridiculous", "typical", "marvellous",
+                    "brilliant", "great", "lovely", "freezing", "boiling", "weather", "traffic",
+                    "bus", "computer", "useless", "ages", "good", "well", "right", "reminders",
+                    "nora", "cheek", "app", "kids", "dog", "cat", "rain", "forms", "pain in"})  # fmt: skip
 _FALSE_FRIENDS = frozenset({"confusing", "nurses", "nurse", "nursery"})
 _SECOND_SUBJECT = 96.0  # a second topic in a clause needs words as sure as a stem match
 # Topics whose symptom is something not happening: a negation there is the symptom itself.
@@ -77,6 +83,8 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     toks = tuple(
         ""
         if t in _FALSE_FRIENDS
+        or (t in ("bleeding", "bleedin", "bloody") and i + 1 < len(toks) and toks[i + 1] in _IDIOM)
+        or (t in ("bleeds", "bleeding") and i and toks[i - 1] == "heart")
         or (
             t == "confused"
             and i + 1 < len(toks)
