@@ -177,14 +177,15 @@ def _days_mentioned(toks: Sequence[str]) -> int:
 
 _TIMES = re.compile(
     r"\b(\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|many)\s*"
-    r"(?:x|times)\b"
+    r"(?:x|times|occasions|goes)\b|\bx ?(\d+)\b"
 )
 _COUNTS = {**_NUMBERS, "eleven": 11, "twelve": 12, "several": 4, "many": 5}
 
 
 def _times_mentioned(toks: Sequence[str]) -> int:
     """The most "N times" a text mentions ("8 times today", "five times"): a frequency."""
-    found = [int(n) if n.isdigit() else _COUNTS[n] for n in _TIMES.findall(" ".join(toks))]
+    found = [int(n or m) if (n or m).isdigit() else _COUNTS[n]
+             for n, m in _TIMES.findall(" ".join(toks))]  # fmt: skip
     return max(found, default=0)
 
 

@@ -22,6 +22,34 @@ _SPEAK = {
     "doc": "doctor", "hosp": "hospital", "appt": "appointment", "xx": "xx", "tuk": "took",
     "tuck": "took", "tookd": "took",
 }  # fmt: skip
+# Misspellings of the words warning signs and extra capsules are told in (seen in patients'
+# and carers' texts: phonetic, dyslexic, voice-to-text), spelt right so the rules read them.
+_SPEAK.update({
+    "sudenly": "suddenly", "suddenley": "suddenly", "suddently": "suddenly",
+    "suddnly": "suddenly", "sudenley": "suddenly", "dizy": "dizzy", "dizzey": "dizzy",
+    "dizzie": "dizzy", "chesst": "chest", "chesht": "chest", "brethless": "breathless",
+    "breathles": "breathless", "brethles": "breathless", "breathlass": "breathless",
+    "temprature": "temperature", "tempreture": "temperature", "temperture": "temperature",
+    "tempature": "temperature", "temprechure": "temperature", "tempriture": "temperature",
+    "blud": "blood", "bludd": "blood", "bleding": "bleeding", "bledding": "bleeding",
+    "bleedng": "bleeding", "dubble": "double", "duble": "double", "doubel": "double",
+    "tablits": "tablets", "tablit": "tablet", "tabluts": "tablets", "acsidently": "accidentally",
+    "accidently": "accidentally", "accidentaly": "accidentally", "axidently": "accidentally",
+    "accidentlly": "accidentally", "taked": "took", "feaver": "fever", "fevor": "fever",
+    "feever": "fever", "fevar": "fever", "vomitting": "vomiting", "vommiting": "vomiting",
+    "vommit": "vomit", "diarrea": "diarrhoea", "diarhea": "diarrhoea", "diarhoea": "diarrhoea",
+    "diahrea": "diarrhoea", "diarrhoe": "diarrhoea", "direah": "diarrhoea",
+    "diarreah": "diarrhoea", "capsul": "capsule", "capsle": "capsule", "capsuel": "capsule",
+    "capsuls": "capsules", "pregnent": "pregnant", "pregant": "pregnant", "prenant": "pregnant",
+    "pregnat": "pregnant", "headach": "headache", "hedache": "headache", "headake": "headache",
+    "swolen": "swollen", "swollan": "swollen", "sholder": "shoulder", "brused": "bruised",
+    "bruse": "bruise", "bruses": "bruises", "shiverring": "shivering", "shivvering": "shivering",
+    "fainted": "fainted", "fanted": "fainted", "feinted": "fainted", "brething": "breathing",
+    "breething": "breathing", "breath": "breath", "brest": "breast", "stomache": "stomach",
+    "stummy": "tummy", "nosebled": "nosebleed", "consious": "conscious",
+})
+_PAIN_SPELT_PANE = re.compile(r"\bpanes? (?=in |on |at |behind |across )", re.IGNORECASE)
+_PASSED_OUT = re.compile(r"\b(?:past|passd|parsed) out\b", re.IGNORECASE)
 _SPEAK_WORD = re.compile(
     r"(?<![\w'])("
     + "|".join(re.escape(k) for k in sorted(_SPEAK, key=len, reverse=True) if _SPEAK[k] != k)
@@ -36,4 +64,6 @@ _ASKED_TK = re.compile(r"\b((?:can|should|shall|could|do|will|to|may)(?: i)?) tk
 def plain_words(text: str) -> str:
     """Text speak spelt out: "4got 2day, tk it l8r?" -> "forgot today, take it later?"."""
     text = _ASKED_TK.sub(r"\1 take", text)  # "can i tk it" asks to take; "tk it" reports
+    text = _PAIN_SPELT_PANE.sub("pain ", text)  # "pane in my chest"
+    text = _PASSED_OUT.sub("passed out", text)  # "I past out"
     return _SPEAK_WORD.sub(lambda m: _SPEAK[m.group(1).lower()], text)

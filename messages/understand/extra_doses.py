@@ -28,15 +28,17 @@ _SOMEONE_ELSE = re.compile(
     r"\bthinking (?:it was|they were) mine\b|\bi (?:took|have taken|had|swallowed) "
     r"(?:his|hers|theirs)\b|\btook (?:his|hers|theirs) and (?:then )?(?:took )?mine\b|"
     r"\btook mine as well\b|\bgave me (?:his|hers|her|their)\b|"
-    r"\balong with mine\b"
+    r"\balong with mine\b|\b(?:capsule|capsules|tablet|tablets|pill|pills|medicine|one|dose) "
+    rf"of my {_PEOPLE}\b|\b(?:took|swallowed|taken) (?:my )?{_PEOPLE}s(?:$| by\b| instead\b| "
+    r"too\b| as well\b| (?:capsule|tablet|pill|one|dose)s?\b)"
 )
 # A child or another person who swallowed the patient's capsule: urgent (the too-many answer
 # says to get medical advice for them), and no dose of the patient's to record.
 OTHER_SWALLOWED = re.compile(
     r"\b(?:child|children|grandson|granddaughter|grandchild|grandkid|grandkids|kid|kids|little "
-    r"one|toddler|baby|niece|nephew|\d+ (?:year|yr) old|\d+ yo)\b.{0,40}\b(?:swallowed|ate|eaten|"
+    r"one|toddler|baby|niece|nephew|\d+ (?:year|yr) old|\d+ yo)\b.{0,60}\b(?:swallowed|ate|eaten|"
     r"chewed|got into|got hold of|took|had (?:one|it|some)|put (?:one|it) in (?:his|her|their) "
-    r"mouth|(?:one|it|a capsule) in (?:his|her|their) mouth)\b|\bthought (?:it|they) (?:was|were) "
+    r"mouth|(?:one|it|capsule|capsules|tablet|pill)s? in (?:his|her|their) mouth)\b|\bthought (?:it|they) (?:was|were) "
     r"(?:a |an )?(?:sweet|sweets|sweetie|sweeties|candy|mint|mints|smartie|smarties|jelly "
     r"bean)s?\b|\b(?:someone|somebody) "
     r"(?:else )?(?:has )?(?:swallowed|took|taken|ate|eaten)\b|\b(?:swallowed|eaten|ate) one "
@@ -45,9 +47,9 @@ OTHER_SWALLOWED = re.compile(
 # A pet that may have eaten one: urgent like a child (the team is told a capsule is gone, and
 # the answer says to get advice for whoever swallowed it); the patient took nothing.
 PET_SWALLOWED = re.compile(
-    r"\b(?:dog|dogs|cat|cats|puppy|kitten|pet)\b.{0,40}\b(?:swallowed|ate|eaten|chewed|"
-    r"got (?:into|hold of) (?:my|the) (?:bag|pills|tablets|capsules|box|packet|blister|blisters|"
-    r"meds|medication|pack)|had (?:one|it|a capsule|some))\b"
+    r"\b(?:dog|dogs|cat|cats|puppy|kitten|pet)\b.{0,40}\b(?:swallowed|ate|eaten|eating|eats|"
+    r"chewed|chewing|got (?:into|hold of) (?:my|the) (?:\w+ )?(?:bag|pills|tablets|capsules|box|"
+    r"packet|blister|blisters|meds|medication|pack)|had (?:one|it|a capsule|some))\b"
 )
 _EXTRA_PHRASES = re.compile(
     r"\b(?:double dose|double dosed|double dosing|doubled up|doubled|double took|double "
@@ -68,7 +70,9 @@ _EXTRA_PHRASES = re.compile(
     r"(?:too|as well)|(?:took|had|taken) one\b.{0,40}\b(?:as well|too)|(?:took|had|taken) one "
     r"from\b.{0,30}\band (?:then )?one from|then (?:took|had) (?:that|another|one)|"
     r"from (?:yesterdays|tomorrows|another) (?:compartment|slot|day|box|section) as well|"
-    r"\d+ ?mg and (?:the |a |my )?\d+ ?mg|(?:realised|realized|remembered|found) (?:that )?"
+    r"\d+ ?mg and (?:the |a |my )?\d+ ?mg|(?:two|2|three|3) (?:by mistake|by accident|"
+    r"accidentally)|(?:took|take|taken|had) (?:today|this morning|tonight|yesterday) (?:two|2|"
+    r"three|3)\b|(?:realised|realized|remembered|found) (?:that )?"
     r"(?:i|id|he|she|hed|shed) (?:had |d )?already (?:had|taken|took|swallowed)|already (?:had|"
     r"taken|took) (?:it|one|mine|todays)? ?(?:earlier|this morning|before)\b.{0,40}\b(?:took|"
     r"swallowed|taken|had) (?:it|another|one)|(?:two|2|three|3) (?:tablets|capsules|pills|caps) "
@@ -79,7 +83,9 @@ _EXTRA_PHRASES = re.compile(
 _NO_DOSE_DAY = re.compile(
     r"\b(?:(?:on|in|during) (?:my|the) (?:rest week|break week|week off|off week|break)|"
     r"supposed to be (?:on|off)|meant to be (?:on|off)|told me to stop|stopped them|paused|"
-    r"on hold|not supposed to|shouldnt have|(?:meant|supposed) to (?:be stopped|be paused|have "
+    r"on hold|not supposed to|shouldnt have|(?:cycle|course) (?:a week|a few days|\w+ days?) "
+    r"early|started (?:the |my )?(?:new |next )?cycle early|(?:on|in|during) (?:his|her|their) "
+    r"(?:rest week|break week|week off|off week|break)|(?:meant|supposed) to (?:be stopped|be paused|have "
     r"stopped|stop|be having a break)|(?:during|on|in) (?:my|the) (?:\d+ |seven )?(?:days? off|"
     r"rest days?|break days?|off days?)|no (?:tablet|capsule|pill|dose|lenalidomide) day|"
     r"(?:rest|break|off|tablet free|pill free) day|(?:said|told (?:me|us|him|her)?) (?:to )?"
@@ -109,6 +115,7 @@ def extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
             r"\b(?:taken|swallowed|ingested|gone down|gave (?:her|him|them|dad|mum|me)|eaten|ate|"
             r"double dosed|doubled up|double dose|overdosed|tooktwo|taking \d|taking two|by taking "
             r"(?:an? |my )?(?:extra|another|additional|second|two|2|both)|instead of (?:1|one)|"
+            r"(?:two|2|three|3) (?:by mistake|by accident|accidentally)|\beat\b|"
             r"(?:been|was|were|am|is|are|s|m) (?:taking|having) (?:two|2|three|3) (?:a|per|every) "
             r"day|"
             r"(?:two|2|three|3) (?:tablets|capsules|pills|caps) (?:today|tonight|this morning|"

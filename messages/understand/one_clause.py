@@ -37,7 +37,7 @@ from messages.understand.questions import (
     risk_question,
 )
 from messages.understand.readings import DOSE_KINDS, Reading, ReadingKind
-from messages.understand.red_flags import NOT_A_SIGN, SIGNS
+from messages.understand.red_flags import BODY_BLEED, NOT_A_SIGN, SIGNS
 from messages.understand.schedule import schedule
 
 # A number that is a time or a try, not capsules: "took it at 2", "2 hours late", "two goes".
@@ -122,7 +122,9 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     # however they are put ("blood when I blow my nose"), unless denied.
     shown = " ".join(t for t in visible if t)
     for sign, topic_id in SIGNS:
-        if topic_id in by_id and sign.search(shown) and not NOT_A_SIGN.search(shown):
+        if topic_id in by_id and sign.search(shown) and (
+            not NOT_A_SIGN.search(shown) or BODY_BLEED.search(shown)
+        ):
             urgent.append(topic_id)
     # "Do we give her one?" from a carer is about the patient's own dose, not sharing capsules.
     carer_dose = CARER_DOSE.search(joined) is not None

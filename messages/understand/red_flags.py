@@ -30,9 +30,9 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(
             r"\b(?:chest|hearts?)\b(?! (?:rate|rhythm|beat|burn|infection|x ?ray))"
             r".{0,30}\b(?:squeez\w*|crush\w*|tight\w*|heavy|heaviness|pressure|clamp\w*|"
-            r"vice|vise|gripp?\w*|stabbing)\b|\b(?:squeez\w*|crush\w*|tightness|"
-            r"pressure|stabbing|pain|pains|ache)\b.{0,15}\b(?:in|on|across|round) (?:my|his|"
-            r"her|the) (?:chest|heart)\b"
+            r"vice|vise|gripp?\w*|stabbing)\b|\b(?:squeez\w*|crush\w*|tight|tightness|"
+            r"pressure|stabbing|pain|pains|ache)\b.{0,15}\b(?:in|on|across|round) (?:the (?:middle|"
+            r"centre|center|left side|left) of )?(?:my|his|her|the) (?:chest|heart)\b"
         ),
         "heart-attack",
     ),
@@ -68,6 +68,11 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "possible-pregnancy",
     ),
+)
+# A bleed from a part of the body: "my nose is giving blood" is no blood donation.
+BODY_BLEED = re.compile(
+    r"\b(?:nose|gums?|mouth|wound|cut|bottom|back passage|ear|ears|eye|eyes|lip|lips|skin)\b"
+    r".{0,25}\b(?:blood|bleed\w*|bled)\b"
 )
 # Where blood is a sample or a measure, not a bleed: "blood test", "blood pressure".
 NOT_A_SIGN = re.compile(
