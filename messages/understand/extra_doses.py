@@ -70,7 +70,11 @@ _EXTRA_PHRASES = re.compile(
     r"(?:too|as well)|(?:took|had|taken) one\b.{0,40}\b(?:as well|too)|(?:took|had|taken) one "
     r"from\b.{0,30}\band (?:then )?one from|then (?:took|had) (?:that|another|one)|"
     r"from (?:yesterdays|tomorrows|another) (?:compartment|slot|day|box|section) as well|"
-    r"\d+ ?mg and (?:the |a |my )?\d+ ?mg|(?:two|2|three|3) (?:by mistake|by accident|"
+    r"\d+ ?mg and (?:the |a |my )?\d+ ?mg|(?:took|had|taken|swallowed) another(?! (?:bad|good|"
+    r"rough|long|go|look|nosebleed|night|day|week|test|blood|scan|appointment|fall|temp|dose of "
+    r"(?:paracetamol|ibuprofen))\b)|(?:and|then) again at\b|again at \d|(?:without knowing|not "
+    r"knowing|didnt know|did not know|not realising|not realizing) (?:that )?(?:i|id|i d|he|hed|"
+    r"she|shed) (?:had |d |has |have |ve )?(?:already )?(?:taken|had|took)|(?:two|2|three|3) (?:by mistake|by accident|"
     r"accidentally)|(?:took|take|taken|had) (?:today|this morning|tonight|yesterday) (?:two|2|"
     r"three|3)\b|(?:realised|realized|remembered|found) (?:that )?"
     r"(?:i|id|he|she|hed|shed) (?:had |d )?already (?:had|taken|took|swallowed)|already (?:had|"
@@ -100,6 +104,12 @@ _TWO_DAYS = re.compile(
     r"that) (?:one|dose|capsule|tablet|pill) (?:i|id|he|she|we) (?:had )?(?:forgot|forgotten|"
     r"missed|skipped)\b"
 )
+# A pill organiser two days down: "the Tuesday slot was empty but so was Wednesday's",
+# "Sunday's compartment is empty and it's only Saturday".
+EMPTY_SLOTS = re.compile(
+    r"\bempty\b.{0,40}\b(?:so was|so is|so were|too|as well|also)\b|\bboth (?:\w+ ){0,3}empty\b|"
+    r"\bempty\b.{0,40}\b(?:its|it s|it is) only\b"
+)
 _DOSE_OBJECTS = frozenset({"it", "one", "them", "capsule", "capsules", "tablet", "tablets", "pill",
                            "pills", "dose", "doses", "lenalidomide", "revlimid", "medication",
                            "medicine", "meds", "todays", "tonights", "yesterdays", "mine",
@@ -116,6 +126,8 @@ def extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
             r"double dosed|doubled up|double dose|overdosed|tooktwo|taking \d|taking two|by taking "
             r"(?:an? |my )?(?:extra|another|additional|second|two|2|both)|instead of (?:1|one)|"
             r"(?:two|2|three|3) (?:by mistake|by accident|accidentally)|\beat\b|"
+            r"\b(?:slot|slots|compartment|compartments|section|sections|box|boxes|blisters?|"
+            r"organiser|organizer|days?)\b.{0,60}\bempty\b|"
             r"(?:been|was|were|am|is|are|s|m) (?:taking|having) (?:two|2|three|3) (?:a|per|every) "
             r"day|"
             r"(?:two|2|three|3) (?:tablets|capsules|pills|caps) (?:today|tonight|this morning|"
@@ -124,7 +136,7 @@ def extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
         )
     ):
         return None
-    if _TWO_DAYS.search(joined):
+    if _TWO_DAYS.search(joined) or EMPTY_SLOTS.search(joined):
         return "two_days"
     for i, tok in enumerate(toks):
         if tok not in _TAKE_VERBS:
@@ -168,4 +180,39 @@ def extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
         return "count"
     if _NO_DOSE_DAY.search(joined):
         return "no_dose"
+    return None
+
+
+# A child or a pet near the capsules and one gone, chewed or in a mouth, said in any order:
+# "the dog's had his nose in my tablets and I'm one capsule short", "found a chewed capsule
+# shell and the puppy looks guilty". Not when all are there.
+_CHILD = re.compile(
+    r"\b(?:child|children|grandson|granddaughter|grandchild|grandkid|grandkids|kid|kids|toddler|"
+    r"baby|niece|nephew|little one|\d+ (?:year|yr) old)\b"
+)
+_PET = re.compile(r"\b(?:dog|dogs|cat|cats|puppy|kitten|pet)\b")
+_GONE = re.compile(
+    r"\b(?:missing|short|cant find|gone|popped|chew\w*|in (?:his|her|their|its) mouth|"
+    r"swallow\w*|ate|eaten|eating|lick\w*|nose in|got into|got hold of)\b"
+)
+_CAPSULE_WORDS = re.compile(
+    r"\b(?:capsule|capsules|tablet|tablets|pill|pills|blister|blisters|pack|packet|box|meds|"
+    r"medication|one|shell)\b"
+)
+_ALL_THERE = re.compile(
+    r"\b(?:all there|none missing|nothing missing|all accounted|(?:didnt|did not|never|doesnt) "
+    r"(?:get|eat|touch|swallow|reach)|counted them|what (?:if|happens)|in case)\b"
+)
+
+
+def someone_else_got_one(joined: str) -> str | None:
+    """'child' or 'pet' when a child or a pet may have had a capsule, else None."""
+    if not (_GONE.search(joined) and _CAPSULE_WORDS.search(joined)) or _ALL_THERE.search(joined):
+        return None
+    if re.search(r"\bi (?:think i |must have |may have |might have )?(?:swallowed|took|ate)\b", joined):
+        return None  # "the cat knocked the box over and I think I swallowed two": theirs
+    if _CHILD.search(joined):
+        return "child"
+    if _PET.search(joined):
+        return "pet"
     return None

@@ -27,7 +27,12 @@ from messages.understand.doses import (
     TIMING,
     UNSURE,
 )
-from messages.understand.extra_doses import OTHER_SWALLOWED, PET_SWALLOWED, extra_reason
+from messages.understand.extra_doses import (
+    OTHER_SWALLOWED,
+    PET_SWALLOWED,
+    extra_reason,
+    someone_else_got_one,
+)
 from messages.understand.negation import negated_positions
 from messages.understand.questions import (
     HYPOTHETICAL,
@@ -184,8 +189,9 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         dose = "missed" if re.search(r"\b(?:forgot|forgotten|missed|didnt)\b", joined) else None
     if asked and dose == "later":
         dose = None
-    not_theirs = OTHER_SWALLOWED.search(joined) is not None
-    pet = not not_theirs and PET_SWALLOWED.search(joined) is not None
+    who = someone_else_got_one(joined)
+    not_theirs = OTHER_SWALLOWED.search(joined) is not None or who == "child"
+    pet = not not_theirs and (PET_SWALLOWED.search(joined) is not None or who == "pet")
     if not_theirs or pet:
         urgent = ["too-many-other", *urgent]
     if not_theirs or pet:

@@ -11,7 +11,8 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"\b(?:breathless|breathlessness|short of breath|out of breath|cant breathe|"
             r"cant breath|cannot breathe|struggling to breathe|hard to breathe|difficulty "
             r"breathing|breathing is (?:hard|difficult|bad|a struggle)|gasping|wheez\w*|puffed out|out of puff|"
-            r"cant catch my breath|cannot catch my breath)\b"
+            r"cant catch my breath|cannot catch my breath|puffing|panting|cant get my breath|"
+            r"stop(?:ping)? to (?:breathe|catch)|run a marathon|ran a marathon)\b"
         ),
         "blood-clots",
     ),
@@ -21,6 +22,17 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"\b(?:poo|poos|stool|stools|poop|faeces|feces|motions?|bowel movements?|number "
             r"twos?)\b.{0,40}\b(?:black|tarry|like tar|jet black)\b|\b(?:black|tarry)\b.{0,20}"
             r"\b(?:poo|poos|stool|stools|poop|faeces|feces|motions?)\b"
+        ),
+        "bruising-bleeding",
+    ),
+    # Blood seen, not named: "the bowl was red after I went", gums pink on the toothbrush,
+    # coughing up pinkish stuff, tiny red dots like flicked paint.
+    (
+        re.compile(
+            r"\b(?:bowl|toilet|loo|pan|water|paper|tissue|pad|toothbrush|spit|sink)\b.{0,20}\b"
+            r"(?:red|pink|pinkish|claret)\b|\bgums?\b.{0,25}\b(?:pink|red|claret)\b|\bclaret\b|"
+            r"\bcough\w* up\b.{0,25}\b(?:pink\w*|red|rusty|brown)\b|\btiny (?:red |purple |dark )?"
+            r"(?:dots|spots|specks|pinpricks|pin pricks)\b|\bflicked (?:red )?paint\b"
         ),
         "bruising-bleeding",
     ),
@@ -64,7 +76,9 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"\b(?:shes|she s|she is|were|we re|we are|wife is|partner is|girlfriend is|wifes|"
             r"partners|girlfriends) (?:now )?expecting(?! (?:a|an|the|to|you|your|my|it|that|"
             r"him|her|them|us|me)\b)|\bperiod\b.{0,20}\b(?:late|missed|not come|hasnt come|"
-            r"overdue|not arrived)\b"
+            r"overdue|not arrived)\b|\b(?:pregnancy |preg |home )?test\b.{0,25}\bpositive\b(?<!"
+            r"covid test positive)|\b(?:im|i m|i am) (?:\w+ )?late\b.{0,40}\b(?:never late|boobs|"
+            r"breasts|period|sick in the morning)\b"
         ),
         "possible-pregnancy",
     ),
@@ -93,6 +107,7 @@ UNWELL = re.compile(
     r"\bsomethings? (?:is |s )?(?:very |really |seriously |badly )?wrong\b|\bfeel(?:s|ing)? "
     r"(?:so |really |very |absolutely |just )?(?:awful|terrible|dreadful|horrendous|rotten|"
     r"like death|like im dying|like i m dying|like i am dying)\b|\b(?:very|really|seriously|"
-    r"so) (?:poorly|unwell)\b|\b(?:very|really|seriously) ill\b(?! (?:just|take|have|be|do|"
+    r"so) (?:poorly|unwell)\b|\bproperly (?:ill|poorly|unwell)\b|\bhit by a bus\b|\bnot "
+    r"(?:himself|herself|myself|themselves|right in (?:himself|herself|myself))\b|\b(?:very|really|seriously) ill\b(?! (?:just|take|have|be|do|"
     r"text|ring|call|let|get|try|go|see))"
 )

@@ -13,7 +13,7 @@ from messages.plain import plain_words
 from messages.understand.chat import whole_message
 from messages.understand.clauses import clauses
 from messages.understand.doses import TWO_NOW, VOMITED
-from messages.understand.extra_doses import extra_reason
+from messages.understand.extra_doses import EMPTY_SLOTS, extra_reason
 from messages.understand.one_clause import read_clause
 from messages.understand.questions import is_question
 from messages.understand.readings import DOSE_KINDS, Reading, Understanding
@@ -106,7 +106,7 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         ]
     # A capsule someone else's, or one more than their own, is often said across clauses
     # ("I took mine, then my husband's by mistake"): the whole text decides that too.
-    if any(r.kind == "taken" for r in readings):
+    if any(r.kind == "taken" for r in readings) or EMPTY_SLOTS.search(" ".join(toks)):
         why = extra_reason(words, search.tokens(words), words)
         if why is not None:
             readings = [r for r in readings
