@@ -50,7 +50,7 @@ def test_a_warning_sign_in_words_the_lists_do_not_know_is_a_possible_red_flag(te
 
 
 @pytest.mark.parametrize(
-    "text", ["constipation and diarrhoea", "there is claret everywhere from my gums"]
+    "text", ["constipation and diarrhoea", "tummy upset and diarrhoea"]
 )
 def test_a_routine_symptom_the_model_worries_about_gets_when_to_call_not_an_alert(
     text: str,
