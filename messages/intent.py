@@ -76,6 +76,8 @@ _OTHER_OBJECTS = frozenset({
     "bowel", "bowels", "movement", "poo", "wee", "appetite", "energy", "sleep", "any", "food", "drink",
     # "took ages to stop", "took half an hour": a time, not a capsule
     "ages", "forever", "hours", "half", "minutes", "mins", "hrs",
+    # "took a tumble", "had a funny turn": a fall, not the capsule
+    "tumble", "fall", "turn", "funny", "knock", "trip", "nasty",
     "reminder", "reminders",  # "miss today's reminder"
 })  # fmt: skip
 _FILLERS = frozenset({"my", "the", "a", "an", "your", "todays", "this", "to", "some", "of"})
@@ -177,7 +179,7 @@ def _days_mentioned(toks: Sequence[str]) -> int:
 
 _TIMES = re.compile(
     r"\b(\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|many)\s*"
-    r"(?:x|times|occasions|goes)\b|\bx ?(\d+)\b"
+    r"(?:x|times|occasions|goes|episodes|bouts)\b|\bx ?(\d+)\b"
 )
 _COUNTS = {**_NUMBERS, "eleven": 11, "twelve": 12, "several": 4, "many": 5}
 

@@ -125,7 +125,8 @@ OTHER_PILLS = re.compile(
     r"\b(?:paracetamol|ibuprofen|aspirin|co codamol|cocodamol|codeine|painkillers?|"
     r"antibiotics?|laxatives?|senna|vitamins?|folic|steroids?|dex|dexamethasone|antacids?|"
     r"rennies|gaviscon|piriton|antihistamines?|sleeping pills?|omeprazole|lansoprazole|"
-    r"aciclovir|co trimoxazole|allopurinol|warfarin|apixaban|rivaroxaban|statins?)\b"
+    r"aciclovir|co trimoxazole|allopurinol|warfarin|apixaban|rivaroxaban|statins?|loperamide|"
+    r"imodium|tylenol|advil|motrin|calcium|vitamin d|iron tablets?|metformin|amlodipine)\b"
 )
 # "Can I take it with food?" asks how, not whether or when.
 HOW_TO = re.compile(

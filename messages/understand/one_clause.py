@@ -224,10 +224,11 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
             r"\b(?:took|taken|had|swallowed|doubled|double dosed|double dose|taking (?:\d|two)|by "
             r"taking (?:an? |my )?(?:extra|another|additional|second|two|both|\d)|instead of "
             r"(?:1|one)|(?:two|2|three|3) (?:tablets|capsules|pills|caps) (?:today|tonight|this "
-            r"morning|yesterday|last night|by mistake|by accident|at once|together|in one go))\b",
+            r"morning|yesterday|last night|by mistake|by accident|at once|together|in one go)|"
+            r"mistake|by accident|accidentally)\b",
             joined,
         )
-    )
+    )  # "by mistake I take 2 capsules": a report, whatever the tense
     extra = (
         None
         if (asked and (question or not told)) or not_theirs or pet

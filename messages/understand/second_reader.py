@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from messages import search
 from messages.leaflet import Topic
+from messages.understand.questions import is_question
 from messages.understand.readings import Reading
 
 
@@ -24,8 +26,11 @@ def second_reader(text: str, readings: list[Reading], topics: Sequence[Topic]) -
         for r in readings
     )  # fmt: skip
     need_red = not kinds & {"red_flag", "risk_question"} and not denied
+    # A question about doses ("can I take two to catch up?") is no report; a statement that a
+    # topic about doses matched ("by mistake I take 2 capsules") may be one.
+    asks = "?" in text or is_question(text, search.tokens(text))
     need_extra = not kinds & {"extra", "dose_question", "unsure", "intend", "risk_question"} and (
-        not about_doses
+        not (about_doses and asks)
     )
     if not (need_red or need_extra):
         return readings

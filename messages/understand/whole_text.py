@@ -48,6 +48,10 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
             readings.append(Reading("red_flag", text, ("fever",), temperature_c=celsius))
         elif sign is not None:
             readings.append(Reading("red_flag", text, (sign,)))
+        else:
+            # Written partly in English ("pair vich dard, left leg swollen red and hot"): the
+            # English words are read for a warning sign too.
+            readings += [r for r in read_clause(words, topics) if r.kind == "red_flag"][:1]
         readings.append(Reading("other_language", text, detail=language))
         return Understanding(text, tuple(readings), (text,), language)
     parts = clauses(words)
