@@ -15,13 +15,15 @@ from tests.corpus import check_corpus
 from tests.corpus.evaluate import Score, examples, record_of, score
 
 # Measured on the held-out set (README "Understanding patients"): never to go down.
-# 2026-12-03, blind-2.jsonl (426 texts), rules with the model: red flags 90/103 (96/103 at
-# least told when to call), extra doses 34/43, exact intent sets 319/426, dose records
-# 177/210. The issue's targets (100%, 100%, 95%) are missed; the README says so.
-FLOORS = {"red_flag": 0.86, "extra": 0.79}
-WARNED_FLOOR = 0.92
-EXACT_FLOOR = 0.74
-RECORDS_FLOOR = 0.84
+# 2026-12-03, blind-3.jsonl (601 texts, a new writer, measured once after tuning stopped),
+# rules with the model: red flags 140/142 (141/142 at least told when to call), extra doses
+# 50/60 (7 of the 10 others answered urgently as a child or pet that swallowed one), exact
+# intent sets 495/601, dose records 156/172. The issue's targets (100%, 100%, 95%) are
+# missed; the README says so.
+FLOORS = {"red_flag": 0.98, "extra": 0.83}
+WARNED_FLOOR = 0.99
+EXACT_FLOOR = 0.82
+RECORDS_FLOOR = 0.90
 
 
 def test_the_corpus_is_well_formed_and_big_enough(capsys: pytest.CaptureFixture[str]) -> None:
@@ -29,8 +31,8 @@ def test_the_corpus_is_well_formed_and_big_enough(capsys: pytest.CaptureFixture[
     all_texts = examples()
     assert len(all_texts) >= 1500
     held = [e for e in all_texts if e.held_out]
-    # The blind set: 426 of 2,653 texts (16%; the issue asks for a fifth, see the README).
-    assert len(held) >= 400 and len(held) / len(all_texts) > 0.15
+    # The blind set: 601 of 4,782 texts (12.6%; the issue asks for a fifth, see the README).
+    assert len(held) >= 600 and len(held) / len(all_texts) > 0.12
 
 
 @pytest.fixture(scope="module")
