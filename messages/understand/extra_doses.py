@@ -8,7 +8,7 @@ from collections.abc import Sequence
 _NUMBER_WORDS = {"two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4, "five": 5, "5": 5,
                  "both": 2, "double": 2, "twice": 2, "extra": 2, "another": 2, "second": 2,
                  "couple": 2, "several": 3, "few": 3}  # fmt: skip
-_TAKE_VERBS = frozenset({"took", "taken", "had", "swallowed", "take", "taking", "tooken",
+_TAKE_VERBS = frozenset({"took", "taken", "had", "swallowed", "take", "taking", "tooken", "tk",
                          "tkn", "tken", "takn", "tok", "popped", "consumed", "ingested"})  # fmt: skip
 _PAST_TAKE = frozenset({"took", "taken", "had", "swallowed", "tooken", "tkn", "tken", "takn",
                         "tok", "done", "popped", "consumed", "ingested"})  # fmt: skip
@@ -28,7 +28,10 @@ _SOMEONE_ELSE = re.compile(
     r"\bthinking (?:it was|they were) mine\b|\bi (?:took|have taken|had|swallowed) "
     r"(?:his|hers|theirs)\b|\btook (?:his|hers|theirs) and (?:then )?(?:took )?mine\b|"
     r"\btook mine as well\b|\bgave me (?:his|hers|her|their)\b|"
-    r"\balong with mine\b|\b(?:capsule|capsules|tablet|tablets|pill|pills|medicine|one|dose) "
+    r"\balong with mine\b|\bone of (?:his|hers|theirs)\b|\bfrom my \w+s (?:box|bag|pack|packet|"
+    r"supply|bottle)\b|\bmine (?:and|&) my \w+s\b|\bmine (?:and|&) (?:his|hers)\b|\b(?:and|then) "
+    r"my \w+s (?:at|by|too|as well)\b|\bgave (?:her|him|me) (?:his|hers|theirs) (?:by mistake|by accident|too|as well|instead)\b|\bas well as "
+    r"(?:mine|my own)\b|\bone of \w+s\b(?= by| as well| too| instead)|\b(?:capsule|capsules|tablet|tablets|pill|pills|medicine|one|dose) "
     rf"of my {_PEOPLE}\b|\b(?:took|swallowed|taken) (?:my )?{_PEOPLE}s(?:$| by\b| instead\b| "
     r"too\b| as well\b| (?:capsule|tablet|pill|one|dose)s?\b)"
 )
@@ -40,7 +43,8 @@ OTHER_SWALLOWED = re.compile(
     r"chewed|got into|got hold of|took|had (?:one|it|some)|put (?:one|it) in (?:his|her|their) "
     r"mouth|(?:one|it|capsule|capsules|tablet|pill)s? in (?:his|her|their) mouth)\b|\bthought (?:it|they) (?:was|were) "
     r"(?:a |an )?(?:sweet|sweets|sweetie|sweeties|candy|mint|mints|smartie|smarties|jelly "
-    r"bean)s?\b|\b(?:someone|somebody) "
+    r"bean)s?\b|\b(?:ate|eaten|had|found) (?:a |an |some )?(?:sweet|sweetie|sweety|sweeties|"
+    r"candy|mint|smartie|smarties)\b|\b(?:someone|somebody) "
     r"(?:else )?(?:has )?(?:swallowed|took|taken|ate|eaten)\b|\b(?:swallowed|eaten|ate) one "
     r"of my\b|\bmay have eaten one\b|\bthinking (?:it|they) (?:was|were) (?:her|his|their)\b"
 )
@@ -70,7 +74,19 @@ _EXTRA_PHRASES = re.compile(
     r"(?:too|as well)|(?:took|had|taken) one\b.{0,40}\b(?:as well|too)|(?:took|had|taken) one "
     r"from\b.{0,30}\band (?:then )?one from|then (?:took|had) (?:that|another|one)|"
     r"from (?:yesterdays|tomorrows|another) (?:compartment|slot|day|box|section) as well|"
-    r"\d+ ?mg and (?:the |a |my )?\d+ ?mg|(?:took|had|taken|swallowed) another(?! (?:bad|good|"
+    r"\d+ ?mg and (?:the |a |my )?\d+ ?mg|\d+ ?mg instead of (?:my |the )?\d+ ?mg|"
+    r"(?:took|taken|had|swallowed|given|gave|give|swallow|take|tk)(?: (?:it|them|her|him|mum|mom|"
+    r"dad|me|my|his|the|a|capsule|capsules|tablet|tablets|pill|pills|dose|lenalidomide|revlimid|"
+    r"one|mine|hers|medication|meds)){0,4} (?:twice|two times|2 times|2x|x2)(?! (?:a|per|this|"
+    r"last|every) (?:week|month|cycle))|"
+    r"total (?:of )?(?:2|two|3|three)\b|then (?:a |an )?(?:second|another|extra|anuva|anutha|one more)|"
+    r"(?:and|then) another(?: (?:1|one|capsule|tablet|pill))?(?: at| with| just| now| later| by| as|"
+    r" cos| because| thinking|$)|one more (?:capsule|tablet|pill|one)? ?after|"
+    r"(?:two|2) (?:that were |which were )?stuck together|(?:one|dose|capsule|tablet) for tomorrow "
+    r"(?:as well|too)|tomorrows (?:one |dose |capsule )?(?:as well|too)|double (?:my|the|up|her|"
+    r"his) ?(?:capsule|dose|tablet|pill)?|(?:forgot|forgetting|not realising) (?:that )?(?:its|it s|"
+    r"it is|it was) (?:only )?once a day|both gave (?:him|her|me|them)|(?:day staff|carer|"
+    r"nurse|someone) (?:had )?already (?:had|given|gave)|(?:took|had|taken|swallowed) another(?! (?:bad|good|"
     r"rough|long|go|look|nosebleed|night|day|week|test|blood|scan|appointment|fall|temp|dose of "
     r"(?:paracetamol|ibuprofen))\b)|(?:and|then) again at\b|again at \d|(?:without knowing|not "
     r"knowing|didnt know|did not know|not realising|not realizing) (?:that )?(?:i|id|i d|he|hed|"
@@ -87,7 +103,11 @@ _EXTRA_PHRASES = re.compile(
 _NO_DOSE_DAY = re.compile(
     r"\b(?:(?:on|in|during) (?:my|the) (?:rest week|break week|week off|off week|break)|"
     r"supposed to be (?:on|off)|meant to be (?:on|off)|told me to stop|stopped them|paused|"
-    r"on hold|not supposed to|shouldnt have|(?:cycle|course) (?:a week|a few days|\w+ days?) "
+    r"on hold|not supposed to|shouldnt have|but (?:its|it s|it was|it is) (?:my|the|her|his) "
+    r"(?:week off|rest week|break week|brake week|off week|rest day|break|day off)|(?:forgot|"
+    r"forgetting|not realising) (?:that )?(?:it was|its|it s|it is) (?:my|the|her|his) (?:week off|"
+    r"rest week|break week|brake week|break|rest day)|(?:on|in|during) (?:my|the|her|his) brake"
+    r"(?: week)?|thought it was (?:still )?day \d+|(?:cycle|course) (?:a week|a few days|\w+ days?) "
     r"early|started (?:the |my )?(?:new |next )?cycle early|(?:on|in|during) (?:his|her|their) "
     r"(?:rest week|break week|week off|off week|break)|(?:meant|supposed) to (?:be stopped|be paused|have "
     r"stopped|stop|be having a break)|(?:during|on|in) (?:my|the) (?:\d+ |seven )?(?:days? off|"
@@ -97,7 +117,7 @@ _NO_DOSE_DAY = re.compile(
     r"(?:my|the) (?:rest|break|off) week|(?:rest|break|off) week but)\b"
 )
 _TWO_DAYS = re.compile(
-    r"\b(?:yesterdays|last nights)\b.{0,30}\b(?:and|with|plus|then|\+|&)\b.{0,18}\b(?:todays|"
+    r"\b(?:yesterdays|last nights)\b.{0,30}\b(?:and|with|plus|then|\+|&|as well as)\b.{0,18}\b(?:todays|"
     r"this mornings|tonights)\b|\b(?:yesterday|last night)\b.{0,20}\b(?:and|with|plus|\+|&)\b"
     r".{0,12}\b(?:todays|this mornings|tonights)\b|\btodays\b.{0,20}\b(?:and|with|plus)\b"
     r".{0,12}\b(?:yesterdays|tomorrows)\b|\b(?:plus|and|with|as well as|along with) (?:the|"
@@ -125,7 +145,8 @@ def extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
             r"\b(?:taken|swallowed|ingested|gone down|gave (?:her|him|them|dad|mum|me)|eaten|ate|"
             r"double dosed|doubled up|double dose|overdosed|tooktwo|taking \d|taking two|by taking "
             r"(?:an? |my )?(?:extra|another|additional|second|two|2|both)|instead of (?:1|one)|"
-            r"(?:two|2|three|3) (?:by mistake|by accident|accidentally)|\beat\b|"
+            r"(?:two|2|three|3) (?:by mistake|by accident|accidentally)|\beat\b|\bgave\b|\bgiven\b|"
+            r"\bswallow\b|double (?:my|the|up)|\btk\b|"
             r"\b(?:slot|slots|compartment|compartments|section|sections|box|boxes|blisters?|"
             r"organiser|organizer|days?)\b.{0,60}\bempty\b|"
             r"(?:been|was|were|am|is|are|s|m) (?:taking|having) (?:two|2|three|3) (?:a|per|every) "
@@ -188,12 +209,13 @@ def extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
 # shell and the puppy looks guilty". Not when all are there.
 _CHILD = re.compile(
     r"\b(?:child|children|grandson|granddaughter|grandchild|grandkid|grandkids|kid|kids|toddler|"
-    r"baby|niece|nephew|little one|\d+ (?:year|yr) old)\b"
+    r"baby|niece|nephew|little one|little brother|little sister|baby brother|baby sister|\d+ "
+    r"(?:year|yr|month) old|(?:son|daughter) \d\b)s?\b"
 )
 _PET = re.compile(r"\b(?:dog|dogs|cat|cats|puppy|kitten|pet)\b")
 _GONE = re.compile(
     r"\b(?:missing|short|cant find|gone|popped|chew\w*|in (?:his|her|their|its) mouth|"
-    r"swallow\w*|ate|eaten|eating|lick\w*|nose in|got into|got hold of)\b"
+    r"swallow\w*|ate|eaten|eating|lick\w*|nose in|got into|got hold of|empty|open)\b"
 )
 _CAPSULE_WORDS = re.compile(
     r"\b(?:capsule|capsules|tablet|tablets|pill|pills|blister|blisters|pack|packet|box|meds|"

@@ -35,6 +35,9 @@ def negated_positions(toks: Sequence[str]) -> set[int]:
         if tok not in _NEGATORS:
             continue
         nxt = toks[i + 1] if i + 1 < len(toks) else ""
+        # "Never had one like it", "never felt this bad": the worst yet, not a denial.
+        if tok == "never" and {"like", "bad", "before", "worse"} & set(toks[i + 1 : i + 7]):
+            continue
         if nxt in ("sure", "idea", "better", "stopping", "stop", "improving", "going", "able",
                    "know", "recognise", "recognize", "making", "make"):  # fmt: skip
             continue

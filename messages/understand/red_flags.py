@@ -12,7 +12,10 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"cant breath|cannot breathe|struggling to breathe|hard to breathe|difficulty "
             r"breathing|breathing is (?:hard|difficult|bad|a struggle)|gasping|wheez\w*|puffed out|out of puff|"
             r"cant catch my breath|cannot catch my breath|puffing|panting|cant get my breath|"
-            r"stop(?:ping)? to (?:breathe|catch)|run a marathon|ran a marathon)\b"
+            r"stop(?:ping)? to (?:breathe|catch)|run a marathon|ran a marathon|full breath|"
+            r"through a straw|fighting for (?:breath|air)|gasping for air|missing the air|short "
+            r"breath|stopping for (?:breath|air)|cant get (?:any )?air|struggling for (?:breath|air)|"
+            r"air hungry|no air)\b"
         ),
         "blood-clots",
     ),
@@ -36,13 +39,74 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "bruising-bleeding",
     ),
+    # A cut that will not stop; spots that do not fade under a glass.
+    (
+        re.compile(
+            r"\b(?:cut|nicked|graze\w*|scratch\w*|wound)\b.{0,40}\b(?:dripping|wont stop|won t "
+            r"stop|still going|keeps going|hasnt stopped|still bleeding)\b|\bpurple (?:freckles|dots|"
+            r"spots|marks|patches|blotches|rash)\b|\bred points\b|\bblue marks\b|\b(?:dont|don t|"
+            r"do not|doesnt|wont) fade when (?:i|you) press\b|\bglass test\b|\b(?:loo|toilet|bowl|pan)"
+            r"\b.{0,40}\bblack\b|\btoilet is (?:coming |going )?black\b"
+        ),
+        "bruising-bleeding",
+    ),
+    # A knock to the head, however put: "cracked my head on the sink", "whacked me heid".
+    (
+        re.compile(
+            r"\b(?:hit|cracked|bumped|banged|knocked|struck|whacked|smacked|bashed|clonked|"
+            r"clattered|thumped)\b.{0,15}\b(?:my|his|her|me|their|the)? ?(?:head|heid|forehead|"
+            r"skull|noggin)\b|\bcurtain\b.{0,40}\b(?:eye|eyes|vision|sight)\b"
+        ),
+        "bleeding-skull",
+    ),
+    # Fainting however put: "next thing I knew I was on the floor", "everything went grey".
+    (
+        re.compile(
+            r"\bnext thing i knew\b|\beverything went (?:grey|gray|black|white|dark|fuzzy)\b|"
+            r"\bwent over\b|\bcame over (?:all )?(?:funny|peculiar|strange|queer|weird|faint|"
+            r"dizzy)\b|\bfunny turn\b|\b(?:dont|don t|cant) remember (?:going down|falling)\b|"
+            r"\b(?:had to )?(?:sit|lie) (?:down )?on the (?:floor|grass|ground)\b"
+        ),
+        "fainting",
+    ),
+    # Allergic swelling however put: "face has blown up like a balloon".
+    (
+        re.compile(
+            r"\b(?:face|lips|lip|tongue|eyes|eyelids|throat)\b.{0,15}\b(?:blown up|blew up|"
+            r"ballooned|like a balloon|puffed up|swelled up|swollen up|twice the size)\b"
+        ),
+        "allergic-reaction",
+    ),
+    # A leg or calf hot, kicked, massive or purple: a possible clot.
+    (
+        re.compile(
+            r"\b(?:calf|calves|leg|thigh)\b.{0,40}\b(?:hot|kicked|throbbing|massive|huge|purple|"
+            r"twice the size|rock hard|tight and)\b"
+        ),
+        "blood-clots",
+    ),
+    # Diarrhoea 4 or more times, or for days, however put: "back and forth to the toilet 5
+    # times, all liquid", "bowels like a tap for three days", "lost count".
+    (
+        re.compile(
+            r"^(?=.*\b(?:toilet|loo|bathroom|lavatory|bog|bowels?|poo\w*|stools?|runs|runny|"
+            r"liquid|watery|water|bum|diarrh\w*)\b)(?=.*(?:\b(?:[4-9]|1\d|four|five|six|seven|"
+            r"eight|nine|ten|eleven|twelve) (?:times|goes|trips)\b|\bevery hour\b|\blost count\b|"
+            r"\blike a tap\b|\bpure water\b|\bmoved into the (?:loo|toilet|bathroom)\b|\bcant get "
+            r"off the (?:loo|toilet)\b|\bfor (?:three|four|five|\d+) days\b|\bsince (?:saturday|"
+            r"sunday|monday|tuesday|wednesday|thursday|friday|last week)\b|\b(?:runnin|running) "
+            r"to the (?:loo|toilet|bathroom) all day\b)).*"
+        ),
+        "diarrhoea",
+    ),
     # Chest pain however put: "feels like my heart's being squeezed", "crushing in my chest".
     # Not heartburn, a heart rate or a chest infection's cough.
     (
         re.compile(
             r"\b(?:chest|hearts?)\b(?! (?:rate|rhythm|beat|burn|infection|x ?ray))"
             r".{0,30}\b(?:squeez\w*|crush\w*|tight\w*|heavy|heaviness|pressure|clamp\w*|"
-            r"vice|vise|gripp?\w*|stabbing)\b|\b(?:squeez\w*|crush\w*|tight|tightness|"
+            r"vice|vise|gripp?\w*|stabbing|killin\w*|agony)\b|\belephant (?:sat|sitting|on)\b|"
+            r"\bsitting on my chest\b|\b(?:squeez\w*|crush\w*|tight|tightness|"
             r"pressure|stabbing|pain|pains|ache)\b.{0,15}\b(?:in|on|across|round) (?:the (?:middle|"
             r"centre|center|left side|left) of )?(?:my|his|her|the) (?:chest|heart)\b"
         ),
