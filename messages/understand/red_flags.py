@@ -93,7 +93,7 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"liquid|watery|water|bum|diarrh\w*)\b)(?=.*(?:\b(?:[4-9]|1\d|four|five|six|seven|"
             r"eight|nine|ten|eleven|twelve) (?:times|goes|trips)\b|\bevery hour\b|\blost count\b|"
             r"\blike a tap\b|\bpure water\b|\bmoved into the (?:loo|toilet|bathroom)\b|\bcant get "
-            r"off the (?:loo|toilet)\b|\bfor (?:three|four|five|\d+) days\b|\bsince (?:saturday|"
+            r"off the (?:loo|toilet)\b|\bfor (?:four|five|six|seven|[4-9]|\d\d) days\b|\bsince (?:saturday|"
             r"sunday|monday|tuesday|wednesday|thursday|friday|last week)\b|\b(?:runnin|running) "
             r"to the (?:loo|toilet|bathroom) all day\b)).*"
         ),
