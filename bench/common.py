@@ -19,7 +19,6 @@ from datetime import time as dtime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -64,6 +63,10 @@ class BenchDb:
 
 
 async def _pg_admin(sql: str) -> None:
+    # Imported here: bench.serve imports this module for T0, and the SQLite service it starts
+    # (measured by bench/memory_run.py) must not carry a driver it does not load itself.
+    import asyncpg  # type: ignore[import-untyped]
+
     conn = await asyncpg.connect(PG_ADMIN)
     try:
         await conn.execute(sql)

@@ -19,10 +19,16 @@ import sys
 import time
 from typing import Any
 
-import time_machine
+# time-machine imports pytest (for its plugin) and dateutil (to parse a string destination)
+# whenever they are installed. `lenabot run` imports neither; pytest alone made ~5 MB of the
+# service bench/memory_run.py measures. This process needs neither (T0 is a datetime).
+for _unused in ("pytest", "dateutil"):
+    sys.modules.setdefault(_unused, None)  # type: ignore[arg-type]
 
-from bench.common import T0
-from bot.cli.main import main
+import time_machine  # noqa: E402
+
+from bench.common import T0  # noqa: E402
+from bot.cli.main import main  # noqa: E402
 
 # time-machine moves time.time() (at the C level, so a saved reference moves too); the wall
 # clock of the load process is the real one: perf_counter (never moved) plus this offset.

@@ -38,7 +38,12 @@ from scheduler.services.confirmations import Confirmations
 from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
 from scheduler.store.audit import SqlAlchemyAudit
-from scheduler.store.db import is_sqlite, make_engine
+from scheduler.store.db import (
+    PLANNING_CACHE_KIB,
+    SQLITE_DEFAULT_CACHE_KIB,
+    is_sqlite,
+    make_engine,
+)
 from scheduler.store.inbox import SqlAlchemyInbox
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
@@ -187,7 +192,10 @@ def plan_settings(settings: Settings) -> PlanSettings:
 
 def build(settings: Settings, clock: Clock | None = None, out: TextIO | None = None) -> Service:
     clock = clock or SystemClock()
-    engine = make_engine(settings.database_url)
+    # With planner processes, the service plans only a clinic of one page (and re-plans one
+    # patient at a time): SQLite's default page cache is enough for its connections.
+    cache = SQLITE_DEFAULT_CACHE_KIB if settings.plan_processes else PLANNING_CACHE_KIB
+    engine = make_engine(settings.database_url, cache_kib=cache)
     courses = SqlAlchemyCourseRepository(engine)
     outbox = SqlAlchemyOutbox(engine)
     horizon = timedelta(hours=settings.plan_horizon_hours)

@@ -18,6 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from scheduler.store.sqlite_driver import dbapi
 
 DEFAULT_URL = "sqlite+aiosqlite:///lenabot.db"
+# SQLite page cache of each pooled connection, in KiB. Planning a big clinic reads the
+# outbox's indexes over and over: 8 MiB a connection (the default is 2 MiB) keeps those of a
+# 100k-patient clinic in memory, and planning slowed as they outgrew 2 MiB. A connection that
+# plans nothing big (the service's, when planner processes plan the big passes) keeps
+# SQLite's default: 6 MiB less resident memory a connection (bench/RESULTS.md, "Memory").
+PLANNING_CACHE_KIB = 8192
+SQLITE_DEFAULT_CACHE_KIB = 2000
 # Execution option of a connection that only reads (see ``reading``).
 READ_ONLY = "lenabot_read_only"
 
@@ -70,7 +77,9 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, **kw: Any) -> AsyncEngine:
+def make_engine(url: str, *, cache_kib: int = PLANNING_CACHE_KIB, **kw: Any) -> AsyncEngine:
+    """An engine for ``url``; on SQLite each connection gets ``cache_kib`` KiB of page cache
+    (``PRAGMA cache_size``; PostgreSQL's cache is the server's, so it is ignored there)."""
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         # One writer at a time: each transaction takes the write lock up front (BEGIN IMMEDIATE)
@@ -87,11 +96,9 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
-            # 8 MiB of page cache a connection (default 2 MiB): the outbox's indexes of a
-            # 100k-patient clinic no longer fit in 2 MiB, and planning slowed as they grew.
-            # Each planner process has caches of its own: 16 MiB cost 2 x 8 MiB more memory
-            # at 100k patients than 8 MiB, for no measurable speed.
-            cur.execute("PRAGMA cache_size=-8192")
+            # See PLANNING_CACHE_KIB. Each planner process has caches of its own: 16 MiB cost
+            # 2 x 8 MiB more memory at 100k patients than 8 MiB, for no measurable speed.
+            cur.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.bootstrap import build
+from bot.bootstrap import Service, build
 from bot.settings import Settings, SettingsError, load_settings
+from scheduler.store.db import PLANNING_CACHE_KIB, SQLITE_DEFAULT_CACHE_KIB, make_engine
 
 
 def settings(tmp_path: Path, **values: object) -> Settings:
@@ -39,5 +40,37 @@ async def test_zero_planner_processes_plans_in_the_service_process(tmp_path: Pat
     service = build(settings(tmp_path, plan_processes=0), out=io.StringIO())
     try:
         assert service.materialiser.planners is None
+    finally:
+        await service.close()
+
+
+async def _page_cache_kib(service: Service) -> int:
+    async with service.engine.connect() as conn:
+        return -int((await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one())
+
+
+async def test_with_planner_processes_the_service_keeps_sqlites_default_page_cache(
+    tmp_path: Path,
+) -> None:
+    """The big passes plan in the planners (8 MiB a connection each): the service's own
+    connections keep SQLite's default 2 MiB, 6 MiB less resident memory each."""
+    service = build(settings(tmp_path), out=io.StringIO())
+    try:
+        assert await _page_cache_kib(service) == SQLITE_DEFAULT_CACHE_KIB == 2000
+        planner = make_engine(service.settings.database_url)  # as a planner process makes it
+        async with planner.connect() as conn:
+            cache = (await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one()
+        await planner.dispose()
+        assert -cache == PLANNING_CACHE_KIB == 8192
+    finally:
+        await service.close()
+
+
+async def test_without_planner_processes_the_service_plans_with_the_big_page_cache(
+    tmp_path: Path,
+) -> None:
+    service = build(settings(tmp_path, plan_processes=0), out=io.StringIO())
+    try:
+        assert await _page_cache_kib(service) == PLANNING_CACHE_KIB
     finally:
         await service.close()
