@@ -51,7 +51,8 @@ OTHER_SWALLOWED = re.compile(
 # A pet that may have eaten one: urgent like a child (the team is told a capsule is gone, and
 # the answer says to get advice for whoever swallowed it); the patient took nothing.
 PET_SWALLOWED = re.compile(
-    r"\b(?:dog|dogs|cat|cats|puppy|kitten|pet)\b.{0,40}\b(?:swallowed|ate|eaten|eating|eats|"
+    r"\b(?:dog|dogs|cat|cats|puppy|kitten|pet)\b.{0,40}\b(?:got (?:one|a capsule|some|it)|"
+    r"swallowed|ate|eaten|eating|eats|"
     r"chewed|chewing|got (?:into|hold of) (?:my|the) (?:\w+ )?(?:bag|pills|tablets|capsules|box|"
     r"packet|blister|blisters|meds|medication|pack)|had (?:one|it|a capsule|some))\b"
 )
@@ -74,7 +75,8 @@ _EXTRA_PHRASES = re.compile(
     r"(?:too|as well)|(?:took|had|taken) one\b.{0,40}\b(?:as well|too)|(?:took|had|taken) one "
     r"from\b.{0,30}\band (?:then )?one from|then (?:took|had) (?:that|another|one)|"
     r"from (?:yesterdays|tomorrows|another) (?:compartment|slot|day|box|section) as well|"
-    r"\d+ ?mg and (?:the |a |my )?\d+ ?mg|\d+ ?mg instead of (?:my |the )?\d+ ?mg|"
+    r"\d+ ?mg and (?:the |a |my )?\d+ ?mg|one extra|an extra (?:capsule |tablet |pill |one |dose )?"
+    r"(?:was|were|has been|got|may have been) (?:taken|swallowed|given)|\d+ ?mg instead of (?:my |the )?\d+ ?mg|"
     r"(?:took|taken|had|swallowed|given|gave|give|swallow|take|tk)(?: (?:it|them|her|him|mum|mom|"
     r"dad|me|my|his|the|a|capsule|capsules|tablet|tablets|pill|pills|dose|lenalidomide|revlimid|"
     r"one|mine|hers|medication|meds)){0,4} (?:twice|two times|2 times|2x|x2)(?! (?:a|per|this|"
@@ -103,7 +105,8 @@ _EXTRA_PHRASES = re.compile(
 _NO_DOSE_DAY = re.compile(
     r"\b(?:(?:on|in|during) (?:my|the) (?:rest week|break week|week off|off week|break)|"
     r"supposed to be (?:on|off)|meant to be (?:on|off)|told me to stop|stopped them|paused|"
-    r"on hold|not supposed to|shouldnt have|but (?:its|it s|it was|it is) (?:my|the|her|his) "
+    r"on hold|not supposed to|shouldnt have|(?:but|even tho|even though|though|tho) (?:its|it s|"
+    r"it was|it is) (?:my|the|her|his) "
     r"(?:week off|rest week|break week|brake week|off week|rest day|break|day off)|(?:forgot|"
     r"forgetting|not realising) (?:that )?(?:it was|its|it s|it is) (?:my|the|her|his) (?:week off|"
     r"rest week|break week|brake week|break|rest day)|(?:on|in|during) (?:my|the|her|his) brake"
@@ -120,7 +123,7 @@ _TWO_DAYS = re.compile(
     r"\b(?:yesterdays|last nights)\b.{0,30}\b(?:and|with|plus|then|\+|&|as well as)\b.{0,18}\b(?:todays|"
     r"this mornings|tonights)\b|\b(?:yesterday|last night)\b.{0,20}\b(?:and|with|plus|\+|&)\b"
     r".{0,12}\b(?:todays|this mornings|tonights)\b|\btodays\b.{0,20}\b(?:and|with|plus)\b"
-    r".{0,12}\b(?:yesterdays|tomorrows)\b|\b(?:plus|and|with|as well as|along with) (?:the|"
+    r".{0,12}\b(?:yesterdays|tomorrows)\b|\btonights\b.{0,20}\b(?:and|with|plus)\b.{0,12}\btomorrows\b|\b(?:plus|and|with|as well as|along with) (?:the|"
     r"that) (?:one|dose|capsule|tablet|pill) (?:i|id|he|she|we) (?:had )?(?:forgot|forgotten|"
     r"missed|skipped)\b"
 )
@@ -215,7 +218,7 @@ _CHILD = re.compile(
 _PET = re.compile(r"\b(?:dog|dogs|cat|cats|puppy|kitten|pet)\b")
 _GONE = re.compile(
     r"\b(?:missing|short|cant find|gone|popped|chew\w*|in (?:his|her|their|its) mouth|"
-    r"swallow\w*|ate|eaten|eating|lick\w*|nose in|got into|got hold of|empty|open)\b"
+    r"swallow\w*|ate|eaten|eating|lick\w*|nose in|got into|got hold of|empty|open|got one)\b"
 )
 _CAPSULE_WORDS = re.compile(
     r"\b(?:capsule|capsules|tablet|tablets|pill|pills|blister|blisters|pack|packet|box|meds|"

@@ -93,6 +93,8 @@ def risk_question(clause: str, toks: Sequence[str]) -> bool:
     joined = " ".join(toks)
     if _WORRY_NOW.search(joined) and _HAPPENING.search(clause):
         return False  # "should I be worried my poo is black?": it is black now
+    if re.search(r"\b(?:could|might|may|can) (?:i|she|we) be (?:pregnant|expecting)\b", joined):
+        return False  # "could I be pregnant?" is the possible pregnancy itself
     if HYPOTHETICAL.search(joined):
         return True
     if _HAPPENING.search(clause):

@@ -15,7 +15,7 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"stop(?:ping)? to (?:breathe|catch)|run a marathon|ran a marathon|full breath|"
             r"through a straw|fighting for (?:breath|air)|gasping for air|missing the air|short "
             r"breath|stopping for (?:breath|air)|cant get (?:any )?air|struggling for (?:breath|air)|"
-            r"air hungry|no air)\b"
+            r"air hungry|no air|(?:cant|couldnt|could not|cannot) get (?:my|your|his|her) breath)\b"
         ),
         "blood-clots",
     ),
@@ -121,6 +121,8 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "heart-attack",
     ),
+    # A clot felt: "my blood's clotting in my leg".
+    (re.compile(r"\bclot\w*\b.{0,15}\b(?:leg|legs|calf|calves|arm|thigh|lung|lungs)\b"), "blood-clots"),
     # Yellow skin or eyes (jaundice): beyond the leaflet's words, a sign of the liver changes
     # it lists that the team must see the same day (hazard log H12).
     (
