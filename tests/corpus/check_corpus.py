@@ -17,6 +17,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from messages.intent import STOP_WORDS
+
 HERE = Path(__file__).resolve().parent
 TUNING = HERE.parents[1] / "messages" / "corpus"  # the tuning set, which the model learns from
 README = HERE / "README.md"
@@ -102,7 +104,7 @@ def check_row(obj: object, labels: set[str], topics: set[str]) -> list[str]:
         errs.append(f"a dose is recorded from an intention/snooze/unsure text: {intents}")
     if "day" in obj and not s & DOSE_INTENTS:
         errs.append(f"day given for a text with no dose intent: {intents}")
-    if "stop" in s and len(text.split()) != 1:
+    if "stop" in s and " ".join(re.sub(r"[^\w]+", " ", text).split()).upper() not in STOP_WORDS:
         errs.append("'stop' is a carrier word as the whole message; use stop_request for words")
     return errs
 

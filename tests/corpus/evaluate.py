@@ -153,6 +153,12 @@ def main() -> None:
     items = [e for e in examples() if e.held_out == a.held_out]
     s, misses = score(items)
     print(table(s))
+    if a.held_out:
+        for source in sorted({e.source for e in items}):
+            part, _ = score([e for e in items if e.source == source])
+            print(f"{source}: {part.n} texts, exact {part.accuracy:.1%}, red flags "
+                  f"{_pct(part.recall('red_flag'))}, extra doses {_pct(part.recall('extra'))}, "
+                  f"told when to call {part.red_warned}/{part.red_n}")  # fmt: skip
     if not a.held_out:
         for ex, got in misses[: a.misses]:
             print(f"- {ex.text!r}\n    want {sorted(ex.intents)}\n    got  {sorted(got)}")
