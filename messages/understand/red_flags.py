@@ -177,3 +177,44 @@ UNWELL = re.compile(
     r"(?:himself|herself|myself|themselves|right in (?:himself|herself|myself))\b|\b(?:very|really|seriously) ill\b(?! (?:just|take|have|be|do|"
     r"text|ring|call|let|get|try|go|see))"
 )
+# Idioms that borrow a warning sign's words: "nearly gave me a heart attack", "bleeding money",
+# "breathless with laughing", "blacked out the weekend in my diary".
+IDIOMS = re.compile(
+    r"\b(?:nearly|almost|practically|near enough) (?:had|gave me|giving me|give me) a heart attack"
+    r"\b|\bgave me a heart attack\b|\bheart (?:skipped|skips|missed) a beat when\b|\b(?:breathless|"
+    r"passed out|pass out|in stitches|crying|wet myself) (?:with|from) laugh\w*\b|\bpassed out "
+    r"laughing\b|\bblacked out (?:the|my|a) (?:\w+ )?(?:weekend|week|day|days|dates?|time|"
+    r"diary|calendar)\b|\bbleeding (?:money|me dry)\b|\bbloody awful\b|\bmy heart bleeds\b",
+    re.IGNORECASE,
+)
+# A warning sign that was, and is over: "had a nosebleed last week, all fine now".
+PAST = re.compile(
+    r"\b(?:years? ago|last year|last month|weeks? ago|months? ago|a while ago|last week|last "
+    r"cycle)\b"
+)
+# A fall without a knock to the head: "fell over, just a grazed knee, didn't hit my head".
+NO_HEAD = re.compile(
+    r"\b(?:didnt|did not|never|no|without) (?:hit|bang|bump|knock|hurt)\w* (?:my|his|her) head\b|"
+    r"\bno head (?:injury|knock)\b"
+)
+OVER = re.compile(
+    r"\b(?:fine now|all fine|sorted|healed|settled|back to normal|nothing since|gone now|its gone|"
+    r"it s gone|better now|all good|cleared up|recovered|ok now|okay now|fine today|all clear|"
+    r"laughing about it)\b"
+)
+# Someone else's illness, told by a patient who reports their own dose or asks about contact:
+# "my sister fainted at church, she's fine now. I took mine", "my son's got a temperature, can I
+# still look after him?".
+SOMEONE_ELSES = re.compile(
+    r"^(?:my |our |the )?(?:sister|brother|son|daughter|friend|neighbour|neighbor|mother in law|"
+    r"father in law|sister in law|brother in law|mate|grandson|granddaughter|grandkids?|"
+    r"grandchildren|nephew|niece|cousin|colleague|partner|husband|wife|hubby|mum|mom|dad|"
+    r"auntie|aunt|uncle|kid|kids|child|son s girlfriend|friend in my \w+ group)\b"
+)
+OWN_DOSE_OR_CONTACT = re.compile(
+    r"\b(?:took mine|taken mine|had mine|i took (?:my|it)|ive taken (?:mine|it|my)|i ve taken "
+    r"(?:mine|it|my)|i m fine|im fine|took my (?:capsule|dose|tablet|lenalidomide|revlimid)|can i "
+    r"(?:still )?(?:look after|visit|see|be around|go near|hug)|can (?:he|she|they) (?:still )?"
+    r"(?:visit|come round|stay)|am i at risk|should i (?:keep|stay) away|could that happen to me|"
+    r"is that something i|how likely is that for me|does that happen)\b"
+)

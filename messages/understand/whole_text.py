@@ -17,7 +17,16 @@ from messages.understand.extra_doses import EMPTY_SLOTS, extra_reason
 from messages.understand.one_clause import read_clause
 from messages.understand.questions import is_question
 from messages.understand.readings import DOSE_KINDS, Reading, Understanding
-from messages.understand.red_flags import HAVE_IT, UNWELL
+from messages.understand.red_flags import (
+    HAVE_IT,
+    IDIOMS,
+    NO_HEAD,
+    OVER,
+    OWN_DOSE_OR_CONTACT,
+    PAST,
+    SOMEONE_ELSES,
+    UNWELL,
+)
 from messages.understand.second_reader import second_reader
 from messages.understand.settle import settle
 
@@ -39,6 +48,10 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
     toks = search.tokens(words)
     if whole is not None:
         return Understanding(text, (whole,), (text,))
+    # Idioms carry no sign: "that reminder nearly gave me a heart attack".
+    if IDIOMS.search(words):
+        words = IDIOMS.sub(" ", words)
+        toks = search.tokens(words)
     language = foreign_language(toks)
     readings: list[Reading] = []
     if language is not None:
@@ -148,6 +161,7 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         and not is_question(words, toks)
     ):
         readings.insert(0, Reading("red_flag", words, ("warning-signs",), detail="possible"))
+    readings = _not_now_not_theirs(readings, " ".join(toks), parts)
     readings = second_reader(text, readings, topics)
     # The story around an extra capsule ("nurse said stop because of my bloods, but I took
     # one") asks nothing about blood tests or how to take it: the urgent answer covers it.
@@ -175,3 +189,32 @@ def _two_days(missed: Reading, taken: Reading) -> bool:
         "today",
         "this_morning",
     }
+
+
+def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[str]) -> list[Reading]:
+    """A warning sign that is over ("had a fall last month, all healed now") or someone
+    else's, told by a patient about their own dose or asking about contact ("my son has a
+    temperature, can I still look after him?"), is no red flag of the patient's: its routine
+    topic (if any) answers it."""
+    flags = [r for r in readings if r.kind == "red_flag" and r.detail != "possible"]
+    if not flags:
+        return readings
+    over = bool(PAST.search(joined) and OVER.search(joined)) or (
+        bool(NO_HEAD.search(joined)) and all(f.topics[:1] == ("bleeding-skull",) for f in flags)
+    )
+    theirs = bool(OWN_DOSE_OR_CONTACT.search(joined)) and any(
+        SOMEONE_ELSES.search(" ".join(search.tokens(p))) for p in parts
+    )
+    if not (over or theirs):
+        return readings
+    kept = [r for r in readings if r.kind != "red_flag"]
+    if not any(r.kind == "topic" for r in kept):
+        routine = next((t for f in flags for t in f.topics if t in _ROUTINE), None)
+        if routine is not None:
+            kept.append(Reading("topic", flags[0].clause, (routine,)))
+    return kept
+
+
+_ROUTINE = frozenset({"infection", "headache", "diarrhoea", "sickness", "skin-rash",
+                      "dizziness-driving", "blurred-vision", "swelling", "kidneys-urine",
+                      "bone-pain", "fatigue"})  # fmt: skip
