@@ -57,6 +57,7 @@ _IDIOM = frozenset({"nuisance", "miracle", "hell", "heck", "thing", "things", "i
                     "brilliant", "great", "lovely", "freezing", "boiling", "weather", "traffic",
                     "bus", "computer", "useless", "ages", "good", "well", "right", "reminders",
                     "nora", "cheek", "app", "kids", "dog", "cat", "rain", "forms", "pain in"})  # fmt: skip
+_DIZZY = re.compile(r"\b(?:dizz\w*|lightheaded|light headed|giddy|vertigo|wobbly|unsteady|spinning)\b")
 _FALSE_FRIENDS = frozenset({"confusing", "nurses", "nurse", "nursery"})
 _SECOND_SUBJECT = 96.0  # a second topic in a clause needs words as sure as a stem match
 # Topics whose symptom is something not happening: a negation there is the symptom itself.
@@ -342,6 +343,26 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
                               _SECOND_SUBJECT and _apart(first.at, m.at, toks)), None)  # fmt: skip
                 if other is not None:
                     out.append(Reading("topic", clause, (other.topic_id,), score=other.score))
+    elif (
+        [r.kind for r in out] == ["taken"]
+        and not question
+        and not re.search(r"\bnil by mouth\b", joined)
+    ):
+        # A report with a symptom in other words after it ("took it this am, mouth is sore",
+        # "Took it, tummy's been crampy"): the symptom gets its answer; the story around a
+        # dose ("had it with a glass of milk") does not.
+        used = set(spots)
+        after = max(used) if used else -1
+        symptom = next(
+            (m for m in matches
+             if by_id[m.topic_id].urgency != "urgent" and by_id[m.topic_id].group == "side-effects"
+             and m.score >= _SECOND_SUBJECT and not m.at & used and min(m.at) > after
+             and (m.topic_id != "dizziness-driving" or _DIZZY.search(joined))),
+            None,
+        )  # fmt: skip
+        if symptom is not None:
+            out.append(Reading("topic", clause, (symptom.topic_id,), detail="beside_dose",
+                               score=symptom.score))  # fmt: skip
     if not out and STOP_REQUEST.search(joined):
         out.append(Reading("stop_request", clause))
     if not out and HELP.search(joined):

@@ -170,6 +170,7 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
             r for r in readings
             if not (r.kind == "topic" and r.topics[:1] and r.topics[0] in _DOSE_STORY
                     and not is_question(r.clause, search.tokens(r.clause)))
+            and not (r.kind == "topic" and r.detail == "beside_dose")
         ]  # fmt: skip
     return Understanding(text, tuple(settle(readings, text)), tuple(parts))
 
