@@ -46,7 +46,7 @@ _SPEAK.update({
     "bruse": "bruise", "bruses": "bruises", "shiverring": "shivering", "shivvering": "shivering",
     "fainted": "fainted", "fanted": "fainted", "feinted": "fainted", "brething": "breathing",
     "breething": "breathing", "breath": "breath", "brest": "breast", "stomache": "stomach",
-    "stummy": "tummy", "nosebled": "nosebleed", "consious": "conscious", "tek": "took", "heid": "head", "me heid": "my head", "husbans": "husbands",
+    "stummy": "tummy", "nosebled": "nosebleed", "consious": "conscious", "tek": "took", "hw": "how", "heid": "head", "me heid": "my head", "husbans": "husbands",
     "husbnds": "husbands", "acident": "accident", "anuva": "another", "anutha": "another",
 })
 _PAIN_SPELT_PANE = re.compile(r"\bpanes? (?=in |on |at |behind |across )", re.IGNORECASE)

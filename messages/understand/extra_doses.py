@@ -24,7 +24,8 @@ _SOMEONE_ELSE = re.compile(
     rf"\b{_PEOPLE}s\s+(?:capsule|capsules|tablet|tablets|pill|pills|meds|medication|medicine|"
     r"dose|one|ones|lenalidomide|revlimid|by mistake|as well|too|instead)\b|"
     r"\bone of (?:my|his|her|their) (?:husbands|wifes|partners|mums|dads|\w+s)\b|"
-    r"\b(?:someone|somebody) elses\b|\bnot (?:mine|my own|hers|his)\b|\bwasnt mine\b|"
+    r"\b(?:someone|somebody) elses\b|\b(?:capsule|capsules|tablet|tablets|pill|pills|one|it|"
+    r"them)(?: (?:was|were|is|are))? not (?:mine|my own|hers|his)\b|\bwasnt mine\b|"
     r"\bthinking (?:it was|they were) mine\b|\bi (?:took|have taken|had|swallowed) "
     r"(?:his|hers|theirs)\b|\btook (?:his|hers|theirs) and (?:then )?(?:took )?mine\b|"
     r"\btook mine as well\b|\bgave me (?:his|hers|her|their)\b|"
@@ -234,10 +235,20 @@ def someone_else_got_one(joined: str) -> str | None:
     """'child' or 'pet' when a child or a pet may have had a capsule, else None."""
     if not (_GONE.search(joined) and _CAPSULE_WORDS.search(joined)) or _ALL_THERE.search(joined):
         return None
-    if re.search(r"\bi (?:think i |must have |may have |might have )?(?:swallowed|took|ate)\b", joined):
+    if re.search(
+        r"\bi (?:think i |must have |may have |might have )?(?:swallowed|took|ate)\b", joined
+    ):
         return None  # "the cat knocked the box over and I think I swallowed two": theirs
     if _CHILD.search(joined):
         return "child"
     if _PET.search(joined):
         return "pet"
     return None
+
+
+# A number that is a time or a try, not capsules: "took it at 2", "2 hours late", "two goes".
+NOT_A_COUNT = re.compile(
+    r"\b(?:at|around|about|by|before|after|till|until|since) (?:\d+|two|three|four|five)\b|"
+    r"\b(?:\d+|two|three|four|five) (?:hours?|hrs?|mins?|minutes|goes|tries|attempts|pm|am|"
+    r"oclock|o clock|ish|days? late)\b"
+)

@@ -28,6 +28,7 @@ from messages.understand.doses import (
     UNSURE,
 )
 from messages.understand.extra_doses import (
+    NOT_A_COUNT,
     OTHER_SWALLOWED,
     PET_SWALLOWED,
     extra_reason,
@@ -42,22 +43,12 @@ from messages.understand.questions import (
     risk_question,
 )
 from messages.understand.readings import DOSE_KINDS, Reading, ReadingKind
-from messages.understand.red_flags import BODY_BLEED, NOT_A_SIGN, SIGNS
+from messages.understand.red_flags import BODY_BLEED, NOT_A_SIGN, SIGNS, SWEARING
 from messages.understand.schedule import schedule
 
-# A number that is a time or a try, not capsules: "took it at 2", "2 hours late", "two goes".
-_NOT_A_COUNT = re.compile(
-    r"\b(?:at|around|about|by|before|after|till|until|since) (?:\d+|two|three|four|five)\b|"
-    r"\b(?:\d+|two|three|four|five) (?:hours?|hrs?|mins?|minutes|goes|tries|attempts|pm|am|"
-    r"oclock|o clock|ish|days? late)\b"
+_DIZZY = re.compile(
+    r"\b(?:dizz\w*|lightheaded|light headed|giddy|vertigo|wobbly|unsteady|spinning)\b"
 )
-# "Bleeding" and "bloody" as swear words: "bleeding nuisance", "bloody marvellous".
-_IDIOM = frozenset({"nuisance", "miracle", "hell", "heck", "thing", "things", "idiot", "texts",
-                    "messages", "phone", "annoying", "ridiculous", "typical", "marvellous",
-                    "brilliant", "great", "lovely", "freezing", "boiling", "weather", "traffic",
-                    "bus", "computer", "useless", "ages", "good", "well", "right", "reminders",
-                    "nora", "cheek", "app", "kids", "dog", "cat", "rain", "forms", "pain in"})  # fmt: skip
-_DIZZY = re.compile(r"\b(?:dizz\w*|lightheaded|light headed|giddy|vertigo|wobbly|unsteady|spinning)\b")
 _FALSE_FRIENDS = frozenset({"confusing", "nurses", "nurse", "nursery"})
 _SECOND_SUBJECT = 96.0  # a second topic in a clause needs words as sure as a stem match
 # Topics whose symptom is something not happening: a negation there is the symptom itself.
@@ -89,7 +80,9 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     toks = tuple(
         ""
         if t in _FALSE_FRIENDS
-        or (t in ("bleeding", "bleedin", "bloody") and i + 1 < len(toks) and toks[i + 1] in _IDIOM)
+        or (
+            t in ("bleeding", "bleedin", "bloody") and i + 1 < len(toks) and toks[i + 1] in SWEARING
+        )
         or (t in ("bleeds", "bleeding") and i and toks[i - 1] == "heart")
         or (
             t == "confused"
@@ -128,8 +121,10 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     # however they are put ("blood when I blow my nose"), unless denied.
     shown = " ".join(t for t in visible if t)
     for sign, topic_id in SIGNS:
-        if topic_id in by_id and sign.search(shown) and (
-            not NOT_A_SIGN.search(shown) or BODY_BLEED.search(shown)
+        if (
+            topic_id in by_id
+            and sign.search(shown)
+            and (not NOT_A_SIGN.search(shown) or BODY_BLEED.search(shown))
         ):
             urgent.append(topic_id)
     # "Do we give her one?" from a carer is about the patient's own dose, not sharing capsules.
@@ -190,6 +185,13 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         dose = "missed" if re.search(r"\b(?:forgot|forgotten|missed|didnt)\b", joined) else None
     if asked and dose == "later":
         dose = None
+    if (
+        question
+        and dose == "later"
+        and ("?" in clause or toks[:1] in (("does",), ("is",), ("what",), ("how",), ("why",)))
+        and not re.search(r"\b(?:remind|reminder|text me|message me|nudge|ask me|send)\b", joined)
+    ):
+        dose = None  # "does it give you a second cancer later on?": no snooze
     who = someone_else_got_one(joined)
     not_theirs = OTHER_SWALLOWED.search(joined) is not None or who == "child"
     pet = not not_theirs and (PET_SWALLOWED.search(joined) is not None or who == "pet")
@@ -241,7 +243,7 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         and not asked
         and not OTHER_PILLS.search(joined)
         and not (not_theirs or pet)
-        and not _NOT_A_COUNT.search(joined)
+        and not NOT_A_COUNT.search(joined)
     ):
         extra = "count"  # the too-many topic's words ("took 2"), when no time says otherwise
     unsure = bool(UNSURE.search(joined)) and not re.search(

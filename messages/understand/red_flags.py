@@ -122,7 +122,10 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
         "heart-attack",
     ),
     # A clot felt: "my blood's clotting in my leg".
-    (re.compile(r"\bclot\w*\b.{0,15}\b(?:leg|legs|calf|calves|arm|thigh|lung|lungs)\b"), "blood-clots"),
+    (
+        re.compile(r"\bclot\w*\b.{0,15}\b(?:leg|legs|calf|calves|arm|thigh|lung|lungs)\b"),
+        "blood-clots",
+    ),
     # Yellow skin or eyes (jaundice): beyond the leaflet's words, a sign of the liver changes
     # it lists that the team must see the same day (hazard log H12).
     (
@@ -158,6 +161,7 @@ BODY_BLEED = re.compile(
 NOT_A_SIGN = re.compile(
     r"\bblood (?:tests?|test results?|results?|pressure|sugars?|counts?|cells?|levels?|work|"
     r"donation|donor|type|transfusions?|thinners?|clots?|form|forms|check|checks|taken|sample|"
+    r"draws?|drawn|"
     r"samples|appointment|clinic)\b|\bbloods\b|\b(?:give|giving|gave|donate|donating) blood\b|"
     r"\bblood (?:and|or) (?:urine|wee)\b|\b(?:high|low) blood\b|\bin my blood\b|\bfor my "
     r"blood\b|\bmy blood (?:was|is|were) (?:low|high|ok|fine|normal)\b"
@@ -184,7 +188,11 @@ IDIOMS = re.compile(
     r"\b|\bgave me a heart attack\b|\bheart (?:skipped|skips|missed) a beat when\b|\b(?:breathless|"
     r"passed out|pass out|in stitches|crying|wet myself) (?:with|from) laugh\w*\b|\bpassed out "
     r"laughing\b|\bblacked out (?:the|my|a) (?:\w+ )?(?:weekend|week|day|days|dates?|time|"
-    r"diary|calendar)\b|\bbleeding (?:money|me dry)\b|\bbloody awful\b|\bmy heart bleeds\b",
+    r"diary|calendar)\b|\bbleeding (?:money|me dry)\b|\bbloody awful\b|\bmy heart bleeds\b|"
+    r"\bbreath of fresh air\b|\btook my breath away\b|\bwaste of breath\b|\bunder my breath\b|"
+    r"\b(?:my )?blood (?:is |was )?boil\w*\b|\bmade my blood boil\b|\b(?:freezing|bitterly|bitter|"
+    r"so|really|very)? ?(?:cold|chilly|freezing|baltic) (?:out there|outside|out today|weather|"
+    r"snap)\b|\b(?:its|it s|it is) (?:freezing|baltic|roasting|boiling) (?:out|outside|today)\b",
     re.IGNORECASE,
 )
 # A warning sign that was, and is over: "had a nosebleed last week, all fine now".
@@ -218,3 +226,10 @@ OWN_DOSE_OR_CONTACT = re.compile(
     r"(?:visit|come round|stay)|am i at risk|should i (?:keep|stay) away|could that happen to me|"
     r"is that something i|how likely is that for me|does that happen)\b"
 )
+
+# "Bleeding" and "bloody" as swear words: "bleeding nuisance", "bloody marvellous".
+SWEARING = frozenset({"nuisance", "miracle", "hell", "heck", "thing", "things", "idiot", "texts",
+                    "messages", "phone", "annoying", "ridiculous", "typical", "marvellous",
+                    "brilliant", "great", "lovely", "freezing", "boiling", "weather", "traffic",
+                    "bus", "computer", "useless", "ages", "good", "well", "right", "reminders",
+                    "nora", "cheek", "app", "kids", "dog", "cat", "rain", "forms", "pain in"})  # fmt: skip

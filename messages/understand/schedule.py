@@ -21,7 +21,10 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"^when (?:do|should|shall|am) i (?:meant to |supposed to )?(?:take|have) my "
             r"(?:tablet|capsule|pill|dose|meds|medication|lenalidomide|revlimid)s?$|"
             # "was it 9 or 10 I take it at?"
-            r"\b(?:was|is) it \d+(?: ?[ap]m)? or \d+(?: ?[ap]m)?\b|\btake (?:it|them|my \w+) at$"
+            r"\b(?:was|is) it \d+(?: ?[ap]m)? or \d+(?: ?[ap]m)?\b|\btake (?:it|them|my \w+) at$|"
+            # "do I take it in the morning or at night", "when's mum meant to have hers"
+            r"\bin the morning or (?:at night|in the evening|at bedtime)\b|\bwhen (?:is|s) (?:\w+ )?"
+            r"(?:meant|supposed) to (?:have|take) (?:it|hers|his|them|her \w+|his \w+)\b"
         ),
     ),
     (
@@ -30,7 +33,7 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\bhow many\b.{0,30}\b(?:left|more|remaining|to go|still)\b|\b(?:capsules?|tablets?|"
             r"pills?|days?|doses?) (?:left|remaining|to go)\b|\bleft (?:in|this|of) (?:this|the|my)?"
             r"\s*(?:cycle|pack|box|course)\b|\bhow many (?:days|more days)\b|\bhave \d+ left\b|"
-            r"\bgot \d+ left(?! over)\b|\bhw mny\b|\blast (?:capsule|tablet|pill|one|dose) of (?:the|this) "
+            r"\bgot \d+ left(?! over)\b|\bhw mny\b|\bhow mny\b|\blast (?:capsule|tablet|pill|one|dose) of (?:the|this) "
             r"cycle\b|\benough (?:capsules|tablets|pills)\b"
         ),
     ),
@@ -41,7 +44,9 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"break|next break|a break|time off|days off|rest days?|rest period|off period|rest weeks|no capsules? week|stop for a "
             r"week|brek|off the (?:tablets|capsules|pills)|week without|days without|restart|"
             r"start again|holiday from (?:the |my )?(?:tablets|capsules|pills|meds|lenalidomide)|"
-            r"(?:rest|breather|holiday) from (?:the |my )?(?:tablets|capsules|pills|meds))\b"
+            r"(?:rest|breather|holiday) from (?:the |my )?(?:tablets|capsules|pills|meds)|"
+            r"stop for the (?:7|seven) days|(?:break|week off|rest week)s? (?:start|begin)|when "
+            r"(?:do|does) (?:i|we|he|she|\w+s?) (?:stop|have (?:a|the|my|his|her) break))\b"
         ),
     ),
     (
@@ -54,7 +59,7 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "pregnancy_test",
-        re.compile(r"\bpregnancy tests?\b|\bpreg tests?\b|\bhcg(?: tests?)?\b|\bbeta hcg\b"),
+        re.compile(r"\bpregnancy tests?\b|\bpreg tests?\b|\bpg tests?\b|\bhcg(?: tests?)?\b|\bbeta hcg\b"),
     ),
     (
         "cycle_day",
