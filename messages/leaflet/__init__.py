@@ -17,7 +17,7 @@ URGENCIES: tuple[Urgency, ...] = ("routine", "urgent")
 _TOPIC_FILES = "topics-"
 _LEXICON = "lexicon.toml"
 # Escalation terms are matched against words with punctuation removed ("can't" -> "cant").
-_TERM = re.compile(r"[a-z0-9]+( [a-z0-9]+)*")
+_TERM = re.compile(r"=?[a-z0-9]+( =?[a-z0-9]+)*")  # "=red": that whole word only
 
 
 class LeafletError(ValueError):
@@ -50,10 +50,14 @@ class Escalation:
 
 
 def _has_term(words: Sequence[str], term: str) -> bool:
-    """Term words as prefixes of consecutive words, so 'wheez' finds 'wheezing'."""
+    """Term words as prefixes of consecutive words, so 'wheez' finds 'wheezing'; a word
+    written '=red' must be that word ('red', not 'ready'; '=blood', not 'bloods')."""
     parts = term.split()
     return any(
-        all(words[i + j].startswith(p) for j, p in enumerate(parts))
+        all(
+            words[i + j] == p[1:] if p.startswith("=") else words[i + j].startswith(p)
+            for j, p in enumerate(parts)
+        )
         for i in range(len(words) - len(parts) + 1)
     )
 

@@ -34,6 +34,7 @@ from messages.understand.extra_doses import (
     extra_reason,
     someone_else_got_one,
 )
+from messages.understand.false_friends import false_friends_masked
 from messages.understand.negation import negated_positions
 from messages.understand.questions import (
     HYPOTHETICAL,
@@ -43,13 +44,12 @@ from messages.understand.questions import (
     risk_question,
 )
 from messages.understand.readings import DOSE_KINDS, Reading, ReadingKind
-from messages.understand.red_flags import BODY_BLEED, NOT_A_SIGN, SIGNS, SWEARING
+from messages.understand.red_flags import BODY_BLEED, NOT_A_SIGN, SIGNS
 from messages.understand.schedule import schedule
 
 _DIZZY = re.compile(
     r"\b(?:dizz\w*|lightheaded|light headed|giddy|vertigo|wobbly|unsteady|spinning)\b"
 )
-_FALSE_FRIENDS = frozenset({"confusing", "nurses", "nurse", "nursery"})
 _SECOND_SUBJECT = 96.0  # a second topic in a clause needs words as sure as a stem match
 # Topics whose symptom is something not happening: a negation there is the symptom itself.
 _ABSENCE_TOPICS = frozenset({"constipation", "sleep", "appetite-taste", "fertility",
@@ -77,22 +77,7 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     )  # fmt: skip
     # Words that share a stem with a topic word but mean something else ("the packet was
     # confusing" is not confusion; "thank you nurses" is not nursing).
-    toks = tuple(
-        ""
-        if t in _FALSE_FRIENDS
-        or (
-            t in ("bleeding", "bleedin", "bloody") and i + 1 < len(toks) and toks[i + 1] in SWEARING
-        )
-        or (t in ("bleeds", "bleeding") and i and toks[i - 1] == "heart")
-        or (
-            t == "confused"
-            and i + 1 < len(toks)
-            and toks[i + 1]
-            in ("by", "about", "with", "as", "what", "how", "which", "whether", "over")
-        )
-        else t
-        for i, t in enumerate(toks)
-    )
+    toks = false_friends_masked(toks)
     visible = _masked(toks, negated)
     matches = search.rank(visible, topics, ignore)
     everything = search.rank(toks, topics, ignore)
