@@ -166,6 +166,15 @@ def _answers(
         reply, alerts = red_flag(patient.id, voice, flag, text)
         parts.append(reply)
         effects.alerts.extend(alerts)
+    elif meaning.language != "en":
+        # lenabot reads English only, and its warning words in other languages are few: a
+        # person reads it (most missed red flags on the held-out texts were in another language)
+        effects.alerts.append((
+            "other_language",
+            f"message in another language from patient {patient.id} (please check: it may be "
+            f'urgent). They wrote: "{text.strip()[:300]}"',
+            patient.id,
+        ))  # fmt: skip
     doses = dose_readings(meaning, Route.ANSWERS)
     if doses:
         assert course is not None

@@ -11,6 +11,7 @@ to every ALERT_SMS_TO number and is sent again, once, if nobody acknowledges it 
 | ``two_missed``, ``digest`` | no | adherence, for the next working day |
 | ``delivery_failed``, ``unreachable`` | no | reminders are not reaching someone: a call in working hours |
 | ``inbound_failed`` | no | a message could not be read; one that showed a red flag is raised as ``red_flag`` |
+| ``other_language`` | no | a text not in English with no warning word lenabot knows: a person reads it (the patient was told to call for anything urgent) |
 | ``forgotten`` | no | a record of an erasure |
 """
 

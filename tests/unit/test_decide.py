@@ -65,6 +65,17 @@ def test_a_red_flag_raises_an_alert_and_puts_the_urgent_text_first() -> None:
     assert [w.status for w in out.effects.doses] == [TAKEN]
 
 
+def test_a_text_in_another_language_is_answered_in_english_and_a_nurse_reads_it() -> None:
+    out = answer("me duele mucho la pierna desde ayer", at(DAY5, 10))
+    assert "English" in out.reply.text and TEAM in out.reply.text
+    [(kind, text, pid)] = out.effects.alerts
+    assert (kind, pid) == ("other_language", "p1")
+    assert "please check" in text and '"me duele mucho la pierna desde ayer"' in text
+    # one with a warning word it knows is a red flag, with no second alert
+    [(kind, _, _)] = answer("tengo fiebre de 39", at(DAY5, 10)).effects.alerts
+    assert kind == "red_flag"
+
+
 def test_took_two_is_an_extra_dose_with_an_alert() -> None:
     out = answer("I took 2 by mistake", at(DAY5, 10))
     [write] = out.effects.doses

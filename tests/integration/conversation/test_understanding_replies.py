@@ -107,7 +107,7 @@ async def test_a_possible_warning_sign_says_when_to_call_and_asks_a_nurse_to_che
     # Words no list knows, caught by the model (messages/model.py): not "URGENT" as if sure,
     # but the signs, the number and a nurse asked to look; the dose is untouched.
     p = await patient_at(clinic, at(3, 12))
-    reply = await clinic.say(p, "had a funny turn in the garden and came round on the grass")
+    reply = await clinic.say(p, "my husband went grey and slumped in his chair")
     assert reply.text.startswith(f"If you are unwell now, call your treatment team now on {TEAM_PHONE}.")
     assert "temperature of 38C or more" in reply.text
     assert "A nurse will check your message." in reply.text
