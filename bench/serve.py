@@ -80,10 +80,20 @@ def profile_cpu(path: str, interval: float = 0.001) -> None:
 
     def write() -> None:
         signal.setitimer(signal.ITIMER_PROF, 0)
-        with open(path, "w") as out:
-            out.writelines(f"{stack} {n}\n" for stack, n in stacks.most_common())
+        if stacks:
+            with open(path, "w") as out:
+                out.writelines(f"{stack} {n}\n" for stack, n in stacks.most_common())
+            stacks.clear()
+
+    def terminated(signum: int, frame: FrameType | None) -> None:
+        # uvicorn shuts down on SIGTERM, puts back the handler it found (this one) and
+        # raises the signal again: the process ends by it, without running atexit.
+        write()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
 
     signal.signal(signal.SIGPROF, sample)
+    signal.signal(signal.SIGTERM, terminated)
     signal.setitimer(signal.ITIMER_PROF, interval, interval)
     atexit.register(write)
 
