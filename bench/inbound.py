@@ -204,4 +204,4 @@ async def inbound(backend: str, rates: list[int], seconds: float) -> None:
 # Environment the service process keeps (lower-case names, e.g. locale ones, are kept too):
 # lenabot's own settings come only from what the benchmark sets.
 _KEEP_ENV = {"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV",
-             "BENCH_GC_LOG"}  # fmt: skip
+             "BENCH_GC_LOG", "BENCH_CPU_PROFILE"}  # fmt: skip

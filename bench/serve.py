@@ -8,15 +8,25 @@ HTTP parser), at a known moment of every course (time-machine moves the clock, t
 ``BENCH_GC_LOG=FILE``: every garbage collection of the oldest generation, and any other that
 takes 5 ms or more, is appended to FILE as a JSON line (wall-clock start, generation,
 milliseconds, objects collected), to line pauses up with the slowest requests.
+
+``BENCH_CPU_PROFILE=FILE``: the process's Python stacks sampled by CPU time (``ITIMER_PROF``:
+one sample per tick of CPU the process used, user and system), written to FILE at exit as
+collapsed stacks ("frame;frame;... count" lines, root first). A wall-clock sampler (py-spy)
+counts a process preempted on a shared machine as busy: on the 2 cores shared with the load
+generator and PostgreSQL it put a quarter of the inbound path in a socket ``write``.
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import os
+import signal
 import sys
 import time
+from collections import Counter
+from types import FrameType
 from typing import Any
 
 # time-machine imports pytest (for its plugin) and dateutil (to parse a string destination)
@@ -61,8 +71,43 @@ def log_collections(path: str) -> None:
     gc.callbacks.append(callback)
 
 
+def profile_cpu(path: str, interval: float = 0.001) -> None:
+    """Sample the Python stack every ``interval`` s of CPU (the kernel rounds it up to its
+    tick); the counts are written to ``path`` at exit."""
+    stacks: Counter[str] = Counter()
+
+    def sample(signum: int, frame: FrameType | None) -> None:
+        names = []
+        while frame is not None:
+            code = frame.f_code
+            names.append(f"{code.co_qualname} ({code.co_filename.rsplit('site-packages/', 1)[-1]})")
+            frame = frame.f_back
+        stacks[";".join(reversed(names))] += 1
+
+    def write() -> None:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        if stacks:
+            with open(path, "w") as out:
+                out.writelines(f"{stack} {n}\n" for stack, n in stacks.most_common())
+            stacks.clear()
+
+    def terminated(signum: int, frame: FrameType | None) -> None:
+        # uvicorn shuts down on SIGTERM, puts back the handler it found (this one) and
+        # raises the signal again: the process ends by it, without running atexit.
+        write()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.raise_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGPROF, sample)
+    signal.signal(signal.SIGTERM, terminated)
+    signal.setitimer(signal.ITIMER_PROF, interval, interval)
+    atexit.register(write)
+
+
 if __name__ == "__main__":
     if os.environ.get("BENCH_GC_LOG"):
         log_collections(os.environ["BENCH_GC_LOG"])
+    if os.environ.get("BENCH_CPU_PROFILE"):
+        profile_cpu(os.environ["BENCH_CPU_PROFILE"])
     with time_machine.travel(T0, tick=True):
         main(sys.argv[1:] or ["web"])

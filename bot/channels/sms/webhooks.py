@@ -7,14 +7,24 @@ URL the app sees (http, another host, no prefix) is not the one Twilio signed.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Final
+from urllib.parse import urlparse
+from xml.sax.saxutils import escape
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from twilio.request_validator import RequestValidator, get_signature_algorithm
-from twilio.twiml.messaging_response import MessagingResponse
+from twilio.request_validator import (
+    RequestValidator,
+    add_port,
+    get_signature_algorithm,
+    remove_port,
+)
 
 from bot.conversation.alerts import NurseAlerts
 from bot.conversation.conversation import MessageFailed
@@ -36,7 +46,8 @@ NOT_ENROLLED: Final = (
 TWILIO_OPT_OUT: Final = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT",
                                    "REVOKE", "OPTOUT"})  # fmt: skip
 _NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
+_TWIML: Final = '<?xml version="1.0" encoding="UTF-8"?>'
+_HASHES: Final = {"HMAC_SHA1": hashlib.sha1, "HMAC_SHA256": hashlib.sha256}
 
 
 class SignedForm:
@@ -45,6 +56,7 @@ class SignedForm:
     def __init__(self, public_url: str, auth_token: str, max_bytes: int) -> None:
         self.public_url = public_url.rstrip("/")
         self.validator = RequestValidator(auth_token)
+        self.token = auth_token.encode("utf-8")
         self.max_bytes = max_bytes
 
     async def read(self, request: Request, path: str) -> Form | Response:
@@ -54,12 +66,40 @@ class SignedForm:
         except BadForm as exc:
             return _refuse(exc.status, exc.why, path)
         signature = request.headers.get("x-twilio-signature", "")
-        url = self.public_url + path + (f"?{request.url.query}" if request.url.query else "")
+        # request.url parses the whole URL: only worth it when there is a query to take.
+        query = request.url.query if request.scope.get("query_string") else ""
+        url = self.public_url + path + (f"?{query}" if query else "")
         algorithm = get_signature_algorithm(
             request.headers.get("x-twilio-webhooks-signature-settings"))
-        if not signature or not self.validator.validate(url, form, signature, algorithm):
+        if not signature or not self.signed(url, form, signature, algorithm):
             return _refuse(403, "missing or wrong X-Twilio-Signature", path)
         return form
+
+    def signed(self, url: str, form: Form, signature: str, algorithm: str) -> bool:
+        """``RequestValidator.validate(url, form, signature, algorithm)``, for a form, at a
+        fraction of its CPU: the URL's two spellings (without and with its port) worked out
+        once per URL, the form's fields grouped in one pass instead of a scan per name, and
+        the second HMAC computed only when the first does not match."""
+        digest = _HASHES.get(algorithm.upper())
+        if digest is None:  # the validator refuses it, and logs which
+            return bool(self.validator.validate(url, form, signature, algorithm))
+        fields: dict[str, set[str]] = {}
+        for name, value in form.multi_items():
+            fields.setdefault(name, set()).add(value)
+        signed = "".join(name + value for name in sorted(fields) for value in sorted(fields[name]))
+        given = signature.encode("utf-8")
+        for spelling in _spellings(url):
+            mac = hmac.new(self.token, (spelling + signed).encode("utf-8"), digest).digest()
+            if hmac.compare_digest(base64.b64encode(mac), given):
+                return True
+        return False
+
+
+@lru_cache(maxsize=64)
+def _spellings(url: str) -> tuple[str, str]:
+    """The URL as Twilio may have signed it: without its port, and with it (443 or 80)."""
+    parsed = urlparse(url)
+    return remove_port(parsed), add_port(parsed)
 
 
 async def safe_alert(alerts: NurseAlerts, kind: str, text: str, patient_id: str | None) -> None:
@@ -77,11 +117,15 @@ def _refuse(status: int, why: str, path: str) -> Response:
 
 
 def twiml(text: str) -> Response:
-    """A TwiML answer: one <Message>, or an empty <Response/> when there is nothing to say."""
-    reply = MessagingResponse()
-    if text:
-        reply.message(_NOT_XML.sub("", text))
-    return Response(str(reply), media_type="text/xml")
+    """A TwiML answer: one <Message>, or an empty <Response/> when there is nothing to say.
+
+    Written out as twilio's ``MessagingResponse`` writes it (by way of ElementTree), without
+    building the tree: the same characters, for a third of the CPU."""
+    if not text:
+        return Response(_TWIML + "<Response />", media_type="text/xml")
+    message = escape(_NOT_XML.sub("", text))
+    message = f"<Message>{message}</Message>" if message else "<Message />"
+    return Response(f"{_TWIML}<Response>{message}</Response>", media_type="text/xml")
 
 
 async def answer_text(desk: Desk, form: Form) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     CompoundSelect,
     Date,
     Integer,
@@ -76,9 +77,9 @@ def _regimen(text: str) -> Regimen:
     return Regimen.parse(text)
 
 
-def _extras_query(courses: Any) -> CompoundSelect[Any]:
-    """Every hold, cycle delay, appointment and earlier dose time of the courses ``courses``
-    picks, tagged."""
+def _extras_query(picks: Callable[[Any], ColumnElement[bool]]) -> CompoundSelect[Any]:
+    """Every hold, cycle delay, appointment and earlier dose time of the courses ``picks``
+    picks (given each table's ``course_id`` column), tagged."""
     h, d, a, dt = t.holds.c, t.cycle_delays.c, t.appointments.c, t.dose_times.c
     date_, text_, when, num = null().cast(Date), null().cast(String), null(), null().cast(Integer)
     at = null().cast(Time)
@@ -87,19 +88,19 @@ def _extras_query(courses: Any) -> CompoundSelect[Any]:
             literal("hold").label("what"), h.course_id, h.id, h.start_date.label("day"),
             h.end_date.label("until"), h.reason.label("note"), h.created_at, h.resumed_at,
             num.label("cycle"), num.label("days"), at.label("at"),
-        ).where(h.course_id.in_(courses)),
+        ).where(picks(h.course_id)),
         select(
             literal("delay"), d.course_id, d.id, date_, date_, text_, when, when, d.cycle, d.days,
             at,
-        ).where(d.course_id.in_(courses)),
+        ).where(picks(d.course_id)),
         select(
             literal("appointment"), a.course_id, a.id, a.on_date, date_, a.note, when, when,
             num, num, at,
-        ).where(a.course_id.in_(courses)),
+        ).where(picks(a.course_id)),
         select(
             literal("dose_time"), dt.course_id, dt.id, dt.until_date, date_, text_, when, when,
             num, num, dt.dose_time,
-        ).where(dt.course_id.in_(courses)),
+        ).where(picks(dt.course_id)),
     )  # fmt: skip
 
 
@@ -120,15 +121,23 @@ def _load_query(patients: Any) -> Select[Any]:
     )
 
 
-# A few patients by id (a message's, a re-plan's) ...
+# One patient (a message's): plain parameters. An expanding IN list is rendered again on
+# every execution (the SQL rewritten, a cast for each element), which cost more client CPU
+# than PostgreSQL spent running the statement ...
+_LOAD_ONE = _load_query(t.patients.c.id == bindparam("b_id"))
+_LOAD_ONE_LOCKED = _LOAD_ONE.with_for_update(of=t.courses)
+_EXTRAS_ONE = _extras_query(lambda course_id: course_id == bindparam("b_course"))
+# ... a few patients by id (a re-plan's, a dispatch batch's) ...
 _LOAD = _load_query(t.patients.c.id.in_(bindparam("b_ids", expanding=True)))
 _LOAD_LOCKED = _LOAD.with_for_update(of=t.courses)
-_EXTRAS = _extras_query(bindparam("b_courses", expanding=True))
+_EXTRAS = _extras_query(lambda course_id: course_id.in_(bindparam("b_courses", expanding=True)))
 # ... or a planner's page, by the range of ids it spans (see scheduler.store.db.patients_param).
 _LOAD_RANGE = _load_query(t.patients.c.id.between(bindparam("b_first"), bindparam("b_last")))
 _EXTRAS_RANGE = _extras_query(
-    select(t.courses.c.id).where(
-        t.courses.c.patient_id.between(bindparam("b_first"), bindparam("b_last"))
+    lambda course_id: course_id.in_(
+        select(t.courses.c.id).where(
+            t.courses.c.patient_id.between(bindparam("b_first"), bindparam("b_last"))
+        )
     )
 )
 
@@ -144,7 +153,13 @@ async def _load(
 ) -> dict[str, tuple[Patient, Course]]:
     ids = list(ids)
     ranged, which = (False, {"b_ids": ids}) if by_id else patients_param(ids)
-    if ranged:
+    extras_query: Any
+    extras_which: dict[str, Any]
+    if len(ids) == 1:
+        rows = (await conn.execute(_LOAD_ONE_LOCKED if lock else _LOAD_ONE, {"b_id": ids[0]})).all()
+        # A patient has at most one course (courses.patient_id is unique).
+        extras_query, extras_which = _EXTRAS_ONE, {"b_course": rows[0].course_id if rows else None}
+    elif ranged:
         assert not lock  # locking is for one patient's message
         wanted = set(ids)
         rows = [r for r in await conn.execute(_LOAD_RANGE, which) if r.id in wanted]
@@ -157,10 +172,15 @@ async def _load(
     delays: dict[int, list[CycleDelay]] = {}
     appts: dict[int, list[Appointment]] = {}
     times: dict[int, list[EarlierDoseTime]] = {}
-    # Holds, cycle delays and appointments in one query (most courses have none of them): a
-    # re-plan after each dose report loads its patient twice, and every query costs more
+    # Holds, cycle delays and appointments in one query (most courses have none of them; none
+    # to read without a course): a re-plan after each dose report loads its patient twice,
+    # and every query costs more
     # client CPU than the rows it returns.
-    extras = [x for x in await conn.execute(extras_query, extras_which) if x.course_id in courses]
+    extras = (
+        [x for x in await conn.execute(extras_query, extras_which) if x.course_id in courses]
+        if courses
+        else []
+    )
     for x in sorted(extras, key=_extra_order):
         if x.what == "hold":
             holds.setdefault(x.course_id, []).append(
