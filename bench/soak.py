@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.invariants import History, SentChecker, check_reply
+from bench.memstat import MB, breakdown, deep_size
 from bot.conversation.alerts import NurseAlerts
 from bot.conversation.conversation import Conversation
 from messages.render import render_for
@@ -137,6 +138,8 @@ class Tally:
     red_flags: Counter[str] = field(default_factory=Counter)  # sent, by patient
     late_s: array[float] = field(default_factory=lambda: array("d"))
     rss_mb: list[float] = field(default_factory=list)
+    # Beside each RSS sample: where it is (bench/memstat.py) and the soak's own records.
+    memory: list[dict[str, float | None]] = field(default_factory=list)
     restarts: list[datetime] = field(default_factory=list)
     steps: int = 0
     caught_up: int = 0  # sent at the start, due before it (enrolled mid-window)
@@ -262,9 +265,14 @@ class Soak:
             self._at(moment(), "end", pid, self.rng.randint(0, 5))
 
     def _sample_rss(self) -> None:
-        with open("/proc/self/status") as f:
-            kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-        self.tally.rss_mb.append(round(kb / 1024, 1))
+        sample = breakdown()
+        # The soak's own records share the process: measured apart, so a growth can be told
+        # to be theirs or the service's.
+        own = (self.history, self.checker, self.tally, self.channel.sends, self.channel.fresh,
+               self.events, self.habit, self.zones)  # fmt: skip
+        sample["soak_records"] = round(deep_size(own) / MB, 1)
+        self.tally.rss_mb.append(sample["rss"] or 0.0)
+        self.tally.memory.append(sample)
 
     async def _events_until(self, now: datetime) -> None:
         while self.events and self.events[0][0] <= now:
