@@ -46,7 +46,7 @@ from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
 from scheduler.store import tables as t
 from scheduler.store.audit import SqlAlchemyAudit
-from scheduler.store.db import is_sqlite, make_engine
+from scheduler.store.db import PLANNING_CACHE_KIB, is_sqlite, make_engine
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.outbox.rows import _row
 from scheduler.store.repository import SqlAlchemyCourseRepository
@@ -106,8 +106,11 @@ class Service:
     confirmations: Confirmations
 
     @classmethod
-    def build(cls, url: str, clock: ManualClock, channel: SoakChannel) -> Service:
-        engine = make_engine(url)
+    def build(
+        cls, url: str, clock: ManualClock, channel: SoakChannel, cache_kib: int = PLANNING_CACHE_KIB
+    ) -> Service:
+        # Planning in this process, as the service with PLAN_PROCESSES=0: 8 MiB a connection.
+        engine = make_engine(url, cache_kib=cache_kib)
         courses, outbox = SqlAlchemyCourseRepository(engine), SqlAlchemyOutbox(engine)
         settings = PlanSettings()
         materialiser = Materialiser(courses, outbox, settings, render=render_for)
@@ -147,12 +150,15 @@ class Tally:
 
 
 class Soak:
-    def __init__(self, url: str, patients: int, days: int, seed: int = 11) -> None:
-        self.url, self.n, self.days = url, patients, days
+    def __init__(
+        self, url: str, patients: int, days: int, seed: int = 11,
+        cache_kib: int = PLANNING_CACHE_KIB,
+    ) -> None:  # fmt: skip
+        self.url, self.n, self.days, self.cache_kib = url, patients, days, cache_kib
         self.rng = random.Random(seed)
         self.clock = ManualClock(START)
         self.channel = SoakChannel(self.clock)
-        self.svc = Service.build(url, self.clock, self.channel)
+        self.svc = Service.build(url, self.clock, self.channel, cache_kib)
         self.end = START + timedelta(days=days)
         self.checker = SentChecker()
         self.history: dict[str, History] = {}
@@ -218,7 +224,7 @@ class Soak:
         self.tally.restarts.append(self.clock.now())
         await self.svc.engine.dispose()
         self.clock.set(self.clock.now() + DOWNTIME)
-        self.svc = Service.build(self.url, self.clock, self.channel)
+        self.svc = Service.build(self.url, self.clock, self.channel, self.cache_kib)
 
     async def _load(self) -> None:
         async with self.svc.engine.connect() as conn:

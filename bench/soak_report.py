@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from bench.common import bench_db, bulk_enrol, emit, loadavg, pct
 from bench.soak import START, Soak, Tally
 from scheduler.store import tables as t
+from scheduler.store.db import PLANNING_CACHE_KIB
 
 CHART = Path(__file__).resolve().parents[1] / "docs" / "img" / "soak.png"
 SETTLED = ("sent", "expired", "cancelled")
@@ -206,14 +207,15 @@ def chart(tally: Tally, v: Verdict, patients: int, days: int, path: Path) -> Non
 
 
 async def soak(backend: str, patients: int, days: int, seed: int = 11,
-               chart_to: Path | None = None) -> tuple[Tally, Verdict, list[str]]:  # fmt: skip
+               chart_to: Path | None = None, cache_kib: int = PLANNING_CACHE_KIB,
+               ) -> tuple[Tally, Verdict, list[str]]:  # fmt: skip
     """Run the simulated week on a fresh database; the tally, the verdict, the summary."""
     async with bench_db(backend) as db:
         engine = db.engine()
         await bulk_enrol(engine, patients, seed=seed)
         await engine.dispose()
         started, cpu0 = time.time(), time.process_time()
-        sim = Soak(db.url, patients, days, seed)
+        sim = Soak(db.url, patients, days, seed, cache_kib)
         try:
             tally = await sim.run()
             v = await verdict(sim)
@@ -242,8 +244,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--patients", type=int, default=10_000)
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--cache-kib", type=int, default=PLANNING_CACHE_KIB,
+                    help="SQLite page cache of each pooled connection (KiB; default %(default)s, "
+                         "the service's when it plans in-process)")  # fmt: skip
     ap.add_argument("--chart", type=Path, default=CHART, help=f"PNG to write (default {CHART})")
     a = ap.parse_args(argv)
-    _, v, lines = asyncio.run(soak(a.db, a.patients, a.days, a.seed, a.chart))
+    _, v, lines = asyncio.run(soak(a.db, a.patients, a.days, a.seed, a.chart, a.cache_kib))
     print("\n".join(lines), flush=True)
     return 0 if v.ok else 1
