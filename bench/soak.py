@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.invariants import History, SentChecker, check_reply
+from bench.memstat import MB, breakdown, deep_size
 from bot.conversation.alerts import NurseAlerts
 from bot.conversation.conversation import Conversation
 from messages.render import render_for
@@ -45,7 +46,7 @@ from scheduler.services.dispatch import Dispatcher
 from scheduler.services.materialise import Materialiser
 from scheduler.store import tables as t
 from scheduler.store.audit import SqlAlchemyAudit
-from scheduler.store.db import is_sqlite, make_engine
+from scheduler.store.db import PLANNING_CACHE_KIB, is_sqlite, make_engine
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.outbox.rows import _row
 from scheduler.store.repository import SqlAlchemyCourseRepository
@@ -105,8 +106,11 @@ class Service:
     confirmations: Confirmations
 
     @classmethod
-    def build(cls, url: str, clock: ManualClock, channel: SoakChannel) -> Service:
-        engine = make_engine(url)
+    def build(
+        cls, url: str, clock: ManualClock, channel: SoakChannel, cache_kib: int = PLANNING_CACHE_KIB
+    ) -> Service:
+        # Planning in this process, as the service with PLAN_PROCESSES=0: 8 MiB a connection.
+        engine = make_engine(url, cache_kib=cache_kib)
         courses, outbox = SqlAlchemyCourseRepository(engine), SqlAlchemyOutbox(engine)
         settings = PlanSettings()
         materialiser = Materialiser(courses, outbox, settings, render=render_for)
@@ -137,6 +141,8 @@ class Tally:
     red_flags: Counter[str] = field(default_factory=Counter)  # sent, by patient
     late_s: array[float] = field(default_factory=lambda: array("d"))
     rss_mb: list[float] = field(default_factory=list)
+    # Beside each RSS sample: where it is (bench/memstat.py) and the soak's own records.
+    memory: list[dict[str, float | None]] = field(default_factory=list)
     restarts: list[datetime] = field(default_factory=list)
     steps: int = 0
     caught_up: int = 0  # sent at the start, due before it (enrolled mid-window)
@@ -144,12 +150,15 @@ class Tally:
 
 
 class Soak:
-    def __init__(self, url: str, patients: int, days: int, seed: int = 11) -> None:
-        self.url, self.n, self.days = url, patients, days
+    def __init__(
+        self, url: str, patients: int, days: int, seed: int = 11,
+        cache_kib: int = PLANNING_CACHE_KIB,
+    ) -> None:  # fmt: skip
+        self.url, self.n, self.days, self.cache_kib = url, patients, days, cache_kib
         self.rng = random.Random(seed)
         self.clock = ManualClock(START)
         self.channel = SoakChannel(self.clock)
-        self.svc = Service.build(url, self.clock, self.channel)
+        self.svc = Service.build(url, self.clock, self.channel, cache_kib)
         self.end = START + timedelta(days=days)
         self.checker = SentChecker()
         self.history: dict[str, History] = {}
@@ -215,7 +224,7 @@ class Soak:
         self.tally.restarts.append(self.clock.now())
         await self.svc.engine.dispose()
         self.clock.set(self.clock.now() + DOWNTIME)
-        self.svc = Service.build(self.url, self.clock, self.channel)
+        self.svc = Service.build(self.url, self.clock, self.channel, self.cache_kib)
 
     async def _load(self) -> None:
         async with self.svc.engine.connect() as conn:
@@ -262,9 +271,14 @@ class Soak:
             self._at(moment(), "end", pid, self.rng.randint(0, 5))
 
     def _sample_rss(self) -> None:
-        with open("/proc/self/status") as f:
-            kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-        self.tally.rss_mb.append(round(kb / 1024, 1))
+        sample = breakdown()
+        # The soak's own records share the process: measured apart, so a growth can be told
+        # to be theirs or the service's.
+        own = (self.history, self.checker, self.tally, self.channel.sends, self.channel.fresh,
+               self.events, self.habit, self.zones)  # fmt: skip
+        sample["soak_records"] = round(deep_size(own) / MB, 1)
+        self.tally.rss_mb.append(sample["rss"] or 0.0)
+        self.tally.memory.append(sample)
 
     async def _events_until(self, now: datetime) -> None:
         while self.events and self.events[0][0] <= now:

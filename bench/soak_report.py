@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from bench.common import bench_db, bulk_enrol, emit, loadavg, pct
 from bench.soak import START, Soak, Tally
 from scheduler.store import tables as t
+from scheduler.store.db import PLANNING_CACHE_KIB
 
 CHART = Path(__file__).resolve().parents[1] / "docs" / "img" / "soak.png"
 SETTLED = ("sent", "expired", "cancelled")
@@ -131,6 +132,7 @@ def summary(tally: Tally, v: Verdict, patients: int, days: int, wall: float) -> 
     lines.append(f"  ({tally.caught_up} rows due before the start, sent by the first pass, "
                  "not counted)")
     lines.append(f"RSS every 6 simulated hours (MB): {tally.rss_mb}")
+    lines.extend(memory_table(tally))
     lines.append(f"red flags: {v.red_flags_sent} sent, {v.red_flags_alerted} alerted")
     lines.append("\nchecks")
     lines.append(f"  {'safety invariants 1, 2, 5 over every send':<44} "
@@ -143,6 +145,22 @@ def summary(tally: Tally, v: Verdict, patients: int, days: int, wall: float) -> 
     return lines
 
 
+MEMORY_COLUMNS = (("rss", "RSS"), ("anon", "anon"), ("sqlite", "SQLite heap"),
+                  ("malloc_free", "malloc free"), ("soak_records", "soak's records"))  # fmt: skip
+
+
+def memory_table(tally: Tally) -> list[str]:
+    """The memory samples at 12 h and at each simulated midnight (bench/memstat.py): RSS;
+    its anonymous part; SQLite's heap (page caches); what glibc's malloc holds freed; the
+    soak's own records (the service's share of RSS is RSS less these)."""
+    picked = [(i, s) for i, s in enumerate(tally.memory) if i == 2 or (i % 4 == 0)]
+    lines = ["\nmemory (MB)  " + "".join(f"{name:>15}" for _, name in MEMORY_COLUMNS)]
+    for i, s in picked:
+        cells = "".join(f"{'-' if s.get(k) is None else s[k]:>15}" for k, _ in MEMORY_COLUMNS)
+        lines.append(f"  {f'{i * 6} h':<11}{cells}")
+    return lines
+
+
 def chart(tally: Tally, v: Verdict, patients: int, days: int, path: Path) -> None:
     import matplotlib
 
@@ -152,9 +170,10 @@ def chart(tally: Tally, v: Verdict, patients: int, days: int, path: Path) -> Non
     fig, ax = plt.subplots(2, 2, figsize=(12, 8))
     kinds = [k for k, _ in tally.sent_by_kind.most_common()]
     bottom = [0] * days
-    for k in kinds:
+    tab20 = plt.get_cmap("tab20")  # more kinds than the default cycle's 10 colours
+    for n, k in enumerate(kinds):
         ys = [tally.sent_by_day.get(d, Counter())[k] for d in range(days)]
-        ax[0][0].bar(range(1, days + 1), ys, bottom=bottom, label=k)
+        ax[0][0].bar(range(1, days + 1), ys, bottom=bottom, label=k, color=tab20(n % 20))
         bottom = [b + y for b, y in zip(bottom, ys, strict=True)]
     ax[0][0].set(title="Messages sent per simulated day, by kind", xlabel="day")
     ax[0][0].legend(fontsize=7)
@@ -163,9 +182,20 @@ def chart(tally: Tally, v: Verdict, patients: int, days: int, path: Path) -> Non
     ax[0][1].set(title="Replies, by the intent the service read")
     ax[1][0].bar(BUCKETS, [v.adherence[b] for b in BUCKETS])
     ax[1][0].set(title="Adherence: doses recorded taken / reminders sent", ylabel="patients")
-    ax[1][1].plot([i / 4 for i in range(len(tally.rss_mb))], tally.rss_mb, marker=".")
-    ax[1][1].set(title="Process RSS every 6 simulated hours (MB)", xlabel="day",
+    days_x = [i / 4 for i in range(len(tally.rss_mb))]
+    ax[1][1].plot(days_x, tally.rss_mb, marker=".", label="RSS")
+    service = [rss - own for s in tally.memory
+               if (rss := s["rss"]) is not None and (own := s["soak_records"]) is not None]  # fmt: skip
+    if len(service) == len(days_x):
+        ax[1][1].plot(days_x, service, marker=".", label="RSS less the soak's own records")
+    for key, label in (("sqlite", "SQLite heap (page caches)"),
+                       ("malloc_free", "malloc: freed, held")):  # fmt: skip
+        ys = [s.get(key) for s in tally.memory]
+        if ys and all(y is not None for y in ys):
+            ax[1][1].plot(days_x, ys, marker=".", label=label)
+    ax[1][1].set(title="Memory every 6 simulated hours (MB)", xlabel="day",
                  ylim=(0, max(tally.rss_mb, default=1) * 1.2))  # fmt: skip
+    ax[1][1].legend(fontsize=7)
     late = list(tally.late_s)
     fig.suptitle(f"lenabot soak: {patients:,} patients, {days} simulated days, "
                  f"{len(tally.restarts)} restarts; send lateness p50 {pct(late, 50):.0f} s, "
@@ -177,14 +207,15 @@ def chart(tally: Tally, v: Verdict, patients: int, days: int, path: Path) -> Non
 
 
 async def soak(backend: str, patients: int, days: int, seed: int = 11,
-               chart_to: Path | None = None) -> tuple[Tally, Verdict, list[str]]:  # fmt: skip
+               chart_to: Path | None = None, cache_kib: int = PLANNING_CACHE_KIB,
+               ) -> tuple[Tally, Verdict, list[str]]:  # fmt: skip
     """Run the simulated week on a fresh database; the tally, the verdict, the summary."""
     async with bench_db(backend) as db:
         engine = db.engine()
         await bulk_enrol(engine, patients, seed=seed)
         await engine.dispose()
         started, cpu0 = time.time(), time.process_time()
-        sim = Soak(db.url, patients, days, seed)
+        sim = Soak(db.url, patients, days, seed, cache_kib)
         try:
             tally = await sim.run()
             v = await verdict(sim)
@@ -196,7 +227,7 @@ async def soak(backend: str, patients: int, days: int, seed: int = 11,
     emit("soak", db=backend, patients=patients, days=days, sent=sum(tally.sent_by_kind.values()),
          replies=tally.replies_checked, restarts=len(tally.restarts), steps=tally.steps,
          late_p50_s=round(pct(late, 50), 1), late_p99_s=round(pct(late, 99), 1),
-         rss_mb=tally.rss_mb, red_flags=v.red_flags_sent, alerted=v.red_flags_alerted,
+         rss_mb=tally.rss_mb, memory=tally.memory, red_flags=v.red_flags_sent, alerted=v.red_flags_alerted,
          wall_s=round(wall, 1), cpu_s=round(cpu, 1), all_checks_held=v.ok,
          load=loadavg())  # fmt: skip
     if chart_to is not None:
@@ -213,8 +244,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--patients", type=int, default=10_000)
     ap.add_argument("--days", type=int, default=7)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--cache-kib", type=int, default=PLANNING_CACHE_KIB,
+                    help="SQLite page cache of each pooled connection (KiB; default %(default)s, "
+                         "the service's when it plans in-process)")  # fmt: skip
     ap.add_argument("--chart", type=Path, default=CHART, help=f"PNG to write (default {CHART})")
     a = ap.parse_args(argv)
-    _, v, lines = asyncio.run(soak(a.db, a.patients, a.days, a.seed, a.chart))
+    _, v, lines = asyncio.run(soak(a.db, a.patients, a.days, a.seed, a.chart, a.cache_kib))
     print("\n".join(lines), flush=True)
     return 0 if v.ok else 1
