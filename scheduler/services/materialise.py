@@ -13,6 +13,7 @@ from scheduler.domain.model import Course, Kind, Patient, PlanSettings
 from scheduler.domain.outbox import Planned, SyncResult
 from scheduler.domain.plan import plan_window_until
 from scheduler.ports import Planners, Renderer
+from scheduler.runtime.heap import release_freed_memory
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
 
@@ -196,6 +197,7 @@ class Materialiser:
                 task.cancel()
             if running:
                 await asyncio.wait(running)
+        release_freed_memory()  # the pass's garbage back to the system (scheduler/runtime/heap.py)
         return total
 
     async def _patients(
