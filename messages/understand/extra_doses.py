@@ -36,11 +36,17 @@ _SOMEONE_ELSE = re.compile(
     rf"of my {_PEOPLE}\b|\b(?:took|swallowed|taken) (?:my )?{_PEOPLE}s(?:$| by\b| instead\b| "
     r"too\b| as well\b| (?:capsule|tablet|pill|one|dose)s?\b)"
 )
+# Who else may swallow a capsule: a child ("my 4 year old", "the little one") or a pet.
+_CHILDREN = (
+    r"(?:child|children|grandson|granddaughter|grandchild|grandkid|grandkids|kid|kids|toddler|"
+    r"baby|niece|nephew|little one|little brother|little sister|baby brother|baby sister|\d+ "
+    r"(?:year|yr|month) old|\d+ yo|(?:son|daughter) \d)"
+)
+_PETS = r"(?:dog|dogs|cat|cats|puppy|kitten|pet)"
 # A child or another person who swallowed the patient's capsule: urgent (the too-many answer
 # says to get medical advice for them), and no dose of the patient's to record.
 OTHER_SWALLOWED = re.compile(
-    r"\b(?:child|children|grandson|granddaughter|grandchild|grandkid|grandkids|kid|kids|little "
-    r"one|toddler|baby|niece|nephew|\d+ (?:year|yr) old|\d+ yo)\b.{0,60}\b(?:swallowed|ate|eaten|"
+    rf"\b{_CHILDREN}\b.{{0,60}}\b(?:swallowed|ate|eaten|"
     r"chewed|got into|got hold of|took|had (?:one|it|some)|put (?:one|it) in (?:his|her|their) "
     r"mouth|(?:one|it|capsule|capsules|tablet|pill)s? in (?:his|her|their) mouth)\b|\bthought (?:it|they) (?:was|were) "
     r"(?:a |an )?(?:sweet|sweets|sweetie|sweeties|candy|mint|mints|smartie|smarties|jelly "
@@ -52,7 +58,7 @@ OTHER_SWALLOWED = re.compile(
 # A pet that may have eaten one: urgent like a child (the team is told a capsule is gone, and
 # the answer says to get advice for whoever swallowed it); the patient took nothing.
 PET_SWALLOWED = re.compile(
-    r"\b(?:dog|dogs|cat|cats|puppy|kitten|pet)\b.{0,40}\b(?:got (?:one|a capsule|some|it)|"
+    rf"\b{_PETS}\b.{{0,40}}\b(?:got (?:one|a capsule|some|it)|"
     r"swallowed|ate|eaten|eating|eats|"
     r"chewed|chewing|got (?:into|hold of) (?:my|the) (?:\w+ )?(?:bag|pills|tablets|capsules|box|"
     r"packet|blister|blisters|meds|medication|pack)|had (?:one|it|a capsule|some))\b"
@@ -211,12 +217,8 @@ def extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
 # A child or a pet near the capsules and one gone, chewed or in a mouth, said in any order:
 # "the dog's had his nose in my tablets and I'm one capsule short", "found a chewed capsule
 # shell and the puppy looks guilty". Not when all are there.
-_CHILD = re.compile(
-    r"\b(?:child|children|grandson|granddaughter|grandchild|grandkid|grandkids|kid|kids|toddler|"
-    r"baby|niece|nephew|little one|little brother|little sister|baby brother|baby sister|\d+ "
-    r"(?:year|yr|month) old|(?:son|daughter) \d\b)s?\b"
-)
-_PET = re.compile(r"\b(?:dog|dogs|cat|cats|puppy|kitten|pet)\b")
+_CHILD = re.compile(rf"\b{_CHILDREN}s?\b")  # "the toddler's got into the pack"
+_PET = re.compile(rf"\b{_PETS}\b")
 _GONE = re.compile(
     r"\b(?:missing|short|cant find|gone|popped|chew\w*|in (?:his|her|their|its) mouth|"
     r"swallow\w*|ate|eaten|eating|lick\w*|nose in|got into|got hold of|empty|open|got one)\b"

@@ -11,7 +11,7 @@ from messages.understand.readings import PRIORITY, Reading
 
 
 @cache
-def _symptom_topics() -> frozenset[str]:
+def symptom_topics() -> frozenset[str]:
     """Routine topics about a symptom (the leaflet's side effects)."""
     return frozenset(
         t.id for t in load_topics() if t.group == "side-effects" and t.urgency == "routine"
@@ -37,7 +37,7 @@ def settle(readings: list[Reading], text: str = "") -> list[Reading]:
     # of its story: no routine answer for those too (a question on another subject stays).
     flagged = {t for r in found if r.kind == "red_flag" for t in r.topics[:1]}
     if flagged:
-        symptoms = _symptom_topics()
+        symptoms = symptom_topics()
         found = [r for r in found if not (
             r.kind in ("topic", "risk_question") and r.topics[:1]
             and (r.topics[0] in flagged or r.topics[0] in symptoms)

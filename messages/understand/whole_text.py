@@ -28,7 +28,7 @@ from messages.understand.red_flags import (
     UNWELL,
 )
 from messages.understand.second_reader import second_reader
-from messages.understand.settle import settle
+from messages.understand.settle import settle, symptom_topics
 
 
 def understand(text: str, topics: Sequence[Topic] | None = None) -> Understanding:
@@ -210,12 +210,8 @@ def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[st
         return readings
     kept = [r for r in readings if r.kind != "red_flag"]
     if not any(r.kind == "topic" for r in kept):
-        routine = next((t for f in flags for t in f.topics if t in _ROUTINE), None)
+        routine = next((t for f in flags for t in f.topics if t in symptom_topics()), None)
         if routine is not None:
             kept.append(Reading("topic", flags[0].clause, (routine,)))
     return kept
 
-
-_ROUTINE = frozenset({"infection", "headache", "diarrhoea", "sickness", "skin-rash",
-                      "dizziness-driving", "blurred-vision", "swelling", "kidneys-urine",
-                      "bone-pain", "fatigue"})  # fmt: skip
