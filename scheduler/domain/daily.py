@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from scheduler.domain.calendar import (
     cycle_start,
     dose_day_given,
-    in_treatment,
     is_dose_position,
     locate,
     on_hold,
@@ -30,15 +29,36 @@ class Calendar:
     of the work. Same answers as the functions in ``scheduler.domain.calendar``, by construction.
     """
 
-    __slots__ = ("_dose", "_regimen", "_where", "course", "last_dose_day", "start")
+    __slots__ = (
+        "_blood", "_dose", "_regimen", "_where", "course", "end", "last_dose_day", "start"
+    )
 
     def __init__(self, course: Course) -> None:
         self.course = course
         self.start = cycle_start(course, 1)
+        self.end = course.end
         self.last_dose_day = course.regimen.last_dose_day  # a max() over the set each time
         self._where: dict[date, tuple[int, int] | None] = {}
         self._regimen: dict[date, bool] = {}
         self._dose: dict[date, bool] = {}
+        self._blood: tuple[int, date, timedelta, date] | None = None
+
+    def in_treatment(self, day: date) -> bool:
+        """As ``calendar.in_treatment``, with day 1 of cycle 1 worked out once."""
+        return day >= self.start and (self.end is None or day <= self.end)
+
+    def blood_test_dates(self, lead: int) -> tuple[date, timedelta, date]:
+        """For ``lead`` days' notice: the day before the start that carries a blood test, the
+        lead as a timedelta, and the first cycle day 1 after the weekly tests (worked out once
+        a plan, not each day)."""
+        known = self._blood
+        if known is None or known[0] != lead:
+            ahead = timedelta(days=lead)
+            known = self._blood = (
+                lead, self.start - ahead, ahead,
+                self.start + timedelta(weeks=WEEKLY_BLOOD_TEST_WEEKS),
+            )  # fmt: skip
+        return known[1], known[2], known[3]
 
     def locate(self, day: date) -> tuple[int, int] | None:
         try:
@@ -123,22 +143,27 @@ def _cycle_edges(
 ) -> Iterator[Reminder]:
     """break_start on the first day of a cycle's closing break; cycle_start the day before."""
     course = cal.course
-    if where is not None and in_treatment(course, day) and not on_hold(course, day):
-        n, d = where
-        if d == cal.last_dose_day + 1:
-            nxt = cycle_start(course, n + 1)
-            # Only a real closing break: one day off between dose days (every other day, or
-            # 1,3,...,27/28 into the next cycle's day 1) is no break.
-            if (nxt - day).days >= 2 and (course.end is None or nxt <= course.end):
-                yield notice_on(
-                    Kind.BREAK_START,
-                    day,
-                    settings,
-                    tz,
-                    until=nxt - ONE_DAY,
-                    next_cycle=n + 1,
-                    next_start=nxt,
-                )
+    # The day-number test first: it is false on all but one day a cycle.
+    if (
+        where is not None
+        and where[1] == cal.last_dose_day + 1
+        and cal.in_treatment(day)
+        and not on_hold(course, day)
+    ):
+        n = where[0]
+        nxt = cycle_start(course, n + 1)
+        # Only a real closing break: one day off between dose days (every other day, or
+        # 1,3,...,27/28 into the next cycle's day 1) is no break.
+        if (nxt - day).days >= 2 and (course.end is None or nxt <= course.end):
+            yield notice_on(
+                Kind.BREAK_START,
+                day,
+                settings,
+                tz,
+                until=nxt - ONE_DAY,
+                next_cycle=n + 1,
+                next_start=nxt,
+            )
     tomorrow = day + ONE_DAY
     nw = cal.locate(tomorrow)
     if nw is None or nw[1] != 1 or not cal.is_dose_day(tomorrow):
@@ -162,21 +187,22 @@ def _is_blood_test_day(cal: Calendar, settings: PlanSettings, day: date, start: 
     course = cal.course
     if course.appointments and any(a.on == day for a in course.appointments):
         return True
-    if course.end is not None and day > course.end:
+    end = cal.end
+    if end is not None and day > end:
         return False
-    lead = settings.blood_test_lead_days
-    if day == start - timedelta(days=lead):
+    before_start, lead, after_weekly = cal.blood_test_dates(settings.blood_test_lead_days)
+    if day == before_start:
         return True
     offset = (day - start).days
     if 0 < offset < 7 * WEEKLY_BLOOD_TEST_WEEKS and offset % 7 == 0:
         return True
-    ahead = day + timedelta(days=lead)
+    ahead = day + lead
     where = cal.locate(ahead)
     return (
         where is not None
         and where[1] == 1
-        and ahead >= start + timedelta(weeks=WEEKLY_BLOOD_TEST_WEEKS)
-        and (course.end is None or ahead <= course.end)
+        and ahead >= after_weekly
+        and (end is None or ahead <= end)
     )
 
 
