@@ -214,7 +214,7 @@ OVER = re.compile(
 # "my sister fainted at church, she's fine now. I took mine", "my son's got a temperature, can I
 # still look after him?".
 SOMEONE_ELSES = re.compile(
-    r"^(?:my |our |the )?(?:sister|brother|son|daughter|friend|neighbour|neighbor|mother in law|"
+    r"^(?:my |our |the )?(?:sister|brother|son|daughter|friend|neighbours?|neighbors?|mother in law|"
     r"father in law|sister in law|brother in law|mate|grandson|granddaughter|grandkids?|"
     r"grandchildren|nephew|niece|cousin|colleague|partner|husband|wife|hubby|mum|mom|dad|"
     r"auntie|aunt|uncle|kid|kids|child|son s girlfriend|friend in my \w+ group)\b"
@@ -226,6 +226,35 @@ OWN_DOSE_OR_CONTACT = re.compile(
     r"(?:visit|come round|stay)|am i at risk|should i (?:keep|stay) away|could that happen to me|"
     r"is that something i|how likely is that for me|does that happen)\b"
 )
+
+# Asked about the drug's risk after telling of someone else's sign ("my friend on the same drug
+# had a clot, does that happen a lot?"). Bare "should I worry" is not enough for the people a
+# carer may be texting about (see ``NOT_THE_PATIENT``): "my husband has a temp of 39, should I
+# worry?" is the patient's own red flag, told by his carer.
+THEIR_RISK_ASKED = re.compile(
+    r"\b(?:could (?:that|this|it) happen to me|(?:am i|are we) (?:at|more at) risk|how likely is "
+    r"(?:that|it|this)|is that something i|does (?:that|this|it) (?:happen|matter)|"
+    r"(?:does|will|would|can) (?:it|this|that|lenalidomide|revlimid|the drug|this drug|these "
+    r"capsules|the capsules|the tablets) (?:make|cause|raise|increase|give|matter)|is (?:that|it|"
+    r"this) (?:true|common|a side effect|a thing)|(?:the )?same (?:drug|tablets?|capsules?|"
+    r"medicine|treatment|medication)|on (?:it|this|lenalidomide|revlimid) too|also on "
+    r"(?:it|this|lenalidomide|revlimid)|years ago|last year|what should i (?:look|watch) out for|"
+    r"what should i watch for)\b"
+)
+# People who are not the patient a carer would be texting for: their sign plus "should I be
+# worried?" asks about the patient's own risk.
+NOT_THE_PATIENT = re.compile(
+    r"^(?:my |our |the )?(?:friend|neighbours?|neighbors?|mate|colleague|cousin|friend in my \w+ "
+    r"group)\b"
+)
+# Someone else's sign told as long over ("my dad had a heart attack years ago"), not as now ("my
+# mum has chest pain", "my mum had a fall": a carer may be texting about the patient).
+THEIRS_OVER = re.compile(
+    r"\b(?:years ago|last year|used to|died|passed away|in the past|a while back|long time ago|"
+    r"\d+ years|last month|months ago)\b"
+)
+THEIRS_NOW = re.compile(r"\b(?:has|have|is|s|are|having|now|today|tonight|this morning|currently|keeps)\b")
+WORRIED = re.compile(r"\bshould i (?:be )?(?:worr\w*|concerned)\b|\bam i (?:at )?risk\b")
 
 # "Bleeding" and "bloody" as swear words: "bleeding nuisance", "bloody marvellous".
 SWEARING = frozenset({"nuisance", "miracle", "hell", "heck", "thing", "things", "idiot", "texts",

@@ -21,11 +21,16 @@ from messages.understand.red_flags import (
     HAVE_IT,
     IDIOMS,
     NO_HEAD,
+    NOT_THE_PATIENT,
     OVER,
     OWN_DOSE_OR_CONTACT,
     PAST,
     SOMEONE_ELSES,
+    THEIR_RISK_ASKED,
+    THEIRS_NOW,
+    THEIRS_OVER,
     UNWELL,
+    WORRIED,
 )
 from messages.understand.second_reader import second_reader
 from messages.understand.settle import settle, symptom_topics
@@ -203,9 +208,28 @@ def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[st
     over = bool(PAST.search(joined) and OVER.search(joined)) or (
         bool(NO_HEAD.search(joined)) and all(f.topics[:1] == ("bleeding-skull",) for f in flags)
     )
-    theirs = bool(OWN_DOSE_OR_CONTACT.search(joined)) and any(
-        SOMEONE_ELSES.search(" ".join(search.tokens(p))) for p in parts
+    others = [" ".join(search.tokens(p)) for p in parts]
+    someone = any(SOMEONE_ELSES.search(p) for p in others)
+    theirs = someone and bool(OWN_DOSE_OR_CONTACT.search(joined))
+    # "My friend on the same drug had a clot, does that happen a lot?": a question about the
+    # patient's own risk, answered with the signs and when to call.
+    told = [p for p in others if SOMEONE_ELSES.search(p)]
+    asked = any(is_question(p, search.tokens(p)) for p in parts) and (
+        # a friend's or a neighbour's sign, and a worry or a question about the drug's risk
+        (
+            any(NOT_THE_PATIENT.search(p) for p in told)
+            and (THEIR_RISK_ASKED.search(joined) or WORRIED.search(joined)) is not None
+        )
+        # anyone's, told as over, and a question about the drug's risk
+        or (
+            THEIR_RISK_ASKED.search(joined) is not None
+            and any(THEIRS_OVER.search(p) and not THEIRS_NOW.search(p) for p in told)
+        )
     )
+    if asked and not over:
+        kept = [r for r in readings if r.kind != "red_flag"]
+        topics = tuple(dict.fromkeys(t for f in flags for t in f.topics))
+        return [Reading("risk_question", flags[0].clause, topics), *kept]
     if not (over or theirs):
         return readings
     kept = [r for r in readings if r.kind != "red_flag"]

@@ -153,6 +153,43 @@ async def test_a_question_about_a_risk_is_answered_with_when_to_call_not_alerted
     assert await alerted(clinic, p) == []
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my friend on the same drug had a clot, should i worry?",
+        "my dad had a heart attack years ago, does that matter with this drug?",
+        "my neighbour's in hospital with a clot in his leg, is that something I should worry "
+        "about on this?",
+    ],
+)
+async def test_someone_elses_sign_and_a_question_about_the_risk_is_a_risk_question(
+    clinic: Clinic, text: str
+) -> None:
+    p = await patient_at(clinic, at(3, 12))
+    reply = await clinic.say(p, text)
+    assert not reply.text.startswith("URGENT"), reply.text
+    assert "If you have any of these signs now, call your treatment team now" in reply.text
+    assert await alerted(clinic, p) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A carer may be texting about the patient: their sign now stays the patient's red flag.
+        "my husband has a temperature of 39, should I be worried?",
+        "my mum is on lenalidomide and has chest pain, is that a side effect?",
+        "my mum had a fall and hit her head, is that common on this drug?",
+    ],
+)
+async def test_a_relatives_sign_now_with_a_question_is_still_urgent(
+    clinic: Clinic, text: str
+) -> None:
+    p = await patient_at(clinic, at(3, 12))
+    reply = await clinic.say(p, text)
+    assert reply.text.startswith("URGENT: call your treatment team now"), reply.text
+    assert "red_flag" in await alerted(clinic, p)
+
+
 # -- a question is heard, not swallowed by a dose word ---------------------------------------
 
 
