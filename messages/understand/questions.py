@@ -100,3 +100,32 @@ def risk_question(clause: str, toks: Sequence[str]) -> bool:
     if _HAPPENING.search(clause):
         return False
     return any(re.search(rf"\b{re.escape(w)}\b", joined) for w in _RISK_WORDS)
+
+
+# Questions about the pregnancy risk itself, not a possible pregnancy now: "what happens if I
+# get pregnant on this?", "could the drug hurt my baby if I got pregnant?".
+PREGNANCY_RISK = re.compile(
+    r"\b(?:what (?:happens|would happen|will happen)|what if|how dangerous|is it dangerous|"
+    r"could (?:it|the drug|this|lenalidomide|revlimid) (?:hurt|harm|damage)|does (?:it|this|the "
+    r"drug|lenalidomide|revlimid) cause)\b.{0,60}\b(?:pregnant|pregnancy|baby|birth defects?)\b"
+)
+PREGNANT_NOW = re.compile(
+    r"\b(?:i am|im|i m|might be|may be|could be|think i m|think im|might i be|could i be) "
+    r"(?:pregnant|expecting)\b|\blate period|\bperiod (?:is|s) late|\bpositive\b|\bmissed (?:my|a) period"
+)
+# Which signs call for the team: the warning signs, with when to call.
+WHICH_SIGNS = re.compile(
+    r"\b(?:what|which) (?:signs?|symptoms?|side effects?)\b.{0,40}\b(?:ring|call|phone|contact|"
+    r"hospital|straight away|urgent|emergency|serious)\b|\bserious enough to (?:ring|call|phone)\b|"
+    r"\bwhat(?: s| is) the risk of\b|\bwhat are the risks\b"
+)
+
+
+def general_risk(joined: str) -> str | None:
+    """The topic of a general question about a serious risk that no sign word carries, or
+    None: the pregnancy risk, or which signs call for the team."""
+    if PREGNANCY_RISK.search(joined) and not PREGNANT_NOW.search(joined):
+        return "possible-pregnancy"
+    if WHICH_SIGNS.search(joined):
+        return "warning-signs"
+    return None

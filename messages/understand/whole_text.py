@@ -15,7 +15,7 @@ from messages.understand.clauses import clauses
 from messages.understand.doses import TWO_NOW, VOMITED
 from messages.understand.extra_doses import EMPTY_SLOTS, extra_reason
 from messages.understand.one_clause import read_clause
-from messages.understand.questions import is_question
+from messages.understand.questions import general_risk, is_question
 from messages.understand.readings import DOSE_KINDS, Reading, Understanding
 from messages.understand.red_flags import (
     HAVE_IT,
@@ -167,6 +167,15 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
     ):
         readings.insert(0, Reading("red_flag", words, ("warning-signs",), detail="possible"))
     readings = _not_now_not_theirs(readings, " ".join(toks), parts)
+    # "What happens if I get pregnant on this?", "which signs mean I should ring?": a question
+    # about a serious risk that a routine topic or small talk would answer without when to call.
+    risk = general_risk(" ".join(toks)) if is_question(words, toks) else None
+    if risk is not None and not any(
+        r.kind in ("red_flag", "risk_question", "extra") for r in readings
+    ):
+        readings = [r for r in readings if r.kind not in ("chat", "unknown", "help")
+                    and not (r.kind == "topic" and r.topics[:1] in _RISK_ASIDES)]
+        readings.insert(0, Reading("risk_question", words, (risk,)))
     readings = second_reader(text, readings, topics)
     # The story around an extra capsule ("nurse said stop because of my bloods, but I took
     # one") asks nothing about blood tests or how to take it: the urgent answer covers it.
@@ -180,6 +189,9 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
     return Understanding(text, tuple(settle(readings, text)), tuple(parts))
 
 
+# Routine topics a general risk question is read as, which its answer covers.
+_RISK_ASIDES = frozenset({("contraception",), ("pregnancy-tests",), ("side-effects",),
+                          ("infection",), ("warning-signs",)})  # fmt: skip
 _NO = (("no",), ("nope",), ("nah",), ("none",), ("no way",), ("not at all",))
 _DOSE_STORY = frozenset({"how-to-take", "missed-dose", "make-up-dose", "blood-tests",
                          "stopping-treatment"})  # fmt: skip

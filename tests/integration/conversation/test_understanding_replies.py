@@ -160,6 +160,9 @@ async def test_a_question_about_a_risk_is_answered_with_when_to_call_not_alerted
         "my dad had a heart attack years ago, does that matter with this drug?",
         "my neighbour's in hospital with a clot in his leg, is that something I should worry "
         "about on this?",
+        # General questions about a serious risk, no sign word in them.
+        "what happens if I get pregnant while on it",
+        "what signs mean I should ring the hospital straight away?",
     ],
 )
 async def test_someone_elses_sign_and_a_question_about_the_risk_is_a_risk_question(
