@@ -86,6 +86,13 @@ _WORRY_NOW = re.compile(
 )
 
 
+# Whether to take today's capsule given a sign: the sign is the patient's now.
+_DOSE_IF_NOW = re.compile(
+    r"\b(?:should|can|do|shall|must) i (?:still )?(?:take|have) (?:it|my|the|todays|today s|a|one|"
+    r"this)\b.{0,25}\b(?:if|when|while|as|because|with) (?:my|i m|im|i am|i have|ive got|i ve got)\b"
+)
+
+
 def risk_question(clause: str, toks: Sequence[str]) -> bool:
     """A question about a risk in general, not a sign happening now."""
     if not is_question(clause, toks):
@@ -95,6 +102,8 @@ def risk_question(clause: str, toks: Sequence[str]) -> bool:
         return False  # "should I be worried my poo is black?": it is black now
     if re.search(r"\b(?:could|might|may|can) (?:i|she|we) be (?:pregnant|expecting)\b", joined):
         return False  # "could I be pregnant?" is the possible pregnancy itself
+    if _DOSE_IF_NOW.search(joined):
+        return False  # "should I take my capsule if my gums are bleeding?": they are, now
     if HYPOTHETICAL.search(joined):
         return True
     if _HAPPENING.search(clause):

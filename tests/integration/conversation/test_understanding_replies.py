@@ -182,6 +182,8 @@ async def test_someone_elses_sign_and_a_question_about_the_risk_is_a_risk_questi
         "my husband has a temperature of 39, should I be worried?",
         "my mum is on lenalidomide and has chest pain, is that a side effect?",
         "my mum had a fall and hit her head, is that common on this drug?",
+        # Whether to take today's capsule with a sign: the sign is now.
+        "should i take my capsule if my gums are bleeding",
     ],
 )
 async def test_a_relatives_sign_now_with_a_question_is_still_urgent(
