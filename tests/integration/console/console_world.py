@@ -162,13 +162,22 @@ class Console:
         ))  # fmt: skip
 
     async def lenabot(self, *argv: str, stdin: str = "") -> tuple[int, str, str]:
-        """The real ``lenabot`` command in its own process, on this console's database."""
+        """The real ``lenabot`` command in its own process, on this console's database, its
+        clock starting at the console's (so what it says of 'today' does not depend on the day
+        the tests run)."""
         env = {**os.environ, "DATABASE_URL": self.database_url, "PLAN_PROCESSES": "0"}
         for key in ("TELEGRAM_BOT_TOKEN", "TWILIO_ACCOUNT_SID", "PUBLIC_URL"):
             env.pop(key, None)
+        at_the_console_clock = (
+            "import sys, time_machine\n"
+            "from bot.cli.main import main\n"
+            f"with time_machine.travel({self.clock.now().isoformat()!r}, tick=True):\n"
+            "    main(sys.argv[1:])\n"
+        )
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", *argv, env=env, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable, "-c", at_the_console_clock, *argv, env=env,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         out, err = await proc.communicate(stdin.encode())
         return int(proc.returncode or 0), out.decode(), err.decode()
