@@ -24,6 +24,7 @@ import random
 import sys
 from array import array
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -73,6 +74,27 @@ class Handed:
     at: datetime
 
 
+class SendCounts:
+    """Hand-overs per outbox row id, one byte a row id (the ids count up from 1): a week at
+    10,000 patients is about 100 KB, where a ``Counter`` of 84,000 ints grew the soak's own
+    memory by ~8 MB and blurred the service's in the RSS it measures."""
+
+    def __init__(self) -> None:
+        self.counts = bytearray()
+
+    def add(self, row_id: int) -> None:
+        if row_id >= len(self.counts):
+            self.counts.extend(bytes(max(row_id + 1 - len(self.counts), len(self.counts))))
+        self.counts[row_id] = min(self.counts[row_id] + 1, 255)
+
+    def __getitem__(self, row_id: int) -> int:
+        return self.counts[row_id] if row_id < len(self.counts) else 0
+
+    def items(self) -> Iterator[tuple[int, int]]:
+        """(row id, hand-overs) for every row handed over at least once."""
+        return ((i, n) for i, n in enumerate(self.counts) if n)
+
+
 class SoakChannel:
     """The provider's side, outliving every restart: counts hand-overs per outbox row and
     keeps the deliveries not yet checked."""
@@ -81,12 +103,12 @@ class SoakChannel:
 
     def __init__(self, clock: ManualClock) -> None:
         self.clock = clock
-        self.sends: Counter[int] = Counter()
+        self.sends = SendCounts()
         self.fresh: list[Handed] = []  # not yet checked
         self.total = 0
 
     async def send(self, message: Outgoing) -> str:
-        self.sends[int(message.ref)] += 1
+        self.sends.add(int(message.ref))
         self.fresh.append(Handed(message, self.clock.now()))
         self.total += 1
         return f"SM{message.ref}"

@@ -42,3 +42,19 @@ def test_deep_size_counts_what_is_reachable_once() -> None:
     # attribute dict (a few hundred bytes), not the 700 KB of names again.
     assert deep_size([_Record(names), _Record(names)]) - one < 1000
     assert one < MB  # and nothing unrelated (the class, the module) is counted
+
+
+def test_the_soaks_send_counts_are_a_byte_a_row_and_count_every_hand_over() -> None:
+    from bench.soak import SendCounts
+
+    sends = SendCounts()
+    for row_id in (5, 3, 5, 70_000):
+        sends.add(row_id)
+    assert (sends[5], sends[3], sends[70_000], sends[4], sends[10**9]) == (2, 1, 1, 0, 0)
+    assert list(sends.items()) == [(3, 1), (5, 2), (70_000, 1)]
+    # A week of 10,000 patients hands over ~84,000 rows: kept in well under a megabyte, where
+    # a Counter of the same ids takes several.
+    for row_id in range(1, 84_001):
+        sends.add(row_id)
+    assert deep_size([sends]) < 0.5 * MB
+    assert sends[84_000] == 1 and sends[5] == 3
