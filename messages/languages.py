@@ -68,8 +68,10 @@ def foreign_language(toks: Sequence[str]) -> str | None:
     best: tuple[int, str] | None = None
     for lang in languages():
         # A fever word that is no English word counts twice: "am febra 39" is Romanian.
-        n = sum(2 if t in lang.fever and len(t) >= 5 and t not in ENGLISH_WORDS else 1
-                for t in toks if t in lang.words or t in lang.fever)  # fmt: skip
+        # So does a warning-sign word: "tata a lesinat ... s a lovit la cap" is Romanian.
+        n = sum(2 if (t in lang.fever or t in lang.red_flags) and len(t) >= 5
+                and t not in ENGLISH_WORDS else 1
+                for t in toks if t in lang.words or t in lang.fever or t in lang.red_flags)  # fmt: skip
         if n and (best is None or n > best[0]):
             best = (n, lang.code)
     if best is None:
@@ -102,7 +104,9 @@ def foreign_fever(text: str, toks: Sequence[str]) -> tuple[bool, float | None]:
 
 # "Blood test" in these languages: the blood there is a sample, not a bleed.
 _TESTS = frozenset({"exame", "exames", "analisis", "analise", "badanie", "badania", "prise",
-                    "analyse", "analyses", "test", "testy", "prueba", "pruebas"})  # fmt: skip
+                    "analyse", "analyses", "test", "testy", "prueba", "pruebas", "esame", "esami",
+                    "analisi", "prelievo", "analize", "analiza", "analizy", "badan", "pobranie",
+                    "recoltare", "bluttest", "blutabnahme", "tahlil", "tahlili"})  # fmt: skip
 
 
 def foreign_red_flag(toks: Sequence[str]) -> str | None:

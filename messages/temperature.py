@@ -38,6 +38,14 @@ _NOT_TEMPERATURE = re.compile(
 )
 # "cycle 38", "day 37": counters that happen to look like a temperature.
 _COUNTER_BEFORE = re.compile(r"\b(?:day|cycle|week|dose|no|number|room|bed|ward|page)\s*$", re.I)
+# The weather, not the patient: "it's 38 degrees in Seville today", "32C in the shade". Only
+# in a text with no word saying a temperature was taken ("temp 38, roasting outside" stays).
+_WEATHER = re.compile(
+    r"\b(?:outside|out there|weather|heat ?wave|in the (?:shade|sun|garden)|sunny|scorching|"
+    r"forecast|holiday|beach|pool|degrees in [a-z]+|here in [a-z]+|in (?:spain|greece|florida|"
+    r"portugal|france|italy|turkey|dubai|cyprus))\b",
+    re.IGNORECASE,
+)
 _WHOLE_NUMBER_ONLY = re.compile(r"\s*\d{2,3}(?:[.,]\d{1,2})?\s*[.!]?\s*")
 
 
@@ -122,9 +130,20 @@ def find_readings(text: str) -> list[Reading]:
     """Every plausible body temperature in the text, in the order written (figures, or
     words: "thirty-eight and a half")."""
     text = _in_figures(text[:_MAX_CHARS])
+    if _WEATHER.search(text) and not _CONTEXT.search(text):
+        return []
     whole = bool(_WHOLE_NUMBER_ONLY.fullmatch(text))
     found = (_reading(m, text, whole) for m in _READING.finditer(text))
     return [r for r in found if r is not None]
+
+
+def the_weather(text: str) -> bool:
+    """Whether the text tells the weather's temperature, not the patient's ("38 degrees in
+    Seville today"): a reading that would count but for the weather words around it."""
+    text = _in_figures(text[:_MAX_CHARS])
+    if not _WEATHER.search(text) or _CONTEXT.search(text):
+        return False
+    return any(m.group("deg") or m.group("unit") for m in _READING.finditer(text))
 
 
 def parse_temperature(text: str) -> float | None:

@@ -221,7 +221,8 @@ _CHILD = re.compile(rf"\b{_CHILDREN}s?\b")  # "the toddler's got into the pack"
 _PET = re.compile(rf"\b{_PETS}\b")
 _GONE = re.compile(
     r"\b(?:missing|short|cant find|gone|popped|chew\w*|in (?:his|her|their|its) mouth|"
-    r"swallow\w*|ate|eaten|eating|lick\w*|nose in|got into|got hold of|empty|open|got one)\b"
+    r"swallow\w*|ate|eaten|eating|lick\w*|nose in|got into|got hold of|empty|open|got one|"
+    r"(?:can|could) only find|only (?:found|find)|sniff\w*|cant account for)\b"
 )
 _CAPSULE_WORDS = re.compile(
     r"\b(?:capsule|capsules|tablet|tablets|pill|pills|blister|blisters|pack|packet|box|meds|"

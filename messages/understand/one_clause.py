@@ -44,7 +44,7 @@ from messages.understand.questions import (
     risk_question,
 )
 from messages.understand.readings import DOSE_KINDS, Reading, ReadingKind
-from messages.understand.red_flags import BODY_BLEED, NOT_A_SIGN, SIGNS
+from messages.understand.red_flags import BODY_BLEED, NOT_A_SIGN, SIGNS, STILL_BLEEDING
 from messages.understand.schedule import schedule
 
 _DIZZY = re.compile(
@@ -109,7 +109,8 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         if (
             topic_id in by_id
             and sign.search(shown)
-            and (not NOT_A_SIGN.search(shown) or BODY_BLEED.search(shown))
+            and (not NOT_A_SIGN.search(shown) or BODY_BLEED.search(shown)
+                 or STILL_BLEEDING.search(shown))
         ):
             urgent.append(topic_id)
     # "Do we give her one?" from a carer is about the patient's own dose, not sharing capsules.

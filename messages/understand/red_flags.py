@@ -4,6 +4,15 @@ from __future__ import annotations
 
 import re
 
+# A bleed that goes on: "gums wont stop", "bled right through the plaster and still dripping".
+STILL_BLEEDING = re.compile(
+    r"\b(?:gums?|nose|cut|plaster|dressing|wound|bandage|cannula|line site)\b.{0,30}\b(?:wont stop|"
+    r"won t stop|will not stop|wont stop bleeding|still dripping|still bleeding|keeps bleeding|"
+    r"hasnt stopped|has not stopped|pouring)\b|\b(?:nosebleeds?|nose bleeds?|bleed\w*|bled)\b.{0,50}"
+    r"\b(?:wont stop|won t stop|will not stop|still dripping|pouring|hasnt stopped|has not "
+    r"stopped|(?:started|starting|began|begun|going) again)\b|\bbled (?:right )?through\b|\bsoaked (?:through )?"
+    r"(?:the |a |my )?(?:plaster|dressing|bandage|tissues?|towel|pillow)\b"
+)
 SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:blood|bleed|bleeding|bleeds|bled|bloody|bleedin)\b"), "bruising-bleeding"),
     (
@@ -121,6 +130,29 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "heart-attack",
     ),
+    # A bleed that will not stop, however put (see ``STILL_BLEEDING``).
+    (STILL_BLEEDING, "bruising-bleeding"),
+    # A severe headache however put: "very bad head, like being hit with a hammer, and the
+    # light hurts my eyes".
+    (
+        re.compile(
+            r"\b(?:very|really|extremely|terribly|so) bad head\b|\b(?:hit|whacked|struck) (?:over "
+            r"the head )?(?:with|by) a (?:hammer|brick|bat|cricket bat)\b|\blike a hammer\b|"
+            r"\b(?:light|lights|brightness) (?:hurts|hurt|is hurting|are hurting) (?:my|his|her) "
+            r"eyes\b|\bcant (?:bear|stand|look at) (?:the )?(?:light|lights)\b|\bworst head\b"
+        ),
+        "bleeding-skull",
+    ),
+    # Shock or a collapse coming: "gone very pale and clammy and keeps nodding off".
+    (
+        re.compile(
+            r"\b(?:pale|grey|gray|white) and (?:clammy|sweaty|cold)\b|\bclammy and (?:pale|grey|"
+            r"gray|cold|drowsy|confused)\b|\bkeeps? (?:nodding|dropping|drifting) off (?:mid|in the "
+            r"middle)\b|\b(?:hard|cant|can t|cannot|couldnt) (?:to )?wake (?:him|her|them) up\b|"
+            r"\bhard to wake\b"
+        ),
+        "fainting",
+    ),
     # A clot felt: "my blood's clotting in my leg".
     (
         re.compile(r"\bclot\w*\b.{0,15}\b(?:leg|legs|calf|calves|arm|thigh|lung|lungs)\b"),
@@ -192,8 +224,16 @@ IDIOMS = re.compile(
     r"\bbreath of fresh air\b|\btook my breath away\b|\bwaste of breath\b|\bunder my breath\b|"
     r"\b(?:my )?blood (?:is |was )?boil\w*\b|\bmade my blood boil\b|\b(?:freezing|bitterly|bitter|"
     r"so|really|very)? ?(?:cold|chilly|freezing|baltic) (?:out there|outside|out today|weather|"
-    r"snap)\b|\b(?:its|it s|it is) (?:freezing|baltic|roasting|boiling) (?:out|outside|today)\b",
+    r"snap)\b|\b(?:its|it s|it is) (?:freezing|baltic|roasting|boiling) (?:out|outside|today)\b|"
+    r"\bcould (?:murder|kill for|eat) an? \w+|\b(?:die|dying|died|dead) of (?:boredom|embarrassment|"
+    r"shame|laughter|laughing)\b|\bbored to (?:death|tears)\b|\bdying for an? (?:cuppa|brew|"
+    r"drink|coffee|tea|cigarette|fag|wee|pee|pint|bath|sleep|lie in)\b|\bscared me to death\b",
     re.IGNORECASE,
+)
+# A period that came is no possible pregnancy: "period came on time, phew!".
+NOT_PREGNANT = re.compile(
+    r"\bperiod (?:came|has come|s come|arrived|has arrived|started|has started|turned up|is here)"
+    r"\b(?! late)|\b(?:pregnancy )?test (?:was |came back |is )?negative\b"
 )
 # A warning sign that was, and is over: "had a nosebleed last week, all fine now".
 PAST = re.compile(
@@ -205,6 +245,12 @@ NO_HEAD = re.compile(
     r"\b(?:didnt|did not|never|no|without) (?:hit|bang|bump|knock|hurt)\w* (?:my|his|her) head\b|"
     r"\bno head (?:injury|knock)\b"
 )
+# A bleed that stopped by itself, soon: "bled a tiny bit ... but it stopped straight away".
+STOPPED_SOON = re.compile(
+    r"\b(?:stopped|stops|stopped on its own|dried up)\b (?:straight away|right away|quickly|"
+    r"on its own|by itself|(?:after|in|within) (?:a (?:few|couple of?)|\d+|one|two|three|five|"
+    r"ten) (?:mins?|minutes|seconds|secs))\b"
+)
 OVER = re.compile(
     r"\b(?:fine now|all fine|sorted|healed|settled|back to normal|nothing since|gone now|its gone|"
     r"it s gone|better now|all good|cleared up|recovered|ok now|okay now|fine today|all clear|"
@@ -214,7 +260,7 @@ OVER = re.compile(
 # "my sister fainted at church, she's fine now. I took mine", "my son's got a temperature, can I
 # still look after him?".
 SOMEONE_ELSES = re.compile(
-    r"^(?:my |our |the )?(?:sister|brother|son|daughter|friend|neighbours?|neighbors?|mother in law|"
+    r"^(?:my |our |the )?(?:sister|brother|son|daughter|friends?|friend s|neighbours?|neighbors?|mother in law|"
     r"father in law|sister in law|brother in law|mate|grandson|granddaughter|grandkids?|"
     r"grandchildren|nephew|niece|cousin|colleague|partner|husband|wife|hubby|mum|mom|dad|"
     r"auntie|aunt|uncle|kid|kids|child|son s girlfriend|friend in my \w+ group)\b"
@@ -239,18 +285,21 @@ THEIR_RISK_ASKED = re.compile(
     r"this) (?:true|common|a side effect|a thing)|(?:the )?same (?:drug|tablets?|capsules?|"
     r"medicine|treatment|medication)|on (?:it|this|lenalidomide|revlimid) too|also on "
     r"(?:it|this|lenalidomide|revlimid)|years ago|last year|what should i (?:look|watch) out for|"
-    r"what should i watch for)\b"
+    r"what should i watch for|(?:a |big |high |real |much of a )?risk (?:with|on|of) (?:this|the|"
+    r"lenalidomide|revlimid|it)|how common)\b"
 )
 # People who are not the patient a carer would be texting for: their sign plus "should I be
 # worried?" asks about the patient's own risk.
 NOT_THE_PATIENT = re.compile(
-    r"^(?:my |our |the )?(?:friend|neighbours?|neighbors?|mate|colleague|cousin|friend in my \w+ "
+    r"^(?:my |our |the )?(?:friends?|friend s|neighbours?|neighbors?|mate|colleague|cousin|friend in my \w+ "
     r"group)\b"
 )
 # Someone else's sign told as long over ("my dad had a heart attack years ago"), not as now ("my
 # mum has chest pain", "my mum had a fall": a carer may be texting about the patient).
 THEIRS_OVER = re.compile(
     r"\b(?:years ago|last year|used to|died|passed away|in the past|a while back|long time ago|"
+    r"when i was (?:a kid|a child|little|young|younger|a teenager|a girl|a boy|pregnant)|as a "
+    r"(?:kid|child|teenager)|before (?:i started|the treatment|treatment|this drug|all this)|"
     r"\d+ years|last month|months ago)\b"
 )
 THEIRS_NOW = re.compile(r"\b(?:has|have|is|s|are|having|now|today|tonight|this morning|currently|keeps)\b")

@@ -10,13 +10,16 @@ from messages.understand.questions import is_question
 from messages.understand.readings import Reading
 
 
-def second_reader(text: str, readings: list[Reading], topics: Sequence[Topic]) -> list[Reading]:
+def second_reader(
+    text: str, readings: list[Reading], topics: Sequence[Topic], settled: bool = False
+) -> list[Reading]:
     """The model's net under the rules, for the two things that must never be missed
     (``messages.model``): a possible red flag where the rules found none (where they read a
     routine symptom, a line on when to call), and an extra dose where they read one capsule
     or nothing. Not where the rules read the warning sign and
     its negation ("no fever"), a question about a risk or about doses ("can I take an extra
-    one tomorrow?"), or the sign or extra dose already."""
+    one tomorrow?"), or the sign or extra dose already; nor for red flags where the rules
+    ``settled`` that the sign is not the patient's now (over, someone else's, the weather)."""
     kinds = {r.kind for r in readings}
     urgent = {t.id for t in topics if t.urgency == "urgent"}
     denied = any(urgent.intersection(r.negated) for r in readings)
@@ -25,7 +28,7 @@ def second_reader(text: str, readings: list[Reading], topics: Sequence[Topic]) -
                                                ("missed-dose",), ("vomited-dose",))
         for r in readings
     )  # fmt: skip
-    need_red = not kinds & {"red_flag", "risk_question"} and not denied
+    need_red = not kinds & {"red_flag", "risk_question"} and not denied and not settled
     # A question about doses ("can I take two to catch up?") is no report; a statement that a
     # topic about doses matched ("by mistake I take 2 capsules") may be one.
     asks = "?" in text or is_question(text, search.tokens(text))

@@ -10,6 +10,7 @@ from messages.intent import MAX_CHARS, day_named, emoji_to_words
 from messages.languages import foreign_fever, foreign_language, foreign_red_flag
 from messages.leaflet import Topic, load_topics
 from messages.plain import plain_words
+from messages.temperature import the_weather
 from messages.understand.chat import whole_message
 from messages.understand.clauses import clauses
 from messages.understand.doses import TWO_NOW, VOMITED
@@ -21,11 +22,14 @@ from messages.understand.red_flags import (
     HAVE_IT,
     IDIOMS,
     NO_HEAD,
+    NOT_PREGNANT,
     NOT_THE_PATIENT,
     OVER,
     OWN_DOSE_OR_CONTACT,
     PAST,
     SOMEONE_ELSES,
+    STILL_BLEEDING,
+    STOPPED_SOON,
     THEIR_RISK_ASKED,
     THEIRS_NOW,
     THEIRS_OVER,
@@ -54,7 +58,8 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
     if whole is not None:
         return Understanding(text, (whole,), (text,))
     # Idioms carry no sign: "that reminder nearly gave me a heart attack".
-    if IDIOMS.search(words):
+    idiom = IDIOMS.search(words) is not None
+    if idiom:
         words = IDIOMS.sub(" ", words)
         toks = search.tokens(words)
     language = foreign_language(toks)
@@ -166,7 +171,15 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         and not is_question(words, toks)
     ):
         readings.insert(0, Reading("red_flag", words, ("warning-signs",), detail="possible"))
+    flagged = any(r.kind == "red_flag" for r in readings)
     readings = _not_now_not_theirs(readings, " ".join(toks), parts)
+    # Signs the rules read as over, someone else's, the weather's or no sign at all ("period
+    # came on time"): the model is not asked to find one again in the same words.
+    settled = (
+        (flagged and not any(r.kind == "red_flag" for r in readings))
+        or the_weather(words)
+        or NOT_PREGNANT.search(" ".join(toks)) is not None
+    )
     # "What happens if I get pregnant on this?", "which signs mean I should ring?": a question
     # about a serious risk that a routine topic or small talk would answer without when to call.
     risk = general_risk(" ".join(toks)) if is_question(words, toks) else None
@@ -176,7 +189,7 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         readings = [r for r in readings if r.kind not in ("chat", "unknown", "help")
                     and not (r.kind == "topic" and r.topics[:1] in _RISK_ASIDES)]
         readings.insert(0, Reading("risk_question", words, (risk,)))
-    readings = second_reader(text, readings, topics)
+    readings = second_reader(words if idiom else text, readings, topics, settled)
     # The story around an extra capsule ("nurse said stop because of my bloods, but I took
     # one") asks nothing about blood tests or how to take it: the urgent answer covers it.
     if any(r.kind == "extra" for r in readings):
@@ -209,6 +222,11 @@ def _two_days(missed: Reading, taken: Reading) -> bool:
     }
 
 
+def _told_over(clause: str) -> bool:
+    said = " ".join(search.tokens(clause))
+    return THEIRS_OVER.search(said) is not None and THEIRS_NOW.search(said) is None
+
+
 def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[str]) -> list[Reading]:
     """A warning sign that is over ("had a fall last month, all healed now") or someone
     else's, told by a patient about their own dose or asking about contact ("my son has a
@@ -217,9 +235,13 @@ def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[st
     flags = [r for r in readings if r.kind == "red_flag" and r.detail != "possible"]
     if not flags:
         return readings
-    over = bool(PAST.search(joined) and OVER.search(joined)) or (
-        bool(NO_HEAD.search(joined)) and all(f.topics[:1] == ("bleeding-skull",) for f in flags)
-    )
+    over = (
+        bool(PAST.search(joined) and OVER.search(joined))
+        or (bool(NO_HEAD.search(joined))
+            and all(f.topics[:1] == ("bleeding-skull",) for f in flags))
+        or (bool(STOPPED_SOON.search(joined)) and not STILL_BLEEDING.search(joined)
+            and all(f.topics[:1] == ("bruising-bleeding",) for f in flags))
+    )  # fmt: skip
     others = [" ".join(search.tokens(p)) for p in parts]
     someone = any(SOMEONE_ELSES.search(p) for p in others)
     theirs = someone and bool(OWN_DOSE_OR_CONTACT.search(joined))
@@ -236,6 +258,12 @@ def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[st
         or (
             THEIR_RISK_ASKED.search(joined) is not None
             and any(THEIRS_OVER.search(p) and not THEIRS_NOW.search(p) for p in told)
+        )
+        # the patient's own, long over ("had nosebleeds as a kid, will this bring them
+        # back?"): every sign read is in a clause told as over
+        or (
+            THEIR_RISK_ASKED.search(joined) is not None
+            and all(_told_over(f.clause) for f in flags)
         )
     )
     if asked and not over:

@@ -13,6 +13,7 @@ import pytest
 
 from bot.conversation.conversation import Reply
 from messages.understand import understand
+from scheduler.domain.guidance import TAKEN
 from scheduler.domain.model import Patient
 from tests.conftest import TestDb, create_tables
 from tests.integration.clinic import TEAM_PHONE, Clinic
@@ -92,6 +93,13 @@ async def test_another_one_after_a_recorded_dose_is_an_extra_dose(clinic: Clinic
         "fell over and hit my head, got a headache now",
         "tengo fiebre de 39",
         "J'ai de la fi\u00e8vre, 38,5",
+        # A ninth writer's, missed before: a bleed that goes on, a severe headache put in
+        # words, a faint and a knock to the head in Romanian.
+        "gums wont stop. been dabbing them with kitchen roll for half an hour",
+        "ive bled right through the plaster from this mornings blood test and its still dripping",
+        "nosebleed stopped after a few minutes but started again and now its pouring",
+        "very bad head, like being hit with a hammer, and the light hurts my eyes",
+        "tata a le\u0219inat \u00een baie \u0219i s-a lovit la cap",
     ],
 )
 async def test_a_red_flag_is_answered_urgently_and_alerted(clinic: Clinic, text: str) -> None:
@@ -163,6 +171,11 @@ async def test_a_question_about_a_risk_is_answered_with_when_to_call_not_alerted
         # General questions about a serious risk, no sign word in them.
         "what happens if I get pregnant while on it",
         "what signs mean I should ring the hospital straight away?",
+        "could this give me a clot?",
+        "how common are nosebleeds on this?",
+        "my friends dad bled out on warfarin, is bleeding a big risk with this drug?",
+        # The patient's own sign, long over, and a question about the drug.
+        "had nosebleeds as a kid every winter, will this make them come back?",
     ],
 )
 async def test_someone_elses_sign_and_a_question_about_the_risk_is_a_risk_question(
@@ -193,6 +206,30 @@ async def test_a_relatives_sign_now_with_a_question_is_still_urgent(
     reply = await clinic.say(p, text)
     assert reply.text.startswith("URGENT: call your treatment team now"), reply.text
     assert "red_flag" in await alerted(clinic, p)
+
+
+@pytest.mark.parametrize(
+    ("text", "recorded"),
+    [
+        # The weather's temperature, someone else's with the patient's own dose, a bleed that
+        # stopped at once, a period that came, an idiom, a blood test asked about in Italian.
+        ("it's 38 degrees in Seville today! took my capsule by the pool", TAKEN),
+        ("my daughter has a temp of 38.9 so im home with her. took mine at 8", TAKEN),
+        ("bled a tiny bit when they took blood but it stopped straight away", None),
+        ("period came on time, phew!", None),
+        ("could murder a bacon sandwich right now", None),
+        ("quando devo fare il prossimo esame del sangue?", None),
+    ],
+)
+async def test_a_sign_that_is_not_the_patients_now_is_not_alerted(
+    clinic: Clinic, text: str, recorded: str | None
+) -> None:
+    p = await patient_at(clinic, at(3, 12))
+    reply = await clinic.say(p, text)
+    assert not reply.text.startswith(("URGENT", "If you are unwell now")), reply.text
+    # A text in another language still tells a nurse so (not as a red flag).
+    assert [k for k in await alerted(clinic, p) if k != "other_language"] == []
+    assert await today(clinic, p) == recorded
 
 
 # -- a question is heard, not swallowed by a dose word ---------------------------------------
