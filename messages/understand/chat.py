@@ -25,7 +25,8 @@ HELP = re.compile(
     r"it|you) work\b|\bhow (?:do i|to) use (?:this|it|you)\b|\bwhat words\b|\b(?:wot|wat|"
     r"what) can i (?:ask|say|text|send)\b|\bconfused by (?:these|the|this) (?:messages|texts)\b|"
     r"\bwhat (?:are|r) (?:these|the) (?:messages|texts) for\b|\bwhat do you understand\b|"
-    r"\binstructions\b"
+    r"\binstructions\b|^(?:who|what) (?:is|s) (?:this|that|texting me|messaging me)\b|"
+    r"^who (?:are|r) (?:you|u)\b|\bwho is (?:this|texting me)\b"
 )
 STOP_REQUEST = re.compile(
     r"\bunsubscribe\b|\bno longer (?:wish|want) to (?:receive|get)\b|\b(?:texts|messages|"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 _NUMBER_WORDS = {"two": 2, "2": 2, "three": 3, "3": 3, "four": 4, "4": 4, "five": 5, "5": 5,
                  "both": 2, "double": 2, "twice": 2, "extra": 2, "another": 2, "second": 2,
                  "couple": 2, "several": 3, "few": 3}  # fmt: skip
-_TAKE_VERBS = frozenset({"took", "taken", "had", "swallowed", "take", "taking", "tooken", "tk",
+_TAKE_VERBS = frozenset({"took", "taken", "had", "swallowed", "take", "taking", "tooken", "tk", "ate",
                          "tkn", "tken", "takn", "tok", "popped", "consumed", "ingested"})  # fmt: skip
 _PAST_TAKE = frozenset({"took", "taken", "had", "swallowed", "tooken", "tkn", "tken", "takn",
                         "tok", "done", "popped", "consumed", "ingested"})  # fmt: skip
@@ -146,9 +146,24 @@ _DOSE_OBJECTS = frozenset({"it", "one", "them", "capsule", "capsules", "tablet",
                            "my"})  # fmt: skip
 
 
+# Counts of something else, and doubling denied: "took it with two big glasses of water",
+# "doubled my water", "didnt double up", "the second one in the box is for tomorrow".
+NOT_CAPSULES = re.compile(
+    r"\b(?:\d+|two|three|four|both|a couple of|double|doubled|twice) (?:(?:big|large|full|small|"
+    r"whole|extra|more) )?(?:glass|glasses|cups?|mugs?|pints?|litres?|liters?|bottles?|sips?|"
+    r"gulps?|biscuits?|slices?|toast|paracetamols?|ibuprofens?|painkillers?|water|fluids?)\b|"
+    r"\b(?:doubled|double) (?:my|the|up (?:on )?(?:my|the)) (?:water|fluids|drinks?)\b|"
+    r"\b(?:didnt|did not|never|not|dont|do not|wont|won t) (?:double|doubled) (?:up|dose|it)\b|"
+    r"\bsecond one\b.{0,30}\bfor tomorrow\b"
+)
+
+
 def extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
     """Why a report of a capsule taken is about more than one (or not theirs), or None."""
     joined = " ".join(toks)
+    if NOT_CAPSULES.search(joined):
+        joined = NOT_CAPSULES.sub(" ", joined)
+        toks = joined.split()
     if not (
         _PAST_TAKE & set(toks)
         or re.search(

@@ -29,6 +29,7 @@ from messages.understand.doses import (
 )
 from messages.understand.extra_doses import (
     NOT_A_COUNT,
+    NOT_CAPSULES,
     OTHER_SWALLOWED,
     PET_SWALLOWED,
     extra_reason,
@@ -230,6 +231,7 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         and not OTHER_PILLS.search(joined)
         and not (not_theirs or pet)
         and not NOT_A_COUNT.search(joined)
+        and not NOT_CAPSULES.search(joined)
     ):
         extra = "count"  # the too-many topic's words ("took 2"), when no time says otherwise
     unsure = bool(UNSURE.search(joined)) and not re.search(

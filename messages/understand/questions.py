@@ -117,8 +117,9 @@ def risk_question(clause: str, toks: Sequence[str]) -> bool:
 # get pregnant on this?", "could the drug hurt my baby if I got pregnant?".
 PREGNANCY_RISK = re.compile(
     r"\b(?:what (?:happens|would happen|will happen)|what if|how dangerous|is it dangerous|"
+    r"(?:can|could|will|would|might) (?:it|this|this drug|the drug|lenalidomide|revlimid) cause|"
     r"could (?:it|the drug|this|lenalidomide|revlimid) (?:hurt|harm|damage)|does (?:it|this|the "
-    r"drug|lenalidomide|revlimid) cause)\b.{0,60}\b(?:pregnant|pregnancy|baby|birth defects?)\b"
+    r"drug|lenalidomide|revlimid) cause)\b.{0,60}\b(?:pregnant|pregnancy|baby|birth defects?|miscarriage|miscarry|miscarrying)\b"
 )
 PREGNANT_NOW = re.compile(
     r"\b(?:i am|im|i m|might be|may be|could be|think i m|think im|might i be|could i be) "
@@ -132,6 +133,13 @@ WHICH_SIGNS = re.compile(
 )
 
 
+# "Is there a chance this could affect my heart?": a risk to an organ, asked in general.
+ORGAN_RISK = re.compile(
+    r"\b(?:chance|risk|likely|possible|can|could|will|would|might|does)\b.{0,30}\b(?:affect|"
+    r"damage|harm|hurt|weaken|strain)\w*\b.{0,20}\b(heart|lungs?|brain)\b"
+)
+
+
 def general_risk(joined: str) -> str | None:
     """The topic of a general question about a serious risk that no sign word carries, or
     None: the pregnancy risk, or which signs call for the team."""
@@ -139,4 +147,7 @@ def general_risk(joined: str) -> str | None:
         return "possible-pregnancy"
     if WHICH_SIGNS.search(joined):
         return "warning-signs"
+    organ = ORGAN_RISK.search(joined)
+    if organ is not None:
+        return "heart-attack" if organ.group(1) == "heart" else "warning-signs"
     return None

@@ -225,7 +225,7 @@ IDIOMS = re.compile(
     r"\b(?:my )?blood (?:is |was )?boil\w*\b|\bmade my blood boil\b|\b(?:freezing|bitterly|bitter|"
     r"so|really|very)? ?(?:cold|chilly|freezing|baltic) (?:out there|outside|out today|weather|"
     r"snap)\b|\b(?:its|it s|it is) (?:freezing|baltic|roasting|boiling) (?:out|outside|today)\b|"
-    r"\bcould (?:murder|kill for|eat) an? \w+|\b(?:die|dying|died|dead) of (?:boredom|embarrassment|"
+    r"\bcould (?:murder|kill for|eat) an? \w+|\b(?:nearly |almost )?died laughing\b|\b(?:die|dying|died|dead) of (?:boredom|embarrassment|"
     r"shame|laughter|laughing)\b|\bbored to (?:death|tears)\b|\bdying for an? (?:cuppa|brew|"
     r"drink|coffee|tea|cigarette|fag|wee|pee|pint|bath|sleep|lie in)\b|\bscared me to death\b",
     re.IGNORECASE,
@@ -233,7 +233,9 @@ IDIOMS = re.compile(
 # A period that came is no possible pregnancy: "period came on time, phew!".
 NOT_PREGNANT = re.compile(
     r"\bperiod (?:came|has come|s come|arrived|has arrived|started|has started|turned up|is here)"
-    r"\b(?! late)|\b(?:pregnancy )?test (?:was |came back |is )?negative\b"
+    r"\b(?! late)|\b(?:pregnancy )?test (?:was |came back |is )?negative\b|\b(?:im|i m|i am|shes|"
+    r"she s|she is|wife s|wifes|partner s|partners) (?:definitely |def |certainly )?(?:not|never "
+    r"been) (?:pregnant|expecting)\b(?!.{0,30}\b(?:late|missed|positive|sure)\b)"
 )
 # A warning sign that was, and is over: "had a nosebleed last week, all fine now".
 PAST = re.compile(

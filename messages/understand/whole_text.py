@@ -241,10 +241,15 @@ def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[st
             and all(f.topics[:1] == ("bleeding-skull",) for f in flags))
         or (bool(STOPPED_SOON.search(joined)) and not STILL_BLEEDING.search(joined)
             and all(f.topics[:1] == ("bruising-bleeding",) for f in flags))
+        or (bool(NOT_PREGNANT.search(joined))
+            and all(f.topics[:1] == ("possible-pregnancy",) for f in flags))
     )  # fmt: skip
     others = [" ".join(search.tokens(p)) for p in parts]
-    someone = any(SOMEONE_ELSES.search(p) for p in others)
-    theirs = someone and bool(OWN_DOSE_OR_CONTACT.search(joined))
+    # Every sign read is told of someone else ("my daughter has a temp of 38.9"), not only
+    # some clause ("I fainted in the bathroom, my daughter found me" is the patient's).
+    theirs = bool(OWN_DOSE_OR_CONTACT.search(joined)) and all(
+        SOMEONE_ELSES.search(" ".join(search.tokens(f.clause))) for f in flags
+    )
     # "My friend on the same drug had a clot, does that happen a lot?": a question about the
     # patient's own risk, answered with the signs and when to call.
     told = [p for p in others if SOMEONE_ELSES.search(p)]

@@ -335,7 +335,7 @@ CASES: list[tuple[str, str, str | None, str]] = [
     ("feeling down lately", "topic", "mood-depression", R),
     ("can I sunbathe", "topic", "sun-sensitivity", R),
     ("will I lose my hair", "topic", "hair", R),  # issue 12
-    ("who is this", "unknown", None, R),
+    ("who is this", "help", None, R),  # the menu says what lenabot is
     ("bonjour", "other_language", None, R),
     # Safety questions (issue 11): answered, never "did not understand", and a dose word inside
     # the question ("sick after taking it", "take two tomorrow") records nothing.

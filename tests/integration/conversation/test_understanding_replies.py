@@ -219,6 +219,7 @@ async def test_a_relatives_sign_now_with_a_question_is_still_urgent(
         ("period came on time, phew!", None),
         ("could murder a bacon sandwich right now", None),
         ("quando devo fare il prossimo esame del sangue?", None),
+        ("When is my next pregnancy test? I'm not pregnant btw lol", None),
     ],
 )
 async def test_a_sign_that_is_not_the_patients_now_is_not_alerted(
@@ -347,6 +348,25 @@ async def test_about_to_take_it_records_nothing(clinic: Clinic) -> None:
 )
 def test_what_the_issue_names_is_read_as_it_means(text: str, reads: set[str]) -> None:
     assert understand(text).labels() == reads
+
+
+@pytest.mark.parametrize(
+    ("text", "reads"),
+    [
+        # Counts of something else are no extra capsule; a count of capsules eaten is.
+        ("took it with two big glasses of water", {"taken"}),
+        ("doubled my water like the leaflet says. capsule taken", {"taken"}),
+        ("Took today's. The second one in the box is for tomorrow, right?", {"taken"}),
+        ("ate two of them \U0001f62c", {"extra"}),
+        # Questions about a risk, with no sign happening.
+        ("can this drug cause a miscarriage?", {"risk_question"}),
+        ("is there a chance this could affect my heart?", {"risk_question"}),
+        ("no temp, no bleeding, just feel washed out", {"topic:fatigue"}),
+        ("who is this", {"help"}),
+    ],
+)
+def test_a_ninth_writers_texts_are_read_as_they_mean(text: str, reads: set[str]) -> None:
+    assert set(understand(text).labels()) == reads
 
 
 async def test_tooth_out_next_week_is_not_a_next_question(clinic: Clinic) -> None:
