@@ -46,8 +46,9 @@ _PETS = r"(?:dog|dogs|cat|cats|puppy|kitten|pet)"
 # A child or another person who swallowed the patient's capsule: urgent (the too-many answer
 # says to get medical advice for them), and no dose of the patient's to record.
 OTHER_SWALLOWED = re.compile(
+    rf"\b{_CHILDREN}\b.{{0,20}}\btook\b|"  # near: "grandson walk for the first time! took my capsule"
     rf"\b{_CHILDREN}\b.{{0,60}}\b(?:swallowed|ate|eaten|"
-    r"chewed|got into|got hold of|took|had (?:one|it|some)|put (?:one|it) in (?:his|her|their) "
+    r"chewed|got into|got hold of|had (?:one|it|some)|put (?:one|it) in (?:his|her|their) "
     r"mouth|(?:one|it|capsule|capsules|tablet|pill)s? in (?:his|her|their) mouth)\b|\bthought (?:it|they) (?:was|were) "
     r"(?:a |an )?(?:sweet|sweets|sweetie|sweeties|candy|mint|mints|smartie|smarties|jelly "
     r"bean)s?\b|\b(?:ate|eaten|had|found) (?:a |an |some )?(?:sweet|sweetie|sweety|sweeties|"
@@ -247,6 +248,12 @@ _ALL_THERE = re.compile(
     r"\b(?:all there|none missing|nothing missing|all accounted|(?:didnt|did not|never|doesnt) "
     r"(?:get|eat|touch|swallow|reach)|counted them|what (?:if|happens)|in case)\b"
 )
+
+
+def capsules_named(joined: str) -> bool:
+    """Whether the text names capsules (or "one" of them) at all: "my cat ate my tulip bulbs"
+    does not."""
+    return _CAPSULE_WORDS.search(joined) is not None
 
 
 def someone_else_got_one(joined: str) -> str | None:

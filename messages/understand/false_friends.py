@@ -24,7 +24,7 @@ def false_friends_masked(toks: Sequence[str]) -> tuple[str, ...]:
         or (t == "sick" and toks[i + 1 : i + 2] in (("of",), ("to",)))
         or (t == "driving" and toks[i + 1 : i + 2] in (("test",), ("lesson",), ("lessons",)))
         or (
-            t == "confused"
+            t in ("confused", "confuse")
             and i + 1 < len(toks)
             and toks[i + 1]
             in ("by", "about", "with", "as", "what", "how", "which", "whether", "over")

@@ -32,6 +32,7 @@ from messages.understand.extra_doses import (
     NOT_CAPSULES,
     OTHER_SWALLOWED,
     PET_SWALLOWED,
+    capsules_named,
     extra_reason,
     someone_else_got_one,
 )
@@ -110,8 +111,9 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         if (
             topic_id in by_id
             and sign.search(shown)
-            and (not NOT_A_SIGN.search(shown) or BODY_BLEED.search(shown)
-                 or STILL_BLEEDING.search(shown))
+            # a blood test or a blood count is no bleed; it says nothing of a clot in a leg
+            and (topic_id != "bruising-bleeding" or not NOT_A_SIGN.search(shown)
+                 or BODY_BLEED.search(shown) or STILL_BLEEDING.search(shown))
         ):
             urgent.append(topic_id)
     # "Do we give her one?" from a carer is about the patient's own dose, not sharing capsules.
@@ -181,7 +183,9 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         dose = None  # "does it give you a second cancer later on?": no snooze
     who = someone_else_got_one(joined)
     not_theirs = OTHER_SWALLOWED.search(joined) is not None or who == "child"
-    pet = not not_theirs and (PET_SWALLOWED.search(joined) is not None or who == "pet")
+    pet = not not_theirs and (
+        (PET_SWALLOWED.search(joined) is not None and capsules_named(joined)) or who == "pet"
+    )
     if not_theirs or pet:
         urgent = ["too-many-other", *urgent]
     if not_theirs or pet:

@@ -65,7 +65,10 @@ def is_question(clause: str, toks: Sequence[str]) -> bool:
 HYPOTHETICAL = re.compile(
     r"\b(?:if i|if my|if it|if you|if the|what if|in case|could i|could that|could it|can i get|"
     r"will i|would i|how will i|how would i|how do i know|what does .{1,30} (?:feel|look) like|"
-    r"what does .{1,30} mean|is it dangerous|who do i (?:ring|call|phone)|when "
+    r"what does .{1,30} mean|what (?:would|will|do|does) .{1,30} (?:feel|look) like|"
+    r"is it normal to (?:\w+ )?(?:bleed|bruise|get|have|feel) (?:more|easily|a lot)|"
+    r"should i (?:be )?check\w* (?:my|for)|how (?:can|do|could) i (?:avoid|prevent|stop) (?:that|it|"
+    r"this|getting|a|an)|is it dangerous|who do i (?:ring|call|phone)|when "
     r"(?:should|do|would) i (?:call|ring|phone|contact|go|worry)|should i worry|does it (?:make|"
     r"cause|affect|increase)|do i need (?:a|to)|what number|at what|am i at risk|more likely|"
     r"how long can|can it (?:make|give|cause) (?:you|me|people)|should i be (?:worried|concerned)|"
@@ -95,11 +98,18 @@ _DOSE_IF_NOW = re.compile(
 )
 
 
+# "I'm worried about getting sepsis": a worry about what may come, asked without a "?".
+WORRIED_ABOUT_GETTING = re.compile(
+    r"\b(?:worried|worry|worrying|scared|frightened|afraid|anxious|nervous) (?:about|of) "
+    r"(?:getting|catching|having|developing|a|an)\b"
+)
+
+
 def risk_question(clause: str, toks: Sequence[str]) -> bool:
     """A question about a risk in general, not a sign happening now."""
-    if not is_question(clause, toks):
-        return False
     joined = " ".join(toks)
+    if not is_question(clause, toks) and not WORRIED_ABOUT_GETTING.search(joined):
+        return False
     if _WORRY_NOW.search(joined) and _HAPPENING.search(clause):
         return False  # "should I be worried my poo is black?": it is black now
     if re.search(r"\b(?:could|might|may|can) (?:i|she|we) be (?:pregnant|expecting)\b", joined):

@@ -98,9 +98,9 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # times, all liquid", "bowels like a tap for three days", "lost count".
     (
         re.compile(
-            r"^(?=.*\b(?:toilet|loo|bathroom|lavatory|bog|bowels?|poo\w*|stools?|runs|runny|"
+            r"^(?=.*\b(?:toilet|loo|bathroom|lavatory|bog|bowels?|poo\w*|stools?|runs|runny|motions|loose|"
             r"liquid|watery|water|bum|diarrh\w*)\b)(?=.*(?:\b(?:[4-9]|1\d|four|five|six|seven|"
-            r"eight|nine|ten|eleven|twelve) (?:times|goes|trips)\b|\bevery hour\b|\blost count\b|"
+            r"eight|nine|ten|eleven|twelve) (?:times|goes|trips|occasions|bouts|episodes|visits)\b|\bevery hour\b|\blost count\b|"
             r"\blike a tap\b|\bpure water\b|\bmoved into the (?:loo|toilet|bathroom)\b|\bcant get "
             r"off the (?:loo|toilet)\b|\bfor (?:four|five|six|seven|[4-9]|\d\d) days\b|\bsince (?:saturday|"
             r"sunday|monday|tuesday|wednesday|thursday|friday|last week)\b|\b(?:runnin|running) "
@@ -225,7 +225,8 @@ IDIOMS = re.compile(
     r"\b(?:my )?blood (?:is |was )?boil\w*\b|\bmade my blood boil\b|\b(?:freezing|bitterly|bitter|"
     r"so|really|very)? ?(?:cold|chilly|freezing|baltic) (?:out there|outside|out today|weather|"
     r"snap)\b|\b(?:its|it s|it is) (?:freezing|baltic|roasting|boiling) (?:out|outside|today)\b|"
-    r"\bcould (?:murder|kill for|eat) an? \w+|\b(?:nearly |almost )?died laughing\b|\b(?:die|dying|died|dead) of (?:boredom|embarrassment|"
+    r"\b(?:nearly|almost) (?:passed out|fainted|had a heart attack|died|collapsed) when (?:i|we) "
+    r"(?:saw|heard|got|opened|read|looked)\b|\bcould (?:murder|kill for|eat) an? \w+|\b(?:nearly |almost )?died laughing\b|\b(?:die|dying|died|dead) of (?:boredom|embarrassment|"
     r"shame|laughter|laughing)\b|\bbored to (?:death|tears)\b|\bdying for an? (?:cuppa|brew|"
     r"drink|coffee|tea|cigarette|fag|wee|pee|pint|bath|sleep|lie in)\b|\bscared me to death\b",
     re.IGNORECASE,
@@ -240,7 +241,7 @@ NOT_PREGNANT = re.compile(
 # A warning sign that was, and is over: "had a nosebleed last week, all fine now".
 PAST = re.compile(
     r"\b(?:years? ago|last year|last month|weeks? ago|months? ago|a while ago|last week|last "
-    r"cycle)\b"
+    r"cycle|previous cycle)\b"
 )
 # A fall without a knock to the head: "fell over, just a grazed knee, didn't hit my head".
 NO_HEAD = re.compile(
@@ -255,7 +256,8 @@ STOPPED_SOON = re.compile(
 )
 OVER = re.compile(
     r"\b(?:fine now|all fine|sorted|healed|settled|back to normal|nothing since|gone now|its gone|"
-    r"it s gone|better now|all good|cleared up|recovered|ok now|okay now|fine today|all clear|"
+    r"it s gone|better now|all good|cleared up|all cleared|cleared now|recovered|ok now|okay "
+    r"now|fine today|all clear|"
     r"laughing about it)\b"
 )
 # Someone else's illness, told by a patient who reports their own dose or asks about contact:
@@ -287,7 +289,7 @@ THEIR_RISK_ASKED = re.compile(
     r"this) (?:true|common|a side effect|a thing)|(?:the )?same (?:drug|tablets?|capsules?|"
     r"medicine|treatment|medication)|on (?:it|this|lenalidomide|revlimid) too|also on "
     r"(?:it|this|lenalidomide|revlimid)|years ago|last year|what should i (?:look|watch) out for|"
-    r"what should i watch for|(?:a |big |high |real |much of a )?risk (?:with|on|of) (?:this|the|"
+    r"what should i watch for|how (?:can|do|could) i (?:avoid|prevent|stop) (?:that|it|this)|(?:a |big |high |real |much of a )?risk (?:with|on|of) (?:this|the|"
     r"lenalidomide|revlimid|it)|how common)\b"
 )
 # People who are not the patient a carer would be texting for: their sign plus "should I be
@@ -302,6 +304,7 @@ THEIRS_OVER = re.compile(
     r"\b(?:years ago|last year|used to|died|passed away|in the past|a while back|long time ago|"
     r"when i was (?:a kid|a child|little|young|younger|a teenager|a girl|a boy|pregnant)|as a "
     r"(?:kid|child|teenager)|before (?:i started|the treatment|treatment|this drug|all this)|"
+    r"last cycle|previous cycle|"
     r"\d+ years|last month|months ago)\b"
 )
 THEIRS_NOW = re.compile(r"\b(?:has|have|is|s|are|having|now|today|tonight|this morning|currently|keeps)\b")

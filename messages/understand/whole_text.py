@@ -10,7 +10,7 @@ from messages.intent import MAX_CHARS, day_named, emoji_to_words
 from messages.languages import foreign_fever, foreign_language, foreign_red_flag
 from messages.leaflet import Topic, load_topics
 from messages.plain import plain_words
-from messages.temperature import the_weather
+from messages.temperature import band, parse_temperature, the_weather
 from messages.understand.chat import whole_message
 from messages.understand.clauses import clauses
 from messages.understand.doses import TWO_NOW, VOMITED
@@ -171,6 +171,7 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         and not is_question(words, toks)
     ):
         readings.insert(0, Reading("red_flag", words, ("warning-signs",), detail="possible"))
+    readings = _fever_asked_of_a_normal_reading(readings, words, toks)
     flagged = any(r.kind == "red_flag" for r in readings)
     readings = _not_now_not_theirs(readings, " ".join(toks), parts)
     # Signs the rules read as over, someone else's, the weather's or no sign at all ("period
@@ -220,6 +221,27 @@ def _two_days(missed: Reading, taken: Reading) -> bool:
         "today",
         "this_morning",
     }
+
+
+def _fever_asked_of_a_normal_reading(
+    readings: list[Reading], words: str, toks: Sequence[str]
+) -> list[Reading]:
+    """ "99.5 F, is that a fever?": the fever word is in the question, the reading below 38C
+    (raised at most): the infection advice, which says 38C is the line, not a red flag."""
+    flags = [r for r in readings if r.kind == "red_flag"]
+    celsius = parse_temperature(words)
+    if (
+        not flags
+        or celsius is None
+        or band(celsius) == "red_flag"
+        or not all(f.topics[:1] == ("fever",) and f.temperature_c is None for f in flags)
+        or not all(is_question(f.clause, search.tokens(f.clause)) for f in flags)
+    ):
+        return readings
+    kept = [r for r in readings if r.kind != "red_flag"]
+    if not any(r.kind == "topic" and r.topics[:1] == ("infection",) for r in kept):
+        kept.append(Reading("topic", flags[0].clause, ("infection",), temperature_c=celsius))
+    return kept
 
 
 def _told_over(clause: str) -> bool:

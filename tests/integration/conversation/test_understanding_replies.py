@@ -363,6 +363,19 @@ def test_what_the_issue_names_is_read_as_it_means(text: str, reads: set[str]) ->
         ("is there a chance this could affect my heart?", {"risk_question"}),
         ("no temp, no bleeding, just feel washed out", {"topic:fatigue"}),
         ("who is this", {"help"}),
+        # Found among the tuning set's misses the same day.
+        ("my blood's clotting in my leg I can feel it", {"red_flag"}),
+        ("I have had loose motions on no fewer than five occasions since breakfast.",
+         {"red_flag"}),
+        ("99.5 F, is that a fever?", {"topic:infection"}),
+        ("39.2, is that a fever?", {"red_flag"}),
+        ("Im worried about getting sepsis", {"risk_question"}),
+        ("what would a blood clot in the lungs feel like", {"risk_question"}),
+        ("My cat ate my tulip bulbs, vet bill huge lol. took it", {"taken"}),
+        ("my heart skipped a beat when I saw my grandson walk for the first time! took my "
+         "capsule", {"taken"}),
+        ("my grandson took one of my capsules", {"red_flag"}),
+        ("I nearly passed out when I saw the price of petrol haha. Took it thanks", {"taken"}),
     ],
 )
 def test_a_ninth_writers_texts_are_read_as_they_mean(text: str, reads: set[str]) -> None:
