@@ -59,13 +59,17 @@ class History:
     courses: list[tuple[int, Course]] = field(default_factory=list)
     # When each day's dose was first recorded, in deliveries so far, and the status then.
     recorded: dict[date, tuple[int, str]] = field(default_factory=dict)
+    # Days before this are forgotten and not noted again (the records passed in reach back
+    # further than any message can come for a day).
+    since: date | None = None
 
     def note(self, delivered: int, course: Course, records: Mapping[date, str]) -> None:
         """The course as it now stands, and each dose record as it first appears."""
         if not self.courses or self.courses[-1][1] != course:
             self.courses.append((delivered, course))
         for day, status in records.items():
-            self.recorded.setdefault(day, (delivered, status))
+            if self.since is None or day >= self.since:
+                self.recorded.setdefault(day, (delivered, status))
 
     def course_at(self, delivery: int) -> Course:
         found = self.courses[0][1]
@@ -75,7 +79,9 @@ class History:
         return found
 
     def forget_before(self, day: date) -> None:
-        """Drop dose records older than ``day`` (a long run keeps its memory flat)."""
+        """Drop dose records older than ``day``, and note none again (a long run keeps its
+        memory flat)."""
+        self.since = day
         for old in [d for d in self.recorded if d < day]:
             del self.recorded[old]
 

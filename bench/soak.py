@@ -270,8 +270,10 @@ class Soak:
               f"{self.tally.replies_checked} replies so far", file=sys.stderr, flush=True)
         self.tally.sent_by_day.setdefault(day_index, Counter())
         self.checker.forget_before((day_start - timedelta(days=2)).date())
+        # No message comes for a dose day more than a day after it (the 12-hour window, in
+        # any zone): three days of records are all the checks need.
         for h in self.history.values():
-            h.forget_before((day_start - timedelta(days=10)).date())
+            h.forget_before((day_start - timedelta(days=3)).date())
         ids = sorted(self.history)
 
         def some(rate: float, least: int = 1) -> list[str]:
