@@ -135,6 +135,11 @@ _TWO_DAYS = re.compile(
     r"that) (?:one|dose|capsule|tablet|pill) (?:i|id|he|she|we) (?:had )?(?:forgot|forgotten|"
     r"missed|skipped)\b"
 )
+# "Missed yesterday's completely, ... today's taken": the day before was missed, not doubled.
+_MISSED_THAT_DAY = re.compile(
+    r"\b(?:missed|forgot|forgotten|skipped|didnt take|did not take|never took|no)\b.{0,12}\b"
+    r"(?:yesterdays|yesterday|last nights|last night)\b"
+)
 # A pill organiser two days down: "the Tuesday slot was empty but so was Wednesday's",
 # "Sunday's compartment is empty and it's only Saturday".
 EMPTY_SLOTS = re.compile(
@@ -183,7 +188,9 @@ def extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
         )
     ):
         return None
-    if _TWO_DAYS.search(joined) or EMPTY_SLOTS.search(joined):
+    if (_TWO_DAYS.search(joined) and not _MISSED_THAT_DAY.search(joined)) or EMPTY_SLOTS.search(
+        joined
+    ):
         return "two_days"
     for i, tok in enumerate(toks):
         if tok not in _TAKE_VERBS:

@@ -17,7 +17,7 @@ RISKY = re.compile(
     r"\b(?:signs?|symptoms?|watch|look out|worry|worried|at risk|risk|risks|danger|dangerous|"
     r"when (?:do|should) i (?:call|ring)|what does .{1,30} mean|feel like|temp|temperature|"
     r"thermometer|sepsis|neutropenic|neutrophils|white cell|serious|people get|do people|"
-    r"how bad)\b"
+    r"how bad|how likely)\b"
 )
 _RISK_WORDS = ("likely", "more easily", "counts as", "what is a", "how high", "how do i tell",
                "what temperature", "should i watch", "risk", "risks", "chance", "chances", "signs", "sign", "symptoms",
@@ -44,9 +44,19 @@ _ASKING = re.compile(
 _SUBJECTS = frozenset({"i", "it", "my", "this", "the", "you", "we", "they", "he", "she", "that"})
 
 
+_FILLERS = frozenset({"ok", "okay", "so", "just", "checking", "quick", "question", "one", "um",
+                      "erm", "hi", "hello", "and", "also", "but", "sorry", "oh"})  # fmt: skip
+_ASKED_IN_WORDS = re.compile(
+    r"\b(?:wants? to know|wondering|i wonder|(?:he|she|they) asks?|asking)\b|"
+    r"\bor (?:not|no|something else|expected|just part of it|is it|what)$"
+)
+
+
 def is_question(clause: str, toks: Sequence[str]) -> bool:
-    if "?" in clause or _ASKING.search(" ".join(toks)):
+    if "?" in clause or _ASKING.search(" ".join(toks)) or _ASKED_IN_WORDS.search(" ".join(toks)):
         return True
+    while toks and toks[0] in _FILLERS and len(toks) > 1:
+        toks = toks[1:]  # "ok so if I feel faint...", "just checking, ..."
     if tuple(toks[:1]) == ("if",) or tuple(toks[:2]) == ("what", "if"):
         return True  # "if my poo goes black, what does it mean": a condition, not a report
     if not toks or toks[0] not in _QUESTION_STARTS:
@@ -85,6 +95,25 @@ HYPOTHETICAL = re.compile(
 )
 
 
+# Ways of asking about a sign in general ("is breathlessness serious on this or just part of
+# it?", "would vomiting blood be a side effect or something else?", "at what point is
+# diarrhoea an emergency?"): a risk question unless the sign is told as happening (checked
+# first, so "I have a temp of 38.5, is that an emergency?" stays the red flag).
+GENERAL_FORMS = re.compile(
+    r"\b(?:(?:is|are|would|could|will) .{1,40} (?:be )?(?:serious|dangerous|an emergency|a worry|"
+    r"something to (?:report|worry about|phone about|ring about|call about|mention)|a reason to "
+    r"(?:call|ring|phone)|a side effect)(?: on this| or\b| with this|$)|"
+    r"or (?:just )?(?:part of it|expected|something else|just mention|not|no)$|at what point|"
+    r"what (?:kind|sort|type) of .{1,25} (?:would be|is|counts as)|how (?:many|long|much) .{1,30} "
+    r"before (?:i|we|you) (?:should )?(?:call|ring|phone|worry)|(?:can|do|does|could) (?:you|people|"
+    r"patients|i) (?:still )?get .{1,30} (?:from|on|with|more|if)|does it thin|what do (?:they|you) "
+    r"mean by|should (?:he|she|i|we) watch for|how likely is|how quickly|the (?:heart attack|clot|"
+    r"stroke|sepsis|infection|bleeding) one|cut ?off|threshold|what s the difference between|"
+    r"whats the difference between|leaflet (?:says|said|mentions)|why is that|(?:could|can|would|"
+    r"will) (?:my|i|it|you) .{1,25} (?:from it|from this|from these|on this|on it))"
+)
+
+
 _WORRY_NOW = re.compile(
     r"\bshould i (?:be )?(?:worried|concerned)\b|\bshould i worry\b|\bis (?:it|this|that) "
     r"(?:normal|ok|okay|a problem|serious)\b"
@@ -120,6 +149,8 @@ def risk_question(clause: str, toks: Sequence[str]) -> bool:
         return True
     if _HAPPENING.search(clause):
         return False
+    if GENERAL_FORMS.search(joined):
+        return True
     return any(re.search(rf"\b{re.escape(w)}\b", joined) for w in _RISK_WORDS)
 
 
@@ -150,12 +181,22 @@ ORGAN_RISK = re.compile(
 )
 
 
+# When a routine symptom becomes urgent: "at what point is diarrhoea an emergency?", "what kind
+# of headache would be an emergency", "how many days of the runs before I should call".
+WHEN_URGENT = re.compile(
+    r"\bat what point\b|\bwhat (?:kind|sort|type) of .{1,25} (?:would be|is|counts as) (?:an )?"
+    r"(?:emergency|urgent|serious|dangerous)\b|\bhow (?:many|long|much) .{1,30} before (?:i|we|you) "
+    r"(?:should )?(?:call|ring|phone|worry)\b|\bwhen (?:is|does) .{1,30} (?:an emergency|urgent|"
+    r"serious|dangerous)\b"
+)
+
+
 def general_risk(joined: str) -> str | None:
     """The topic of a general question about a serious risk that no sign word carries, or
     None: the pregnancy risk, or which signs call for the team."""
     if PREGNANCY_RISK.search(joined) and not PREGNANT_NOW.search(joined):
         return "possible-pregnancy"
-    if WHICH_SIGNS.search(joined):
+    if WHICH_SIGNS.search(joined) or WHEN_URGENT.search(joined):
         return "warning-signs"
     organ = ORGAN_RISK.search(joined)
     if organ is not None:

@@ -225,6 +225,17 @@ IDIOMS = re.compile(
     r"\b(?:my )?blood (?:is |was )?boil\w*\b|\bmade my blood boil\b|\b(?:freezing|bitterly|bitter|"
     r"so|really|very)? ?(?:cold|chilly|freezing|baltic) (?:out there|outside|out today|weather|"
     r"snap)\b|\b(?:its|it s|it is) (?:freezing|baltic|roasting|boiling) (?:out|outside|today)\b|"
+    r"\bnosebleed seats?\b|\b(?:bled|bleeding|bleeds) (?:goals|runs|points|money|cash)\b|\b(?:a )?"
+    r"(?:fall|drop|crash) in (?:my |the )?(?:shares|stocks|prices|market|stock market|pension)\b|"
+    r"\b(?:had|got|get|gave me) the (?:shivers|chills) (?:watching|reading|listening|thinking)\b|"
+    r"\b(?:heat ?wave|heatwave)\b|"
+    r"\b(?:england|scotland|wales|ireland|arsenal|united|city|chelsea|liverpool|spurs|rovers|"
+    r"villa|the (?:match|game|football|rugby|cricket|team|lads|boys|ref|referee))\b.{0,25}\b"
+    r"(?:giving me|gave me|give me)\b.{0,10}\b(?:chest pains?|a heart attack|palpitations|heart "
+    r"failure)\b|\b(?:film|movie|programme|program|show|episode|book|novel|thriller|casualty|"
+    r"holby|soap|series|drama)\b.{0,60}\b(?:someone|somebody|he|she|hero|heroine|character|"
+    r"they|everyone|people)\b.{0,25}\b(?:fainted|faints|bleeds?|bled|bleeding|collapsed?|gets "
+    r"shot|dies|died)\b(?: out)?|"
     r"\b(?:nearly|almost) (?:passed out|fainted|had a heart attack|died|collapsed) when (?:i|we) "
     r"(?:saw|heard|got|opened|read|looked)\b|\bcould (?:murder|kill for|eat) an? \w+|\b(?:nearly |almost )?died laughing\b|\b(?:die|dying|died|dead) of (?:boredom|embarrassment|"
     r"shame|laughter|laughing)\b|\bbored to (?:death|tears)\b|\bdying for an? (?:cuppa|brew|"
@@ -242,6 +253,18 @@ NOT_PREGNANT = re.compile(
 PAST = re.compile(
     r"\b(?:years? ago|last year|last month|weeks? ago|months? ago|a while ago|last week|last "
     r"cycle|previous cycle)\b"
+)
+# An animal's sign: "my cat's got a temperature, vet says 39.5 is normal", "the dog cut his paw".
+ANIMAL_SIGN = re.compile(
+    r"^(?:\w+ ){0,4}?(?:dog|dogs|cat|cats|puppy|pup|kitten|hamster|horse|pony|rabbit|budgie|"
+    r"parrot|guinea pig|tortoise|ferret)(?: s)? (?:s |has |had |is |was |got |s got |cut |temp|"
+    r"temperature|leg|paw|ear|eye|tummy|been |just |keeps )|\bvet (?:says|said|thinks|reckons)\b"
+)
+# Long ago, in the clause that tells the sign: "fainted at our wedding 45 years ago".
+LONG_AGO = re.compile(
+    r"\b(?:\d+|many|several|two|three|four|five|ten|twenty|thirty|forty|fifty) years ago\b|"
+    r"\bback in (?:19|20)\d\d\b|\bin (?:19|20)\d\d\b|\bdecades? ago\b|\blong ago\b|\blast year\b|"
+    r"\bas a (?:kid|child|teenager)\b|\bwhen i was (?:a kid|a child|little|young|younger)\b"
 )
 # A fall without a knock to the head: "fell over, just a grazed knee, didn't hit my head".
 NO_HEAD = re.compile(

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
 from messages import search
 from messages.intent import MAX_CHARS, day_named, emoji_to_words
-from messages.languages import foreign_fever, foreign_language, foreign_red_flag
+from messages.languages import (
+    foreign_fever,
+    foreign_language,
+    foreign_red_flag,
+    script_red_flag,
+)
 from messages.leaflet import Topic, load_topics
 from messages.plain import plain_words
 from messages.temperature import band, parse_temperature, the_weather
@@ -19,8 +25,10 @@ from messages.understand.one_clause import read_clause
 from messages.understand.questions import general_risk, is_question
 from messages.understand.readings import DOSE_KINDS, Reading, Understanding
 from messages.understand.red_flags import (
+    ANIMAL_SIGN,
     HAVE_IT,
     IDIOMS,
+    LONG_AGO,
     NO_HEAD,
     NOT_PREGNANT,
     NOT_THE_PATIENT,
@@ -50,8 +58,10 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         return Understanding(text, (Reading("empty"),))
     if not toks and any(ch.isalpha() for ch in words):
         # Letters, but none a-z: another script (Chinese, Arabic, Bengali...).
-        return Understanding(text, (Reading("other_language", text, detail="script"),), (text,),
-                             "script")  # fmt: skip
+        other = Reading("other_language", text, detail="script")
+        sign = script_red_flag(text)
+        said = (Reading("red_flag", text, (sign,)), other) if sign else (other,)
+        return Understanding(text, said, (text,), "script")
     whole = whole_message(words, toks)
     words = plain_words(words)
     toks = search.tokens(words)
@@ -133,7 +143,9 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         ]
     # A capsule someone else's, or one more than their own, is often said across clauses
     # ("I took mine, then my husband's by mistake"): the whole text decides that too.
-    if any(r.kind == "taken" for r in readings) or EMPTY_SLOTS.search(" ".join(toks)):
+    if (
+        any(r.kind == "taken" for r in readings) or EMPTY_SLOTS.search(" ".join(toks))
+    ) and not ASKS_ANOTHER.search(" ".join(toks)):
         why = extra_reason(words, search.tokens(words), words)
         if why is not None:
             readings = [r for r in readings
@@ -223,6 +235,13 @@ def _two_days(missed: Reading, taken: Reading) -> bool:
     }
 
 
+# "Took it but was sick 20 mins later, do I take another one?": asked, not done.
+ASKS_ANOTHER = re.compile(
+    r"\b(?:do|should|can|shall|must|could) i (?:take|have) (?:another|an extra|one more|a second|"
+    r"a new one|a replacement)\b"
+)
+
+
 def _fever_asked_of_a_normal_reading(
     readings: list[Reading], words: str, toks: Sequence[str]
 ) -> list[Reading]:
@@ -242,6 +261,10 @@ def _fever_asked_of_a_normal_reading(
     if not any(r.kind == "topic" and r.topics[:1] == ("infection",) for r in kept):
         kept.append(Reading("topic", flags[0].clause, ("infection",), temperature_c=celsius))
     return kept
+
+
+def _said(clause: str) -> str:
+    return " ".join(search.tokens(clause))
 
 
 def _told_over(clause: str) -> bool:
@@ -266,6 +289,13 @@ def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[st
         or (bool(NOT_PREGNANT.search(joined))
             and all(f.topics[:1] == ("possible-pregnancy",) for f in flags))
     )  # fmt: skip
+    # Every sign read is a body's sign told of an animal, or long ago, in its own clause (a pet
+    # that may have eaten a capsule is never this: it stays urgent).
+    long_ago = all(
+        f.topics[:1] not in (("too-many",), ("too-many-other",))
+        and (ANIMAL_SIGN.search(_said(f.clause)) or LONG_AGO.search(_said(f.clause)))
+        for f in flags
+    )
     others = [" ".join(search.tokens(p)) for p in parts]
     # Every sign read is told of someone else ("my daughter has a temp of 38.9"), not only
     # some clause ("I fainted in the bathroom, my daughter found me" is the patient's).
@@ -297,7 +327,7 @@ def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[st
         kept = [r for r in readings if r.kind != "red_flag"]
         topics = tuple(dict.fromkeys(t for f in flags for t in f.topics))
         return [Reading("risk_question", flags[0].clause, topics), *kept]
-    if not (over or theirs):
+    if not (over or theirs or long_ago):
         return readings
     kept = [r for r in readings if r.kind != "red_flag"]
     if not any(r.kind == "topic" for r in kept):

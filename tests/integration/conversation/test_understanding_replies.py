@@ -376,6 +376,24 @@ def test_what_the_issue_names_is_read_as_it_means(text: str, reads: set[str]) ->
          "capsule", {"taken"}),
         ("my grandson took one of my capsules", {"red_flag"}),
         ("I nearly passed out when I saw the price of petrol haha. Took it thanks", {"taken"}),
+        # A tenth writer's: warning signs in other scripts and languages...
+        ("\u0639\u0646\u062f\u064a \u062d\u0631\u0627\u0631\u0629 \u0663\u0668.\u0668 \u0648\u0631\u062c\u0641\u0629 \u0645\u0646 \u0627\u0644\u0635\u0628\u062d", {"other_language", "red_flag"}),
+        ("\u4ece\u6628\u5929\u5f00\u59cb\u5927\u4fbf\u662f\u9ed1\u8272\u7684", {"other_language", "red_flag"}),
+        ("j'ai eu la diarrh\u00e9e 6 fois depuis ce matin", {"other_language", "red_flag"}),
+        ("A menstrua\u00e7\u00e3o est\u00e1 atrasada h\u00e1 10 dias", {"other_language", "red_flag"}),
+        ("\u6211\u7684\u80bf\u7624\u533b\u751f\u8bf4\u5f88\u597d", {"other_language"}),  # a tumour doctor
+        # ...questions about a sign in general, and a sign now asked about...
+        ("is breathlessness serious on this or just part of it", {"risk_question"}),
+        ("would vomiting blood be a side effect or something else", {"risk_question"}),
+        ("I have a temp of 38.5 is that an emergency?", {"red_flag"}),
+        # ...and an animal's, a screen's or a team's signs; a pet near capsules stays urgent.
+        ("my cat's got a temperature, vet says 39.5 is normal for a cat lol", {"unknown"}),
+        ("England are giving me chest pains again \u26bd", {"chat"}),
+        ("the dog knocked me over and I hit my head", {"red_flag"}),
+        ("the dog's had his nose in my tablets and I'm one capsule short", {"red_flag"}),
+        ("remind me later", {"later"}),
+        ("missed yesterday's completely, was in hospital. today's taken though",
+         {"missed", "taken"}),
     ],
 )
 def test_a_ninth_writers_texts_are_read_as_they_mean(text: str, reads: set[str]) -> None:
