@@ -68,7 +68,8 @@ _EXTRA_PHRASES = re.compile(
     r"\b(?:double dose|double dosed|double dosing|doubled up|doubled|double took|double "
     r"taken|took double|double popped|took (?:an )?extra|"
     r"taken (?:an )?extra|had (?:an )?extra|another one|another capsule|another tablet|another "
-    r"pill|another at|and then another|one more|extra (?:dose|capsule|one|tablet) (?:taken|by "
+    r"pill|another at|and then another|one more|extra (?:dose|capsule|one|tablet) (?:(?:today|"
+    r"tonight|this morning) )?(?:taken|by "
     r"accident|by mistake)|gave (?:him|her|dad|mum|me|them) (?:two|2|3|three|both)|took (?:it |"
     r"them |my \w+ )?twice|taken (?:it )?"
     r"twice|had (?:it )?twice|as well as my own|and my own|on top of|too many|"
@@ -164,9 +165,34 @@ NOT_CAPSULES = re.compile(
 )
 
 
+# The day's one capsule told with "another", "again", "second", "one more": "another one down",
+# "another day, another capsule", "took my capsule again today", "second cycle, day one",
+# "one more week and then break", "so only swallowed the one"; and leftovers from a hold.
+ROUTINE_ONE = re.compile(
+    r"\banother (?:one )?down\b|\banother day (?:another (?:capsule|one|dose|pill|tablet)\b)?|\b(?:took|taken|had) (?:my (?:\w+ )?)?"
+    r"(?:capsule |one |it )?again today\b|\b(?:second|2nd|third|3rd) (?:cycle|"
+    r"week|month|course|round)\b|\bone more (?:week|day|cycle)\b|\bonly "
+    r"(?:swallowed|took|taken|had) (?:the |just )?one\b|\bjust the one\b|\b(?:that s|thats) "
+    r"\d+ (?:now )?this cycle\b|\b(?:when|while) i was on (?:hold|a break)\b|\bfrom (?:last|"
+    r"the last|my last|previous) cycle\b"
+)
+# A carer's double: "gave Dad his at 9 and my sister gave him one at 11"; a count that says one
+# went twice: "must have doubled one", "I'd already ticked today off".
+_TOLD_TWICE = re.compile(
+    r"\bgave (?:him|her|dad|mum) (?:his|hers|one|it|a capsule)\b.{0,60}\b(?:gave|given) "
+    r"(?:him|her|dad|mum|them) (?:one|another|it|a capsule|his|hers)\b|\bmust have "
+    r"(?:doubled|taken two|had two|took two)\b|\balready ticked\b"
+)
+
+
 def extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
     """Why a report of a capsule taken is about more than one (or not theirs), or None."""
     joined = " ".join(toks)
+    if _TOLD_TWICE.search(joined):
+        return "another"
+    if ROUTINE_ONE.search(joined):
+        joined = ROUTINE_ONE.sub(" ", joined)
+        toks = joined.split()
     if NOT_CAPSULES.search(joined):
         joined = NOT_CAPSULES.sub(" ", joined)
         toks = joined.split()

@@ -23,11 +23,15 @@ def false_friends_masked(toks: Sequence[str]) -> tuple[str, ...]:
         # "sick of this rain", "sick to death of", "driving test": no sickness, no driving
         or (t == "sick" and toks[i + 1 : i + 2] in (("of",), ("to",)))
         or (t == "driving" and toks[i + 1 : i + 2] in (("test",), ("lesson",), ("lessons",)))
+        # "missing my wife": no missed dose
+        or (t == "missing" and toks[i + 1 : i + 2] in (("my",), ("our",), ("him",), ("her",),
+                                                        ("them",), ("home",), ("you",)))
         or (
             t in ("confused", "confuse")
             and i + 1 < len(toks)
             and toks[i + 1]
-            in ("by", "about", "with", "as", "what", "how", "which", "whether", "over")
+            in ("by", "about", "with", "as", "what", "how", "which", "whether", "over", "me", "us",
+                "him", "her", "them")
         )
         else t
         for i, t in enumerate(toks)

@@ -81,7 +81,8 @@ HYPOTHETICAL = re.compile(
     r"this|getting|a|an)|is it dangerous|who do i (?:ring|call|phone)|when "
     r"(?:should|do|would) i (?:call|ring|phone|contact|go|worry)|should i worry|does it (?:make|"
     r"cause|affect|increase)|do i need (?:a|to)|what number|at what|am i at risk|more likely|"
-    r"how long can|can it (?:make|give|cause) (?:you|me|people)|should i be (?:worried|concerned)|"
+    r"how long can|more at risk|at (?:more|higher|greater|any) risk|"
+    r"can it (?:make|give|cause) (?:you|me|people)|should i be (?:worried|concerned)|"
     r"(?:worried|worry|concerned) about (?:getting|having|a|bleeding|clots|infections?)|"
     r"(?:can|could|might|will|would) (?:it|this|that|(?:this|the|these) \w+|lenalidomide|revlimid) "
     r"(?:make|give|cause|bring on|bring back|raise|increase)|how common|how often do (?:people|"
@@ -109,7 +110,9 @@ GENERAL_FORMS = re.compile(
     r"patients|i) (?:still )?get .{1,30} (?:from|on|with|more|if)|does it thin|what do (?:they|you) "
     r"mean by|should (?:he|she|i|we) watch for|how likely is|how quickly|the (?:heart attack|clot|"
     r"stroke|sepsis|infection|bleeding) one|cut ?off|threshold|what s the difference between|"
-    r"whats the difference between|leaflet (?:says|said|mentions)|why is that|(?:could|can|would|"
+    r"whats the difference between|leaflet (?:says|said|mentions)|why is that|is (?:it|that|this) "
+    r"for (?:the )?\w+|why do (?:i|we) (?:have|need) to take|more at risk|at (?:more|higher|greater) "
+    r"risk|be at risk|(?:could|can|would|"
     r"will) (?:my|i|it|you) .{1,25} (?:from it|from this|from these|on this|on it))"
 )
 
@@ -130,7 +133,7 @@ _DOSE_IF_NOW = re.compile(
 # "I'm worried about getting sepsis": a worry about what may come, asked without a "?".
 WORRIED_ABOUT_GETTING = re.compile(
     r"\b(?:worried|worry|worrying|scared|frightened|afraid|anxious|nervous) (?:about|of) "
-    r"(?:getting|catching|having|developing|a|an)\b"
+    r"(?:me |him |her |them )?(?:getting|catching|having|developing|a|an)\b"
 )
 
 

@@ -81,7 +81,8 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Allergic swelling however put: "face has blown up like a balloon".
     (
         re.compile(
-            r"\b(?:face|lips|lip|tongue|eyes|eyelids|throat)\b.{0,15}\b(?:blown up|blew up|"
+            r"\b(?:face|lips|lip|tongue|eyes|eyelids|throat)\b.{0,15}\b(?:blown up|blew up|swelling "
+            r"shut|swollen shut|swelling up|closing up|puffing up|"
             r"ballooned|like a balloon|puffed up|swelled up|swollen up|twice the size)\b"
         ),
         "allergic-reaction",
@@ -153,6 +154,34 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "fainting",
     ),
+    # A collapse or drowsy confusion however put: "went pale and just slid down in his chair",
+    # "not answering properly, mumbling and drowsy".
+    (
+        re.compile(
+            r"\b(?:slid|slumped|slipped|sank) (?:down )?(?:in|off|out of) (?:his|her|my|the) (?:chair|"
+            r"seat)\b|\bkeeled over\b|\bnot (?:answering|responding|talking|speaking) properly\b|"
+            r"\bmumbling\b.{0,30}\b(?:drowsy|sleepy|confused)\b|\b(?:drowsy|sleepy)\b.{0,30}\b"
+            r"(?:clammy|confused|mumbling)\b"
+        ),
+        "fainting",
+    ),
+    # A racing or pounding heart with dizziness, sickness or breathlessness.
+    (
+        re.compile(
+            r"\bhearts? (?:is |s )?(?:banging|pounding|racing|thumping|hammering)\b.{0,40}\b(?:dizzy|"
+            r"faint|sick|breathless|short of breath|chest pain|clammy)\b"
+        ),
+        "heart-attack",
+    ),
+    # Gums "bleating", a bruise nobody knocked: low platelets.
+    (
+        re.compile(
+            r"\bgums? (?:are |is |keep )?(?:bleating|bledding|bleding|bleedn|bleedng)\b|\b(?:bruise|"
+            r"bruises|bruising|brose)\b.{0,40}\b(?:didnt|did not|never|havent|have not|dont|cant "
+            r"remember) (?:knock|bang|bump|hit|do)\w*\b"
+        ),
+        "bruising-bleeding",
+    ),
     # A clot felt: "my blood's clotting in my leg".
     (
         re.compile(r"\bclot\w*\b.{0,15}\b(?:leg|legs|calf|calves|arm|thigh|lung|lungs)\b"),
@@ -178,7 +207,8 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"partners|girlfriends) (?:now )?expecting(?! (?:a|an|the|to|you|your|my|it|that|"
             r"him|her|them|us|me)\b)|\bperiod\b.{0,20}\b(?:late|missed|not come|hasnt come|"
             r"overdue|not arrived)\b|\b(?:pregnancy |preg |home )?test\b.{0,25}\bpositive\b(?<!"
-            r"covid test positive)|\b(?:im|i m|i am) (?:\w+ )?late\b.{0,40}\b(?:never late|boobs|"
+            r"covid test positive)|\b(?:boobs|breasts|nipples)\b.{0,40}\b(?:im|i m|i am) (?:\w+ )?"
+            r"late\b|\b(?:im|i m|i am) (?:\w+ )?late\b.{0,40}\b(?:never late|boobs|"
             r"breasts|period|sick in the morning)\b"
         ),
         "possible-pregnancy",
@@ -200,7 +230,8 @@ NOT_A_SIGN = re.compile(
 )
 HAVE_IT = re.compile(
     r"\b(?:i ve had it|ive had it|i have it|ive got it|i ve got it|had it all|got it now|"
-    r"had it since|i do have|its happening|it s happening|happening now)\b"
+    r"had it since|i do have|its happening|it s happening|happening now|(?:it s|its|it has|"
+    r"they ve|theyve) been (?:there|going on|happening|like that) since)\b"
 )
 # Feeling very unwell without a named sign ("something is very wrong", "I feel awful"): the
 # leaflet's "suddenly feeling unwell" may be an infection, so a possible red flag (a nurse
@@ -225,7 +256,7 @@ IDIOMS = re.compile(
     r"\b(?:my )?blood (?:is |was )?boil\w*\b|\bmade my blood boil\b|\b(?:freezing|bitterly|bitter|"
     r"so|really|very)? ?(?:cold|chilly|freezing|baltic) (?:out there|outside|out today|weather|"
     r"snap)\b|\b(?:its|it s|it is) (?:freezing|baltic|roasting|boiling) (?:out|outside|today)\b|"
-    r"\bnosebleed seats?\b|\b(?:bled|bleeding|bleeds) (?:goals|runs|points|money|cash)\b|\b(?:a )?"
+    r"\bfeeling (?:a bit |a little |so |very |rather )?blue\b|\bnosebleed seats?\b|\b(?:bled|bleeding|bleeds) (?:goals|runs|points|money|cash)\b|\b(?:a )?"
     r"(?:fall|drop|crash) in (?:my |the )?(?:shares|stocks|prices|market|stock market|pension)\b|"
     r"\b(?:had|got|get|gave me) the (?:shivers|chills) (?:watching|reading|listening|thinking)\b|"
     r"\b(?:heat ?wave|heatwave)\b|"
@@ -244,6 +275,10 @@ IDIOMS = re.compile(
 )
 # A period that came is no possible pregnancy: "period came on time, phew!".
 NOT_PREGNANT = re.compile(
+    r"^(?!.*\b(?:wife|partner|girlfriend|missus|fiancee|wifes|partners)\b).*\b(?:daughter|sister|"
+    r"niece|granddaughter|daughter in law|friend|neighbour|neighbor|colleague|son s (?:wife|partner|"
+    r"girlfriend))s?\b.{0,70}\b(?:pregnant|expecting)\b|\bpregnant (?:daughter|"
+    r"sister|niece|granddaughter|daughter in law|friend|neighbour|colleague)\b|"
     r"\bperiod (?:came|has come|s come|arrived|has arrived|started|has started|turned up|is here)"
     r"\b(?! late)|\b(?:pregnancy )?test (?:was |came back |is )?negative\b|\b(?:im|i m|i am|shes|"
     r"she s|she is|wife s|wifes|partner s|partners) (?:definitely |def |certainly )?(?:not|never "
@@ -271,6 +306,12 @@ NO_HEAD = re.compile(
     r"\b(?:didnt|did not|never|no|without) (?:hit|bang|bump|knock|hurt)\w* (?:my|his|her) head\b|"
     r"\bno head (?:injury|knock)\b"
 )
+# A bruise healing or from a needle: "that bruise from the cannula is fading now".
+BRUISE_HEALING = re.compile(
+    r"\b(?:bruise|bruises|bruising)\b.{0,50}\b(?:fading|healing|going yellow|gone yellow|going "
+    r"down|from the (?:cannula|blood test|needle|injection|drip|jab)|where (?:they|the nurse) "
+    r"took blood)\b"
+)
 # A bleed that stopped by itself, soon: "bled a tiny bit ... but it stopped straight away".
 STOPPED_SOON = re.compile(
     r"\b(?:stopped|stops|stopped on its own|dried up)\b (?:straight away|right away|quickly|"
@@ -280,7 +321,8 @@ STOPPED_SOON = re.compile(
 OVER = re.compile(
     r"\b(?:fine now|all fine|sorted|healed|settled|back to normal|nothing since|gone now|its gone|"
     r"it s gone|better now|all good|cleared up|all cleared|cleared now|recovered|ok now|okay "
-    r"now|fine today|all clear|"
+    r"now|fine today|all clear|turned out to be|gp checked|doctor checked|checked it out|fading|"
+    r"healing|going yellow|"
     r"laughing about it)\b"
 )
 # Someone else's illness, told by a patient who reports their own dose or asks about contact:
@@ -290,13 +332,14 @@ SOMEONE_ELSES = re.compile(
     r"^(?:my |our |the )?(?:sister|brother|son|daughter|friends?|friend s|neighbours?|neighbors?|mother in law|"
     r"father in law|sister in law|brother in law|mate|grandson|granddaughter|grandkids?|"
     r"grandchildren|nephew|niece|cousin|colleague|partner|husband|wife|hubby|mum|mom|dad|"
-    r"auntie|aunt|uncle|kid|kids|child|son s girlfriend|friend in my \w+ group)\b"
+    r"auntie|aunt|uncle|kid|kids|child|son s girlfriend|friend in my \w+ group)s?\b"
 )
 OWN_DOSE_OR_CONTACT = re.compile(
     r"\b(?:took mine|taken mine|had mine|i took (?:my|it)|ive taken (?:mine|it|my)|i ve taken "
     r"(?:mine|it|my)|i m fine|im fine|took my (?:capsule|dose|tablet|lenalidomide|revlimid)|can i "
     r"(?:still )?(?:look after|visit|see|be around|go near|hug)|can (?:he|she|they) (?:still )?"
     r"(?:visit|come round|stay)|am i at risk|should i (?:keep|stay) away|could that happen to me|"
+    r"safe for me to (?:be around|be near|visit|see|look after|hug|stay with)|"
     r"is that something i|how likely is that for me|does that happen)\b"
 )
 
@@ -308,7 +351,7 @@ THEIR_RISK_ASKED = re.compile(
     r"\b(?:could (?:that|this|it) happen to me|(?:am i|are we) (?:at|more at) risk|how likely is "
     r"(?:that|it|this)|is that something i|does (?:that|this|it) (?:happen|matter)|"
     r"(?:does|will|would|can) (?:it|this|that|lenalidomide|revlimid|the drug|this drug|these "
-    r"capsules|the capsules|the tablets) (?:make|cause|raise|increase|give|matter)|is (?:that|it|"
+    r"capsules|the capsules|the tablets) (?:make|cause|raise|increase|give|matter|thicken|thin)|is (?:that|it|"
     r"this) (?:true|common|a side effect|a thing)|(?:the )?same (?:drug|tablets?|capsules?|"
     r"medicine|treatment|medication)|on (?:it|this|lenalidomide|revlimid) too|also on "
     r"(?:it|this|lenalidomide|revlimid)|years ago|last year|what should i (?:look|watch) out for|"
@@ -319,7 +362,7 @@ THEIR_RISK_ASKED = re.compile(
 # worried?" asks about the patient's own risk.
 NOT_THE_PATIENT = re.compile(
     r"^(?:my |our |the )?(?:friends?|friend s|neighbours?|neighbors?|mate|colleague|cousin|friend in my \w+ "
-    r"group)\b"
+    r"group)s?\b"
 )
 # Someone else's sign told as long over ("my dad had a heart attack years ago"), not as now ("my
 # mum has chest pain", "my mum had a fall": a carer may be texting about the patient).
@@ -338,4 +381,6 @@ SWEARING = frozenset({"nuisance", "miracle", "hell", "heck", "thing", "things", 
                     "messages", "phone", "annoying", "ridiculous", "typical", "marvellous",
                     "brilliant", "great", "lovely", "freezing", "boiling", "weather", "traffic",
                     "bus", "computer", "useless", "ages", "good", "well", "right", "reminders",
-                    "nora", "cheek", "app", "kids", "dog", "cat", "rain", "forms", "pain in"})  # fmt: skip
+                    "nora", "cheek", "app", "kids", "dog", "cat", "rain", "forms", "pain in",
+                    "knackered", "tired", "exhausted", "shattered", "cold", "hot", "awful",
+                    "fed", "sick", "starving", "shame", "joke", "nightmare"})  # fmt: skip

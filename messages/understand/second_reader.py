@@ -11,7 +11,11 @@ from messages.understand.readings import Reading
 
 
 def second_reader(
-    text: str, readings: list[Reading], topics: Sequence[Topic], settled: bool = False
+    text: str,
+    readings: list[Reading],
+    topics: Sequence[Topic],
+    settled: bool = False,
+    routine: bool = False,
 ) -> list[Reading]:
     """The model's net under the rules, for the two things that must never be missed
     (``messages.model``): a possible red flag where the rules found none (where they read a
@@ -19,7 +23,9 @@ def second_reader(
     or nothing. Not where the rules read the warning sign and
     its negation ("no fever"), a question about a risk or about doses ("can I take an extra
     one tomorrow?"), or the sign or extra dose already; nor for red flags where the rules
-    ``settled`` that the sign is not the patient's now (over, someone else's, the weather)."""
+    ``settled`` that the sign is not the patient's now (over, someone else's, the weather), nor
+    for extra doses where they read the day's one capsule told as ``routine`` ("another one
+    down", "one more week and then break")."""
     kinds = {r.kind for r in readings}
     urgent = {t.id for t in topics if t.urgency == "urgent"}
     denied = any(urgent.intersection(r.negated) for r in readings)
@@ -32,8 +38,10 @@ def second_reader(
     # A question about doses ("can I take two to catch up?") is no report; a statement that a
     # topic about doses matched ("by mistake I take 2 capsules") may be one.
     asks = "?" in text or is_question(text, search.tokens(text))
-    need_extra = not kinds & {"extra", "dose_question", "unsure", "intend", "risk_question"} and (
-        not (about_doses and asks)
+    need_extra = (
+        not kinds & {"extra", "dose_question", "unsure", "intend", "risk_question"}
+        and not (about_doses and asks)
+        and not routine
     )
     if not (need_red or need_extra):
         return readings

@@ -20,12 +20,13 @@ from messages.temperature import band, parse_temperature, the_weather
 from messages.understand.chat import whole_message
 from messages.understand.clauses import clauses
 from messages.understand.doses import TWO_NOW, VOMITED
-from messages.understand.extra_doses import EMPTY_SLOTS, extra_reason
+from messages.understand.extra_doses import EMPTY_SLOTS, ROUTINE_ONE, extra_reason
 from messages.understand.one_clause import read_clause
 from messages.understand.questions import general_risk, is_question
 from messages.understand.readings import DOSE_KINDS, Reading, Understanding
 from messages.understand.red_flags import (
     ANIMAL_SIGN,
+    BRUISE_HEALING,
     HAVE_IT,
     IDIOMS,
     LONG_AGO,
@@ -87,6 +88,8 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
             readings += [r for r in read_clause(words, topics) if r.kind == "red_flag"][:1]
         readings.append(Reading("other_language", text, detail=language))
         return Understanding(text, tuple(readings), (text,), language)
+    # "1) taken 2) feeling sick 3) ...": a numbered list's numbers are no counts.
+    words = _LIST_NUMBERS.sub(". ", words)
     parts = clauses(words)
     answered_no = False
     for i, part in enumerate(parts):
@@ -202,7 +205,8 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         readings = [r for r in readings if r.kind not in ("chat", "unknown", "help")
                     and not (r.kind == "topic" and r.topics[:1] in _RISK_ASIDES)]
         readings.insert(0, Reading("risk_question", words, (risk,)))
-    readings = second_reader(words if idiom else text, readings, topics, settled)
+    routine = ROUTINE_ONE.search(" ".join(toks)) is not None
+    readings = second_reader(words if idiom else text, readings, topics, settled, routine)
     # The story around an extra capsule ("nurse said stop because of my bloods, but I took
     # one") asks nothing about blood tests or how to take it: the urgent answer covers it.
     if any(r.kind == "extra" for r in readings):
@@ -235,6 +239,7 @@ def _two_days(missed: Reading, taken: Reading) -> bool:
     }
 
 
+_LIST_NUMBERS = re.compile(r"(?:^|(?<=\s))\d\)\s+|(?:^|(?<=\n))\s*\d\.\s+")
 # "Took it but was sick 20 mins later, do I take another one?": asked, not done.
 ASKS_ANOTHER = re.compile(
     r"\b(?:do|should|can|shall|must|could) i (?:take|have) (?:another|an extra|one more|a second|"
@@ -288,6 +293,8 @@ def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[st
             and all(f.topics[:1] == ("bruising-bleeding",) for f in flags))
         or (bool(NOT_PREGNANT.search(joined))
             and all(f.topics[:1] == ("possible-pregnancy",) for f in flags))
+        or (bool(BRUISE_HEALING.search(joined)) and not STILL_BLEEDING.search(joined)
+            and all(f.topics[:1] == ("bruising-bleeding",) for f in flags))
     )  # fmt: skip
     # Every sign read is a body's sign told of an animal, or long ago, in its own clause (a pet
     # that may have eaten a capsule is never this: it stays urgent).
@@ -302,6 +309,9 @@ def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[st
     theirs = bool(OWN_DOSE_OR_CONTACT.search(joined)) and all(
         SOMEONE_ELSES.search(" ".join(search.tokens(f.clause))) for f in flags
     )
+    # A friend's or a neighbour's (not someone a carer texts for): "Neighbour collapsed at the
+    # bus stop yesterday, she's ok".
+    theirs = theirs or all(NOT_THE_PATIENT.search(_said(f.clause)) for f in flags)
     # "My friend on the same drug had a clot, does that happen a lot?": a question about the
     # patient's own risk, answered with the signs and when to call.
     told = [p for p in others if SOMEONE_ELSES.search(p)]

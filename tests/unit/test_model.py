@@ -37,7 +37,7 @@ def test_the_model_learns_only_from_the_tuning_set() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "my husband went grey and slumped in his chair",
+        "my husband went grey and flopped over on the sofa",
         "husband says I'm talking rubbish and I feel very odd",
         "something is very wrong, I feel awful and can't get off the sofa",
     ],

@@ -115,7 +115,7 @@ async def test_a_possible_warning_sign_says_when_to_call_and_asks_a_nurse_to_che
     # Words no list knows, caught by the model (messages/model.py): not "URGENT" as if sure,
     # but the signs, the number and a nurse asked to look; the dose is untouched.
     p = await patient_at(clinic, at(3, 12))
-    reply = await clinic.say(p, "my husband went grey and slumped in his chair")
+    reply = await clinic.say(p, "my husband went grey and flopped over on the sofa")
     assert reply.text.startswith(f"If you are unwell now, call your treatment team now on {TEAM_PHONE}.")
     assert "temperature of 38C or more" in reply.text
     assert "A nurse will check your message." in reply.text
@@ -220,6 +220,10 @@ async def test_a_relatives_sign_now_with_a_question_is_still_urgent(
         ("could murder a bacon sandwich right now", None),
         ("quando devo fare il prossimo esame del sangue?", None),
         ("When is my next pregnancy test? I'm not pregnant btw lol", None),
+        ("My son's got a fever of 38.5 and the runs, is it safe for me to be around him?", None),
+        ("That bruise on my arm from the cannula is fading now, thanks", None),
+        ("Can my daughter pick up my prescription bag? She's 7 months pregnant", None),
+        ("my cat's got a temperature, vet says 39.5 is normal for a cat lol", None),
     ],
 )
 async def test_a_sign_that_is_not_the_patients_now_is_not_alerted(
@@ -387,13 +391,28 @@ def test_what_the_issue_names_is_read_as_it_means(text: str, reads: set[str]) ->
         ("would vomiting blood be a side effect or something else", {"risk_question"}),
         ("I have a temp of 38.5 is that an emergency?", {"red_flag"}),
         # ...and an animal's, a screen's or a team's signs; a pet near capsules stays urgent.
-        ("my cat's got a temperature, vet says 39.5 is normal for a cat lol", {"unknown"}),
         ("England are giving me chest pains again \u26bd", {"chat"}),
         ("the dog knocked me over and I hit my head", {"red_flag"}),
         ("the dog's had his nose in my tablets and I'm one capsule short", {"red_flag"}),
         ("remind me later", {"later"}),
         ("missed yesterday's completely, was in hospital. today's taken though",
          {"missed", "taken"}),
+        # An eleventh writer's: signs put plainly or misspelt...
+        ("My husband went pale and just slid down in his chair. He's awake now but very woozy",
+         {"red_flag"}),
+        ("Rash came up yesterday, now my eyes are swelling shut", {"red_flag"}),
+        ("probs just hormones but my boobs are really sore and I'm late", {"red_flag"}),
+        ("Do I need to worry about the blood in my wee? It's been there since this morning",
+         {"red_flag"}),
+        # ...the day's one capsule told with "another", a carer's double...
+        ("Another one down \u2705", {"taken"}),
+        ("Took my capsule again today", {"taken"}),
+        ("Gave Dad his at 9 and my sister gave him one at 11, we didn't check the chart",
+         {"extra"}),
+        ("started the new cycle a week early by mistake, took one today", {"extra"}),
+        # ...and a sign asked about in general.
+        ("Reckon I'd be more at risk of clots sat in the lorry cab all day? I'm a driver",
+         {"risk_question"}),
     ],
 )
 def test_a_ninth_writers_texts_are_read_as_they_mean(text: str, reads: set[str]) -> None:
