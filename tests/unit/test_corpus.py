@@ -15,14 +15,14 @@ from tests.corpus import check_corpus
 from tests.corpus.evaluate import Score, examples, record_of, score
 
 # Measured on the held-out set (README "Understanding patients"): never to go down.
-# 2026-12-03, blind-3, blind-4 and blind-5.jsonl (1,768 texts from three new writers, kept
-# unread, each scored after tuning stopped), rules with the model: red flags 389/400 (393/400
-# at least told when to call), extra doses 173/187, exact intent sets 1470/1768, dose records
-# 536/580. The issue's targets (100%, 100%, 95%) are missed; the README says so.
-FLOORS = {"red_flag": 0.97, "extra": 0.92}
-WARNED_FLOOR = 0.98
-EXACT_FLOOR = 0.83
-RECORDS_FLOOR = 0.92
+# 2026-12-04, blind-3 to blind-6.jsonl (2,291 texts from four new writers, kept unread, each
+# scored after tuning stopped; blind-6 once), rules with the model: red flags 494/506 (499/506
+# at least told when to call), extra doses 223/238, exact intent sets 1948/2291, dose records
+# 769/824. The issue's targets (100%, 100%, 95%) are missed; the README says so.
+FLOORS = {"red_flag": 0.975, "extra": 0.935}
+WARNED_FLOOR = 0.985
+EXACT_FLOOR = 0.85
+RECORDS_FLOOR = 0.93
 
 
 def test_the_corpus_is_well_formed_and_big_enough(capsys: pytest.CaptureFixture[str]) -> None:
@@ -30,8 +30,8 @@ def test_the_corpus_is_well_formed_and_big_enough(capsys: pytest.CaptureFixture[
     all_texts = examples()
     assert len(all_texts) >= 1500
     held = [e for e in all_texts if e.held_out]
-    # The blind sets: 1,768 of 6,654 texts (26.6%: more than the held-out fifth the issue asks for).
-    assert len(held) >= 1700 and len(held) / len(all_texts) > 0.2
+    # The blind sets: 2,291 of 8,495 texts (27.0%: more than the held-out fifth the issue asks for).
+    assert len(held) >= 2200 and len(held) / len(all_texts) > 0.2
 
 
 @pytest.fixture(scope="module")
