@@ -28,7 +28,9 @@ _SOMEONE_ELSE = re.compile(
     r"them)(?: (?:was|were|is|are))? not (?:mine|my own|hers|his)\b|\bwasnt mine\b|"
     r"\bthinking (?:it was|they were) mine\b|\bi (?:took|have taken|had|swallowed) "
     r"(?:his|hers|theirs)\b|\btook (?:his|hers|theirs) and (?:then )?(?:took )?mine\b|"
-    r"\btook mine as well\b|\bgave me (?:his|hers|her|their)\b|"
+    r"\btook mine as well\b|\bgave me (?:his|hers|her|their)(?: (?:capsule|capsules|tablet|tablets|"
+    r"pill|pills|one|dose|meds|medication|lenalidomide|revlimid|by mistake)\b|$)|"
+    rf"\b(?:capsule|capsules|tablet|tablets|pill|pills|dose) of my {_PEOPLE}\b|"
     r"\balong with mine\b|\bone of (?:his|hers|theirs)\b|\bfrom my \w+s (?:box|bag|pack|packet|"
     r"supply|bottle)\b|\bmine (?:and|&) my \w+s\b|\bmine (?:and|&) (?:his|hers)\b|\b(?:and|then) "
     r"my \w+s (?:at|by|too|as well)\b|\bgave (?:her|him|me) (?:his|hers|theirs) (?:by mistake|by accident|too|as well|instead)\b|\bas well as "
@@ -169,7 +171,13 @@ NOT_CAPSULES = re.compile(
 # "another day, another capsule", "took my capsule again today", "second cycle, day one",
 # "one more week and then break", "so only swallowed the one"; and leftovers from a hold.
 ROUTINE_ONE = re.compile(
-    r"\banother (?:one )?down\b|\banother day (?:another (?:capsule|one|dose|pill|tablet)\b)?|\b(?:took|taken|had) (?:my (?:\w+ )?)?"
+    r"\banother (?:one )?down\b|\banother day (?:another (?:capsule|one|dose|pill|tablet)\b)?|"
+    r"\b(?:took|taken|had) (?:it|my capsule|my dose|another one|another) (?:again )?(?:today|this "
+    r"morning|tonight)? ?(?:just )?(?:like (?:yesterday|the doctor said|normal|usual)|as (?:usual|"
+    r"normal))\b|\bagain just like yesterday\b|\bcycle (?:\d+|two|three|four)\b|\btwice as (?:early|late|much|long|fast)\b|\bboth (?:of )?"
+    r"(?:the |my )?(?:reminders|messages|texts|alarms)\b|\b(?:my|the) one capsule\b|\btwice "
+    r"(?:already|before|in my life|last year|this year)\b|\banother (?:one )?(?:in|from) the (?:box|"
+    r"pack|packet)\b.{0,30}\binstead\b|\b(?:took|taken|had) (?:my (?:\w+ )?)?"
     r"(?:capsule |one |it )?again today\b|\b(?:second|2nd|third|3rd) (?:cycle|"
     r"week|month|course|round)\b|\bone more (?:week|day|cycle)\b|\bonly "
     r"(?:swallowed|took|taken|had) (?:the |just )?one\b|\bjust the one\b|\b(?:that s|thats) "
@@ -179,6 +187,8 @@ ROUTINE_ONE = re.compile(
 # A carer's double: "gave Dad his at 9 and my sister gave him one at 11"; a count that says one
 # went twice: "must have doubled one", "I'd already ticked today off".
 _TOLD_TWICE = re.compile(
+    r"\bforg[eo]t (?:that )?i (?:already )?(?:take|took|taken|had)\b|\b(?:2|two) in (?:\d+|one|a) "
+    r"(?:hours?|day)\b|\b(?:take|took|taken|had)\b.{0,25}\b(?:2|two) times\b|"
     r"\bgave (?:him|her|dad|mum) (?:his|hers|one|it|a capsule)\b.{0,60}\b(?:gave|given) "
     r"(?:him|her|dad|mum|them) (?:one|another|it|a capsule|his|hers)\b|\bmust have "
     r"(?:doubled|taken two|had two|took two)\b|\balready ticked\b"

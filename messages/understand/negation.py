@@ -39,7 +39,8 @@ def negated_positions(toks: Sequence[str]) -> set[int]:
         if tok == "never" and {"like", "bad", "before", "worse"} & set(toks[i + 1 : i + 7]):
             continue
         if nxt in ("sure", "idea", "better", "stopping", "stop", "improving", "going", "able",
-                   "know", "recognise", "recognize", "making", "make", "fewer", "less"):  # fmt: skip
+                   "know", "recognise", "recognize", "making", "make", "fewer", "less",
+                   "strength", "energy"):  # fmt: skip
             continue
         for j in range(i + 1, min(len(toks), i + 1 + _NEGATION_REACH)):
             if toks[j] in _NEGATION_ENDS:

@@ -11,13 +11,13 @@ _QUESTION_STARTS = frozenset({"can", "could", "should", "shall", "do", "does", "
                               "wen", "cn", "shud", "shld", "r"})  # fmt: skip
 # Routine topics that are about a serious risk: a general question about them is a question
 # about warning signs ("should I worry about infections?").
-RISK_TOPICS = frozenset({"infection", "warning-signs"})
+RISK_TOPICS = frozenset({"infection", "warning-signs", "flu-like"})
 # Words that make a question about infection one about its warning signs.
 RISKY = re.compile(
     r"\b(?:signs?|symptoms?|watch|look out|worry|worried|at risk|risk|risks|danger|dangerous|"
     r"when (?:do|should) i (?:call|ring)|what does .{1,30} mean|feel like|temp|temperature|"
     r"thermometer|sepsis|neutropenic|neutrophils|white cell|serious|people get|do people|"
-    r"how bad|how likely)\b"
+    r"how bad|how likely|immune system|immunity|lower (?:your|my) immune)\b"
 )
 _RISK_WORDS = ("likely", "more easily", "counts as", "what is a", "how high", "how do i tell",
                "what temperature", "should i watch", "risk", "risks", "chance", "chances", "signs", "sign", "symptoms",
@@ -112,7 +112,11 @@ GENERAL_FORMS = re.compile(
     r"stroke|sepsis|infection|bleeding) one|cut ?off|threshold|what s the difference between|"
     r"whats the difference between|leaflet (?:says|said|mentions)|why is that|is (?:it|that|this) "
     r"for (?:the )?\w+|why do (?:i|we) (?:have|need) to take|more at risk|at (?:more|higher|greater) "
-    r"risk|be at risk|(?:could|can|would|"
+    r"risk|be at risk|(?:is|are) (?:there )?(?:more|higher|bigger|any|a) risk|is (?:this|that) "
+    r"true|i (?:heard|read|was told) (?:that )?(?:it|this|the drug|lenalidomide|revlimid) (?:can|"
+    r"could|may|might) (?:cause|give)|or just (?:me|my) "
+    r"age|or just (?:old age|normal|my age)|could it (?:turn|get|become) (?:nasty|serious|bad|dangerous)|"
+    r"is it (?:bad|dangerous|safe|ok|okay) to (?:fly|travel)|does it mess with|(?:could|can|would|"
     r"will) (?:my|i|it|you) .{1,25} (?:from it|from this|from these|on this|on it))"
 )
 
@@ -161,7 +165,9 @@ def risk_question(clause: str, toks: Sequence[str]) -> bool:
 # get pregnant on this?", "could the drug hurt my baby if I got pregnant?".
 PREGNANCY_RISK = re.compile(
     r"\b(?:what (?:happens|would happen|will happen)|what if|how dangerous|is it dangerous|"
-    r"(?:can|could|will|would|might) (?:it|this|this drug|the drug|lenalidomide|revlimid) cause|"
+    r"if (?:my )?(?:girlfriend|partner|wife|i) (?:get|gets|got|become|becomes|became) pregnant|"
+    r"(?:can|could|will|would|might) (?:it|this|this drug|the drug|lenalidomide|revlimid|these "
+    r"capsules|the capsules?|these tablets) (?:cause|hurt|harm|damage|affect)|"
     r"could (?:it|the drug|this|lenalidomide|revlimid) (?:hurt|harm|damage)|does (?:it|this|the "
     r"drug|lenalidomide|revlimid) cause)\b.{0,60}\b(?:pregnant|pregnancy|baby|birth defects?|miscarriage|miscarry|miscarrying)\b"
 )
@@ -180,7 +186,8 @@ WHICH_SIGNS = re.compile(
 # "Is there a chance this could affect my heart?": a risk to an organ, asked in general.
 ORGAN_RISK = re.compile(
     r"\b(?:chance|risk|likely|possible|can|could|will|would|might|does)\b.{0,30}\b(?:affect|"
-    r"damage|harm|hurt|weaken|strain)\w*\b.{0,20}\b(heart|lungs?|brain)\b"
+    r"damage|harm|hurt|weaken|strain)\w*\b.{0,20}\b(heart|lungs?|brain)\b|\brisk (?:for|to) (?:my |"
+    r"your |the )?(heart|lungs?|brain)\b"
 )
 
 
@@ -190,7 +197,9 @@ WHEN_URGENT = re.compile(
     r"\bat what point\b|\bwhat (?:kind|sort|type) of .{1,25} (?:would be|is|counts as) (?:an )?"
     r"(?:emergency|urgent|serious|dangerous)\b|\bhow (?:many|long|much) .{1,30} before (?:i|we|you) "
     r"(?:should )?(?:call|ring|phone|worry)\b|\bwhen (?:is|does) .{1,30} (?:an emergency|urgent|"
-    r"serious|dangerous)\b"
+    r"serious|dangerous)\b|\bhow high (?:does|should|can|must) .{1,25} (?:be|get)\b|\bbefore i "
+    r"(?:worry|call|ring|phone)\b|\ba sign of something (?:serious|bad|worse)\b|\bdo i (?:need|have) "
+    r"to (?:come in|call|ring|go to)\b.{0,30}\beven if\b"
 )
 
 
@@ -203,5 +212,5 @@ def general_risk(joined: str) -> str | None:
         return "warning-signs"
     organ = ORGAN_RISK.search(joined)
     if organ is not None:
-        return "heart-attack" if organ.group(1) == "heart" else "warning-signs"
+        return "heart-attack" if "heart" in (organ.group(1), organ.group(2)) else "warning-signs"
     return None

@@ -101,7 +101,9 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(
             r"^(?=.*\b(?:toilet|loo|bathroom|lavatory|bog|bowels?|poo\w*|stools?|runs|runny|motions|loose|"
             r"liquid|watery|water|bum|diarrh\w*)\b)(?=.*(?:\b(?:[4-9]|1\d|four|five|six|seven|"
-            r"eight|nine|ten|eleven|twelve) (?:times|goes|trips|occasions|bouts|episodes|visits)\b|\bevery hour\b|\blost count\b|"
+            r"eight|nine|ten|eleven|twelve) (?:times|goes|trips|occasions|bouts|episodes|visits)\b|"
+    r"\b(?:4th|5th|6th|7th|8th|9th|10th|fourth|fifth|sixth|seventh|eighth|ninth|tenth) (?:time|lot|go|"
+    r"trip|bout|episode|visit)\b|\bevery hour\b|\blost count\b|"
             r"\blike a tap\b|\bpure water\b|\bmoved into the (?:loo|toilet|bathroom)\b|\bcant get "
             r"off the (?:loo|toilet)\b|\bfor (?:four|five|six|seven|[4-9]|\d\d) days\b|\bsince (?:saturday|"
             r"sunday|monday|tuesday|wednesday|thursday|friday|last week)\b|\b(?:runnin|running) "
@@ -164,6 +166,14 @@ SIGNS: tuple[tuple[re.Pattern[str], str], ...] = (
             r"(?:clammy|confused|mumbling)\b"
         ),
         "fainting",
+    ),
+    # A heart attack told by its company: "gone a funny grey colour and sweating buckets, says
+    # his jaw aches".
+    (
+        re.compile(
+            r"^(?=.*\bjaws?\b)(?=.*\b(?:sweat\w*|grey|gray|clammy|sick|chest|arm|breathless)\b).*"
+        ),
+        "heart-attack",
     ),
     # A racing or pounding heart with dizziness, sickness or breathlessness.
     (
@@ -247,7 +257,7 @@ UNWELL = re.compile(
 # Idioms that borrow a warning sign's words: "nearly gave me a heart attack", "bleeding money",
 # "breathless with laughing", "blacked out the weekend in my diary".
 IDIOMS = re.compile(
-    r"\b(?:nearly|almost|practically|near enough) (?:had|gave me|giving me|give me) a heart attack"
+    r"\b(?:nearly|almost|practically|near enough|near) (?:had|gave me|giving me|give me) a heart attack"
     r"\b|\bgave me a heart attack\b|\bheart (?:skipped|skips|missed) a beat when\b|\b(?:breathless|"
     r"passed out|pass out|in stitches|crying|wet myself) (?:with|from) laugh\w*\b|\bpassed out "
     r"laughing\b|\bblacked out (?:the|my|a) (?:\w+ )?(?:weekend|week|day|days|dates?|time|"
@@ -256,7 +266,7 @@ IDIOMS = re.compile(
     r"\b(?:my )?blood (?:is |was )?boil\w*\b|\bmade my blood boil\b|\b(?:freezing|bitterly|bitter|"
     r"so|really|very)? ?(?:cold|chilly|freezing|baltic) (?:out there|outside|out today|weather|"
     r"snap)\b|\b(?:its|it s|it is) (?:freezing|baltic|roasting|boiling) (?:out|outside|today)\b|"
-    r"\bfeeling (?:a bit |a little |so |very |rather )?blue\b|\bnosebleed seats?\b|\b(?:bled|bleeding|bleeds) (?:goals|runs|points|money|cash)\b|\b(?:a )?"
+    r"\bfeeling (?:a bit |a little |so |very |rather )?blue\b|\bbruise like a (?:peach|banana)\b|\bnosebleed seats?\b|\b(?:bled|bleeding|bleeds) (?:goals|runs|points|money|cash)\b|\b(?:a )?"
     r"(?:fall|drop|crash) in (?:my |the )?(?:shares|stocks|prices|market|stock market|pension)\b|"
     r"\b(?:had|got|get|gave me) the (?:shivers|chills) (?:watching|reading|listening|thinking)\b|"
     r"\b(?:heat ?wave|heatwave)\b|"
@@ -291,14 +301,15 @@ PAST = re.compile(
 )
 # An animal's sign: "my cat's got a temperature, vet says 39.5 is normal", "the dog cut his paw".
 ANIMAL_SIGN = re.compile(
-    r"^(?:\w+ ){0,4}?(?:dog|dogs|cat|cats|puppy|pup|kitten|hamster|horse|pony|rabbit|budgie|"
+    r"\b(?:diaper|nappy|nappies)\b|^(?:\w+ ){0,4}?(?:dog|dogs|cat|cats|puppy|pup|kitten|hamster|horse|pony|rabbit|budgie|"
     r"parrot|guinea pig|tortoise|ferret)(?: s)? (?:s |has |had |is |was |got |s got |cut |temp|"
     r"temperature|leg|paw|ear|eye|tummy|been |just |keeps )|\bvet (?:says|said|thinks|reckons)\b"
 )
 # Long ago, in the clause that tells the sign: "fainted at our wedding 45 years ago".
 LONG_AGO = re.compile(
     r"\b(?:\d+|many|several|two|three|four|five|ten|twenty|thirty|forty|fifty) years ago\b|"
-    r"\bback in (?:19|20)\d\d\b|\bin (?:19|20)\d\d\b|\bdecades? ago\b|\blong ago\b|\blast year\b|"
+    r"\bback in (?:19|20)\d\d\b|\b(?:19\d\d|20[01]\d|202[0-4])\b|\bdecades? ago\b|\blong ago\b|\blast year\b|"
+    r"\bnot since (?:i )?\w+ (?:retired|stopped|left|moved)\b|\bbefore i retired\b|\bold (?:clot|dvt|pe)\b|"
     r"\bas a (?:kid|child|teenager)\b|\bwhen i was (?:a kid|a child|little|young|younger)\b"
 )
 # A fall without a knock to the head: "fell over, just a grazed knee, didn't hit my head".
@@ -329,7 +340,7 @@ OVER = re.compile(
 # "my sister fainted at church, she's fine now. I took mine", "my son's got a temperature, can I
 # still look after him?".
 SOMEONE_ELSES = re.compile(
-    r"^(?:my |our |the )?(?:sister|brother|son|daughter|friends?|friend s|neighbours?|neighbors?|mother in law|"
+    r"^(?:my |our |the )?(?:\w+ s )?(?:sister|brother|son|daughter|friends?|friend s|neighbours?|neighbors?|mother in law|"
     r"father in law|sister in law|brother in law|mate|grandson|granddaughter|grandkids?|"
     r"grandchildren|nephew|niece|cousin|colleague|partner|husband|wife|hubby|mum|mom|dad|"
     r"auntie|aunt|uncle|kid|kids|child|son s girlfriend|friend in my \w+ group)s?\b"

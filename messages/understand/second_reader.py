@@ -42,6 +42,8 @@ def second_reader(
         not kinds & {"extra", "dose_question", "unsure", "intend", "risk_question"}
         and not (about_doses and asks)
         and not routine
+        # a child's or a pet's capsule: urgent already, and the patient took none
+        and not any(r.kind == "red_flag" and r.topics[:1] == ("too-many",) for r in readings)
     )
     if not (need_red or need_extra):
         return readings

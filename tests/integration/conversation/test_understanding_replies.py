@@ -413,6 +413,19 @@ def test_what_the_issue_names_is_read_as_it_means(text: str, reads: set[str]) ->
         # ...and a sign asked about in general.
         ("Reckon I'd be more at risk of clots sat in the lorry cab all day? I'm a driver",
          {"risk_question"}),
+        # A twelfth writer's: bone pain, weakness and a lot of wee; a heart attack by its
+        # company; an ordinal count of diarrhoea; non-native doubles; routine "again".
+        ("pee-ing all the time like a tap and my bones ache something terrible and I got no "
+         "strength", {"red_flag"}),
+        ("Derek's been sick three times and he's gone a funny grey colour and sweating buckets, "
+         "says his jaw aches", {"red_flag"}),
+        ("4th lot of diarrhoea since breakfast", {"red_flag"}),
+        ("shift change, I take at night yesterday and morning today. is 2 in 14 hours",
+         {"extra"}),
+        ("I take capsule of my friend. he have same medicine. then also my own", {"extra"}),
+        ("took it this morning and again tonight, completely forgot I'd had it", {"extra"}),
+        ("Yes ma'am, took it again just like yesterday", {"taken"}),
+        ("temp 38.1, alfie gave me his nursery bug again", {"red_flag"}),
     ],
 )
 def test_a_ninth_writers_texts_are_read_as_they_mean(text: str, reads: set[str]) -> None:
