@@ -71,9 +71,11 @@ async def test_a_redelivered_update_is_handled_once(tmp_path: Path) -> None:
         await bot.link(patient, PATIENT_CHAT)
         update = make_text_update(PATIENT_CHAT, "/next")
         before = len(bot.fake.sent)
+        # Counted before posting: the reply may arrive before the second POST returns.
+        replies_before = len(bot.sent_to(PATIENT_CHAT))
         assert (await bot.post(update)).status_code == 200
         assert (await bot.post(update)).status_code == 200
-        await bot.wait_for(PATIENT_CHAT, len(bot.sent_to(PATIENT_CHAT)) + 1)
+        await bot.wait_for(PATIENT_CHAT, replies_before + 1)
         await bot.quiet()
         assert len(bot.fake.sent) == before + 1
 
