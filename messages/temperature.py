@@ -130,18 +130,23 @@ def find_readings(text: str) -> list[Reading]:
     """Every plausible body temperature in the text, in the order written (figures, or
     words: "thirty-eight and a half")."""
     text = _in_figures(text[:_MAX_CHARS])
-    if _WEATHER.search(text) and not _CONTEXT.search(text):
+    if _weather_words(text):
         return []
     whole = bool(_WHOLE_NUMBER_ONLY.fullmatch(text))
     found = (_reading(m, text, whole) for m in _READING.finditer(text))
     return [r for r in found if r is not None]
 
 
+def _weather_words(text: str) -> bool:
+    """Weather words and no word saying a temperature was taken."""
+    return _WEATHER.search(text) is not None and _CONTEXT.search(text) is None
+
+
 def the_weather(text: str) -> bool:
     """Whether the text tells the weather's temperature, not the patient's ("38 degrees in
     Seville today"): a reading that would count but for the weather words around it."""
     text = _in_figures(text[:_MAX_CHARS])
-    if not _WEATHER.search(text) or _CONTEXT.search(text):
+    if not _weather_words(text):
         return False
     return any(m.group("deg") or m.group("unit") for m in _READING.finditer(text))
 

@@ -4,6 +4,7 @@ raises. Pure: the course, its dose records and ``now`` in; effects are added to 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, datetime
 
 from bot.conversation.effects import Alert, DoseWrite, Effects
@@ -64,6 +65,15 @@ def dose(
         named = None  # "yesterday's and today's together": taken today
     late = any(r.kind == "taken" and r.detail == "late" for r in doses)
     decision = advise(kinds, course, records, now, named, why, late)
+    if decision.advice is Advice.ALREADY_TAKEN and any(
+        r.kind == "taken" and r.detail == "again" for r in doses
+    ):
+        # "Another one down", "took it again today" is the day's one capsule told as routine,
+        # unless the day's dose is already recorded: then it is one more, the urgent answer.
+        doses = [replace(r, kind="extra", detail="another") if r.kind == "taken" else r
+                 for r in doses]  # fmt: skip
+        kinds, why = {r.kind for r in doses}, "another"
+        decision = advise(kinds, course, records, now, named, why, late)
     if decision.record and decision.dose_date:
         day = decision.dose_date
         # As a second read would find them: every day a report can name is within the days

@@ -200,12 +200,10 @@ def extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
     joined = " ".join(toks)
     if _TOLD_TWICE.search(joined):
         return "another"
-    if ROUTINE_ONE.search(joined):
-        joined = ROUTINE_ONE.sub(" ", joined)
-        toks = joined.split()
-    if NOT_CAPSULES.search(joined):
-        joined = NOT_CAPSULES.sub(" ", joined)
-        toks = joined.split()
+    # The day's one capsule told as routine, and counts of something else, say no more.
+    masked = NOT_CAPSULES.sub(" ", ROUTINE_ONE.sub(" ", joined))
+    if masked != joined:
+        joined, toks = masked, masked.split()
     if not (
         _PAST_TAKE & set(toks)
         or re.search(

@@ -191,10 +191,11 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
     readings = _not_now_not_theirs(readings, " ".join(toks), parts)
     # Signs the rules read as over, someone else's, the weather's or no sign at all ("period
     # came on time"): the model is not asked to find one again in the same words.
-    settled = (
-        (flagged and not any(r.kind == "red_flag" for r in readings))
-        or the_weather(words)
-        or NOT_PREGNANT.search(" ".join(toks)) is not None
+    # The weather's temperature and "period came" settle it only where the rules read no
+    # symptom at all beside them.
+    settled = (flagged and not any(r.kind == "red_flag" for r in readings)) or (
+        (the_weather(words) or NOT_PREGNANT.search(" ".join(toks)) is not None)
+        and not any(r.kind == "topic" for r in readings)
     )
     # "What happens if I get pregnant on this?", "which signs mean I should ring?": a question
     # about a serious risk that a routine topic or small talk would answer without when to call.
@@ -207,6 +208,11 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         readings.insert(0, Reading("risk_question", words, (risk,)))
     routine = ROUTINE_ONE.search(" ".join(toks)) is not None
     readings = second_reader(words if idiom else text, readings, topics, settled, routine)
+    if routine:
+        # Told as the day's routine ("another one down"): one capsule, unless the day's dose
+        # is already recorded (bot.conversation.dose decides, knowing the records).
+        readings = [replace(r, detail="again") if r.kind == "taken" and r.detail is None else r
+                    for r in readings]  # fmt: skip
     # The story around an extra capsule ("nurse said stop because of my bloods, but I took
     # one") asks nothing about blood tests or how to take it: the urgent answer covers it.
     if any(r.kind == "extra" for r in readings):
@@ -273,7 +279,7 @@ def _said(clause: str) -> str:
 
 
 def _told_over(clause: str) -> bool:
-    said = " ".join(search.tokens(clause))
+    said = _said(clause)
     return THEIRS_OVER.search(said) is not None and THEIRS_NOW.search(said) is None
 
 
@@ -289,12 +295,12 @@ def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[st
         bool(PAST.search(joined) and OVER.search(joined))
         or (bool(NO_HEAD.search(joined))
             and all(f.topics[:1] == ("bleeding-skull",) for f in flags))
-        or (bool(STOPPED_SOON.search(joined)) and not STILL_BLEEDING.search(joined)
+        # a bleed that stopped at once or a bruise healing, unless a bleed goes on
+        or (bool(STOPPED_SOON.search(joined) or BRUISE_HEALING.search(joined))
+            and not STILL_BLEEDING.search(joined)
             and all(f.topics[:1] == ("bruising-bleeding",) for f in flags))
         or (bool(NOT_PREGNANT.search(joined))
             and all(f.topics[:1] == ("possible-pregnancy",) for f in flags))
-        or (bool(BRUISE_HEALING.search(joined)) and not STILL_BLEEDING.search(joined)
-            and all(f.topics[:1] == ("bruising-bleeding",) for f in flags))
     )  # fmt: skip
     # Every sign read is a body's sign told of an animal, or long ago, in its own clause (a pet
     # that may have eaten a capsule is never this: it stays urgent).
@@ -303,11 +309,11 @@ def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[st
         and (ANIMAL_SIGN.search(_said(f.clause)) or LONG_AGO.search(_said(f.clause)))
         for f in flags
     )
-    others = [" ".join(search.tokens(p)) for p in parts]
+    others = [_said(p) for p in parts]
     # Every sign read is told of someone else ("my daughter has a temp of 38.9"), not only
     # some clause ("I fainted in the bathroom, my daughter found me" is the patient's).
     theirs = bool(OWN_DOSE_OR_CONTACT.search(joined)) and all(
-        SOMEONE_ELSES.search(" ".join(search.tokens(f.clause))) for f in flags
+        SOMEONE_ELSES.search(_said(f.clause)) for f in flags
     )
     # A friend's or a neighbour's (not someone a carer texts for): "Neighbour collapsed at the
     # bus stop yesterday, she's ok".

@@ -80,6 +80,27 @@ async def test_another_one_after_a_recorded_dose_is_an_extra_dose(clinic: Clinic
     assert "extra_capsule" in await alerted(clinic, p)
 
 
+@pytest.mark.parametrize("text", ["Another one down \u2705", "Took my capsule again today"])
+async def test_the_days_capsule_told_as_routine_is_one_first_and_one_more_after(
+    clinic: Clinic, text: str
+) -> None:
+    # As the day's first report: the one capsule, recorded, nothing urgent.
+    first = await patient_at(clinic, at(3, 9, 5))
+    reply = await clinic.say(first, text)
+    assert not reply.text.startswith("URGENT"), reply.text
+    assert await today(clinic, first) == TAKEN
+    assert "extra_capsule" not in await alerted(clinic, first)
+    # After the day's dose was recorded: one more capsule, whatever the words.
+    second = await patient_at(clinic, at(3, 9, 5))
+    await clinic.say(second, "taken")
+    reply = await clinic.say(second, text)
+    assert reply.text.startswith(f"URGENT: call your treatment team now on {TEAM_PHONE}."), (
+        reply.text
+    )
+    assert await today(clinic, second) == "extra"
+    assert "extra_capsule" in await alerted(clinic, second)
+
+
 # -- red flags, negations, questions about a risk --------------------------------------------
 
 
