@@ -175,6 +175,13 @@ def _for_channel(text: str, profile: Profile) -> str:
     return normalise(text) if profile.gsm else text
 
 
+def resent_line(kind: str, language: str = "en-GB") -> str | None:
+    """The line under a reminder of this kind sent again when it may have arrived already
+    (``[resent]``): None for kinds a repeat cannot harm."""
+    line = catalog(language).get("resent", {}).get(kind)
+    return None if line is None else str(line)
+
+
 def reply_fragment(key: str, profile: Profile, **values: Any) -> str:
     return _fill(catalog(profile.language)["reply"]["fragment"][key], values)
 

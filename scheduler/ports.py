@@ -31,10 +31,14 @@ class TransientSendError(SendError):
     """Worth retrying (rate limit, 5xx, timeout); ``retry_after`` seconds if the provider said."""
 
     def __init__(
-        self, reason: str, *, code: str | None = None, retry_after: float | None = None
+        self, reason: str, *, code: str | None = None, retry_after: float | None = None,
+        maybe_sent: bool = False,
     ) -> None:
         super().__init__(reason, code=code)
         self.retry_after = retry_after
+        # The attempt may have reached the provider (no answer, a gateway error): the row is
+        # marked so that the next attempt, in whichever process, looks for it there first.
+        self.maybe_sent = maybe_sent
 
 
 class PermanentSendError(SendError):
@@ -66,6 +70,12 @@ class Outgoing:
     local_label: str  # e.g. "2026-12-01 09:00 Europe/London", for the console and logs
     callback_token: str | None = None
     kind: str | None = None  # the outbox row's kind ("dose", ...), e.g. for reply buttons
+    # An earlier attempt may have reached the provider unanswered (a timeout, or a worker that
+    # died between the send and its record): a channel that can look for it there does, and
+    # returns its id instead of sending it again. Earlier attempts were all at or after
+    # ``due_at``, the row's planned moment.
+    maybe_sent: bool = False
+    due_at: datetime | None = None
 
 
 class Channel(Protocol):
@@ -137,7 +147,9 @@ class OutboxClaims(UnitOfWork, Protocol):
     async def finish_many(self, outcomes: Sequence[Finish], patience: float = ...) -> int: ...
     async def expire(self, now: datetime) -> int: ...
     async def release_stale(self, claimed_before: datetime, now: datetime) -> int: ...
-    async def release_worker(self, worker: str, now: datetime) -> int: ...
+    async def release_worker(
+        self, worker: str, now: datetime, cut_off: Sequence[int] = ()
+    ) -> int: ...
 
 
 class OutboxExtras(Protocol):

@@ -47,6 +47,8 @@ class OutboxRow:
     reason: str | None = None  # why it was cancelled
     cycle: int | None = None
     day: int | None = None
+    # An earlier attempt may have reached the provider without its answer being recorded.
+    maybe_sent: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,12 +74,18 @@ class Finish:
 
     @classmethod
     def retry(
-        cls, row_id: int, worker: str | None, at: datetime, error: str, now: datetime
+        cls, row_id: int, worker: str | None, at: datetime, error: str, now: datetime,
+        *, maybe_sent: bool = False,
     ) -> Finish:
-        return cls(row_id, worker, dict(
+        """Back to pending until ``at``. ``maybe_sent``: the attempt may have reached the
+        provider unanswered, so the next one looks there first; never cleared by a retry."""
+        values: dict[str, Any] = dict(
             status=PENDING, next_attempt_at=at, last_error=error[:300], claimed_by=None,
             updated_at=now,
-        ))  # fmt: skip
+        )
+        if maybe_sent:
+            values["maybe_sent"] = True
+        return cls(row_id, worker, values)
 
     @classmethod
     def failed(cls, row_id: int, worker: str | None, error: str, now: datetime) -> Finish:

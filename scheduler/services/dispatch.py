@@ -80,6 +80,9 @@ class Dispatcher:
     # Shutdown state (see ``drain``): set once, never cleared; the ticks running right now.
     _stopping: bool = field(default=False, init=False, repr=False)
     _ticks: set[asyncio.Task[object]] = field(default_factory=set, init=False, repr=False)
+    # Rows handed to a channel whose outcome is not yet recorded: at shutdown, those still
+    # claimed were cut off mid-send and may have reached the provider (``drain``).
+    _in_flight: set[int] = field(default_factory=set, init=False, repr=False)
 
     @property
     def renew_after(self) -> timedelta:
@@ -137,7 +140,11 @@ class Dispatcher:
                 # A cancelled tick still waits for the outcomes of its finished sends to be
                 # written: a sent row handed back as unsent would go twice.
                 await asyncio.wait(late, timeout=RECORD_WAIT_S)
-        released = await self.outbox.release_worker(self.worker, self.clock.now())
+        # Sends cut off while with the provider may have reached it: marked, so that their next
+        # attempt looks there first.
+        released = await self.outbox.release_worker(
+            self.worker, self.clock.now(), sorted(self._in_flight)
+        )
         if released:
             log.info("released %d claimed rows at shutdown", released)
         return released
@@ -250,6 +257,7 @@ class Dispatcher:
             stats.cancelled += 1
             return
         claim.unsent.discard(row.id)
+        self._in_flight.add(row.id)
         try:
             provider_id = await channel.send(outgoing(row, patient, address))
         except TransientSendError as exc:
@@ -257,8 +265,10 @@ class Dispatcher:
             now = self.clock.now()
             log.warning("send of row %s failed, retrying in %.1fs: %s", row.id, wait, exc.reason)
             await recorder.record(
-                Finish.retry(row.id, token, now + timedelta(seconds=wait), exc.reason, now)
+                Finish.retry(row.id, token, now + timedelta(seconds=wait), exc.reason, now,
+                             maybe_sent=exc.maybe_sent)
             )
+            self._in_flight.discard(row.id)
             stats.retried += 1
             self._report("retried", row.kind, channel.name)
             return
@@ -267,6 +277,7 @@ class Dispatcher:
             await recorder.record(
                 Finish.failed(row.id, token, f"{exc.code}: {exc.reason}", self.clock.now())
             )
+            self._in_flight.discard(row.id)
             stats.failed += 1
             self._report("failed", row.kind, channel.name)
             if exc.opted_out and self.on_opt_out is not None:
@@ -276,15 +287,19 @@ class Dispatcher:
             log.exception("unexpected error sending row %s", row.id)
             now = self.clock.now()
             at = now + timedelta(seconds=self.retry.delay(row.attempts, None, self.rng))
+            # E.g. an answer that could not be read: the message may exist at the provider.
             await recorder.record(
-                Finish.retry(row.id, token, at, f"unexpected: {type(exc).__name__}", now)
+                Finish.retry(row.id, token, at, f"unexpected: {type(exc).__name__}", now,
+                             maybe_sent=True)
             )
+            self._in_flight.discard(row.id)
             stats.retried += 1
             self._report("retried", row.kind, channel.name)
             return
         await recorder.record(
             Finish.sent(row.id, token, provider_id, channel.name, self.clock.now())
         )
+        self._in_flight.discard(row.id)
         stats.sent += 1
         self._report("sent", row.kind, channel.name)
         log.info("sent row %s (%s) via %s", row.id, row.kind, channel.name)

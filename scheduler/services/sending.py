@@ -86,6 +86,8 @@ def outgoing(row: OutboxRow, patient: Patient, address: Address) -> Outgoing:
         local_label=f"{local:%Y-%m-%d} {row.local_time} {patient.tz}",
         callback_token=row.callback_token,
         kind=row.kind,
+        maybe_sent=row.maybe_sent,
+        due_at=row.due_at,
     )
 
 

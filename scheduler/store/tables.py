@@ -176,6 +176,9 @@ outbox = Table(
     Column("delivery_status", String(20), nullable=True),
     Column("callback_token", String(43), nullable=True, unique=True),
     Column("last_error", String(300), nullable=True),
+    # An earlier attempt may have reached the provider unanswered (a timeout, a crash between
+    # the send and its record): the channel looks for it there before sending again (H11).
+    Column("maybe_sent", Boolean, nullable=False, default=False, server_default=false()),
     # Why a row was cancelled (a dose recorded, the plan changed, opted out...).
     Column("reason", String(200), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),

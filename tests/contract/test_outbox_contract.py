@@ -579,6 +579,46 @@ async def test_release_stale_returns_only_old_claims(
     assert not await outbox.finish(Finish.sent(old, "dead", "SM1", "sms", now))
     again = await outbox.claim(now, 10, "w2")
     assert [(r.id, r.attempts) for r in again] == [(old, 2)]
+    # The dead worker may have handed it to the provider: the next attempt looks there first.
+    assert [r.maybe_sent for r in again] == [True]
+    assert not rows[new].maybe_sent
+
+
+async def test_shutdown_marks_only_the_sends_cut_off_as_maybe_sent(
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
+) -> None:
+    await enrol("p1")
+    now = clock.now()
+    cut, unstarted, other = [await raw_row(engine, "p1", k, now) for k in ("cut", "un", "oth")]
+    mine = await outbox.claim(now, 2, "w1")
+    assert {r.id for r in mine} == {cut, unstarted}
+    await outbox.claim(now, 1, "w2")  # another worker's claim is not touched
+
+    assert await outbox.release_worker("w1", now, [cut, other]) == 2
+
+    rows = {r.id: r for r in await outbox.rows("p1")}
+    assert {i: (r.status, r.maybe_sent) for i, r in rows.items()} == {
+        cut: (PENDING, True), unstarted: (PENDING, False), other: (SENDING, False)
+    }
+    assert "mid-send" in (rows[cut].last_error or "")
+
+
+async def test_a_retry_that_may_have_reached_the_provider_stays_marked_until_sent(
+    outbox: SqlAlchemyOutbox, engine: AsyncEngine, enrol: Enrol, clock: ManualClock
+) -> None:
+    await enrol("p1")
+    now = clock.now()
+    rid = await raw_row(engine, "p1", "k", now)
+    [first] = await outbox.claim(now, 1, "w1")
+    assert not first.maybe_sent
+    assert await outbox.finish(Finish.retry(rid, first.claimed_by, now, "timeout", now,
+                                            maybe_sent=True))
+    [second] = await outbox.claim(now, 1, "w1")
+    assert second.maybe_sent
+    # A later attempt refused outright (a 429) says nothing about the first: still marked.
+    assert await outbox.finish(Finish.retry(rid, second.claimed_by, now, "429", now))
+    [third] = await outbox.claim(now, 1, "w1")
+    assert third.maybe_sent
 
 
 async def test_marks_need_the_claiming_worker_and_a_sending_row(

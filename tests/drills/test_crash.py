@@ -24,10 +24,14 @@ from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler.domain.outbox import SENDING, SENT
+from scheduler.store import tables as t
 from tests.conftest import TestDb, asyncpg_dsn, postgres_only
+from tests.fakes.server import serve_asgi
+from tests.fakes.sms_app import ListingFakeTwilioApi
 from tests.integration.dispatch.test_dispatch import seed_due_rows, statuses
 
 pytestmark = pytest.mark.drill
@@ -49,6 +53,7 @@ from scheduler.ports import Address
 from scheduler.store.repository import SqlAlchemyCourseRepository
 
 url, schema, name, lease_s, concurrency, sends = sys.argv[1:7]
+twilio = sys.argv[7] if len(sys.argv) > 7 else ""  # "<api url> <account sid> <auth token>"
 
 
 class Clock:
@@ -71,6 +76,18 @@ async def main():
 
     fd = os.open(sends, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     channel = FileChannel()
+    if twilio:  # lenabot's real TwilioChannel and twilio 9 client, to a fake Twilio
+        from bot.channels.sms.gateway import TwilioChannel
+        from bot.settings import load_settings
+
+        api, sid, token = twilio.split()
+        settings = load_settings(
+            _env_file=None, database_url=url, twilio_account_sid=sid, twilio_auth_token=token,
+            twilio_from="+15005550006", twilio_api_base=api,
+            public_url="https://lenabot.example", team_phone="+441632960999",
+        )
+        channel = TwilioChannel(settings, Clock(), alerts=None)
+        await channel.open(10.0)
     outbox = SqlAlchemyOutbox(engine)
     dispatcher = Dispatcher(
         outbox=outbox, courses=SqlAlchemyCourseRepository(engine),
@@ -97,11 +114,13 @@ asyncio.run(main())
 """
 
 
-async def start_worker(db: TestDb, name: str, sends: Path) -> asyncio.subprocess.Process:
+async def start_worker(
+    db: TestDb, name: str, sends: Path, twilio: str = ""
+) -> asyncio.subprocess.Process:
     assert db.schema is not None
     return await asyncio.create_subprocess_exec(
         sys.executable, "-c", WORKER, db.url, db.schema, name, str(LEASE_S), str(CONCURRENCY),
-        str(sends),
+        str(sends), *([twilio] if twilio else []),
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
@@ -190,3 +209,103 @@ async def test_kill_9_mid_burst_then_restart_loses_nothing_and_repeats_only_in_f
     assert max(total.values()) <= 2
     assert result["released"] == len(claimed)  # taken back only through the lease
     assert set((await statuses(engine)).values()) == {SENT}
+
+
+TWILIO_MESSAGES = 3_000
+TWILIO_KILL_AFTER = 911
+TWILIO_LATENCY_S = 0.02  # Twilio has made the message; its answer is on the way
+
+
+@postgres_only
+async def test_kill_9_mid_burst_through_twilio_sends_nothing_twice(
+    db: TestDb, engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """The same crash with lenabot's real ``TwilioChannel`` (twilio 9's client over HTTP to
+    ``ListingFakeTwilioApi``, which creates each message and answers 20 ms later): the
+    messages in flight at the kill exist at Twilio but were never recorded. The restarted
+    worker takes the dead worker's claims back through the lease marked ``maybe_sent``, looks
+    each up at Twilio before sending, and records the message it finds: hazard H11's "a
+    reminder in flight at a crash is sent again" does not happen on SMS. 3,000 messages to
+    1,000 patients (a lookup reads a number's 20 latest messages, as a patient gets a few a
+    day)."""
+    now = datetime.now(UTC)
+    ids = await seed_due_rows(engine, patients=1_000, per_patient=3, now=now)
+    twilio = ListingFakeTwilioApi()
+    twilio.answer_after = TWILIO_LATENCY_S
+    sends = tmp_path / "unused.txt"
+    async with serve_asgi(twilio.asgi) as api_url:
+        where = f"{api_url} {twilio.account_sid} {twilio.auth_token}"
+        doomed = await start_worker(db, "drill-doomed", sends, where)
+        try:
+            assert await line(doomed) == "READY"
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 60
+            while len(twilio.messages) < TWILIO_KILL_AFTER:
+                if doomed.returncode is not None:
+                    assert doomed.stderr is not None
+                    err = (await doomed.stderr.read()).decode()[-3000:]
+                    pytest.fail(f"the worker ended before it could be killed:\n{err}")
+                assert loop.time() < deadline, "the burst did not get going"
+                await asyncio.sleep(0.005)
+        finally:
+            if doomed.returncode is None:
+                doomed.send_signal(signal.SIGKILL)
+            await asyncio.wait_for(doomed.wait(), 30)
+        assert doomed.returncode == -signal.SIGKILL
+        admin = await asyncpg.connect(asyncpg_dsn(db.url))
+        try:
+            await admin.execute(
+                "select pg_terminate_backend(pid, 10000) from pg_stat_activity "
+                "where application_name = 'drill-doomed'"
+            )
+        finally:
+            await admin.close()
+        await twilio.settled()  # what the dead worker handed over is all at Twilio now
+
+        at_kill = await statuses(engine)
+        texts = await texts_of(engine)
+        at_twilio = {sms.body for sms in twilio.messages}
+        claimed = {i for i, s in at_kill.items() if s == SENDING}
+        in_flight = {i for i in claimed if texts[i] in at_twilio}  # there, never recorded
+        assert TWILIO_KILL_AFTER <= len(twilio.messages) < TWILIO_MESSAGES
+        assert in_flight, "no send was in flight at the kill: the drill proved nothing"
+        lists_before = twilio.lists
+
+        restarted = await start_worker(db, "drill-restarted", sends, where)
+        try:
+            assert await line(restarted) == "READY"
+            result = json.loads(await line(restarted))
+            assert await asyncio.wait_for(restarted.wait(), 60) == 0
+        finally:
+            if restarted.returncode is None:
+                restarted.kill()
+                await restarted.wait()
+
+    per_text = Counter((sms.to, sms.body) for sms in twilio.messages)
+    twice = {k: n for k, n in per_text.items() if n > 1}
+    print(
+        f"\ncrash drill through Twilio: {TWILIO_MESSAGES} messages, killed after "
+        f"{len(at_twilio)} had reached Twilio; {len(claimed)} rows claimed at the kill, "
+        f"{len(in_flight)} of them already at Twilio; the restart looked up "
+        f"{twilio.lists - lists_before}, released {result['released']}, sent {result['sent']}; "
+        f"sent twice: {len(twice)}"
+    )
+    assert twice == {}, "a message reached the patient twice"
+    assert len(per_text) == len(ids), "a message was lost"
+    assert result["released"] == len(claimed)
+    assert twilio.lists - lists_before == len(claimed)  # every released row looked up once
+    assert set((await statuses(engine)).values()) == {SENT}
+    sids = {sms.body: sms.sid for sms in twilio.messages}
+    provider = await provider_ids(engine)
+    assert all(provider[i] == sids[texts[i]] for i in in_flight)  # the found one recorded
+
+
+async def texts_of(engine: AsyncEngine) -> dict[int, str]:
+    async with engine.connect() as conn:
+        return {r.id: r.text for r in await conn.execute(select(t.outbox.c.id, t.outbox.c.text))}
+
+
+async def provider_ids(engine: AsyncEngine) -> dict[int, str | None]:
+    async with engine.connect() as conn:
+        q = select(t.outbox.c.id, t.outbox.c.provider_id)
+        return {r.id: r.provider_id for r in await conn.execute(q)}

@@ -7,6 +7,7 @@ does, over the public URL, so a signature check against the raw request URL woul
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import itertools
@@ -54,11 +55,14 @@ DOSE_DAY = DOSE_AT.date()
 
 
 class ListingFakeTwilioApi(FakeTwilioApi):
-    """FakeTwilioApi plus the Messages list (GET) and a ``Retry-After`` on 429/503 if set."""
+    """FakeTwilioApi plus the Messages list (GET), a ``Retry-After`` on 429/503 if set, and
+    ``answer_after`` seconds between creating a message and answering (a provider's latency:
+    the window in which a message exists at Twilio but its sender does not know yet)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.retry_after: str | None = None
+        self.answer_after = 0.0
         self.lists = 0
         self.app.router.routes.append(
             Route(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._list,
@@ -80,6 +84,12 @@ class ListingFakeTwilioApi(FakeTwilioApi):
             await app(scope, receive, send_)
 
         return with_retry_after
+
+    async def _accept(self, params: dict[str, list[str]], disconnected: bool) -> Response:
+        answer = await super()._accept(params, disconnected)
+        if self.answer_after:
+            await asyncio.sleep(self.answer_after)
+        return answer
 
     async def _list(self, request: Request) -> Response:
         self.lists += 1

@@ -241,8 +241,20 @@ class FakeTwilioApi:
 
     # --- HTTP ------------------------------------------------------------------------------
 
+    async def wait_in_flight(self, n: int, within: float = 5.0) -> None:
+        """Until at least ``n`` create requests have been received and not yet answered."""
+        try:
+            async with asyncio.timeout(within), self._changed:
+                await self._changed.wait_for(lambda: self.in_flight >= n)
+        except TimeoutError:
+            raise AssertionError(
+                f"expected {n} Twilio requests in flight within {within}s, got {self.in_flight}"
+            ) from None
+
     async def _create_message(self, request: Request) -> Response:
-        self.in_flight += 1
+        async with self._changed:
+            self.in_flight += 1
+            self._changed.notify_all()
         try:
             return await self._handle_create(request)
         finally:

@@ -7,7 +7,6 @@ exactly one HTTP answer; reminders go through the REST API with a status callbac
 from __future__ import annotations
 
 import logging
-import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Final
 
@@ -49,7 +48,6 @@ log = logging.getLogger(__name__)
 MAX_VALIDITY_S: Final = 36000  # Twilio accepts ValidityPeriod 1..36000 seconds
 PAGE_VALIDITY_S: Final = 3600  # an urgent page an hour late is not worth delivering
 LOOKBACK_S: Final = 120  # clock skew allowed when matching an earlier attempt at Twilio
-FORGET_AFTER_S: Final = MAX_VALIDITY_S + 3600
 FINAL_FAILURES: Final = frozenset({"undelivered", "failed"})
 DELIVERY_STATES: Final = frozenset({
     "queued", "accepted", "scheduled", "sending", "sent", "delivered", "undelivered", "failed",
@@ -67,11 +65,6 @@ class TwilioChannel:
         self.clock = clock
         self.alerts = alerts
         self.client: Client | None = None
-        # Row ref -> wall time of an attempt that may have reached Twilio unanswered (timeout,
-        # dropped connection, 5xx). Before that row goes again we look for it at Twilio, so a
-        # slow answer never becomes two texts. Per process: a restart forgets, as it forgets
-        # any send in flight (see scheduler/services/dispatch.py).
-        self._uncertain: dict[str, float] = {}
 
     async def open(self, request_timeout: float = DEFAULT_TIMEOUT_S) -> None:
         """Create the aiohttp-backed client: must run inside the serving event loop."""
@@ -95,8 +88,11 @@ class TwilioChannel:
         if left <= 0:
             # Never hand Twilio a late reminder: the next dispatch tick marks the row expired.
             raise TransientSendError("expired before it reached Twilio", code="expired")
-        self._forget_old()
-        if message.ref in self._uncertain:
+        if message.maybe_sent:
+            # An earlier attempt may have reached Twilio unanswered (a timeout, a gateway
+            # error, a worker killed before it recorded the answer: the outbox row says so,
+            # whichever process made it). Look for it before sending, so that a slow answer or
+            # a crash never becomes two texts.
             sid = await self._sent_before(client, message)
             if sid is not None:
                 return sid
@@ -110,24 +106,22 @@ class TwilioChannel:
             fields["status_callback"] = (
                 f"{self.settings.public_url}/twilio/status/{message.callback_token}"
             )
-        started = time.time()
         error: SendError
         with capture_response_headers() as headers:
             try:
                 created = await client.messages.create_async(**fields)
             except TwilioRestException as exc:
-                error = self._rest_error(exc, headers, message.ref, started)
+                error = self._rest_error(exc, headers)
             except (TimeoutError, aiohttp.ClientError) as exc:
-                error = TransientSendError(f"Twilio did not answer ({type(exc).__name__})",
-                                           code="network")
                 # A refused or never-made connection cannot have created a message.
-                if not isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
-                    self._uncertain.setdefault(message.ref, started)
+                reached = not isinstance(
+                    exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError
+                )
+                error = TransientSendError(f"Twilio did not answer ({type(exc).__name__})",
+                                           code="network", maybe_sent=reached)
             else:
-                self._uncertain.pop(message.ref, None)
                 return str(created.sid)
         if isinstance(error, PermanentSendError):
-            self._uncertain.pop(message.ref, None)
             if not error.opted_out:  # the dispatcher's opt-out hook tells the nurses itself
                 await safe_alert(self.alerts, "delivery_failed",
                                  f"an SMS for patient {message.patient_id} could not be sent "
@@ -160,32 +154,33 @@ class TwilioChannel:
             ) from None
         return str(created.sid)
 
-    def _rest_error(
-        self, exc: TwilioRestException, headers: dict[str, str], ref: str, started: float
-    ) -> SendError:
+    def _rest_error(self, exc: TwilioRestException, headers: dict[str, str]) -> SendError:
         status, code = int(exc.status), exc.code
         reason = describe(status, code)
         if code == OPTED_OUT:
             return PermanentSendError(reason, code=str(code), opted_out=True)
         if retryable(status, code):
-            if status >= 500:  # a gateway error may hide a message Twilio did create
-                self._uncertain.setdefault(ref, started)
+            # A gateway error may hide a message Twilio did create.
             return TransientSendError(reason, code=str(code or status),
-                                      retry_after=retry_after(headers))
+                                      retry_after=retry_after(headers),
+                                      maybe_sent=status >= 500)
         if status in (401, 403) or code == 20003:
             log.error("%s", reason)
         return PermanentSendError(reason, code=str(code or status))
 
     async def _sent_before(self, client: Client, message: Outgoing) -> str | None:
-        """The sid of this message if an unanswered earlier attempt did reach Twilio."""
-        since = self._uncertain[message.ref] - LOOKBACK_S
+        """The sid of this message if an unanswered earlier attempt did reach Twilio: the
+        same text to the same number, made at Twilio since the row's planned moment (every
+        attempt of a row is at or after it), less ``LOOKBACK_S`` of clock skew."""
+        planned = message.due_at or self.clock.now()
+        since = planned.timestamp() - LOOKBACK_S
         try:
             page = await client.messages.page_async(to=message.address.to, page_size=20)
         except (TwilioRestException, TimeoutError, aiohttp.ClientError) as exc:
             # Not knowing means not sending: a missed reminder is safer than a double one.
             raise TransientSendError("could not check whether an earlier attempt reached "
-                                     f"Twilio ({type(exc).__name__})", code="lookup") from None
-        del self._uncertain[message.ref]
+                                     f"Twilio ({type(exc).__name__})", code="lookup",
+                                     maybe_sent=True) from None
         for found in page:
             created = found.date_created
             if (found.body == message.text and created is not None
@@ -194,11 +189,6 @@ class TwilioChannel:
                 log.info("row %s had reached Twilio unanswered: not sending it again", message.ref)
                 return str(found.sid)
         return None
-
-    def _forget_old(self) -> None:
-        cutoff = time.time() - FORGET_AFTER_S
-        for ref in [r for r, at in self._uncertain.items() if at < cutoff]:
-            del self._uncertain[ref]
 
 
 class TwilioGateway:

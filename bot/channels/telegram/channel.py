@@ -32,6 +32,7 @@ from telegram.ext import ExtBot
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.telegram.limiter import BULK
+from messages.render import resent_line
 from scheduler.domain.model import Kind
 from scheduler.ports import Clock, Outgoing, PermanentSendError, TransientSendError
 
@@ -89,10 +90,17 @@ class TelegramChannel:
                 f"Telegram asked to wait {wait:.0f}s", code="429", retry_after=wait
             )
         dose = message.kind == Kind.DOSE.value
+        text = message.text
+        if message.maybe_sent and message.kind is not None:
+            # Telegram cannot be asked whether the earlier attempt arrived (hazard H11): a
+            # dose reminder that may come twice says so, so it never reads as a second dose.
+            resent = resent_line(message.kind)
+            if resent is not None:
+                text = f"{text}\n\n{resent}"
         try:
             sent = await self.bot.send_message(
                 chat_id=int(message.address.to),
-                text=message.text,
+                text=text,
                 reply_markup=dose_keyboard() if dose else None,
                 read_timeout=self.read_timeout,
                 rate_limit_args=BULK,

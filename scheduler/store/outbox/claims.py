@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from scheduler.domain.outbox import (
@@ -199,30 +199,41 @@ class OutboxClaiming(OutboxBase):
             return res.rowcount
 
     async def release_stale(self, claimed_before: datetime, now: datetime) -> int:
-        """Claims older than the lease (a worker died) go back to pending."""
+        """Claims older than the lease (a worker died) go back to pending, marked
+        ``maybe_sent``: the dead worker may have handed any of them to the provider before it
+        could record the answer, so each is looked for there before it goes again (H11)."""
         c = t.outbox.c
         return await self._release(
-            c.claimed_at < claimed_before, now, "released after an interrupted send"
+            c.claimed_at < claimed_before, now, "released after an interrupted send",
+            maybe_sent=True,
         )
 
-    async def release_worker(self, worker: str, now: datetime) -> int:
-        """A worker shutting down hands its unsent claims straight back to pending."""
-        mine = t.outbox.c.claimed_by.startswith(f"{worker}#", autoescape=True)
-        return await self._release(mine, now, "released at shutdown")
-
-    async def _release(self, which: Any, now: datetime, why: str) -> int:
+    async def release_worker(
+        self, worker: str, now: datetime, cut_off: Sequence[int] = ()
+    ) -> int:
+        """A worker shutting down hands its unsent claims straight back to pending; the rows
+        in ``cut_off`` (sends cancelled while with the provider) are marked ``maybe_sent``."""
         c = t.outbox.c
+        mine = c.claimed_by.startswith(f"{worker}#", autoescape=True)
+        released = 0
+        if cut_off:
+            released += await self._release(
+                and_(mine, c.id.in_(list(cut_off))), now, "released at shutdown mid-send",
+                maybe_sent=True,
+            )
+        return released + await self._release(mine, now, "released at shutdown")
+
+    async def _release(self, which: Any, now: datetime, why: str, *, maybe_sent: bool = False
+                       ) -> int:
+        c = t.outbox.c
+        values: dict[str, Any] = dict(
+            status=PENDING, claimed_by=None, next_attempt_at=now, updated_at=now, last_error=why
+        )
+        if maybe_sent:
+            values["maybe_sent"] = True
         async with writing(self.engine) as conn:
             res = await conn.execute(
-                update(t.outbox)
-                .where(c.status == SENDING, which)
-                .values(
-                    status=PENDING,
-                    claimed_by=None,
-                    next_attempt_at=now,
-                    updated_at=now,
-                    last_error=why,
-                )
+                update(t.outbox).where(c.status == SENDING, which).values(**values)
             )
             return res.rowcount
 

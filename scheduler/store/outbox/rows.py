@@ -41,4 +41,5 @@ def _row(r: Row[Any]) -> OutboxRow:
         reason=r.reason,
         cycle=r.cycle,
         day=r.day,
+        maybe_sent=r.maybe_sent,
     )

@@ -6,18 +6,22 @@ proxy: Twilio knows it as PUBLIC_URL, an https root with a path prefix.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.channels.sms.gateway import TwilioChannel
 from scheduler.domain.model import ChannelKind
 from scheduler.domain.outbox import CANCELLED, EXPIRED, FAILED, PENDING, SENT
 from scheduler.ports import Address, Outgoing, TransientSendError
+from scheduler.services.sending import outgoing
 from tests.fakes.sms_app import (
     COURSE_START,
     DOSE_AT,
@@ -349,6 +353,85 @@ async def test_timeout_whose_message_never_reached_twilio_is_sent_once(world: Sm
     [sms] = world.twilio.messages
     assert world.twilio.lists == 1  # looked before sending again
     assert (await world.dose_row(patient.id)).provider_id == sms.sid
+
+
+async def test_timeout_whose_message_reached_twilio_is_found_after_a_restart(
+    world: SmsWorld,
+) -> None:
+    """The mark is in the outbox row, not in the process: a new TwilioChannel (the service
+    restarted after the timeout) still looks before sending, and sends nothing."""
+    patient = await world.enrol()
+    world.twilio.fail_next(timeout=5.0)
+    world.clock.set(DOSE_AT)
+    assert (await world.tick()).retried == 1
+    [landed] = await world.twilio.wait_for_messages(1)
+    await world.twilio.settled()
+    [row] = await world.service.outbox.claim(DOSE_AT + timedelta(minutes=10), 1, "restarted")
+    assert row.maybe_sent
+
+    fresh = TwilioChannel(world.service.settings, world.clock, world.service.alerts)
+    await fresh.open(2.0)
+    try:
+        sid = await fresh.send(outgoing(row, patient, Address(ChannelKind.SMS, PHONE)))
+    finally:
+        await fresh.close()
+
+    assert sid == landed.sid
+    assert world.twilio.messages == [landed] and world.twilio.requests_total == 1
+
+
+@pytest.mark.parametrize("reached", [True, False], ids=["reached-twilio", "never-sent"])
+async def test_a_worker_killed_mid_send_is_looked_up_at_twilio_after_the_lease(
+    world: SmsWorld, reached: bool
+) -> None:
+    """A worker dies after claiming the dose reminder (and, with ``reached``, after handing
+    it to Twilio) but before recording anything. Once the claim is older than the lease, the
+    next tick takes it back marked ``maybe_sent`` and looks at Twilio: a message already
+    there is recorded, not sent again (H11); one that never got there is sent once."""
+    patient = await world.enrol()
+    world.clock.set(DOSE_AT)
+    [row] = await world.service.outbox.claim(DOSE_AT, 10, "dead-worker")
+    assert row.kind == "dose"
+    if reached:
+        await world.gateway.sender.send(outgoing(row, patient, Address(ChannelKind.SMS, PHONE)))
+    world.clock.advance(minutes=1)
+    assert (await world.tick()).sent == 0  # still claimed: the dead worker's lease runs on
+
+    world.clock.set(DOSE_AT + world.service.dispatcher.lease + timedelta(minutes=1))
+    stats = await world.tick()
+
+    assert (stats.released, stats.sent) == (1, 1)
+    [sms] = world.twilio.messages
+    assert world.twilio.lists == 1 and world.twilio.requests_total == 1
+    done = await world.dose_row(patient.id)
+    assert (done.status, done.provider_id) == (SENT, sms.sid)
+
+
+async def test_a_send_cut_off_at_shutdown_is_looked_up_before_it_goes_again(
+    world: SmsWorld,
+) -> None:
+    """Shutdown's grace runs out while Twilio holds the dose reminder's request: the tick is
+    cancelled mid-send, and the row goes back to pending marked ``maybe_sent`` (the others
+    handed back at shutdown were never started and are not). The next worker finds the
+    message at Twilio and records it instead of texting the patient again."""
+    patient = await world.enrol()
+    world.twilio.fail_next(timeout=5.0)  # Twilio takes the request and answers too late
+    world.clock.set(DOSE_AT)
+    dispatcher = world.service.dispatcher
+    tick = asyncio.create_task(dispatcher.tick())
+    await world.twilio.wait_in_flight(1)
+
+    assert await dispatcher.drain(grace=0.05) == 1
+    await world.twilio.settled()
+    [landed] = world.twilio.messages  # the cut-off request created the message after all
+    assert tick.done()
+    row = await world.dose_row(patient.id)
+    assert (row.status, row.maybe_sent) == (PENDING, True)
+
+    restarted = replace(dispatcher, worker="restarted")
+    assert (await restarted.tick()).sent == 1
+    assert world.twilio.messages == [landed] and world.twilio.lists == 1
+    assert (await world.dose_row(patient.id)).provider_id == landed.sid
 
 
 async def test_retries_stop_at_expiry_and_nothing_is_sent_late(world: SmsWorld) -> None:

@@ -172,6 +172,40 @@ async def test_unanswered_dose_reminder_is_not_sent_twice(tmp_path: Path) -> Non
         assert len(dose_reminders(bot)) == 1
 
 
+async def test_a_dose_reminder_that_may_have_arrived_says_so_when_sent_again(
+    tmp_path: Path,
+) -> None:
+    """A worker died holding today's dose reminder (it may have reached Telegram, which cannot
+    be asked): the reminder goes again after the lease, with a line saying not to take a
+    second capsule. A reminder that was never in doubt has no such line."""
+    async with running_bot(tmp_path) as bot:
+        patient = await linked_patient(bot)
+        bot.clock.set(DOSE_TIME_UTC)
+        [claimed] = await bot.service.outbox.claim(DOSE_TIME_UTC, 10, "dead-worker")
+        assert claimed.kind == "dose"
+        bot.clock.advance(minutes=10)  # past the lease: taken back, marked maybe sent
+
+        stats = await bot.service.dispatcher.tick()
+
+        assert (stats.released, stats.sent) == (1, 1)
+        [reminder] = dose_reminders(bot)  # the tick returns once Telegram has answered
+        assert reminder.startswith(claimed.text)
+        assert reminder.endswith(
+            "If this reminder has come twice, or you have already taken today's capsule, "
+            "do not take another."
+        )
+        assert (await todays_dose(bot, patient)).status == "sent"
+
+
+async def test_a_first_dose_reminder_has_no_resent_line(tmp_path: Path) -> None:
+    async with running_bot(tmp_path) as bot:
+        await linked_patient(bot)
+        bot.clock.set(DOSE_TIME_UTC)
+        assert (await bot.service.dispatcher.tick()).sent == 1
+        [reminder] = dose_reminders(bot)
+        assert "come twice" not in reminder
+
+
 async def test_other_messages_are_retried_after_a_timeout(tmp_path: Path) -> None:
     async with running_bot(tmp_path) as bot:
         bot.gateway.sender.read_timeout = 0.2
