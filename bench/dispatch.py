@@ -5,6 +5,7 @@ TwilioChannel to the fake Twilio API over loopback HTTP."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import multiprocessing as mp
 import time
@@ -115,24 +116,33 @@ async def dispatch_burst(backend: str, n: int, workers: int, batch: int = 100,
              met=(rate >= 1000) if workers == 1 else None, load=loadavg())  # fmt: skip
 
 
-async def dispatch_twilio(backend: str, n: int) -> None:
-    """The real TwilioChannel (twilio 9 async client) to FakeTwilioApi on 127.0.0.1."""
+async def dispatch_twilio(backend: str, n: int, *, fake_apart: bool = True) -> None:
+    """The real TwilioChannel (twilio 9 async client) to FakeTwilioApi on 127.0.0.1;
+    ``fake_apart``: the fake in a process of its own (``bench.fake_process``), as Twilio is
+    elsewhere; else in this process and event loop (the figure before 12-04)."""
+    from bench.fake_process import FakeProcess
     from bot.bootstrap import build
     from bot.settings import load_settings
     from tests.fakes.server import serve_asgi
-    from tests.fakes.twilio_api import FakeTwilioApi
+    from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilioApi
 
     async with bench_db(backend) as db:
         engine = db.engine()
         await bulk_enrol(engine, n, dose_at=DUE)
         await bulk_outbox(engine, n, DUE)
         await engine.dispose()
-        twilio = FakeTwilioApi()
-        async with serve_asgi(twilio.app) as api_url:
+        got: dict[str, Any] = {}
+        async with contextlib.AsyncExitStack() as stack:
+            if fake_apart:
+                fake = await stack.enter_async_context(FakeProcess("twilio"))
+                api_url = fake.url
+            else:
+                twilio = FakeTwilioApi()
+                api_url = await stack.enter_async_context(serve_asgi(twilio.app))
             clock = OffsetClock(DUE)
             settings = load_settings(
-                _env_file=None, database_url=db.url, twilio_account_sid=twilio.account_sid,
-                twilio_auth_token=twilio.auth_token, twilio_from="+15005550006",
+                _env_file=None, database_url=db.url, twilio_account_sid=DEFAULT_ACCOUNT_SID,
+                twilio_auth_token=DEFAULT_AUTH_TOKEN, twilio_from="+15005550006",
                 twilio_api_base=api_url, public_url="https://lenabot.example",
                 telegram_bot_token=None, follow_up_after_minutes=0, team_phone="+441632960999",
             )  # fmt: skip
@@ -146,8 +156,15 @@ async def dispatch_twilio(backend: str, n: int) -> None:
                 cpu = time.process_time() - cpu0
             finally:
                 await service.close()
-            emit("dispatch_twilio", db=backend, rows=n, workers=1, channel="twilio-http",
-                 sent=stats.sent, api_messages=len(twilio.messages), retried=stats.retried,
-                 failed=stats.failed, seconds=round(wall, 3), msg_per_s=round(stats.sent / wall, 1),
-                 cpu_s_per_1000=round(cpu / max(stats.sent, 1) * 1000, 3),
-                 note="CPU includes the fake Twilio server (same process)", load=loadavg())  # fmt: skip
+            if not fake_apart:
+                got = {"messages": len(twilio.messages)}
+        if fake_apart:
+            got = fake.result
+        where = "its own process" if fake_apart else "the same process"
+        emit("dispatch_twilio", db=backend, rows=n, workers=1, channel="twilio-http", fake=where,
+             sent=stats.sent, api_messages=got.get("messages"), retried=stats.retried,
+             failed=stats.failed, seconds=round(wall, 3), msg_per_s=round(stats.sent / wall, 1),
+             cpu_s_per_1000=round(cpu / max(stats.sent, 1) * 1000, 3),
+             fake_cpu_s_per_1000=(round(got["cpu_s"] / max(stats.sent, 1) * 1000, 3)
+                                  if "cpu_s" in got else None),
+             note=f"the fake Twilio in {where}; CPU is this process's", load=loadavg())  # fmt: skip

@@ -39,6 +39,8 @@ def test_telegram_end_to_end_client_dispatch_and_the_apscheduler_comparison() ->
     assert set(clients) == {"telegram-ptb", "telegram-ptb (limiter lifted)"}, clients
     for f in clients.values():  # every due row went through PTB to the fake API, once
         assert f["sent"] == f["api_messages"] == f["rows"] == 40, f
+        # The fake ran in its own process, which reported its CPU apart from the client's.
+        assert f["fake"] == "its own process" and f["fake_cpu_s_per_1000"] > 0, f
     sides = {f["design"]: f for f in _one(figures, "apscheduler")}
     assert len(sides) == 2
     for f in sides.values():  # both designs fired every patient's reminder of the burst
