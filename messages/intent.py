@@ -47,7 +47,8 @@ _MISSED = ("missed", "forgot", "forgotten", "skipped", "forget to take", "4got",
            "neglected", "slipped my mind", "slipped me mind", "clean forgot", "couldnt take",
            "could not take", "wasnt able to take", "ran out", "run out", "it a miss",
            "miss today", "miss todays", "miss tonights", "miss this one", "fell asleep before",
-           "never took")  # fmt: skip
+           "never took", "omitted my", "omitted the", "omitted to take", "did not take my",
+           "didnt take my")  # fmt: skip
 # Not taken (yet): "yet" makes these a "later", on their own they are a miss.
 _NOT_TAKEN = ("didnt take", "did not take", "didnt have", "not taken", "havent taken",
               "have not taken", "not had", "havent had", "not taking", "wont take",
@@ -90,7 +91,8 @@ _IN_A_WHILE = re.compile(
     r"\bgive me (?:an? |half an |\d+ ?)?(?:hour|hr|hrs|min|mins|minutes|bit|while|sec|mo)\b"
 )  # "give me an hour": ask again then
 _DURATION = re.compile(
-    r"\b(\d+|a|one|two|three|four|five|six|seven|eight|nine|ten)\s*(day|days|week|weeks)\b"
+    r"\b(\d+|a|one|two|three|four|five|six|seven|eight|nine|ten)\s*(?:(?:consecutive|straight|"
+    r"solid|whole|full|long)\s+)?(day|days|week|weeks)\b"
 )
 _NUMBERS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
             "seven": 7, "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
@@ -108,7 +110,13 @@ class Command:
 def emoji_to_words(text: str) -> str:
     # Keycap digits ("1\ufe0f\u20e3") become plain digits for menu replies.
     text = text.replace("\ufe0f", "").replace("\u20e3", "")
+    if "\U0001fa78" in text and _BLOOD_TEST.search(text):
+        text = text.replace("\U0001fa78", " ")  # "next blood test? 🩸": a picture of the test
     return "".join(_EMOJI.get(ch, ch) for ch in text)
+
+
+_BLOOD_TEST = re.compile(r"\bblood ?(?:tests?|work|count|results?|draw)\b|\bbloods\b|\blabs\b",
+                         re.IGNORECASE)
 
 
 def whole_command(text: str, toks: Sequence[str]) -> Command | None:

@@ -49,6 +49,44 @@ _SPEAK.update({
     "stummy": "tummy", "nosebled": "nosebleed", "consious": "conscious", "tek": "took", "hw": "how", "heid": "head", "me heid": "my head", "husbans": "husbands",
     "husbnds": "husbands", "acident": "accident", "anuva": "another", "anutha": "another",
 })
+# Scots (and some Northern English) words for what the rules read, where the word means only
+# that: "swallied wan o them", "nae temperature", "boakin aw night". Left out on purpose: words
+# that are also common English or names ("ken", "ma", "aw", "no" for "not", "the day").
+_SPEAK.update({
+    "nae": "no", "didnae": "didnt", "cannae": "cant", "canna": "cant", "wisnae": "wasnt",
+    "isnae": "isnt", "dinnae": "dont", "dinna": "dont", "couldnae": "couldnt",
+    "wouldnae": "wouldnt", "hasnae": "hasnt", "havnae": "havent", "hivnae": "havent",
+    "willnae": "wont", "whit": "what", "fae": "from", "wi": "with", "efter": "after",
+    "oot": "out", "doon": "down", "sair": "sore", "swelt": "swollen",
+    "swallied": "swallowed", "swallit": "swallowed", "anither": "another",
+    "thegither": "together", "twa": "two", "yin": "one", "wan": "one", "ower": "over",
+    "afore": "before", "dug": "dog", "bairn": "child", "bairns": "children", "wean": "child",
+    "weans": "children", "hunner": "hundred", "boakin": "vomiting", "boaking": "vomiting",
+    "boak": "vomit", "boaked": "vomited", "wabbit": "tired", "masel": "myself",
+    "himsel": "himself", "hersel": "herself", "intae": "into", "dae": "do",
+    "thocht": "thought", "puddin": "pudding", "aff": "off", "noo": "now", "hoo": "how",
+    "mony": "many", "mair": "more", "wis": "was", "onyway": "anyway", "tak": "take",
+    "lugs": "ears", "skitters": "diarrhoea", "fower": "four", "aw": "all", "seeven": "seven",
+    "pins an needles": "pins and needles",
+    # US and rural speech: "fixin to take it", "when's my next labs", "nothin since"
+    "fixin to": "about to", "fixing to": "about to", "labs": "blood tests", "textin": "texting",
+    "lettin": "letting", "comin": "coming", "nothin": "nothing", "somethin": "something",
+    "takin": "taking", "lookin": "looking", "feelin": "feeling",
+})
+# Scots "o" (of) and "ah" (I), only where they cannot be anything else: "three o them", "the
+# price o diesel", "if ah get the shivers".
+_SCOTS_OF = re.compile(r"\b(\d+|one|two|three|four|five|wan|twa|yin|some|any|none|both|all|lot|"
+                       r"bit|price|cost|cup|box|packet) o (?=\w)", re.IGNORECASE)
+# Scots "ma" (my), not "my ma" (mum): "ma feet are aw pins an needles".
+_SCOTS_MY = re.compile(r"(?<!my )(?<!me )(?<!our )(?<!yer )(?<!your )(?<!the )(?<!his )(?<!her )"
+                       r"\bma (?=(?:feet|foot|heid|head|legs?|arms?|hands?|back|belly|tummy|chest|"
+                       r"throat|eyes?|een|ears?|lugs|week|pills|tablets|capsules?|meat|dinner|"
+                       r"breakfast|tea|wife|man|son|daughter|doctor|box|bloods|water|stools?|"
+                       r"heart|skin|mouth|gums|nose|knees?|hip|bones|joints|bowels|guts|"
+                       r"insides|medicine|meds|tablet|capsule|dose|break|bed)\b)", re.IGNORECASE)
+_SCOTS_I = re.compile(r"\bah (?=(?:get|got|took|tuk|had|feel|felt|think|do|dae|did|didnt|cant|"
+                      r"cannae|wis|was|am|hae|have|need|seen|saw|forgot|take|swallowed)\b)",
+                      re.IGNORECASE)
 _PAIN_SPELT_PANE = re.compile(r"\bpanes? (?=in |on |at |behind |across )", re.IGNORECASE)
 _PASSED_OUT = re.compile(r"\b(?:past|passd|parsed) out\b", re.IGNORECASE)
 _SPEAK_WORD = re.compile(
@@ -67,4 +105,5 @@ def plain_words(text: str) -> str:
     text = _ASKED_TK.sub(r"\1 take", text)  # "can i tk it" asks to take; "tk it" reports
     text = _PAIN_SPELT_PANE.sub("pain ", text)  # "pane in my chest"
     text = _PASSED_OUT.sub("passed out", text)  # "I past out"
-    return _SPEAK_WORD.sub(lambda m: _SPEAK[m.group(1).lower()], text)
+    text = _SPEAK_WORD.sub(lambda m: _SPEAK[m.group(1).lower()], text)
+    return _SCOTS_MY.sub("my ", _SCOTS_I.sub("i ", _SCOTS_OF.sub(r"\1 of ", text)))

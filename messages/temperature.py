@@ -68,11 +68,13 @@ def _to_celsius(value: float, unit: Unit) -> float:
 def _near_context(text: str, start: int, end: int) -> bool:
     """A bare integer counts only right after 'temp'/'fever' etc., or right before one."""
     before = text[max(0, start - 30) : start]
-    after = text[end : end + 16]
+    after = text[end : end + 32]
     last_word = _CONTEXT.search(before)
     if last_word and len(before[last_word.end() :].split()) <= 3:
         return True
-    return bool(re.match(r"\s?(?:temp|temperature|fever)\b", after, re.I))
+    # "101 on the old thermometer"
+    return bool(re.match(r"\s?(?:(?:on|by) (?:the|my|her|his|our) (?:\w+ )?)?(?:temp|temperature|"
+                         r"fever|thermometer)\b", after, re.I))
 
 
 def _reading(match: re.Match[str], text: str, whole: bool) -> Reading | None:
@@ -102,7 +104,7 @@ _TENS = {"thirty": 30, "forty": 40}
 # "thirty-eight and a half", "thirty nine point two", "a hundred and one": readings in words.
 _IN_WORDS = re.compile(
     r"\b(?:(?P<tens>thirty|forty)[\s-]+(?P<unit>one|two|three|four|five|six|seven|eight|nine)"
-    r"|(?:a|one)\s+hundred(?:\s+and)?\s+(?P<hunit>one|two|three|four|five)|(?:a|one)\s+"
+    r"|(?:(?:a|one)\s+)?hundred(?:\s+(?:and|an|n))?\s+(?P<hunit>one|two|three|four|five)|(?:a|one)\s+"
     r"hundred)\b(?:\s+(?:and\s+a\s+(?P<half>half)|point\s+(?P<point>one|two|three|four|five|six|"
     r"seven|eight|nine)))?",
     re.IGNORECASE,

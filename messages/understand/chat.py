@@ -32,14 +32,15 @@ STOP_REQUEST = re.compile(
     r"\bunsubscribe\b|\bno longer (?:wish|want) to (?:receive|get)\b|\b(?:texts|messages|"
     r"reminders) (?:to )?stop\b|\bcan (?:the|these) (?:texts|messages|reminders) stop\b|"
     r"\b(?:stop|no more|dont want|don't want|do not want|take me off|remove me|"
-    r"opt me out|cancel)\b.{0,40}\b(?:messages?|texts?|reminders?|sms|notifications|"
+    r"opt me out|cancel|cease|quit|pause|fed up (?:of|with)|sick of|enough of)\b.{0,40}\b(?:messages?|msgs?|texts?|reminders?|sms|notifications|"
     r"sending|texting|messaging|contacting|this service|these)\b|\bstop (?:sending|texting|"
     r"messaging|contacting|bothering)\b|\bleave me alone\b|\btake me off (?:the|your|this|"
     r"that) list\b|\bopt (?:me )?out\b|\b(?:turn|switch) (?:these|this|them|it|the "
     r"(?:messages|texts|reminders)) off\b|"
     # "please don't text me anymore, my son does my tablets now"
     r"\b(?:dont|do not|no need to|no need for you to) (?:text|txt|message|msg|remind|contact|"
-    r"send) (?:me|us|him|her|mum|dad)(?: \w+)? (?:any ?more|again|from now on|now)\b"
+    r"send) (?:me|us|him|her|mum|dad)(?: \w+)? (?:any ?more|again|from now on|now)\b|"
+    r"\b(?:quit|cease) (?:texting|txting|textin|messaging|sending|contacting)\b"
 )
 
 

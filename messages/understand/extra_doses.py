@@ -42,7 +42,8 @@ _SOMEONE_ELSE = re.compile(
 _CHILDREN = (
     r"(?:child|children|grandson|granddaughter|grandchild|grandkid|grandkids|kid|kids|toddler|"
     r"baby|niece|nephew|little one|little brother|little sister|baby brother|baby sister|\d+ "
-    r"(?:year|yr|month) old|\d+ yo|(?:son|daughter) \d)"
+    r"(?:year|yr|month) old|\d+ ?yo|(?:son|daughter) \d|my boy|my girl|little boy|little girl|"
+    r"(?:he|she) s \d)"
 )
 _PETS = r"(?:dog|dogs|cat|cats|puppy|kitten|pet)"
 # A child or another person who swallowed the patient's capsule: urgent (the too-many answer
@@ -50,13 +51,21 @@ _PETS = r"(?:dog|dogs|cat|cats|puppy|kitten|pet)"
 OTHER_SWALLOWED = re.compile(
     rf"\b{_CHILDREN}\b.{{0,20}}\btook\b|"  # near: "grandson walk for the first time! took my capsule"
     rf"\b{_CHILDREN}\b.{{0,60}}\b(?:swallowed|ate|eaten|"
-    r"chewed|got into|got hold of|had (?:one|it|some)|put (?:one|it) in (?:his|her|their) "
+    r"chewed|got into|got hold of|found (?:\w+ ){0,2}(?:pill|pills|tablet|tablets|capsule|capsules|"
+    r"meds|medicine|pill box|pillbox|blister|blisters)|had (?:one|it|some)|put (?:one|it) in (?:his|her|their) "
     r"mouth|(?:one|it|capsule|capsules|tablet|pill)s? in (?:his|her|their) mouth)\b|\bthought (?:it|they) (?:was|were) "
     r"(?:a |an )?(?:sweet|sweets|sweetie|sweeties|candy|mint|mints|smartie|smarties|jelly "
     r"bean)s?\b|\b(?:ate|eaten|had|found) (?:a |an |some )?(?:sweet|sweetie|sweety|sweeties|"
     r"candy|mint|smartie|smarties)\b|\b(?:someone|somebody) "
     r"(?:else )?(?:has )?(?:swallowed|took|taken|ate|eaten)\b|\b(?:swallowed|eaten|ate) one "
-    r"of my\b|\bmay have eaten one\b|\bthinking (?:it|they) (?:was|were) (?:her|his|their)\b"
+    r"of my\b|\bmay have eaten one\b|"
+    rf"\b{_CHILDREN}\b.{{0,80}}\b(?:dont|don t|do not|not sure|cant tell|didnt see) (?:know )?(?:if|"
+    r"whether) (?:he|she|they) (?:swallowed|ate|had|took) (?:any|one|it|some)\b|"
+    # "my husband took mine thinking it was his", not "took hers again thinking it was her
+    # evening tablets" (the patient's own, twice)
+    r"\bthinking (?:it|they) (?:was|were) (?:her|his|their)\b(?! (?:evening|morning|night|"
+    r"bedtime|other|usual|lunchtime|night time|nighttime) (?:tablets?|pills?|meds|medicine|"
+    r"capsules?)\b)"
 )
 # A pet that may have eaten one: urgent like a child (the team is told a capsule is gone, and
 # the answer says to get advice for whoever swallowed it); the patient took nothing.
@@ -74,7 +83,7 @@ _EXTRA_PHRASES = re.compile(
     r"tonight|this morning) )?(?:taken|by "
     r"accident|by mistake)|gave (?:him|her|dad|mum|me|them) (?:two|2|3|three|both)|took (?:it |"
     r"them |my \w+ )?twice|taken (?:it )?"
-    r"twice|had (?:it )?twice|as well as my own|and my own|on top of|too many|"
+    r"twice|had (?:it )?twice|as well as my own|in addition to (?:my own|mine)|and my own|on top of|too many|"
     r"two at once|2 at once|both at once|tooktwo|took2|ingested two|ingested 2|instead of (?:1|"
     r"one)|insted of (?:1|one)|insteada (?:1|one)|2 capsules gone|two capsules gone|(?:took|"
     r"taken|had) (?:it |my \w+ |my tablet |my capsule )?again|then again|took both|"
@@ -163,7 +172,10 @@ NOT_CAPSULES = re.compile(
     r"gulps?|biscuits?|slices?|toast|paracetamols?|ibuprofens?|painkillers?|water|fluids?)\b|"
     r"\b(?:doubled|double) (?:my|the|up (?:on )?(?:my|the)) (?:water|fluids|drinks?)\b|"
     r"\b(?:didnt|did not|never|not|dont|do not|wont|won t) (?:double|doubled) (?:up|dose|it)\b|"
-    r"\bsecond one\b.{0,30}\bfor tomorrow\b"
+    r"\bsecond one\b.{0,30}\bfor tomorrow\b|"
+    # a size, not a count: "her right calf double the left", "ankle twice as big"
+    r"\b(?:double|twice) (?:the (?:left|right|other|size|normal)|(?:its|his|her) (?:normal |usual )?size)\b|"
+    r"\btwice as (?:big|swollen|fat|thick|large|wide)\b"
 )
 
 
@@ -317,4 +329,12 @@ NOT_A_COUNT = re.compile(
     r"\b(?:at|around|about|by|before|after|till|until|since) (?:\d+|two|three|four|five)\b|"
     r"\b(?:\d+|two|three|four|five) (?:hours?|hrs?|mins?|minutes|goes|tries|attempts|pm|am|"
     r"oclock|o clock|ish|days? late)\b"
+)
+
+
+# A double told with doubt: "think I double dosed??", "i reckon she took two".
+THINK_I_DOUBLED = re.compile(
+    r"^(?:i )?(?:think|thinking|reckon|fear|worried|afraid) (?:that )?(?:i|ive|i ve|she|he|mum|"
+    r"dad|shes|hes) (?:have |has |ve |s |may have |might have )?(?:double dosed|doubled up|"
+    r"double dose|took two|taken two|had two|took 2|taken 2|had 2)\b"
 )

@@ -32,6 +32,7 @@ from messages.understand.extra_doses import (
     NOT_CAPSULES,
     OTHER_SWALLOWED,
     PET_SWALLOWED,
+    THINK_I_DOUBLED,
     capsules_named,
     extra_reason,
     someone_else_got_one,
@@ -42,8 +43,10 @@ from messages.understand.questions import (
     HYPOTHETICAL,
     RISK_TOPICS,
     RISKY,
+    WHAT_IF,
     is_question,
     risk_question,
+    when_to_call,
 )
 from messages.understand.readings import DOSE_KINDS, Reading, ReadingKind
 from messages.understand.red_flags import BODY_BLEED, NOT_A_SIGN, SIGNS, STILL_BLEEDING
@@ -96,6 +99,9 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
     out: list[Reading] = []
     if CHAT.match(joined):
         return [Reading("chat", clause)]  # "Merry Christmas to all the nurses"
+    about = when_to_call(joined, question) if celsius is None else None
+    if about is not None:  # "what temp do I call you at?": the signs, and call if now
+        return [Reading("risk_question", clause, (about,) if about in by_id else ())]
 
     # Red flags: urgent topics, escalations, a high reading; never when denied.
     hot = celsius is not None and band(celsius) == "red_flag"
@@ -223,11 +229,10 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
             joined,
         )
     )  # "by mistake I take 2 capsules": a report, whatever the tense
-    extra = (
-        None
-        if (asked and (question or not told)) or not_theirs or pet
-        else extra_reason(clause, visible, text)
-    )
+    what_if = WHAT_IF.search(joined) is not None  # "what happens if I take two?"
+    # "think I double dosed??" is a report told with doubt, not a question about doubling.
+    asked_only = asked and (question or not told) and not THINK_I_DOUBLED.search(joined)
+    extra = None if asked_only or not_theirs or pet or what_if else extra_reason(clause, visible, text)
     if (
         extra is None
         and overdose
@@ -236,8 +241,11 @@ def read_clause(clause: str, topics: Sequence[Topic]) -> list[Reading]:
         and not (not_theirs or pet)
         and not NOT_A_COUNT.search(joined)
         and not NOT_CAPSULES.search(joined)
+        and not what_if
     ):
         extra = "count"  # the too-many topic's words ("took 2"), when no time says otherwise
+    if overdose and what_if and "too-many" in by_id:  # its answer, and call if it happened
+        out.append(Reading("risk_question", clause, ("too-many",)))
     unsure = bool(UNSURE.search(joined)) and not re.search(
         r"\bhow (?:would|will|do|can|could) i (?:know|tell)\b", joined
     )  # "how would I know if I had a clot" asks about a sign

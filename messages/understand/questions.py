@@ -74,6 +74,11 @@ def is_question(clause: str, toks: Sequence[str]) -> bool:
 # sign that might come, not one that has.
 HYPOTHETICAL = re.compile(
     r"\b(?:if i|if my|if it|if you|if the|what if|in case|could i|could that|could it|can i get|"
+    r"if (?:she|he|mum|mom|dad|we|they|hubby|the wife|my husband|my wife) (?:gets?|has|have|starts?|"
+    r"develops?|goes|feels?|runs?)|is (?:this|that|it) true|what (?:would |will )?happens? if|"
+    r"what (?:do|should|would) (?:we|i) do if|"
+    r"(?:lenalidomide|revlimid|it|this drug|the drug|these capsules|this medicine) (?:can|could|may|"
+    r"might|does|will) (?:cause|give you|bring on|increase)|"
     r"will i|would i|how will i|how would i|how do i know|what does .{1,30} (?:feel|look) like|"
     r"what does .{1,30} mean|what (?:would|will|do|does) .{1,30} (?:feel|look) like|"
     r"is it normal to (?:\w+ )?(?:bleed|bruise|get|have|feel) (?:more|easily|a lot)|"
@@ -214,3 +219,28 @@ def general_risk(joined: str) -> str | None:
     if organ is not None:
         return "heart-attack" if "heart" in (organ.group(1), organ.group(2)) else "warning-signs"
     return None
+
+
+# Asking when to call: "what temp do I ring you at", "at what temperature should I contact you",
+# "what signs mean we go straight to A&E?", "when should I go to the ER vs just call".
+_EMERGENCY = r"(?:a e|a and e|ae|er|emergency|casualty|999|911|ambulance)"
+WHEN_TO_CALL = re.compile(
+    r"\b(?:what|which|at what|whats the|what s the|what is the) (?:temp|temperature|reading|number on the thermometer)\b.{0,40}"
+    r"\b(?:call|ring|phone|contact|worry|go in|get help|text)\b|\bat what (?:temp|temperature|point)\b|"
+    r"\bwhat (?:signs?|symptoms?)\b.{0,40}\b(?:" + _EMERGENCY + r"|call|ring|straight)\b|"
+    r"\bwhen (?:should|do|would|to) (?:i|we)? ?(?:go to|call|ring|phone) (?:the )?" + _EMERGENCY
+    + r"\b|\b" + _EMERGENCY + r" (?:vs|or|versus) (?:just )?(?:call|ring|text)"
+)
+
+# "What happens if my grandkid swallows one of these?": a question about what could happen.
+WHAT_IF = re.compile(r"^(?:so )?what (?:would |will |could )?happens? if\b|^what if\b")
+
+
+def when_to_call(joined: str, question: bool) -> str | None:
+    """The topic whose signs answer a question about when to call ("what temp do I call you
+    at?": fever; "what signs mean we go to A&E?": warning-signs), or None."""
+    if not WHEN_TO_CALL.search(joined) or not (
+        question or re.search(r"\b(?:ask|know|wondering|tell me)\b|^(?:what|when|at what) ", joined)
+    ):
+        return None
+    return "fever" if re.search(r"\b(?:temp|temperature|fever|degrees)\b", joined) else "warning-signs"

@@ -30,7 +30,7 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "capsules_left",
         re.compile(
-            r"\bhow many\b.{0,30}\b(?:left|more|remaining|to go|still)\b|\b(?:capsules?|tablets?|"
+            r"\bhow many\b.{0,30}\b(?:left|more|remaining|remain|to go|still)\b|\b(?:capsules?|tablets?|"
             r"pills?|days?|doses?) (?:left|remaining|to go)\b|\bleft (?:in|this|of) (?:this|the|my)?"
             r"\s*(?:cycle|pack|box|course)\b|\bhow many (?:days|more days)\b|\bhave \d+ left\b|"
             r"\bgot \d+ left(?! over)\b|\bhw mny\b|\bhow mny\b|\blast (?:capsule|tablet|pill|one|dose) of (?:the|this) "
@@ -69,7 +69,10 @@ _SCHEDULE: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"are we)\b|\bday \d+\b|\bcycle \d+ or\b|\bday number\b|\bday what\b|\bhow many "
             r"cycles\b|\blost (?:track|count)\b|\bweek of the cycle\b|"
             # "how far through the 21 days am I"
-            r"\bhow far (?:through|into|along|in)\b"
+            r"\bhow far (?:through|into|along|in)\b|"
+            # "am I now on day twenty or day twenty-one?", "day fourteen or fifteen today?"
+            r"\bday (?:\w+ ){0,2}or (?:day )?\w+\b.*\b(?:today|now|count)\b|\b(?:am i|is (?:she|he|mum|"
+            r"dad)) (?:now )?on day\b"
         ),
     ),
     (

@@ -21,6 +21,7 @@ from messages.understand.chat import whole_message
 from messages.understand.clauses import clauses
 from messages.understand.doses import TWO_NOW, VOMITED
 from messages.understand.extra_doses import EMPTY_SLOTS, ROUTINE_ONE, extra_reason
+from messages.understand.not_now import CAN_CAUSE, EXPLAINED, IDIOMS, WEATHER_EXPLAINED
 from messages.understand.one_clause import read_clause
 from messages.understand.questions import general_risk, is_question
 from messages.understand.readings import DOSE_KINDS, Reading, Understanding
@@ -28,7 +29,6 @@ from messages.understand.red_flags import (
     ANIMAL_SIGN,
     BRUISE_HEALING,
     HAVE_IT,
-    IDIOMS,
     LONG_AGO,
     NO_HEAD,
     NOT_PREGNANT,
@@ -194,7 +194,11 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
     # The weather's temperature and "period came" settle it only where the rules read no
     # symptom at all beside them.
     settled = (flagged and not any(r.kind == "red_flag" for r in readings)) or (
-        (the_weather(words) or NOT_PREGNANT.search(" ".join(toks)) is not None)
+        (the_weather(words) or NOT_PREGNANT.search(" ".join(toks)) is not None
+         or EXPLAINED.search(" ".join(toks)) is not None
+         # an idiom that borrows a sign's words ("bleeding me dry"), in one clause, and
+         # nothing else read; a check-in ("cycle 2 day 38 all good": no temperature)
+         or (idiom and len(parts) == 1) or CHECK_IN.search(" ".join(toks)) is not None)
         and not any(r.kind == "topic" for r in readings)
     )
     # "What happens if I get pregnant on this?", "which signs mean I should ring?": a question
@@ -274,6 +278,12 @@ def _fever_asked_of_a_normal_reading(
     return kept
 
 
+CHECK_IN = re.compile(
+    r"^(?:cycle|c) ?\d+ ?(?:day|d) ?\d+\b(?!.*\b(?:temp|temperature|fever|bleed\w*|pain|hot|"
+    r"shiver\w*|blood)\b).*\b(?:all good|fine|ok|okay|good|grand|no problems|no issues|all well)\b"
+)
+
+
 def _said(clause: str) -> str:
     return " ".join(search.tokens(clause))
 
@@ -293,6 +303,12 @@ def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[st
         return readings
     over = (
         bool(PAST.search(joined) and OVER.search(joined))
+        # one sign, explained away ("the black was from the liquorice"): never a second
+        or (EXPLAINED.search(joined) is not None and len(flags) == 1)
+        # shivers put down to the weather: "that was purely the English weather"
+        or (WEATHER_EXPLAINED.search(joined) is not None
+            and all(f.topics[:1] == ("fever",) for f in flags)
+            and not any(f.temperature_c for f in flags))
         or (bool(NO_HEAD.search(joined))
             and all(f.topics[:1] == ("bleeding-skull",) for f in flags))
         # a bleed that stopped at once or a bruise healing, unless a bleed goes on
@@ -338,6 +354,12 @@ def _not_now_not_theirs(readings: list[Reading], joined: str, parts: Sequence[st
             THEIR_RISK_ASKED.search(joined) is not None
             and all(_told_over(f.clause) for f in flags)
         )
+    )
+    # "My friend says lenalidomide can cause heart attacks. Is this true?": the sign is named
+    # as what the drug can do, and asked about.
+    asked = asked or (
+        any(is_question(p, search.tokens(p)) for p in parts)
+        and all(CAN_CAUSE.search(_said(f.clause)) for f in flags)
     )
     if asked and not over:
         kept = [r for r in readings if r.kind != "red_flag"]

@@ -142,7 +142,7 @@ CASES: list[tuple[str, str, str | None, str]] = [
     ("fever 37.6", "topic", "infection", R),
     ("temp 37.6 and shivery", "red_flag", "fever", U),
     ("feeling really shivery and hot, temp 37.9", "red_flag", "fever", U),
-    ("what temperature should I worry about", "topic", "infection", R),
+    ("what temperature should I worry about", "topic", "fever", R),  # risk_question
     ("cycle 2 day 38 all good", "unknown", None, R),
     # Red flags in words.
     ("I feel hot and shivery", "red_flag", "fever", U),

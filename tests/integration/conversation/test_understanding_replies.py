@@ -447,6 +447,42 @@ def test_what_the_issue_names_is_read_as_it_means(text: str, reads: set[str]) ->
         ("took it this morning and again tonight, completely forgot I'd had it", {"extra"}),
         ("Yes ma'am, took it again just like yesterday", {"taken"}),
         ("temp 38.1, alfie gave me his nursery bug again", {"red_flag"}),
+        # A thirteenth writer's: Scots words; confusion told as a carer sees it; a child who
+        # may have swallowed one; doubles told with doubt or a size; signs explained away,
+        # idioms and hypotheticals; when to call.
+        ("Lips an tongue swelt up efter ma dinner. Throat's tight.", {"red_flag"}),
+        ("Swallied three o them. Thocht they were ma water tablets.", {"extra"}),
+        ("Boakin aw nicht an the heat's comin aff me. Hunner an wan on the auld thermometer.",
+         {"red_flag"}),
+        ("Nae temperature, nae bleedin. Jist wabbit.", {"topic:fatigue"}),
+        ("Coo's bleedin fae her hoof. No me. Took it.", {"taken"}),
+        ("She's being really odd. confused, repeating herself, asked where dad is (he died in "
+         "2015). came on today.", {"red_flag"}),
+        ("I have had diarrhoea now for four consecutive days.", {"red_flag"}),
+        ("my boy got into my pill bottle, dont know if he swallowed any",
+         {"red_flag"}),
+        ("think I double dosed?? blister has 2 gaps for today", {"extra"}),
+        ("Her right calf double the left. Red + warm.", {"red_flag"}),
+        ("took hers at 8am then again at 8pm thinking it was her evening tablets", {"extra"}),
+        ("my daughter picked up my capsule and took it thinking it was her iron tablet",
+         {"red_flag"}),
+        ("sooo bf and I had a slip up, no protection on Sat. I'm on day 10 of the capsules",
+         {"red_flag"}),
+        ("late for my appt not my period lol, running 10 min behind", {"chat"}),
+        ("The black stuff in her loo was from the liquorice she ate, stools normal colour now",
+         {"chat"}),
+        ("my insurance copay is bleedin me dry", {"chat"}),
+        ("She nearly fainted at the taxi fare \U0001f602 taken tho", {"taken"}),
+        ("I was shivering at the bus stop, but that was purely the English weather. Capsule "
+         "taken.", {"taken"}),
+        ("A member of my church tells me that lenalidomide can cause heart attacks. Is this "
+         "true?", {"risk_question"}),
+        ("what happens if my grandkid swallows one of these", {"risk_question"}),
+        ("what temp do i call y'all at", {"risk_question"}),
+        ("next blood test? \U0001fa78", {"schedule:blood_test"}),
+        ("Wann f\u00e4ngt die Pause an? Bin mir nicht sicher", {"other_language"}),
+        ("Ma feet are aw pins an needles", {"topic:tingling-numbness"}),
+        ("quit textin me", {"stop_request"}),
     ],
 )
 def test_a_ninth_writers_texts_are_read_as_they_mean(text: str, reads: set[str]) -> None:
