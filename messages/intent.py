@@ -47,8 +47,7 @@ _MISSED = ("missed", "forgot", "forgotten", "skipped", "forget to take", "4got",
            "neglected", "slipped my mind", "slipped me mind", "clean forgot", "couldnt take",
            "could not take", "wasnt able to take", "ran out", "run out", "it a miss",
            "miss today", "miss todays", "miss tonights", "miss this one", "fell asleep before",
-           "never took", "omitted my", "omitted the", "omitted to take", "did not take my",
-           "didnt take my")  # fmt: skip
+           "never took", "omitted", "did not take my", "didnt take my")  # fmt: skip
 # Not taken (yet): "yet" makes these a "later", on their own they are a miss.
 _NOT_TAKEN = ("didnt take", "did not take", "didnt have", "not taken", "havent taken",
               "have not taken", "not had", "havent had", "not taking", "wont take",

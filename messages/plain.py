@@ -72,6 +72,21 @@ _SPEAK.update({
     "fixin to": "about to", "fixing to": "about to", "labs": "blood tests", "textin": "texting",
     "lettin": "letting", "comin": "coming", "nothin": "nothing", "somethin": "something",
     "takin": "taking", "lookin": "looking", "feelin": "feeling",
+    # Clinical words (a nurse, a carer who was one): "melaena x2", "epistaxis for 35 mins".
+    "melaena": "black tarry poo", "melena": "black tarry poo", "epistaxis": "nosebleed",
+    "syncope": "fainting", "syncopal": "fainting", "haematuria": "blood in my urine",
+    "hematuria": "blood in my urine", "haemoptysis": "coughing up blood",
+    "hemoptysis": "coughing up blood", "haematemesis": "vomiting blood",
+    "hematemesis": "vomiting blood", "pyrexial": "feverish", "pyrexia": "fever",
+    "febrile": "feverish", "rigors": "shivering fits", "rigoring": "shivering",
+    "dyspnoea": "breathless", "dyspnea": "breathless", "anaphylaxis": "allergic reaction",
+    # Irish English's perfect ("I'm after taking it") and Jamaican words ("cyaan", "tiad").
+    "i'm after taking": "i've just taken", "im after taking": "i've just taken",
+    "i am after taking": "i've just taken", "she's after taking": "she's just taken",
+    "shes after taking": "she's just taken", "he's after taking": "he's just taken",
+    "hes after taking": "he's just taken", "cyaan": "cant", "seh": "says", "likkle": "little",
+    "pickney": "child", "tiad": "tired", "yuh": "you", "tank yuh": "thank you",
+    "tank you": "thank you",
 })
 # Scots "o" (of) and "ah" (I), only where they cannot be anything else: "three o them", "the
 # price o diesel", "if ah get the shivers".
@@ -87,6 +102,15 @@ _SCOTS_MY = re.compile(r"(?<!my )(?<!me )(?<!our )(?<!yer )(?<!your )(?<!the )(?
 _SCOTS_I = re.compile(r"\bah (?=(?:get|got|took|tuk|had|feel|felt|think|do|dae|did|didnt|cant|"
                       r"cannae|wis|was|am|hae|have|need|seen|saw|forgot|take|swallowed)\b)",
                       re.IGNORECASE)
+# Clinical shorthand, in capitals only ("sob" is crying, "loc" a place): "SOB on exertion",
+# "brief LOC", "PR bleed".
+_CLINICAL_CAPS = {"SOB": "short of breath", "LOC": "loss of consciousness",
+                  "PR bleed": "bleeding from my bottom", "PR bleeding": "bleeding from my bottom",
+                  "N&V": "nausea and vomiting", "N+V": "nausea and vomiting"}
+_CLINICAL_CAPS_WORD = re.compile(
+    r"(?<![\w&+])(" + "|".join(re.escape(k) for k in sorted(_CLINICAL_CAPS, key=len, reverse=True))
+    + r")(?![\w&+])"
+)
 _PAIN_SPELT_PANE = re.compile(r"\bpanes? (?=in |on |at |behind |across )", re.IGNORECASE)
 _PASSED_OUT = re.compile(r"\b(?:past|passd|parsed) out\b", re.IGNORECASE)
 _SPEAK_WORD = re.compile(
@@ -105,5 +129,6 @@ def plain_words(text: str) -> str:
     text = _ASKED_TK.sub(r"\1 take", text)  # "can i tk it" asks to take; "tk it" reports
     text = _PAIN_SPELT_PANE.sub("pain ", text)  # "pane in my chest"
     text = _PASSED_OUT.sub("passed out", text)  # "I past out"
+    text = _CLINICAL_CAPS_WORD.sub(lambda m: _CLINICAL_CAPS[m.group(1)], text)
     text = _SPEAK_WORD.sub(lambda m: _SPEAK[m.group(1).lower()], text)
     return _SCOTS_MY.sub("my ", _SCOTS_I.sub("i ", _SCOTS_OF.sub(r"\1 of ", text)))

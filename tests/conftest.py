@@ -61,6 +61,19 @@ def asyncpg_dsn(url: str) -> str:
     )
 
 
+async def terminate_sessions(url: str, application_name: str) -> None:
+    """End the PostgreSQL sessions a killed process left (``pg_terminate_backend``): the
+    server notices a dead client on its own, in time; a test makes sure before it looks."""
+    admin = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        await admin.execute(
+            "select pg_terminate_backend(pid, 10000) from pg_stat_activity "
+            "where application_name = $1", application_name,
+        )
+    finally:
+        await admin.close()
+
+
 def _redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 

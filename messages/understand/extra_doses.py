@@ -205,12 +205,21 @@ _TOLD_TWICE = re.compile(
     r"(?:him|her|dad|mum|them) (?:one|another|it|a capsule|his|hers)\b|\bmust have "
     r"(?:doubled|taken two|had two|took two)\b|\balready ticked\b"
 )
+# A double told in carers' and non-native words, often across clauses: "my brother give her
+# capsule at 8 and I give again at 10", "mi give her di capsule at 8 an den di night carer
+# give her one more at 9", "she double up today cause she miss yesterday".
+GIVEN_TWICE = re.compile(
+    r"\b(?:gave|give|given|gives) (?:her|him|dad|mum|them|nan|grandad)\b.{0,60}\b(?:gave|give|"
+    r"given|gives) (?:her |him |them )?(?:again|one more|another|a second|an extra)\b|"
+    r"(?<!can )(?<!could )(?<!should )(?<!shall )(?<!do )(?<!does )(?<!to )(?<!if )(?<!not )"
+    r"\b(?:she|he|i|mum|dad|nan) (?:double|doubled) up (?:today|this morning|tonight)\b(?! \?)"
+)
 
 
 def extra_reason(clause: str, toks: Sequence[str], whole: str) -> str | None:
     """Why a report of a capsule taken is about more than one (or not theirs), or None."""
     joined = " ".join(toks)
-    if _TOLD_TWICE.search(joined):
+    if _TOLD_TWICE.search(joined) or GIVEN_TWICE.search(joined):
         return "another"
     # The day's one capsule told as routine, and counts of something else, say no more.
     masked = NOT_CAPSULES.sub(" ", ROUTINE_ONE.sub(" ", joined))

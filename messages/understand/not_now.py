@@ -20,7 +20,7 @@ IDIOMS = re.compile(
     r"(?:the|that|this|my|our|his|her) (?:\w+ )?(?:price|prices|cost|bill|fare|quote|total|"
     r"receipt|invoice|size|sight)\b|\b(?:at|over) the (?:price|cost) of\b.{0,20}\b(?:fainted|"
     r"heart attack)\b|\bin (?:my|the|all the|his|her|our) confusion\b|"
-    r"\bbloody awful\b|\bmy heart bleeds\b|"
+    r"\bbloody awful\b|\bmy heart bleeds\b|\b(?:black|white) pudding\b|"
     r"\bbreath of fresh air\b|\btook my breath away\b|\bwaste of breath\b|\bunder my breath\b|"
     r"\b(?:my )?blood (?:is |was )?boil\w*\b|\bmade my blood boil\b|\b(?:freezing|bitterly|bitter|"
     r"so|really|very)? ?(?:cold|chilly|freezing|baltic) (?:out there|outside|out today|weather|"
@@ -55,9 +55,10 @@ EXPLAINED = re.compile(
 
 # What the drug can do, told as hearsay: "lenalidomide can cause heart attacks".
 CAN_CAUSE = re.compile(
-    r"\b(?:lenalidomide|revlimid|it|this drug|the drug|these capsules|this medicine|the capsules|"
-    r"this medication|the medication|they) (?:can|could|may|might|does|do|will) (?:cause|give "
-    r"(?:you|people)|lead to|bring on|increase (?:the )?(?:risk|chance) of)\b"
+    r"\b(?:lenalidomide|revlimid|it|they|(?:this|the|these) (?:drug|drugs|medicine|medication|"
+    r"capsules?|tablets?|pills?)) (?:can|could|may|might|does|do|will) (?:cause|give "
+    r"(?:you|people|yuh)?|lead to|bring on|increase (?:the )?(?:risk|chance) of)\b|"
+    r"\b(?:tablet|capsule|drug|medicine|one) that (?:gives|causes) (?:you )?\b"
 )
 # Shivers put down to the weather: "that was purely the English weather".
 WEATHER_EXPLAINED = re.compile(

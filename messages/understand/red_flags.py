@@ -256,6 +256,8 @@ UNWELL = re.compile(
 )
 # A period that came is no possible pregnancy: "period came on time, phew!".
 NOT_PREGNANT = re.compile(
+    r"\b(?:brother|brothers|brother s|son|sons|son s|cousin|cousins|cousin s) (?:wife|partner|"
+    r"girlfriend) (?:is|s) (?:pregnant|expecting)\b|\bsister in law (?:is|s) (?:pregnant|expecting)\b|"
     r"^(?!.*\b(?:wife|partner|girlfriend|missus|fiancee|wifes|partners)\b).*\b(?:daughter|sister|"
     r"niece|granddaughter|daughter in law|friend|neighbour|neighbor|colleague|son s (?:wife|partner|"
     r"girlfriend))s?\b.{0,70}\b(?:pregnant|expecting)\b|\bpregnant (?:daughter|"
@@ -268,7 +270,9 @@ NOT_PREGNANT = re.compile(
 )
 # A warning sign that was, and is over: "had a nosebleed last week, all fine now".
 PAST = re.compile(
-    r"\b(?:(?:in|back in|since|during) (?:jan|january|feb|february|march|april|june|july|aug|"
+    r"\b(?:in (?:19\d\d|20[01]\d|"
+    r"202[0-4])|(?:the )?week before last|a fortnight ago|the other (?:week|day)|"
+    r"(?:in|back in|since|during) (?:jan|january|feb|february|march|april|june|july|aug|"
     r"august|sept?|september|oct|october|nov|november|dec|december)|"
     r"years? ago|last year|last month|weeks? ago|months? ago|a while ago|last week|last "
     r"cycle|previous cycle)\b"
@@ -305,6 +309,8 @@ STOPPED_SOON = re.compile(
 )
 OVER = re.compile(
     r"\b(?:fine now|all fine|sorted|healed|settled|back to normal|nothing since|gone now|its gone|"
+    r"grand now|checked (?:her|him|me|them) over|now finish\w*|all ok|today normal|resolved|now not "
+    r"happening|not happening now|"
 
     r"it s gone|better now|all good|cleared up|all cleared|cleared now|recovered|ok now|okay "
     r"now|fine today|all clear|turned out to be|gp checked|doctor checked|checked it out|fading|"

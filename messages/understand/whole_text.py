@@ -20,7 +20,7 @@ from messages.temperature import band, parse_temperature, the_weather
 from messages.understand.chat import whole_message
 from messages.understand.clauses import clauses
 from messages.understand.doses import TWO_NOW, VOMITED
-from messages.understand.extra_doses import EMPTY_SLOTS, ROUTINE_ONE, extra_reason
+from messages.understand.extra_doses import EMPTY_SLOTS, GIVEN_TWICE, ROUTINE_ONE, extra_reason
 from messages.understand.not_now import CAN_CAUSE, EXPLAINED, IDIOMS, WEATHER_EXPLAINED
 from messages.understand.one_clause import read_clause
 from messages.understand.questions import general_risk, is_question
@@ -148,6 +148,7 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
     # ("I took mine, then my husband's by mistake"): the whole text decides that too.
     if (
         any(r.kind == "taken" for r in readings) or EMPTY_SLOTS.search(" ".join(toks))
+        or GIVEN_TWICE.search(" ".join(toks))
     ) and not ASKS_ANOTHER.search(" ".join(toks)):
         why = extra_reason(words, search.tokens(words), words)
         if why is not None:

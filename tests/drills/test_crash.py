@@ -19,17 +19,17 @@ import os
 import signal
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from scheduler.domain.outbox import SENDING, SENT
 from scheduler.store import tables as t
-from tests.conftest import TestDb, asyncpg_dsn, postgres_only
+from tests.conftest import TestDb, postgres_only, terminate_sessions
 from tests.fakes.server import serve_asgi
 from tests.fakes.sms_app import ListingFakeTwilioApi
 from tests.integration.dispatch.test_dispatch import seed_due_rows, statuses
@@ -143,6 +143,30 @@ def recorded(sends: Path) -> Counter[str]:
     return Counter(line.split()[0] for line in sends.read_text().splitlines() if line)
 
 
+async def kill_9_once(
+    db: TestDb, doomed: asyncio.subprocess.Process, reached: Callable[[], bool]
+) -> None:
+    """Once the worker is ready and ``reached()`` holds (polled: the burst's progress is in a
+    file or a fake's record), ``kill -9`` it, and end its PostgreSQL sessions."""
+    try:
+        assert await line(doomed) == "READY"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while not reached():
+            if doomed.returncode is not None:
+                assert doomed.stderr is not None
+                err = (await doomed.stderr.read()).decode()[-3000:]
+                pytest.fail(f"the worker ended before it could be killed:\n{err}")
+            assert loop.time() < deadline, "the burst did not get going"
+            await asyncio.sleep(0.005)
+    finally:
+        if doomed.returncode is None:
+            doomed.send_signal(signal.SIGKILL)  # kill -9: no cleanup of any kind
+        await asyncio.wait_for(doomed.wait(), 30)
+    assert doomed.returncode == -signal.SIGKILL
+    await terminate_sessions(db.url, "drill-doomed")
+
+
 @postgres_only
 async def test_kill_9_mid_burst_then_restart_loses_nothing_and_repeats_only_in_flight(
     db: TestDb, engine: AsyncEngine, tmp_path: Path
@@ -152,31 +176,7 @@ async def test_kill_9_mid_burst_then_restart_loses_nothing_and_repeats_only_in_f
     sends = tmp_path / "sends.txt"
 
     doomed = await start_worker(db, "drill-doomed", sends)
-    try:
-        assert await line(doomed) == "READY"
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        while sum(recorded(sends).values()) < KILL_AFTER:
-            if doomed.returncode is not None:
-                assert doomed.stderr is not None
-                err = (await doomed.stderr.read()).decode()[-3000:]
-                pytest.fail(f"the worker ended before it could be killed:\n{err}")
-            assert loop.time() < deadline, "the burst did not get going"
-            await asyncio.sleep(0.01)
-    finally:
-        if doomed.returncode is None:
-            doomed.send_signal(signal.SIGKILL)  # kill -9: no cleanup of any kind
-        await asyncio.wait_for(doomed.wait(), 30)
-    assert doomed.returncode == -signal.SIGKILL
-    # PostgreSQL notices the dead client's sessions on its own; make sure before looking.
-    admin = await asyncpg.connect(asyncpg_dsn(db.url))
-    try:
-        await admin.execute(
-            "select pg_terminate_backend(pid, 10000) from pg_stat_activity "
-            "where application_name = 'drill-doomed'"
-        )
-    finally:
-        await admin.close()
+    await kill_9_once(db, doomed, lambda: sum(recorded(sends).values()) >= KILL_AFTER)
 
     at_kill = await statuses(engine)
     before = recorded(sends)
@@ -236,30 +236,7 @@ async def test_kill_9_mid_burst_through_twilio_sends_nothing_twice(
     async with serve_asgi(twilio.asgi) as api_url:
         where = f"{api_url} {twilio.account_sid} {twilio.auth_token}"
         doomed = await start_worker(db, "drill-doomed", sends, where)
-        try:
-            assert await line(doomed) == "READY"
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 60
-            while len(twilio.messages) < TWILIO_KILL_AFTER:
-                if doomed.returncode is not None:
-                    assert doomed.stderr is not None
-                    err = (await doomed.stderr.read()).decode()[-3000:]
-                    pytest.fail(f"the worker ended before it could be killed:\n{err}")
-                assert loop.time() < deadline, "the burst did not get going"
-                await asyncio.sleep(0.005)
-        finally:
-            if doomed.returncode is None:
-                doomed.send_signal(signal.SIGKILL)
-            await asyncio.wait_for(doomed.wait(), 30)
-        assert doomed.returncode == -signal.SIGKILL
-        admin = await asyncpg.connect(asyncpg_dsn(db.url))
-        try:
-            await admin.execute(
-                "select pg_terminate_backend(pid, 10000) from pg_stat_activity "
-                "where application_name = 'drill-doomed'"
-            )
-        finally:
-            await admin.close()
+        await kill_9_once(db, doomed, lambda: len(twilio.messages) >= TWILIO_KILL_AFTER)
         await twilio.settled()  # what the dead worker handed over is all at Twilio now
 
         at_kill = await statuses(engine)

@@ -483,6 +483,29 @@ def test_what_the_issue_names_is_read_as_it_means(text: str, reads: set[str]) ->
         ("Wann f\u00e4ngt die Pause an? Bin mir nicht sicher", {"other_language"}),
         ("Ma feet are aw pins an needles", {"topic:tingling-numbness"}),
         ("quit textin me", {"stop_request"}),
+        # A fourteenth writer's: clinical words, Irish and Jamaican English, non-native carers.
+        ("Melaena x2 since last night. Hb was 98 at the last FBC.", {"red_flag"}),
+        ("Epistaxis for 35 mins now, not settling with pressure and ice.", {"red_flag"}),
+        ("Syncopal episode in the bathroom at 0630, brief LOC per husband.", {"red_flag"}),
+        ("Previous cycle: one episode of epistaxis (day 9), resolved spontaneously in 5 min. "
+         "This cycle nil. Capsule taken.", {"taken"}),
+        ("Mother saying headache very very strong, never she had like this, she is vomiting "
+         "also", {"red_flag"}),
+        ("Sorry, my brother give her capsule at 8 and I give again at 10, we not know each "
+         "other", {"extra", "topic:sharing-capsules"}),
+        ("She double up today cause she miss yesterday, mi tell her nuh fi do dat", {"extra"}),
+        ("can I double up today?", {"topic:make-up-dose"}),
+        ("I'm after taking it", {"taken"}),
+        ("Omitted last night's dose, fell asleep early.", {"missed"}),
+        ("Had a small nosebleed the week before last but nothing since, the nurse said it was "
+         "the dry air in the house", {"chat"}),
+        ("My brother wife is pregnant, she coming to stay.", {"unknown"}),
+        ("What is mean black stool? Leaflet say something, we not understand",
+         {"risk_question"}),
+        ("Is true seh dis tablet can give yuh blood clot?", {"risk_question"}),
+        ("she hasnt been for a poo in 4 days", {"topic:constipation"}),
+        ("I had a nosebleed last night that took about half an hour to stop, and the district "
+         "nurse sorted my dressings on Saturday", {"red_flag"}),
     ],
 )
 def test_a_ninth_writers_texts_are_read_as_they_mean(text: str, reads: set[str]) -> None:

@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -39,7 +38,7 @@ from scheduler.services.materialise import Materialiser
 from scheduler.store import tables as t
 from scheduler.store.outbox import SqlAlchemyOutbox
 from scheduler.store.repository import SqlAlchemyCourseRepository
-from tests.conftest import T0, Enrol, MakeDispatcher, TestDb, asyncpg_dsn, postgres_only
+from tests.conftest import T0, Enrol, MakeDispatcher, TestDb, postgres_only, terminate_sessions
 from tests.fakes.channels import RecordingChannel
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -382,15 +381,7 @@ async def test_a_killed_worker_process_loses_nothing_and_repeats_only_its_in_fli
         await worker.expect("HUNG")  # 40 messages handed over, more in the provider's hands
     finally:
         await worker.kill()  # SIGKILL: no cleanup of any kind
-    # Make sure PostgreSQL has finished with the dead process's sessions before looking.
-    admin = await asyncpg.connect(asyncpg_dsn(db.url))
-    try:
-        await admin.execute(
-            "select pg_terminate_backend(pid, 10000) from pg_stat_activity "
-            "where application_name = 'proc-doomed'"
-        )
-    finally:
-        await admin.close()
+    await terminate_sessions(db.url, "proc-doomed")
     first = await recorded_sends(sends)
     after_crash = await statuses(engine)
     in_flight = {str(i) for i, s in after_crash.items() if s == SENDING} & set(first)
