@@ -41,9 +41,10 @@ _SOMEONE_ELSE = re.compile(
 # Who else may swallow a capsule: a child ("my 4 year old", "the little one") or a pet.
 _CHILDREN = (
     r"(?:child|children|grandson|granddaughter|grandchild|grandkid|grandkids|kid|kids|toddler|"
-    r"baby|niece|nephew|little one|little brother|little sister|baby brother|baby sister|\d+ "
+    r"baby|niece|nephew|little one|little brother|little sister|baby brother|baby sister|"
+    r"lil cousin|little cousin|lil one|\d+ "
     r"(?:year|yr|month) old|\d+ ?yo|(?:son|daughter) \d|my boy|my girl|little boy|little girl|"
-    r"(?:he|she) s \d)"
+    r"(?:he|she) s \d|(?:son|daughter|grandson|granddaughter|boy|girl) (?:is|s) \d+)"
 )
 _PETS = r"(?:dog|dogs|cat|cats|puppy|kitten|pet)"
 # A child or another person who swallowed the patient's capsule: urgent (the too-many answer
@@ -59,6 +60,8 @@ OTHER_SWALLOWED = re.compile(
     r"candy|mint|smartie|smarties)\b|\b(?:someone|somebody) "
     r"(?:else )?(?:has )?(?:swallowed|took|taken|ate|eaten)\b|\b(?:swallowed|eaten|ate) one "
     r"of my\b|\bmay have eaten one\b|"
+    # the patient's capsule in someone else's mouth: "alfie put one of my capsules in his mouth"
+    r"\bmy (?:capsules?|tablets?|pills?|meds)\b.{0,15}\bin (?:his|her|their) mouth\b|"
     rf"\b{_CHILDREN}\b.{{0,80}}\b(?:dont|don t|do not|not sure|cant tell|didnt see) (?:know )?(?:if|"
     r"whether) (?:he|she|they) (?:swallowed|ate|had|took) (?:any|one|it|some)\b|"
     # "my husband took mine thinking it was his", not "took hers again thinking it was her
@@ -211,6 +214,9 @@ _TOLD_TWICE = re.compile(
 GIVEN_TWICE = re.compile(
     r"\b(?:gave|give|given|gives) (?:her|him|dad|mum|them|nan|grandad)\b.{0,60}\b(?:gave|give|"
     r"given|gives) (?:her |him |them )?(?:again|one more|another|a second|an extra)\b|"
+    # "he find capsules in the drawer and take one himself after I already give him one"
+    r"\b(?:take|takes|took|taken|had) (?:one|another|it)\b.{0,30}\bafter (?:i|we|she|he|the carer) "
+    r"(?:had )?(?:already )?(?:give|gave|given) (?:him|her|them) (?:one|it|his|hers|a capsule)\b|"
     r"(?<!can )(?<!could )(?<!should )(?<!shall )(?<!do )(?<!does )(?<!to )(?<!if )(?<!not )"
     r"\b(?:she|he|i|mum|dad|nan) (?:double|doubled) up (?:today|this morning|tonight)\b(?! \?)"
 )

@@ -56,8 +56,8 @@ EXPLAINED = re.compile(
 # What the drug can do, told as hearsay: "lenalidomide can cause heart attacks".
 CAN_CAUSE = re.compile(
     r"\b(?:lenalidomide|revlimid|it|they|(?:this|the|these) (?:drug|drugs|medicine|medication|"
-    r"capsules?|tablets?|pills?)) (?:can|could|may|might|does|do|will) (?:cause|give "
-    r"(?:you|people|yuh)?|lead to|bring on|increase (?:the )?(?:risk|chance) of)\b|"
+    r"capsules?|tablets?|pills?)) (?:(?:can|could|may|might|does|do|will) )?(?:cause|causes|give "
+    r"(?:you|people|yuh)?|gives|lead to|leads to|bring on|increase (?:the )?(?:risk|chance) of)\b|"
     r"\b(?:tablet|capsule|drug|medicine|one) that (?:gives|causes) (?:you )?\b"
 )
 # Shivers put down to the weather: "that was purely the English weather".

@@ -82,6 +82,14 @@ HYPOTHETICAL = re.compile(
     r"will i|would i|how will i|how would i|how do i know|what does .{1,30} (?:feel|look) like|"
     r"what does .{1,30} mean|what (?:would|will|do|does) .{1,30} (?:feel|look) like|"
     r"what (?:is )?means?\b|what is (?:the )?meaning of|"
+    # "nosebleed serious?", "is a cold a big deal for me on this?", "fever how high", "how many
+    # times is too many?", "should I worry if I bump my head", "or can it wait for clinic?",
+    # "can the medicine make him fall more easy?"
+    r"\bserious$|\ba big deal\b|\bsomething to be (?:concerned|worried) about\b|\bhow high\b|"
+    r"\bhow (?:many|much) (?:times )?is too (?:many|much)\b|\bshould i (?:worry|be worried) if\b|"
+    r"\bwill it not stop\b|\bhow (?:do |would |will |can )?(?:we|i|you) know if\b|"
+    r"\bor (?:can|should) it wait\b|\b(?:can|could|does|will|would) (?:it|this|the|these) "
+    r"(?:\w+ )?(?:make|give|cause)\b|"
     r"is (?:this|it|the) (?:\w+ )?(?:making|causing|giving) (?:me |you |her |him )?(?:a )?"
     r"(?:blood )?clots?\b|"
     r"is it normal to (?:\w+ )?(?:bleed|bruise|get|have|feel) (?:more|easily|a lot)|"

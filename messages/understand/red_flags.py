@@ -235,7 +235,8 @@ NOT_A_SIGN = re.compile(
     r"donation|donor|type|transfusions?|thinners?|clots?|form|forms|check|checks|taken|sample|"
     r"draws?|drawn|"
     r"samples|appointment|clinic)\b|\bbloods\b|\b(?:give|giving|gave|donate|donating) blood\b|"
-    r"\bblood (?:and|or) (?:urine|wee)\b|\b(?:high|low) blood\b|\bin my blood\b|\bfor my "
+    r"\bblood (?:and|or) (?:urine|wee)\b|\b(?:high|low) blood\b|\bin my blood\b|\bblood (?:drive|"
+    r"bank|donors?|service)\b|\bfor my "
     r"blood\b|\bmy blood (?:was|is|were) (?:low|high|ok|fine|normal)\b"
 )
 HAVE_IT = re.compile(
@@ -285,6 +286,7 @@ ANIMAL_SIGN = re.compile(
 )
 # Long ago, in the clause that tells the sign: "fainted at our wedding 45 years ago".
 LONG_AGO = re.compile(
+    r"(?<!passed )(?<!died )(?<!away )(?<!lost him )(?<!lost her )"
     r"\b(?:\d+|many|several|two|three|four|five|ten|twenty|thirty|forty|fifty) years ago\b|"
     r"\bback in (?:19|20)\d\d\b|(?<!died in )(?<!born in )(?<!married in )(?<!passed in )(?<!retired in )(?<!away in )\b(?:19\d\d|20[01]\d|202[0-4])\b|\bdecades? ago\b|\blong ago\b|\blast year\b|"
     r"\bnot since (?:i )?\w+ (?:retired|stopped|left|moved)\b|\bbefore i retired\b|\bold (?:clot|dvt|pe)\b|"
@@ -310,8 +312,8 @@ STOPPED_SOON = re.compile(
 OVER = re.compile(
     r"\b(?:fine now|all fine|sorted|healed|settled|back to normal|nothing since|gone now|its gone|"
     r"grand now|checked (?:her|him|me|them) over|now finish\w*|all ok|today normal|resolved|now not "
-    r"happening|not happening now|"
-
+    r"happening|long gone|all gone|went away|did (?:their|its) job|"
+    r"not happening now|"
     r"it s gone|better now|all good|cleared up|all cleared|cleared now|recovered|ok now|okay "
     r"now|fine today|all clear|turned out to be|gp checked|doctor checked|checked it out|fading|"
     r"healing|going yellow|"
@@ -322,9 +324,11 @@ OVER = re.compile(
 # still look after him?".
 SOMEONE_ELSES = re.compile(
     r"^(?:my |our |the )?(?:\w+ s )?(?:sister|brother|son|daughter|friends?|friend s|neighbours?|neighbors?|mother in law|"
-    r"father in law|sister in law|brother in law|mate|grandson|granddaughter|grandkids?|"
+    r"father in law|sister in law|brother in law|grandson|granddaughter|grandkids?|"
     r"grandchildren|nephew|niece|cousin|colleague|partner|husband|wife|hubby|mum|mom|dad|"
-    r"auntie|aunt|uncle|kid|kids|child|son s girlfriend|friend in my \w+ group)s?\b"
+    r"auntie|aunt|uncle|kid|kids|child|son s girlfriend|friend in my \w+ group)s?\b|"
+    # "my mate", not "mate, my temp is 38.8" (a greeting)
+    r"^(?:my|our|a|the) mates?\b"
 )
 OWN_DOSE_OR_CONTACT = re.compile(
     r"\b(?:took mine|taken mine|had mine|i took (?:my|it)|ive taken (?:mine|it|my)|i ve taken "
@@ -353,8 +357,8 @@ THEIR_RISK_ASKED = re.compile(
 # People who are not the patient a carer would be texting for: their sign plus "should I be
 # worried?" asks about the patient's own risk.
 NOT_THE_PATIENT = re.compile(
-    r"^(?:my |our |the )?(?:\w+ s )?(?:friends?|friend s|neighbours?|neighbors?|mate|colleague|cousin|friend in my \w+ "
-    r"group)s?\b|\bnot (?:mum|mom|dad|him|her|me|the patient)\b"
+    r"^(?:my |our |the )?(?:\w+ s )?(?:friends?|friend s|neighbours?|neighbors?|colleague|cousin|friend in my \w+ "
+    r"group)s?\b|^(?:my|our|a|the) mates?\b|\bnot (?:mum|mom|dad|him|her|me|the patient)\b"
 )
 # Someone else's sign told as long over ("my dad had a heart attack years ago"), not as now ("my
 # mum has chest pain", "my mum had a fall": a carer may be texting about the patient).

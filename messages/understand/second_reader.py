@@ -34,7 +34,9 @@ def second_reader(
                                                ("missed-dose",), ("vomited-dose",))
         for r in readings
     )  # fmt: skip
-    need_red = not kinds & {"red_flag", "risk_question"} and not denied and not settled
+    # An extra capsule read by the rules is answered urgently with a nurse alert already: the
+    # model's red flag in its words ("two times ... the chart") is not asked for.
+    need_red = not kinds & {"red_flag", "risk_question", "extra"} and not denied and not settled
     # A question about doses ("can I take two to catch up?") is no report; a statement that a
     # topic about doses matched ("by mistake I take 2 capsules") may be one.
     asks = "?" in text or is_question(text, search.tokens(text))

@@ -20,7 +20,13 @@ from messages.temperature import band, parse_temperature, the_weather
 from messages.understand.chat import whole_message
 from messages.understand.clauses import clauses
 from messages.understand.doses import TWO_NOW, VOMITED
-from messages.understand.extra_doses import EMPTY_SLOTS, GIVEN_TWICE, ROUTINE_ONE, extra_reason
+from messages.understand.extra_doses import (
+    EMPTY_SLOTS,
+    GIVEN_TWICE,
+    NOT_CAPSULES,
+    ROUTINE_ONE,
+    extra_reason,
+)
 from messages.understand.not_now import CAN_CAUSE, EXPLAINED, IDIOMS, WEATHER_EXPLAINED
 from messages.understand.one_clause import read_clause
 from messages.understand.questions import general_risk, is_question
@@ -185,6 +191,8 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         not any(r.kind in ("red_flag", "risk_question") for r in readings)
         and UNWELL.search(" ".join(toks))
         and not is_question(words, toks)
+        # "feeling kind of down lately, not myself": low mood, answered by its topic
+        and not _LOW_MOOD.search(" ".join(toks))
     ):
         readings.insert(0, Reading("red_flag", words, ("warning-signs",), detail="possible"))
     readings = _fever_asked_of_a_normal_reading(readings, words, toks)
@@ -211,7 +219,9 @@ def understand(text: str, topics: Sequence[Topic] | None = None) -> Understandin
         readings = [r for r in readings if r.kind not in ("chat", "unknown", "help")
                     and not (r.kind == "topic" and r.topics[:1] in _RISK_ASIDES)]
         readings.insert(0, Reading("risk_question", words, (risk,)))
-    routine = ROUTINE_ONE.search(" ".join(toks)) is not None
+    # The day's one capsule told as routine, or counts the rules read as something else ("the
+    # second one in the box is for tomorrow", "didn't double up"): the model does not count again.
+    routine = (ROUTINE_ONE.search(" ".join(toks)) or NOT_CAPSULES.search(" ".join(toks))) is not None
     readings = second_reader(words if idiom else text, readings, topics, settled, routine)
     if routine:
         # Told as the day's routine ("another one down"): one capsule, unless the day's dose
@@ -279,6 +289,7 @@ def _fever_asked_of_a_normal_reading(
     return kept
 
 
+_LOW_MOOD = re.compile(r"\b(?:down|low|sad|depressed|fed up|blue|flat|tearful|weepy|miserable)\b")
 CHECK_IN = re.compile(
     r"^(?:cycle|c) ?\d+ ?(?:day|d) ?\d+\b(?!.*\b(?:temp|temperature|fever|bleed\w*|pain|hot|"
     r"shiver\w*|blood)\b).*\b(?:all good|fine|ok|okay|good|grand|no problems|no issues|all well)\b"

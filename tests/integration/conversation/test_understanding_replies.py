@@ -506,6 +506,23 @@ def test_what_the_issue_names_is_read_as_it_means(text: str, reads: set[str]) ->
         ("she hasnt been for a poo in 4 days", {"topic:constipation"}),
         ("I had a nosebleed last night that took about half an hour to stop, and the district "
          "nurse sorted my dressings on Saturday", {"red_flag"}),
+        # A fifteenth writer's: "mate" as a greeting is no mate with the sign; risk questions
+        # put briefly or as hearsay; a carer's double after "I already give him one".
+        ("mate my temp is 101.8 on the thermometer", {"red_flag"}),
+        ("MATE TEMP 38.4 AND IM SHAKING LIKE A LEAF", {"red_flag"}),
+        ("my mate fainted at the pub, took mine", {"taken"}),
+        ("nosebleed serious?", {"risk_question"}),
+        ("my nose is bleeding and wont stop, is it serious?", {"red_flag"}),
+        ("my sister say this medicine give heart attack, is it true?", {"risk_question"}),
+        ("Dear Sir, I wish to ask whether it is normal to have a tightness across the chest "
+         "which spreads into the left arm. It began about thirty minutes ago.", {"red_flag"}),
+        ("Mr Davies he find capsules in the drawer and take one himself after I already give "
+         "him one", {"extra", "topic:sharing-capsules"}),
+        ("I've been feeling kind of down lately, not myself", {"topic:mood-depression"}),
+        ("my daughter is 2 and she had one of my capsules in her hand, one's missing, don't know "
+         "if she swallowed it", {"red_flag"}),
+        ("I've had some bleeding down below today and I've been through the menopause years ago "
+         "so it shouldn't be happening", {"red_flag"}),
     ],
 )
 def test_a_ninth_writers_texts_are_read_as_they_mean(text: str, reads: set[str]) -> None:
