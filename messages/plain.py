@@ -87,6 +87,14 @@ _SPEAK.update({
     "hes after taking": "he's just taken", "cyaan": "cant", "seh": "says", "likkle": "little",
     "pickney": "child", "tiad": "tired", "yuh": "you", "tank yuh": "thank you",
     "tank you": "thank you",
+    # Phonetic and dyslexic spellings seen in a sixteenth writer's texts.
+    "perriod": "period", "peroid": "period", "sik": "sick", "tims": "times",
+    "brekfast": "breakfast", "thre": "three", "dorter": "daughter", "swolowed": "swallowed",
+    "swolloed": "swallowed", "capsual": "capsule", "capsuals": "capsules", "anuther": "another",
+    "forgott": "forgot", "frend": "friend", "temprachur": "temperature", "coff": "cough",
+    "tablut": "tablet", "tabluts": "tablets", "thursty": "thirsty", "realy": "really",
+    "owt": "anything", "nowt": "nothing", "sendin": "sending", "worst HA": "worst headache",
+    "hedake": "headache", "lite": "light", "eys": "eyes",
 })
 # Scots "o" (of) and "ah" (I), only where they cannot be anything else: "three o them", "the
 # price o diesel", "if ah get the shivers".
@@ -106,7 +114,8 @@ _SCOTS_I = re.compile(r"\bah (?=(?:get|got|took|tuk|had|feel|felt|think|do|dae|d
 # "brief LOC", "PR bleed".
 _CLINICAL_CAPS = {"SOB": "short of breath", "LOC": "loss of consciousness",
                   "PR bleed": "bleeding from my bottom", "PR bleeding": "bleeding from my bottom",
-                  "N&V": "nausea and vomiting", "N+V": "nausea and vomiting"}
+                  "N&V": "nausea and vomiting", "N+V": "nausea and vomiting", "CP": "chest pain",
+                  "HA": "headache"}
 _CLINICAL_CAPS_WORD = re.compile(
     r"(?<![\w&+])(" + "|".join(re.escape(k) for k in sorted(_CLINICAL_CAPS, key=len, reverse=True))
     + r")(?![\w&+])"

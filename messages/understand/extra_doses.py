@@ -44,15 +44,15 @@ _CHILDREN = (
     r"baby|niece|nephew|little one|little brother|little sister|baby brother|baby sister|"
     r"lil cousin|little cousin|lil one|\d+ "
     r"(?:year|yr|month) old|\d+ ?yo|(?:son|daughter) \d|my boy|my girl|little boy|little girl|"
-    r"(?:he|she) s \d|(?:son|daughter|grandson|granddaughter|boy|girl) (?:is|s) \d+)"
+    r"(?:he|she) (?:s|is) \d+\b|(?:son|daughter|grandson|granddaughter|boy|girl) (?:is|s) \d+)"
 )
-_PETS = r"(?:dog|dogs|cat|cats|puppy|kitten|pet)"
+_PETS = r"(?:dog|dogs|cat|cats|puppy|kitten|pet|sheepdog|sheepdogs|collie|spaniel|labrador|terrier)"
 # A child or another person who swallowed the patient's capsule: urgent (the too-many answer
 # says to get medical advice for them), and no dose of the patient's to record.
 OTHER_SWALLOWED = re.compile(
     rf"\b{_CHILDREN}\b.{{0,20}}\btook\b|"  # near: "grandson walk for the first time! took my capsule"
     rf"\b{_CHILDREN}\b.{{0,60}}\b(?:swallowed|ate|eaten|"
-    r"chewed|got into|got hold of|found (?:\w+ ){0,2}(?:pill|pills|tablet|tablets|capsule|capsules|"
+    r"chewed|got into|got hold of|got (?:in|at) (?:my|the|her|his) (?:pill|tablet|capsule|meds)|found (?:\w+ ){0,2}(?:pill|pills|tablet|tablets|capsule|capsules|"
     r"meds|medicine|pill box|pillbox|blister|blisters)|had (?:one|it|some)|put (?:one|it) in (?:his|her|their) "
     r"mouth|(?:one|it|capsule|capsules|tablet|pill)s? in (?:his|her|their) mouth)\b|\bthought (?:it|they) (?:was|were) "
     r"(?:a |an )?(?:sweet|sweets|sweetie|sweeties|candy|mint|mints|smartie|smarties|jelly "
@@ -203,7 +203,8 @@ ROUTINE_ONE = re.compile(
 # went twice: "must have doubled one", "I'd already ticked today off".
 _TOLD_TWICE = re.compile(
     r"\bforg[eo]t (?:that )?i (?:already )?(?:take|took|taken|had)\b|\b(?:2|two) in (?:\d+|one|a) "
-    r"(?:hours?|day)\b|\b(?:take|took|taken|had)\b.{0,25}\b(?:2|two) times\b|"
+    r"(?:hours?|day)\b|\b(?:take|took|taken|had|eat|ate)\b.{0,25}\b(?:2|two) times?\b(?! (?:a|per|every) "
+    r"(?:week|month|cycle))|"
     r"\bgave (?:him|her|dad|mum) (?:his|hers|one|it|a capsule)\b.{0,60}\b(?:gave|given) "
     r"(?:him|her|dad|mum|them) (?:one|another|it|a capsule|his|hers)\b|\bmust have "
     r"(?:doubled|taken two|had two|took two)\b|\balready ticked\b"

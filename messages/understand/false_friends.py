@@ -23,6 +23,8 @@ def false_friends_masked(toks: Sequence[str]) -> tuple[str, ...]:
         # "sick of this rain", "sick to death of", "driving test": no sickness, no driving
         or (t == "sick" and toks[i + 1 : i + 2] in (("of",), ("to",)))
         or (t == "driving" and toks[i + 1 : i + 2] in (("test",), ("lesson",), ("lessons",)))
+        # "should I wear a mask": no weariness
+        or (t == "wear" and toks[i + 1 : i + 2] in (("mask",), ("a",), ("gloves",), ("masks",)))
         # "missing my wife": no missed dose
         or (t == "missing" and toks[i + 1 : i + 2] in (("my",), ("our",), ("him",), ("her",),
                                                         ("them",), ("home",), ("you",)))

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 _NEGATORS = frozenset({"no", "not", "without", "never", "nor", "dont", "didnt", "doesnt",
                        "havent", "hasnt", "isnt", "arent", "wasnt", "aint", "none", "nothing",
-                       "free", "denies", "neither", "longer"})  # fmt: skip
+                       "free", "denies", "neither", "longer", "neg", "nae", "nowt"})  # fmt: skip
 _ENDED = frozenset({"stopped", "gone", "cleared", "settled", "eased"})
 # Words that end a negation's reach ("no fever but a cough": the cough is real).
 _NEGATION_ENDS = frozenset({"but", "just", "only", "except", "apart", "though", "tho", "yet",

@@ -20,7 +20,10 @@ IDIOMS = re.compile(
     r"(?:the|that|this|my|our|his|her) (?:\w+ )?(?:price|prices|cost|bill|fare|quote|total|"
     r"receipt|invoice|size|sight)\b|\b(?:at|over) the (?:price|cost) of\b.{0,20}\b(?:fainted|"
     r"heart attack)\b|\bin (?:my|the|all the|his|her|our) confusion\b|"
-    r"\bbloody awful\b|\bmy heart bleeds\b|\b(?:black|white) pudding\b|"
+    r"\bbloody awful\b|\bmy heart (?:bleeds|is bleeding)\b|\bheart bleeding for\b|"
+    r"\b(?:black|white) pudding\b|\b(?:nearly|almost) (?:fainted|passed out|died) (?:with|from) "
+    r"(?:joy|laughter|laughing|happiness|excitement|embarrassment)\b|\b(?:nearly|almost) "
+    r"(?:fainted|passed out) when a (?:saw|heard|got|read)\b|"
     r"\bbreath of fresh air\b|\btook my breath away\b|\bwaste of breath\b|\bunder my breath\b|"
     r"\b(?:my )?blood (?:is |was )?boil\w*\b|\bmade my blood boil\b|\b(?:freezing|bitterly|bitter|"
     r"so|really|very)? ?(?:cold|chilly|freezing|baltic) (?:out there|outside|out today|weather|"
@@ -49,15 +52,16 @@ EXPLAINED = re.compile(
     r"\b(?:(?:was|were|it s|its) (?:just |only )?from (?:the |her |his |my )?(?:liquorice|licorice|"
     r"beetroot|iron|iron tablets|blueberries|black pudding)|(?:normal|usual) colou?r (?:now|"
     r"again)|turned out to be (?:a |an |just |only )?(?:pulled|strained|trapped|indigestion|"
-    r"heartburn|wind|nothing)|(?:doc|doctor|gp|nurse|hospital|they) said it (?:wasnt|was not|"
+    r"heartburn|wind|nothing)|was (?:a |just |only )?(?:pulled|strained) muscle|(?:doc|doctor|gp|nurse|hospital|they) said it (?:wasnt|was not|"
     r"isnt|is not) (?:a )?(?:clot|dvt|heart attack|serious))\b"
 )
 
 # What the drug can do, told as hearsay: "lenalidomide can cause heart attacks".
 CAN_CAUSE = re.compile(
     r"\b(?:lenalidomide|revlimid|it|they|(?:this|the|these) (?:drug|drugs|medicine|medication|"
-    r"capsules?|tablets?|pills?)) (?:(?:can|could|may|might|does|do|will) )?(?:cause|causes|give "
-    r"(?:you|people|yuh)?|gives|lead to|leads to|bring on|increase (?:the )?(?:risk|chance) of)\b|"
+    r"capsules?|tablets?|pills?)) (?:(?:can|could|may|might|does|do|will|gonna|going to) )?(?:cause|"
+    r"causes|give (?:you|people|yuh|us|me)?|gives|make|makes|lead to|leads to|bring on|increase "
+    r"(?:the )?(?:risk|chance) of)\b|"
     r"\b(?:tablet|capsule|drug|medicine|one) that (?:gives|causes) (?:you )?\b"
 )
 # Shivers put down to the weather: "that was purely the English weather".

@@ -86,6 +86,9 @@ HYPOTHETICAL = re.compile(
     # times is too many?", "should I worry if I bump my head", "or can it wait for clinic?",
     # "can the medicine make him fall more easy?"
     r"\bserious$|\ba big deal\b|\bsomething to be (?:concerned|worried) about\b|\bhow high\b|"
+    r"\b(?:anything|something) to worry about\b|\bincrease (?:my|the|his|her) risk\b|\brisk of\b|"
+    r"\bis it possible to (?:have|get)\b|\b(?:am i|is (?:he|she)) going to get\b|\bdoes (?:that|this|"
+    r"it) mean (?:i ll|ill|i will|i m|im)\b|"
     r"\bhow (?:many|much) (?:times )?is too (?:many|much)\b|\bshould i (?:worry|be worried) if\b|"
     r"\bwill it not stop\b|\bhow (?:do |would |will |can )?(?:we|i|you) know if\b|"
     r"\bor (?:can|should) it wait\b|\b(?:can|could|does|will|would) (?:it|this|the|these) "

@@ -271,7 +271,7 @@ NOT_PREGNANT = re.compile(
 )
 # A warning sign that was, and is over: "had a nosebleed last week, all fine now".
 PAST = re.compile(
-    r"\b(?:in (?:19\d\d|20[01]\d|"
+    r"\b(?:in the (?:summer|spring|autumn|winter)|in 0\d|in (?:19\d\d|20[01]\d|"
     r"202[0-4])|(?:the )?week before last|a fortnight ago|the other (?:week|day)|"
     r"(?:in|back in|since|during) (?:jan|january|feb|february|march|april|june|july|aug|"
     r"august|sept?|september|oct|october|nov|november|dec|december)|"
@@ -312,7 +312,7 @@ STOPPED_SOON = re.compile(
 OVER = re.compile(
     r"\b(?:fine now|all fine|sorted|healed|settled|back to normal|nothing since|gone now|its gone|"
     r"grand now|checked (?:her|him|me|them) over|now finish\w*|all ok|today normal|resolved|now not "
-    r"happening|long gone|all gone|went away|did (?:their|its) job|"
+    r"happening|long gone|all gone|already gone|now ok|went away|did (?:their|its) job|"
     r"not happening now|"
     r"it s gone|better now|all good|cleared up|all cleared|cleared now|recovered|ok now|okay "
     r"now|fine today|all clear|turned out to be|gp checked|doctor checked|checked it out|fading|"
@@ -323,7 +323,7 @@ OVER = re.compile(
 # "my sister fainted at church, she's fine now. I took mine", "my son's got a temperature, can I
 # still look after him?".
 SOMEONE_ELSES = re.compile(
-    r"^(?:my |our |the )?(?:\w+ s )?(?:sister|brother|son|daughter|friends?|friend s|neighbours?|neighbors?|mother in law|"
+    r"^(?:my |our |the |me )?(?:\w+ s )?(?:little boy|little girl|mam|da|sister|brother|son|daughter|friends?|friend s|neighbours?|neighbors?|mother in law|"
     r"father in law|sister in law|brother in law|grandson|granddaughter|grandkids?|"
     r"grandchildren|nephew|niece|cousin|colleague|partner|husband|wife|hubby|mum|mom|dad|"
     r"auntie|aunt|uncle|kid|kids|child|son s girlfriend|friend in my \w+ group)s?\b|"
@@ -336,7 +336,8 @@ OWN_DOSE_OR_CONTACT = re.compile(
     r"(?:still )?(?:look after|visit|see|be around|go near|hug)|can (?:he|she|they) (?:still )?"
     r"(?:visit|come round|stay)|am i at risk|should i (?:keep|stay) away|could that happen to me|"
     r"safe for me to (?:be around|be near|visit|see|look after|hug|stay with)|"
-    r"is that something i|how likely is that for me|does that happen)\b"
+    r"is that something i|how likely is that for me|does that happen|will i catch it|catch it off|"
+    r"keep away from (?:him|her|them)|wear (?:a )?mask|safe for (?:him|her|me|us) to (?:go|visit))\b"
 )
 
 # Asked about the drug's risk after telling of someone else's sign ("my friend on the same drug

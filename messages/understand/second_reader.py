@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from messages import search
@@ -9,6 +10,11 @@ from messages.leaflet import Topic
 from messages.understand.questions import is_question
 from messages.understand.readings import Reading
 
+_PLAN = re.compile(r"\b(?:tomorrow|tmrw|tonight|later|next (?:time|week|cycle))\b")
+_PAST_DOSE = re.compile(
+    r"\b(?:took|taken|had|swallowed|ate|eaten|gave|given|popped|doubled|double dosed|tooken|"
+    r"necked|downed|ingested)\b"
+)
 
 def second_reader(
     text: str,
@@ -44,6 +50,8 @@ def second_reader(
         not kinds & {"extra", "dose_question", "unsure", "intend", "risk_question"}
         and not (about_doses and asks)
         and not routine
+        # a plan, not a report: "take two tomorrow to catch up" (no capsule taken yet)
+        and not (_PLAN.search(text.lower()) and not _PAST_DOSE.search(text.lower()))
         # a child's or a pet's capsule: urgent already, and the patient took none
         and not any(r.kind == "red_flag" and r.topics[:1] == ("too-many",) for r in readings)
     )

@@ -523,6 +523,24 @@ def test_what_the_issue_names_is_read_as_it_means(text: str, reads: set[str]) ->
          "if she swallowed it", {"red_flag"}),
         ("I've had some bleeding down below today and I've been through the menopause years ago "
          "so it shouldn't be happening", {"red_flag"}),
+        # A sixteenth writer's: phonetic spelling, clinical shorthand in capitals, a child or a
+        # pet at the pills, risk questions, someone else's fever with a question about contact.
+        ("my dorter swolowed one of my capsuls i think, she is 4, the lid was off and ones gone",
+         {"red_flag"}),
+        ("had the runs five tims since brekfast and thre times in the nite to", {"red_flag"}),
+        ("Worst HA of my life. Sudden onset 2200. Vomited x2.", {"red_flag"}),
+        ("Morning. Neg fever. Neg bleeding. Neg CP. Just dog tired, slept 12 hrs.",
+         {"topic:fatigue"}),
+        ("Grandkid got in my pill organizer. 1 capsule unaccounted for. He's 3.", {"red_flag"}),
+        ("One of the sheepdogs got at the bin and chewed the lenalidomide box, I think a capsule "
+         "has gone.", {"red_flag"}),
+        ("are these tablets gonna give us a clot?", {"risk_question"}),
+        ("My wife have fever 38.2 and cough. I am fine. I should wear mask at home?",
+         {"topic:infection"}),
+        ("my wife wants me to tell you I'm 'not making sense' today. I feel fine. she says I've "
+         "been repeating myself all morning", {"red_flag"}),
+        ("Nearly fainted when a saw the price of a stottie in Greggs haha. took me tablet",
+         {"taken"}),
     ],
 )
 def test_a_ninth_writers_texts_are_read_as_they_mean(text: str, reads: set[str]) -> None:
