@@ -143,6 +143,20 @@ def recorded(sends: Path) -> Counter[str]:
     return Counter(line.split()[0] for line in sends.read_text().splitlines() if line)
 
 
+async def run_to_the_end(db: TestDb, sends: Path, twilio: str = "") -> dict[str, int]:
+    """A restarted worker, until the outbox has nothing left to send; its totals."""
+    restarted = await start_worker(db, "drill-restarted", sends, twilio)
+    try:
+        assert await line(restarted) == "READY"
+        result: dict[str, int] = json.loads(await line(restarted))
+        assert await asyncio.wait_for(restarted.wait(), 60) == 0
+    finally:
+        if restarted.returncode is None:
+            restarted.kill()
+            await restarted.wait()
+    return result
+
+
 async def kill_9_once(
     db: TestDb, doomed: asyncio.subprocess.Process, reached: Callable[[], bool]
 ) -> None:
@@ -185,15 +199,7 @@ async def test_kill_9_mid_burst_then_restart_loses_nothing_and_repeats_only_in_f
     assert KILL_AFTER <= sum(before.values()) < MESSAGES and max(before.values()) == 1
     assert len(claimed) <= 100  # one batch claimed at a time
 
-    restarted = await start_worker(db, "drill-restarted", sends)
-    try:
-        assert await line(restarted) == "READY"
-        result = json.loads(await line(restarted))
-        assert await asyncio.wait_for(restarted.wait(), 60) == 0
-    finally:
-        if restarted.returncode is None:
-            restarted.kill()
-            await restarted.wait()
+    result = await run_to_the_end(db, sends)
 
     total = recorded(sends)
     duplicates = {ref for ref, n in total.items() if n > 1}
@@ -248,15 +254,7 @@ async def test_kill_9_mid_burst_through_twilio_sends_nothing_twice(
         assert in_flight, "no send was in flight at the kill: the drill proved nothing"
         lists_before = twilio.lists
 
-        restarted = await start_worker(db, "drill-restarted", sends, where)
-        try:
-            assert await line(restarted) == "READY"
-            result = json.loads(await line(restarted))
-            assert await asyncio.wait_for(restarted.wait(), 60) == 0
-        finally:
-            if restarted.returncode is None:
-                restarted.kill()
-                await restarted.wait()
+        result = await run_to_the_end(db, sends, where)
 
     per_text = Counter((sms.to, sms.body) for sms in twilio.messages)
     twice = {k: n for k, n in per_text.items() if n > 1}
