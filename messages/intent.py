@@ -186,7 +186,7 @@ def _days_mentioned(toks: Sequence[str]) -> int:
 
 _TIMES = re.compile(
     r"\b(\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|many)\s*"
-    r"(?:x|times|occasions|goes|episodes|bouts)\b|\bx ?(\d+)\b"
+    r"(?:x|times|occasions|goes|episodes|bouts|vaari|vari|baar)\b|\bx ?(\d+)\b"
 )
 _COUNTS = {**_NUMBERS, "eleven": 11, "twelve": 12, "several": 4, "many": 5}
 

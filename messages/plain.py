@@ -94,7 +94,8 @@ _SPEAK.update({
     "forgott": "forgot", "frend": "friend", "temprachur": "temperature", "coff": "cough",
     "tablut": "tablet", "tabluts": "tablets", "thursty": "thirsty", "realy": "really",
     "owt": "anything", "nowt": "nothing", "sendin": "sending", "worst HA": "worst headache",
-    "hedake": "headache", "lite": "light", "eys": "eyes",
+    "hedake": "headache", "lite": "light", "eys": "eyes", "grandaughter": "granddaughter",
+    "grandaughters": "granddaughters",
 })
 # Scots "o" (of) and "ah" (I), only where they cannot be anything else: "three o them", "the
 # price o diesel", "if ah get the shivers".

@@ -73,7 +73,7 @@ def _near_context(text: str, start: int, end: int) -> bool:
     if last_word and len(before[last_word.end() :].split()) <= 3:
         return True
     # "101 on the old thermometer"
-    return bool(re.match(r"\s?(?:(?:on|by) (?:the|my|her|his|our) (?:\w+ )?)?(?:temp|temperature|"
+    return bool(re.match(r"\s?(?:(?:exactly|flat|on the dot) )?(?:(?:on|by) (?:the|my|her|his|our) (?:\w+ )?)?(?:temp|temperature|"
                          r"fever|thermometer)\b", after, re.I))
 
 

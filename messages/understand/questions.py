@@ -86,7 +86,9 @@ HYPOTHETICAL = re.compile(
     # times is too many?", "should I worry if I bump my head", "or can it wait for clinic?",
     # "can the medicine make him fall more easy?"
     r"\bserious$|\ba big deal\b|\bsomething to be (?:concerned|worried) about\b|\bhow high\b|"
-    r"\b(?:anything|something) to worry about\b|\bincrease (?:my|the|his|her) risk\b|\brisk of\b|"
+    r"\b(?:anything|something) to (?:worry about|watch for|look out for)\b|\bincrease (?:my|the|his|her) "
+    r"risk\b|\brisk of\b|\ba risk (?:with|on|of|for)\b|\bshould (?:i|he|she|we) (?:develop|get|have) "
+    r"(?:a|an)\b|"
     r"\bis it possible to (?:have|get)\b|\b(?:am i|is (?:he|she)) going to get\b|\bdoes (?:that|this|"
     r"it) mean (?:i ll|ill|i will|i m|im)\b|"
     r"\bhow (?:many|much) (?:times )?is too (?:many|much)\b|\bshould i (?:worry|be worried) if\b|"

@@ -265,7 +265,7 @@ NOT_PREGNANT = re.compile(
     r"sister|niece|granddaughter|daughter in law|friend|neighbour|colleague)\b|"
     r"\bnot (?:my|her) period\b|"
     r"\bperiod (?:came|has come|s come|arrived|has arrived|started|has started|turned up|is here)"
-    r"\b(?! late)|\b(?:pregnancy )?test (?:was |came back |is )?negative\b|\b(?:im|i m|i am|shes|"
+    r"\b(?! late)(?!.*\b(?:could i be|might i be|am i|might be|may be|could be) pregnant)|\b(?:pregnancy )?test (?:was |came back |is )?negative\b|\b(?:im|i m|i am|shes|"
     r"she s|she is|wife s|wifes|partner s|partners) (?:definitely |def |certainly )?(?:not|never "
     r"been) (?:pregnant|expecting)\b(?!.{0,30}\b(?:late|missed|positive|sure)\b)"
 )
@@ -312,7 +312,7 @@ STOPPED_SOON = re.compile(
 OVER = re.compile(
     r"\b(?:fine now|all fine|sorted|healed|settled|back to normal|nothing since|gone now|its gone|"
     r"grand now|checked (?:her|him|me|them) over|now finish\w*|all ok|today normal|resolved|now not "
-    r"happening|long gone|all gone|already gone|now ok|went away|did (?:their|its) job|"
+    r"happening|long gone|all gone|already gone|now ok|nothing now|went away|did (?:their|its) job|"
     r"not happening now|"
     r"it s gone|better now|all good|cleared up|all cleared|cleared now|recovered|ok now|okay "
     r"now|fine today|all clear|turned out to be|gp checked|doctor checked|checked it out|fading|"

@@ -541,6 +541,14 @@ def test_what_the_issue_names_is_read_as_it_means(text: str, reads: set[str]) ->
          "been repeating myself all morning", {"red_flag"}),
         ("Nearly fainted when a saw the price of a stottie in Greggs haha. took me tablet",
          {"taken"}),
+        # A seventeenth writer's: a period back after years with a question of pregnancy, a
+        # reading "exactly on the ear thermometer", Punjabi counts, a conditional question.
+        ("Period came back out of nowhere after 3 years on T, and I'm spotting heavily. Could I "
+         "be pregnant??", {"red_flag"}),
+        ("38 exactly on the ear thermometer, feel rough", {"red_flag"}),
+        ("Bapuji da pet kharab hai, diarrhoea 5 vaari since morning", {"red_flag"}),
+        ("Dear Sir, What should I do should I develop a high temperature?", {"risk_question"}),
+        ("period came on time, phew", {"chat"}),
     ],
 )
 def test_a_ninth_writers_texts_are_read_as_they_mean(text: str, reads: set[str]) -> None:
