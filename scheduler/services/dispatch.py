@@ -264,20 +264,20 @@ class Dispatcher:
             wait = self.retry.delay(row.attempts, exc.retry_after, self.rng)
             now = self.clock.now()
             log.warning("send of row %s failed, retrying in %.1fs: %s", row.id, wait, exc.reason)
-            await recorder.record(
+            await self._record(
+                recorder,
                 Finish.retry(row.id, token, now + timedelta(seconds=wait), exc.reason, now,
                              maybe_sent=exc.maybe_sent)
             )
-            self._in_flight.discard(row.id)
             stats.retried += 1
             self._report("retried", row.kind, channel.name)
             return
         except PermanentSendError as exc:
             log.warning("send of row %s failed for good (%s): %s", row.id, exc.code, exc.reason)
-            await recorder.record(
+            await self._record(
+                recorder,
                 Finish.failed(row.id, token, f"{exc.code}: {exc.reason}", self.clock.now())
             )
-            self._in_flight.discard(row.id)
             stats.failed += 1
             self._report("failed", row.kind, channel.name)
             if exc.opted_out and self.on_opt_out is not None:
@@ -288,21 +288,28 @@ class Dispatcher:
             now = self.clock.now()
             at = now + timedelta(seconds=self.retry.delay(row.attempts, None, self.rng))
             # E.g. an answer that could not be read: the message may exist at the provider.
-            await recorder.record(
+            await self._record(
+                recorder,
                 Finish.retry(row.id, token, at, f"unexpected: {type(exc).__name__}", now,
                              maybe_sent=True)
             )
-            self._in_flight.discard(row.id)
             stats.retried += 1
             self._report("retried", row.kind, channel.name)
             return
-        await recorder.record(
+        await self._record(
+            recorder,
             Finish.sent(row.id, token, provider_id, channel.name, self.clock.now())
         )
-        self._in_flight.discard(row.id)
         stats.sent += 1
         self._report("sent", row.kind, channel.name)
         log.info("sent row %s (%s) via %s", row.id, row.kind, channel.name)
+
+    async def _record(self, recorder: Recorder, outcome: Finish) -> None:
+        """Write a send's outcome. Only once it is written is the row out of flight: a
+        shutdown hands back what is still in flight marked ``maybe_sent`` (``drain``)."""
+        await recorder.record(outcome)
+        if recorder.error is None:
+            self._in_flight.discard(outcome.row_id)
 
     def _report(self, outcome: str, kind: str, channel: str) -> None:
         if self.on_result is not None:

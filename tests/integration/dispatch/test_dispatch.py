@@ -973,5 +973,35 @@ async def test_shutdown_hands_nothing_back_before_finished_sends_are_recorded(
     assert channel.sent_refs() == [first, second]
     after = await statuses(engine)
     assert after[int(first)] == SENT
-    # The hung send's outcome is unknown, the third never started: both back to pending.
+    # The hung send's outcome is unknown, the third never started: both back to pending,
+    # and only the hung one marked as maybe sent (its next attempt looks at the provider).
     assert (after[int(second)], after[int(third)], released) == (PENDING, PENDING, 2)
+    assert await maybe_sent(engine) == {int(first): False, int(second): True, int(third): False}
+
+
+async def test_a_send_whose_outcome_could_not_be_written_is_handed_back_as_maybe_sent(
+    engine: AsyncEngine, make_dispatcher: MakeDispatcher
+) -> None:
+    """The provider took the message, then the database refused its record: at shutdown the
+    row goes back to pending marked ``maybe_sent``, so it is looked up, not simply resent."""
+    [rid] = await seed_due_rows(engine, patients=1, per_patient=1, now=T0)
+
+    class CannotRecord(SqlAlchemyOutbox):
+        async def finish_many(self, outcomes: Any, patience: float = 30.0) -> int:
+            raise OSError("the database went away")
+
+    channel = RecordingChannel()
+    worker = make_dispatcher(outbox=CannotRecord(engine), channel=channel)
+    with pytest.raises(OSError):
+        await worker.tick()
+    assert channel.sent_refs() == [str(rid)]
+
+    assert await worker.drain(grace=0.1) == 1
+    assert (await statuses(engine))[rid] == PENDING
+    assert await maybe_sent(engine) == {rid: True}
+
+
+async def maybe_sent(engine: AsyncEngine) -> dict[int, bool]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(t.outbox.c.id, t.outbox.c.maybe_sent))
+        return {r.id: bool(r.maybe_sent) for r in rows}

@@ -407,6 +407,27 @@ async def test_a_worker_killed_mid_send_is_looked_up_at_twilio_after_the_lease(
     assert (done.status, done.provider_id) == (SENT, sms.sid)
 
 
+async def test_taken_between_a_crash_and_the_resend_cancels_the_reminder(
+    world: SmsWorld,
+) -> None:
+    """The other order: the worker died holding the dose reminder (it reached Twilio), the
+    patient replied TAKEN, and only then did the lease run out. The row taken back is a dose
+    already recorded: cancelled at its claim, neither looked up nor sent again."""
+    patient = await world.enrol()
+    world.clock.set(DOSE_AT)
+    [row] = await world.service.outbox.claim(DOSE_AT, 10, "dead-worker")
+    await world.gateway.sender.send(outgoing(row, patient, Address(ChannelKind.SMS, PHONE)))
+    world.clock.advance(minutes=2)
+    assert "recorded as taken" in " ".join(said((await world.text_in("TAKEN")).text))
+
+    world.clock.set(DOSE_AT + world.service.dispatcher.lease + timedelta(minutes=1))
+    stats = await world.tick()
+
+    assert (stats.released, stats.sent, stats.cancelled) == (1, 0, 1)
+    assert len(world.twilio.messages) == 1 and world.twilio.lists == 0
+    assert (await world.dose_row(patient.id)).status == CANCELLED
+
+
 async def test_a_send_cut_off_at_shutdown_is_looked_up_before_it_goes_again(
     world: SmsWorld,
 ) -> None:
