@@ -56,12 +56,15 @@ EXPLAINED = re.compile(
     r"isnt|is not) (?:a )?(?:clot|dvt|heart attack|serious))\b"
 )
 
-# What the drug can do, told as hearsay: "lenalidomide can cause heart attacks".
+# What the drug can do, told as hearsay or asked: "lenalidomide can cause heart attacks",
+# "this medicine give heart attack", "are these tablets gonna give us a clot?". Never the
+# patient's own now: "it gives me chest pain, is that normal?" is a sign happening, not this.
 CAN_CAUSE = re.compile(
     r"\b(?:lenalidomide|revlimid|it|they|(?:this|the|these) (?:drug|drugs|medicine|medication|"
-    r"capsules?|tablets?|pills?)) (?:(?:can|could|may|might|does|do|will|gonna|going to) )?(?:cause|"
-    r"causes|give (?:you|people|yuh|us|me)?|gives|make|makes|lead to|leads to|bring on|increase "
-    r"(?:the )?(?:risk|chance) of)\b|"
+    r"capsules?|tablets?|pills?)) (?:(?:can|could|may|might|does|do|will|would|gonna|going to) "
+    r"(?:cause|give|make|lead to|bring on|increase)|(?:cause|causes|give|gives|make|makes|lead to|"
+    r"leads to|bring on|brings on)(?! (?:me|my|us|him|her|his|mum|mom|dad)\b)|increases? (?:the )?"
+    r"(?:risk|chance) of)\b|"
     r"\b(?:tablet|capsule|drug|medicine|one) that (?:gives|causes) (?:you )?\b"
 )
 # Shivers put down to the weather: "that was purely the English weather".

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from messages.understand.not_now import CAN_CAUSE
+
 _QUESTION_STARTS = frozenset({"can", "could", "should", "shall", "do", "does", "is", "are", "am",
                               "will", "would", "what", "when", "how", "why", "which", "where",
                               "did", "may", "must", "any", "wat", "wot", "whats", "hows",
@@ -77,24 +79,13 @@ HYPOTHETICAL = re.compile(
     r"if (?:she|he|mum|mom|dad|we|they|hubby|the wife|my husband|my wife) (?:gets?|has|have|starts?|"
     r"develops?|goes|feels?|runs?)|is (?:this|that|it) true|what (?:would |will )?happens? if|"
     r"what (?:do|should|would) (?:we|i) do if|"
-    r"(?:lenalidomide|revlimid|it|this drug|the drug|these capsules|this medicine) (?:can|could|may|"
-    r"might|does|will) (?:cause|give you|bring on|increase)|"
+    # what the drug can do, asked about ("can lenalidomide cause ...", "it can give you ...")
+    + CAN_CAUSE.pattern + "|"
     r"will i|would i|how will i|how would i|how do i know|what does .{1,30} (?:feel|look) like|"
     r"what does .{1,30} mean|what (?:would|will|do|does) .{1,30} (?:feel|look) like|"
-    r"what (?:is )?means?\b|what is (?:the )?meaning of|"
-    # "nosebleed serious?", "is a cold a big deal for me on this?", "fever how high", "how many
-    # times is too many?", "should I worry if I bump my head", "or can it wait for clinic?",
-    # "can the medicine make him fall more easy?"
-    r"\bserious$|\ba big deal\b|\bsomething to be (?:concerned|worried) about\b|\bhow high\b|"
-    r"\b(?:anything|something) to (?:worry about|watch for|look out for)\b|\bincrease (?:my|the|his|her) "
-    r"risk\b|\brisk of\b|\ba risk (?:with|on|of|for)\b|\bshould (?:i|he|she|we) (?:develop|get|have) "
-    r"(?:a|an)\b|"
-    r"\bis it possible to (?:have|get)\b|\b(?:am i|is (?:he|she)) going to get\b|\bdoes (?:that|this|"
-    r"it) mean (?:i ll|ill|i will|i m|im)\b|"
-    r"\bhow (?:many|much) (?:times )?is too (?:many|much)\b|\bshould i (?:worry|be worried) if\b|"
-    r"\bwill it not stop\b|\bhow (?:do |would |will |can )?(?:we|i|you) know if\b|"
-    r"\bor (?:can|should) it wait\b|\b(?:can|could|does|will|would) (?:it|this|the|these) "
-    r"(?:\w+ )?(?:make|give|cause)\b|"
+    r"\bshould (?:i|he|she|we) (?:develop|get|have) (?:a|an)\b|\bis it possible to (?:have|get)\b|"
+    r"\b(?:am i|is (?:he|she)) going to get\b|\bshould i (?:worry|be worried) if\b|"
+    r"\bhow (?:do |would |will |can )?(?:we|i|you) know if\b|"
     r"is (?:this|it|the) (?:\w+ )?(?:making|causing|giving) (?:me |you |her |him )?(?:a )?"
     r"(?:blood )?clots?\b|"
     r"is it normal to (?:\w+ )?(?:bleed|bruise|get|have|feel) (?:more|easily|a lot)|"
@@ -177,7 +168,9 @@ def risk_question(clause: str, toks: Sequence[str]) -> bool:
         return True
     if _HAPPENING.search(clause):
         return False
-    if GENERAL_FORMS.search(joined):
+    if GENERAL_FORMS.search(joined) or RISK_ASKED.search(joined):
+        return True
+    if RISK_ASKED_ON_THIS.search(joined) and _ON_THIS.search(joined):
         return True
     return any(re.search(rf"\b{re.escape(w)}\b", joined) for w in _RISK_WORDS)
 
@@ -260,3 +253,26 @@ def when_to_call(joined: str, question: bool) -> str | None:
     ):
         return None
     return "fever" if re.search(r"\b(?:temp|temperature|fever|degrees)\b", joined) else "warning-signs"
+
+
+# Questions about a risk that say so in their words, counted only where nothing says the sign
+# is happening ("my gums are bleeding, is that a risk with this?" is a sign now): "how many
+# times is too many?", "risk of clots on this?", "does that mean I'll bleed more?", "what is
+# mean black stool?", "will it not stop bleeding?", "can the medicine make him fall?".
+RISK_ASKED = re.compile(
+    r"\bhow high\b|\bhow (?:many|much) (?:times )?is too (?:many|much)\b|\bincrease (?:my|the|his|"
+    r"her) risk\b|\brisk of\b|\ba risk (?:with|on|of|for)\b|\bdoes (?:that|this|it) mean (?:i ll|ill|"
+    r"i will|i m|im)\b|\bwhat (?:is )?means?\b|\bwhat is (?:the )?meaning of\b|\bwill it not stop\b|"
+    r"\b(?:can|could|does|will|would) (?:it|this|the|these) (?:\w+ )?(?:make|give|cause)\b"
+)
+# Weaker ones, counted only with the drug named as the frame: "is a nosebleed owt to worry
+# about on these tablets?", "is a cold a big deal for me on this?" (not "coughing up blood,
+# something to watch for?", which may be happening).
+RISK_ASKED_ON_THIS = re.compile(
+    r"\bserious\b|\ba big deal\b|\bsomething to be (?:concerned|worried) about\b|\b(?:anything|"
+    r"something) to (?:worry about|watch for|look out for)\b|\bor (?:can|should) it wait\b"
+)
+_ON_THIS = re.compile(
+    r"\b(?:on|with|while on|taking) (?:this|these|it|them|lenalidomide|revlimid|the (?:drug|"
+    r"tablets?|capsules?|medicine|treatment)|these (?:tablets?|capsules?|pills?))\b"
+)

@@ -511,7 +511,17 @@ def test_what_the_issue_names_is_read_as_it_means(text: str, reads: set[str]) ->
         ("mate my temp is 101.8 on the thermometer", {"red_flag"}),
         ("MATE TEMP 38.4 AND IM SHAKING LIKE A LEAF", {"red_flag"}),
         ("my mate fainted at the pub, took mine", {"taken"}),
-        ("nosebleed serious?", {"risk_question"}),
+        # A bare sign asked "serious?" may be happening: urgent, as is any sign the patient
+        # says the drug is doing to them now, or that is happening while they ask.
+        ("nosebleed serious?", {"red_flag"}),
+        ("it gives me chest pain, is that normal?", {"red_flag"}),
+        ("this drug makes me breathless, is that normal?", {"red_flag"}),
+        ("my nose is bleeding, anything to worry about?", {"red_flag"}),
+        ("coughing up blood, something to watch for?", {"red_flag"}),
+        ("chest pain since an hour, or can it wait?", {"red_flag"}),
+        ("my gums are bleeding, is that a risk with this?", {"red_flag"}),
+        ("is a nosebleed owt to worry about on these tablets? had one back in March, nowt since",
+         {"risk_question"}),
         ("my nose is bleeding and wont stop, is it serious?", {"red_flag"}),
         ("my sister say this medicine give heart attack, is it true?", {"risk_question"}),
         ("Dear Sir, I wish to ask whether it is normal to have a tightness across the chest "
