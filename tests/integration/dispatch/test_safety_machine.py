@@ -112,6 +112,7 @@ class Seen:
     patient: Patient
     history: History = field(default_factory=History)
     opted_out: bool = False
+    last_opt_out: datetime | None = None  # the latest STOP seen, even after a START
 
 
 class SafetyMachine(RuleBasedStateMachine):
@@ -162,6 +163,8 @@ class SafetyMachine(RuleBasedStateMachine):
         patient, course = await self.c.courses.load_one(pid)
         seen.patient = patient
         seen.opted_out = patient.opted_out_at is not None
+        if patient.opted_out_at is not None:
+            seen.last_opt_out = patient.opted_out_at
         records = await self.c.courses.dose_records(pid, date(2000, 1, 1))
         seen.history.note(len(self.c.channel.deliveries), course, records)
 
@@ -315,9 +318,11 @@ class SafetyMachine(RuleBasedStateMachine):
                 assert wall >= QUIET_FROM or wall < QUIET_UNTIL, (ch.change, wall)
             named = _named(ch.change, ch.facts, row)
             assert named is None or named in row.text, (ch.change, named, row.text)
-            # Delivered when due, unless the patient opted out since.
+            # Delivered when due, unless the patient opted out since (a STOP cancels what is
+            # queued, and a START later does not bring a correction back).
             if row.due_at <= self.now - timedelta(minutes=1) and row.expires_at > self.now:
-                if self.seen[ch.patient].patient.opted_out_at is None:
+                stopped = self.seen[ch.patient].last_opt_out
+                if stopped is None or stopped < ch.at:
                     assert row.status == "sent", (row.key, row.status, row.reason)
 
     @invariant()
